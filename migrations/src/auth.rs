@@ -1,0 +1,93 @@
+//! The auth subgraph's schema: users, one-time codes, sessions, signing keys.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::common::{create_event_tables, index, n};
+
+/// Runs the auth migrations.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Init)]
+    }
+}
+
+struct Init;
+
+impl MigrationName for Init {
+    fn name(&self) -> &str {
+        "m20261123_000001_auth_init"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Init {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_event_tables(manager).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("users"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(string(n("email")))
+                    .col(string_uniq(n("email_key")))
+                    .col(string(n("username")))
+                    .col(string_uniq(n("username_key")))
+                    .col(string(n("password_hash")))
+                    .col(timestamp_with_time_zone_null(n("email_verified_at")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("email_codes"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(uuid(n("user_id")))
+                    .col(string(n("purpose")))
+                    .col(string(n("code_hash")))
+                    .col(integer(n("attempts")))
+                    .col(timestamp_with_time_zone(n("expires_at")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .col(timestamp_with_time_zone_null(n("consumed_at")))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "email_codes", "email_codes_user", &["user_id", "purpose"], false).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("sessions"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(uuid(n("user_id")))
+                    .col(string(n("device_id")))
+                    .col(string(n("device_name")))
+                    .col(string_uniq(n("refresh_hash")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .col(timestamp_with_time_zone(n("last_used_at")))
+                    .col(timestamp_with_time_zone(n("expires_at")))
+                    .col(timestamp_with_time_zone_null(n("revoked_at")))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "sessions", "sessions_user", &["user_id"], false).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("signing_keys"))
+                    .if_not_exists()
+                    .col(string(n("kid")).primary_key())
+                    .col(text(n("private_pem")))
+                    .col(string(n("public_x")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await
+    }
+}

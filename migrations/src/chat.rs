@@ -1,0 +1,91 @@
+//! The chat subgraph's schema: conversations, members, messages, and the friendship
+//! projection chat needs to allow direct conversations.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::common::{create_event_tables, index, n};
+
+/// Runs the chat migrations.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Init)]
+    }
+}
+
+struct Init;
+
+impl MigrationName for Init {
+    fn name(&self) -> &str {
+        "m20261123_000001_chat_init"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Init {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_event_tables(manager).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("conversations"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(string(n("kind")))
+                    .col(string_null(n("direct_key")).unique_key())
+                    .col(string_null(n("title")))
+                    .col(uuid(n("created_by")))
+                    .col(big_integer(n("last_seq")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("members"))
+                    .if_not_exists()
+                    .col(uuid(n("conversation_id")))
+                    .col(uuid(n("user_id")))
+                    .col(string(n("role")))
+                    .col(big_integer(n("last_read_seq")))
+                    .col(timestamp_with_time_zone(n("joined_at")))
+                    .primary_key(Index::create().col(n("conversation_id")).col(n("user_id")))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "members", "members_user", &["user_id"], false).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("messages"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(uuid(n("conversation_id")))
+                    .col(big_integer(n("seq")))
+                    .col(uuid(n("sender_id")))
+                    .col(string(n("sender_device")))
+                    .col(string(n("client_key")))
+                    .col(text(n("body")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "messages", "messages_conversation_seq", &["conversation_id", "seq"], true).await?;
+        // Idempotency: one message per (sender, device, client key).
+        index(manager, "messages", "messages_idempotency", &["sender_id", "sender_device", "client_key"], true).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("friendships"))
+                    .if_not_exists()
+                    .col(uuid(n("user_id")))
+                    .col(uuid(n("friend_id")))
+                    .primary_key(Index::create().col(n("user_id")).col(n("friend_id")))
+                    .to_owned(),
+            )
+            .await
+    }
+}

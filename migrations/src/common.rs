@@ -1,0 +1,74 @@
+//! Tables and helpers every subgraph's first migration uses.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// A name for a table, column or index.
+pub fn n(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// Creates `outbox` (events waiting for the relay) and `processed_events` (event ids
+/// a consumer has applied, for idempotency).
+pub async fn create_event_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    // SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants a bigint.
+    let seq = match manager.get_database_backend() {
+        DbBackend::Sqlite => integer(n("seq")).auto_increment().primary_key().take(),
+        _ => big_integer(n("seq")).auto_increment().primary_key().take(),
+    };
+    manager
+        .create_table(
+            Table::create()
+                .table(n("outbox"))
+                .if_not_exists()
+                .col(seq)
+                .col(uuid(n("event_id")))
+                .col(string(n("topic")))
+                .col(json(n("event")))
+                .col(timestamp_with_time_zone(n("created_at")))
+                .col(timestamp_with_time_zone_null(n("published_at")))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("outbox_pending")
+                .table(n("outbox"))
+                .col(n("published_at"))
+                .col(n("seq"))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_table(
+            Table::create()
+                .table(n("processed_events"))
+                .if_not_exists()
+                .col(string(n("consumer")))
+                .col(uuid(n("event_id")))
+                .primary_key(Index::create().col(n("consumer")).col(n("event_id")))
+                .to_owned(),
+        )
+        .await
+}
+
+/// Creates a (possibly unique) index over `cols` of `table`.
+pub async fn index(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    cols: &[&str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut stmt = Index::create();
+    stmt.name(name).table(n(table));
+    for col in cols {
+        stmt.col(n(col));
+    }
+    if unique {
+        stmt.unique();
+    }
+    manager.create_index(stmt.to_owned()).await
+}

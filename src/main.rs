@@ -1,0 +1,247 @@
+//! `echostream`: runs the whole platform, or one service of it.
+//!
+//! With no arguments it starts the gateway and all five subgraphs in this process on
+//! the configured profile (embedded by default: no external servers) and prints
+//! where the playground is.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use echostream_shared::config::{Config, Subgraph};
+use echostream_shared::service::Ports;
+use tokio_util::sync::CancellationToken;
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "echostream", version, about = "Real-time chat platform: a federated GraphQL API")]
+struct Cli {
+    /// Configuration file (TOML); `ECHOSTREAM_*` variables override it.
+    #[arg(long, short, global = true, env = "ECHOSTREAM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway and all five subgraphs in one process (the default).
+    Run,
+    /// Start one service: gateway, auth, profile, chat, presence or notification.
+    Serve { service: String },
+    /// Run every subgraph's migrations and exit.
+    Migrate,
+    /// Write each subgraph's SDL into schema/ and compose the supergraph.
+    Schema {
+        /// Fail instead of writing when schema/ is out of date.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Measure gateway overhead and send→receive latency against a running platform.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run_all(config),
+        Command::Serve { service } => serve_one(config, &service),
+        Command::Migrate => {
+            init_tracing();
+            runtime()?.block_on(migrate(config))
+        }
+        Command::Schema { check } => write_schema(Path::new("schema"), check),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// Starts one subgraph's service; the process serves until interrupted.
+async fn start_subgraph(ports: &Ports, subgraph: Subgraph) -> Result<tokio::task::JoinHandle<()>> {
+    let handle = match subgraph {
+        Subgraph::Auth => echostream_auth::start(ports).await,
+        Subgraph::Profile => echostream_profile::start(ports).await,
+        Subgraph::Chat => echostream_chat::start(ports).await,
+        Subgraph::Presence => echostream_presence::start(ports).await,
+        Subgraph::Notification => echostream_notification::start(ports).await,
+    };
+    handle.with_context(|| format!("starting the {} subgraph", subgraph.name()))
+}
+
+/// Writes the router's configuration next to the data and points the router at it.
+fn prepare_gateway(config: &Config) -> Result<()> {
+    let subgraphs = Subgraph::ALL
+        .iter()
+        .map(|s| (s.name(), config.listen.base_url(*s)))
+        .collect();
+    let supergraph = absolute(&config.gateway.supergraph)?;
+    let playground = absolute(&config.gateway.playground)?;
+    let settings = echostream_gateway::router_config::GatewaySettings {
+        host: &config.gateway.host,
+        port: config.gateway.port,
+        supergraph: &supergraph,
+        playground: &playground,
+        subgraphs,
+        issuer: &config.auth.issuer,
+        audience: &config.auth.audience,
+        max_depth: config.gateway.max_depth,
+        max_aliases: config.gateway.max_aliases,
+    };
+    let document = echostream_gateway::router_config::build(&settings);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
+    let path = absolute(&config.data_dir)?.join("gateway-router.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&document)?)?;
+    // SAFETY: called before any other thread of this process exists.
+    unsafe { std::env::set_var("ROUTER_CONFIG_FILE_PATH", &path) };
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+fn run_all(config: Config) -> Result<()> {
+    prepare_gateway(&config)?;
+    let shutdown = CancellationToken::new();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+    let subgraph_config = config.clone();
+    let subgraph_shutdown = shutdown.clone();
+    // The router runs on its own (ntex) runtime in this thread; the subgraphs run on
+    // a tokio runtime in another, and must be listening before the router starts
+    // (it fetches the JWKS from auth).
+    let subgraphs = std::thread::Builder::new()
+        .name("subgraphs".into())
+        .spawn(move || -> Result<()> {
+            let rt = runtime()?;
+            rt.block_on(async move {
+                let started = async {
+                    let ports = Ports::connect(subgraph_config, subgraph_shutdown.clone()).await?;
+                    let mut servers = Vec::new();
+                    for subgraph in Subgraph::ALL {
+                        servers.push(start_subgraph(&ports, subgraph).await?);
+                    }
+                    Ok::<_, anyhow::Error>(servers)
+                }
+                .await;
+                match started {
+                    Ok(servers) => {
+                        let _ = ready_tx.send(Ok(()));
+                        subgraph_shutdown.cancelled().await;
+                        for server in servers {
+                            let _ = server.await;
+                        }
+                        Ok(())
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        Ok(())
+                    }
+                }
+            })
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(err),
+        Err(_) => bail!("the subgraphs stopped before starting"),
+    }
+    println!(
+        "EchoStream is up ({:?} profile). Playground: http://{}:{}/  GraphQL: http://{}:{}/graphql",
+        config.profile, config.gateway.host, config.gateway.port, config.gateway.host, config.gateway.port
+    );
+    let result = echostream_gateway::run();
+    shutdown.cancel();
+    let _ = subgraphs.join();
+    result.context("gateway")
+}
+
+fn serve_one(config: Config, service: &str) -> Result<()> {
+    if service == "gateway" {
+        prepare_gateway(&config)?;
+        return echostream_gateway::run().context("gateway");
+    }
+    let Some(subgraph) = Subgraph::from_name(service) else {
+        bail!("unknown service {service:?}: expected gateway, auth, profile, chat, presence or notification");
+    };
+    init_tracing();
+    runtime()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let ports = Ports::connect(config, shutdown.clone()).await?;
+        let server = start_subgraph(&ports, subgraph).await?;
+        tokio::signal::ctrl_c().await?;
+        shutdown.cancel();
+        let _ = server.await;
+        Ok(())
+    })
+}
+
+async fn migrate(config: Config) -> Result<()> {
+    use echostream_migrations::MigratorTrait;
+    for subgraph in Subgraph::ALL {
+        let db = echostream_shared::db::connect(&config, subgraph).await?;
+        match subgraph {
+            Subgraph::Auth => echostream_migrations::auth::Migrator::up(&db, None).await?,
+            Subgraph::Profile => echostream_migrations::profile::Migrator::up(&db, None).await?,
+            Subgraph::Chat => echostream_migrations::chat::Migrator::up(&db, None).await?,
+            Subgraph::Presence => echostream_migrations::presence::Migrator::up(&db, None).await?,
+            Subgraph::Notification => {
+                echostream_migrations::notification::Migrator::up(&db, None).await?
+            }
+        }
+        tracing::info!(subgraph = subgraph.name(), "migrated");
+    }
+    Ok(())
+}
+
+/// Each subgraph's SDL, by name.
+pub fn subgraph_sdls() -> Vec<(&'static str, String)> {
+    vec![
+        ("auth", echostream_auth::sdl()),
+        ("profile", echostream_profile::sdl()),
+        ("chat", echostream_chat::sdl()),
+        ("presence", echostream_presence::sdl()),
+        ("notification", echostream_notification::sdl()),
+    ]
+}
+
+/// Writes (or checks) `schema/<subgraph>.graphql`, then composes the supergraph with
+/// `@theguild/federation-composition` (scripts/compose.mjs).
+fn write_schema(dir: &Path, check: bool) -> Result<()> {
+    let mut stale = Vec::new();
+    for (name, sdl) in subgraph_sdls() {
+        let path = dir.join(format!("{name}.graphql"));
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != sdl {
+            if check {
+                stale.push(path.display().to_string());
+            } else {
+                std::fs::write(&path, &sdl)?;
+            }
+        }
+    }
+    let mut compose = std::process::Command::new("node");
+    compose.arg("scripts/compose.mjs");
+    if check {
+        compose.arg("--check");
+    }
+    let status = compose.status().context("running node scripts/compose.mjs")?;
+    if !stale.is_empty() {
+        bail!("schema/ is stale: {} (run `cargo run -- schema`)", stale.join(", "));
+    }
+    if !status.success() {
+        bail!("composition failed (see above)");
+    }
+    Ok(())
+}

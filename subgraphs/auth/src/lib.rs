@@ -1,0 +1,61 @@
+//! The auth subgraph: accounts, email verification, sign-in and token signing.
+//!
+//! Owns the `User` entity's identity (id, username, email) and publishes the JWKS that
+//! the gateway and every subgraph verify access tokens with.
+
+pub mod accounts;
+pub mod entities;
+pub mod graphql;
+pub mod keys;
+pub mod passwords;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use echostream_migrations::{MigratorTrait, auth::Migrator};
+use echostream_shared::config::Subgraph;
+use echostream_shared::events::outbox::Relay;
+use echostream_shared::service::{Ports, StartError, serve};
+use sea_orm::DatabaseConnection;
+
+/// Everything the auth resolvers need.
+pub struct Auth {
+    pub ports: Ports,
+    pub db: DatabaseConnection,
+    pub relay: Relay,
+    pub keys: keys::Keys,
+}
+
+/// The subgraph's SDL for composition.
+pub fn sdl() -> String {
+    graphql::schema(None).sdl_with_options(
+        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+    )
+}
+
+/// Migrates, starts the outbox relay and serves the subgraph; returns once listening.
+pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let db = echostream_shared::db::connect(&ports.config, Subgraph::Auth).await?;
+    Migrator::up(&db, None).await?;
+    let keys = keys::Keys::load_or_create(&db)
+        .await
+        .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+    let relay = Relay::new();
+    relay.spawn(db.clone(), Arc::clone(&ports.events), ports.shutdown.clone());
+    let jwks = keys.jwks();
+    let auth = Arc::new(Auth {
+        ports: ports.clone(),
+        db: db.clone(),
+        relay,
+        keys,
+    });
+    let extra = Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    serve(Subgraph::Auth, ports, db, graphql::schema(Some(auth)), extra).await
+}

@@ -1,0 +1,118 @@
+//! Conversations and who is in them.
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::events::{Envelope, outbox};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::Chat;
+use crate::entities::{conversation, friendship, member};
+
+/// The one direct conversation between `me` and `other`, made on first use.
+///
+/// Only friends may talk directly; the friendship comes from profile's events.
+pub async fn start_direct(chat: &Chat, me: Uuid, other: Uuid) -> Result<conversation::Model, Error> {
+    if me == other {
+        return Err(Error::bad_input("a direct conversation needs another person"));
+    }
+    if friendship::Entity::find_by_id((me, other)).one(&chat.db).await?.is_none() {
+        return Err(Error::forbidden("you can only message your friends directly"));
+    }
+    let (a, b) = if me < other { (me, other) } else { (other, me) };
+    let key = format!("{a}:{b}");
+    if let Some(existing) = conversation::Entity::find()
+        .filter(conversation::Column::DirectKey.eq(&key))
+        .one(&chat.db)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let created = chat
+        .db
+        .transaction::<_, conversation::Model, Error>(|txn| {
+            let key = key.clone();
+            Box::pin(async move {
+                let now = Utc::now();
+                let saved = conversation::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    kind: Set("direct".into()),
+                    direct_key: Set(Some(key)),
+                    title: Set(None),
+                    created_by: Set(me),
+                    last_seq: Set(0),
+                    created_at: Set(now),
+                }
+                .insert(txn)
+                .await?;
+                for user in [me, other] {
+                    member::ActiveModel {
+                        conversation_id: Set(saved.id),
+                        user_id: Set(user),
+                        role: Set("member".into()),
+                        last_read_seq: Set(0),
+                        joined_at: Set(now),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+                let event = Envelope::new(
+                    "chat.conversation.created",
+                    Some(me),
+                    saved.id.to_string(),
+                    json!({ "conversationId": saved.id, "kind": "direct", "memberIds": [me, other] }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(saved)
+            })
+        })
+        .await;
+    match created {
+        Ok(saved) => {
+            chat.relay.wake();
+            Ok(saved)
+        }
+        // Both sides started it at once: the unique key kept one; return it.
+        Err(err) => conversation::Entity::find()
+            .filter(conversation::Column::DirectKey.eq(&key))
+            .one(&chat.db)
+            .await?
+            .ok_or_else(|| Error::from(err)),
+    }
+}
+
+/// The conversation, if `user` is a member of it.
+pub async fn for_member(db: &DatabaseConnection, id: Uuid, user: Uuid) -> Result<conversation::Model, Error> {
+    let missing = || Error::not_found("no such conversation");
+    member::Entity::find_by_id((id, user)).one(db).await?.ok_or_else(missing)?;
+    conversation::Entity::find_by_id(id).one(db).await?.ok_or_else(missing)
+}
+
+/// Conversations `user` belongs to, newest first.
+pub async fn of_user(db: &DatabaseConnection, user: Uuid) -> Result<Vec<conversation::Model>, Error> {
+    let ids: Vec<Uuid> = member::Entity::find()
+        .filter(member::Column::UserId.eq(user))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.conversation_id)
+        .collect();
+    Ok(conversation::Entity::find()
+        .filter(conversation::Column::Id.is_in(ids))
+        .order_by_desc(conversation::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Members of a conversation.
+pub async fn members(db: &DatabaseConnection, id: Uuid) -> Result<Vec<member::Model>, Error> {
+    Ok(member::Entity::find()
+        .filter(member::Column::ConversationId.eq(id))
+        .order_by_asc(member::Column::JoinedAt)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,239 @@
+//! The chat subgraph's GraphQL edge.
+
+use std::sync::Arc;
+
+use async_graphql::{ResultExt, ErrorExtensions, Context, Enum, ID, InputObject, Object, Result, Schema, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use echostream_shared::Error;
+use echostream_shared::presence;
+use echostream_shared::token::viewer;
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use crate::entities::{conversation, member};
+use crate::fanout::user_channel;
+use crate::messages::{self, Draft, SentMessage};
+use crate::{Chat, conversations};
+
+/// The chat subgraph's schema type.
+pub type ChatSchema = Schema<Query, Mutation, Subscription>;
+
+/// Builds the schema with its context.
+pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
+    let mut builder = Schema::build(Query, Mutation, Subscription)
+        .enable_federation()
+        .enable_subscription_in_federation();
+    if let Some(app) = app {
+        builder = builder.data(app);
+    }
+    builder.finish()
+}
+
+fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Chat> {
+    ctx.data_unchecked::<Arc<Chat>>()
+}
+
+fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
+}
+
+/// A user; other subgraphs resolve its fields.
+#[derive(SimpleObject)]
+#[graphql(unresolvable = "id")]
+pub struct User {
+    pub id: ID,
+}
+
+fn user(id: Uuid) -> User {
+    User { id: ID(id.to_string()) }
+}
+
+/// A message.
+pub struct Message(pub SentMessage);
+
+#[Object]
+impl Message {
+    async fn id(&self) -> ID {
+        ID(self.0.message_id.to_string())
+    }
+
+    async fn conversation_id(&self) -> ID {
+        ID(self.0.conversation_id.to_string())
+    }
+
+    /// Position in the conversation: 1, 2, 3… without gaps.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+
+    async fn sender(&self) -> User {
+        user(self.0.sender_id)
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Direct or group.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+/// A member's place in a conversation.
+pub struct Member(member::Model);
+
+#[Object]
+impl Member {
+    async fn user(&self) -> User {
+        user(self.0.user_id)
+    }
+
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+
+    /// The member has read everything up to this `seq`.
+    async fn last_read_seq(&self) -> i64 {
+        self.0.last_read_seq
+    }
+}
+
+/// A conversation.
+pub struct Conversation(conversation::Model);
+
+#[Object]
+impl Conversation {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn kind(&self) -> ConversationKind {
+        if self.0.kind == "group" {
+            ConversationKind::Group
+        } else {
+            ConversationKind::Direct
+        }
+    }
+
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    /// The `seq` of the newest message (0 when empty).
+    async fn last_seq(&self) -> i64 {
+        self.0.last_seq
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        let found = conversations::members(&app(ctx).db, self.0.id).await.extend()?;
+        Ok(found.into_iter().map(Member).collect())
+    }
+
+    /// Up to `last` messages before `beforeSeq` (the newest when absent), oldest first.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] last: i32,
+        before_seq: Option<i64>,
+    ) -> Result<Vec<Message>> {
+        if !(1..=200).contains(&last) {
+            return Err(Error::bad_input("last must be between 1 and 200").extend());
+        }
+        let page = messages::history(&app(ctx).db, self.0.id, before_seq, last as u64).await.extend()?;
+        Ok(page.iter().map(|m| Message(SentMessage::from(m))).collect())
+    }
+}
+
+/// A message to send.
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    conversation_id: ID,
+    body: String,
+    /// Made by the client once per message and reused on every retry; the server
+    /// stores the message once per (device, key).
+    idempotency_key: String,
+}
+
+/// Reads.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The viewer's conversations, newest first.
+    async fn conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let found = conversations::of_user(&app(ctx).db, me).await.extend()?;
+        Ok(found.into_iter().map(Conversation).collect())
+    }
+
+    /// One of the viewer's conversations.
+    async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
+        let me = viewer(ctx).extend()?.user_id;
+        let id = parse_id(&id, "id").extend()?;
+        Ok(Conversation(conversations::for_member(&app(ctx).db, id, me).await.extend()?))
+    }
+}
+
+/// Writes.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Opens (or returns) the direct conversation with a friend.
+    async fn start_direct_conversation(&self, ctx: &Context<'_>, user_id: ID) -> Result<Conversation> {
+        let me = viewer(ctx).extend()?.user_id;
+        let other = parse_id(&user_id, "userId").extend()?;
+        Ok(Conversation(conversations::start_direct(app(ctx), me, other).await.extend()?))
+    }
+
+    /// Sends a text message; retrying with the same idempotency key is safe.
+    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
+        let me = viewer(ctx).extend()?;
+        let draft = Draft {
+            conversation_id: parse_id(&input.conversation_id, "conversationId").extend()?,
+            body: &input.body,
+            idempotency_key: &input.idempotency_key,
+        };
+        let saved = messages::send(app(ctx), me.user_id, &me.device_id, draft).await.extend()?;
+        Ok(Message(SentMessage::from(&saved)))
+    }
+}
+
+/// Live updates.
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Messages arriving in the viewer's conversations (or in one of them).
+    async fn message_added(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Message> + use<>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let only = conversation_id.map(|id| parse_id(&id, "conversationId")).transpose().extend()?;
+        let pubsub = Arc::clone(&app(ctx).ports.pubsub);
+        let frames = pubsub.subscribe(&user_channel(me)).await.map_err(Error::from).extend()?;
+        let messages = frames.filter_map(move |frame| {
+            let message = serde_json::from_str::<serde_json::Value>(&frame)
+                .ok()
+                .filter(|v| v["type"] == "message")
+                .and_then(|v| serde_json::from_value::<SentMessage>(v["message"].clone()).ok())
+                .filter(|m| only.is_none_or(|c| c == m.conversation_id))
+                .map(Message);
+            futures::future::ready(message)
+        });
+        Ok(presence::track(pubsub, me, messages))
+    }
+}

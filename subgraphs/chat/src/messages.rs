@@ -1,0 +1,176 @@
+//! Sending and reading messages.
+//!
+//! A message gets the next `seq` of its conversation in the same transaction that
+//! stores it and enqueues `chat.message.sent`; the relay publishes the event and the
+//! fan-out consumer (`fanout.rs`) pushes it to every member's channel.
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::events::{Envelope, outbox};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Chat;
+use crate::conversations;
+use crate::entities::message;
+
+/// Longest message body, in characters.
+pub const MAX_BODY_CHARS: usize = 4000;
+
+/// A message as events and subscriptions carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    pub body: String,
+    pub created_at: chrono::DateTime<Utc>,
+    /// Every member at the time of sending, the sender included.
+    pub member_ids: Vec<Uuid>,
+}
+
+impl From<&message::Model> for SentMessage {
+    fn from(m: &message::Model) -> Self {
+        SentMessage {
+            message_id: m.id,
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            sender_id: m.sender_id,
+            body: m.body.clone(),
+            created_at: m.created_at,
+            member_ids: Vec::new(),
+        }
+    }
+}
+
+/// What a client asks to send.
+pub struct Draft<'a> {
+    pub conversation_id: Uuid,
+    pub body: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// Sends a message, or returns the one already sent with this idempotency key from
+/// this device.
+pub async fn send(chat: &Chat, sender: Uuid, device: &str, draft: Draft<'_>) -> Result<message::Model, Error> {
+    let body = draft.body.trim();
+    if body.is_empty() {
+        return Err(Error::bad_input("a message cannot be empty"));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Error::bad_input(format!("a message is at most {MAX_BODY_CHARS} characters")));
+    }
+    let key = draft.idempotency_key.trim();
+    if key.is_empty() || key.len() > 128 {
+        return Err(Error::bad_input("idempotencyKey must be 1 to 128 characters"));
+    }
+    conversations::for_member(&chat.db, draft.conversation_id, sender).await?;
+    if let Some(existing) = find_by_key(&chat.db, sender, device, key).await? {
+        return Ok(existing);
+    }
+    let members: Vec<Uuid> = conversations::members(&chat.db, draft.conversation_id)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let (conversation_id, body, key, device) = (
+        draft.conversation_id,
+        body.to_string(),
+        key.to_string(),
+        device.to_string(),
+    );
+    let result = chat
+        .db
+        .transaction::<_, message::Model, Error>(|txn| {
+            let (body, key, device) = (body.clone(), key.clone(), device.clone());
+            Box::pin(async move {
+                // Taking the next seq locks the conversation row until commit, so
+                // concurrent senders get distinct, gap-free numbers.
+                let backend = txn.get_database_backend();
+                let sql = match backend {
+                    sea_orm::DbBackend::Postgres => {
+                        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq"
+                    }
+                    _ => "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+                };
+                let row = txn
+                    .query_one(Statement::from_sql_and_values(backend, sql, [conversation_id.into()]))
+                    .await?
+                    .ok_or_else(|| Error::not_found("no such conversation"))?;
+                let seq: i64 = row.try_get_by_index(0)?;
+                let saved = message::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    conversation_id: Set(conversation_id),
+                    seq: Set(seq),
+                    sender_id: Set(sender),
+                    sender_device: Set(device),
+                    client_key: Set(key),
+                    body: Set(body),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(txn)
+                .await?;
+                let mut payload = SentMessage::from(&saved);
+                payload.member_ids = members;
+                let event = Envelope::new(
+                    "chat.message.sent",
+                    Some(sender),
+                    conversation_id.to_string(),
+                    serde_json::to_value(&payload).map_err(Error::internal)?,
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(saved)
+            })
+        })
+        .await;
+    match result {
+        Ok(saved) => {
+            chat.relay.wake();
+            Ok(saved)
+        }
+        // The same key raced in from the same device: the unique index kept one.
+        Err(err) => find_by_key(&chat.db, sender, &device, &key)
+            .await?
+            .ok_or_else(|| Error::from(err)),
+    }
+}
+
+async fn find_by_key(
+    db: &DatabaseConnection,
+    sender: Uuid,
+    device: &str,
+    key: &str,
+) -> Result<Option<message::Model>, Error> {
+    Ok(message::Entity::find()
+        .filter(message::Column::SenderId.eq(sender))
+        .filter(message::Column::SenderDevice.eq(device))
+        .filter(message::Column::ClientKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Up to `limit` messages before `before_seq` (newest when absent), oldest first.
+pub async fn history(
+    db: &DatabaseConnection,
+    conversation_id: Uuid,
+    before_seq: Option<i64>,
+    limit: u64,
+) -> Result<Vec<message::Model>, Error> {
+    let mut query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation_id));
+    if let Some(before) = before_seq {
+        query = query.filter(message::Column::Seq.lt(before));
+    }
+    let mut page = query
+        .order_by_desc(message::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    page.reverse();
+    Ok(page)
+}

@@ -1,0 +1,136 @@
+//! The notification feed: built from other domains' events, pushed live.
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::events::{Delivery, consumer::first_delivery};
+use echostream_shared::pubsub::PubSub;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::entities::notification;
+
+/// The channel a user's new notifications are pushed on.
+pub fn channel(user: Uuid) -> String {
+    format!("notifications:{user}")
+}
+
+/// Who gets what from an event: (recipient, kind, payload).
+fn recipients(delivery: &Delivery) -> Vec<(Uuid, &'static str, serde_json::Value)> {
+    let e = &delivery.event;
+    let id = |field: &str| e.payload[field].as_str().and_then(|s| Uuid::parse_str(s).ok());
+    match e.kind.as_str() {
+        "chat.message.sent" => {
+            let sender = id("senderId");
+            let members: Vec<Uuid> = e.payload["memberIds"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+                .unwrap_or_default();
+            let payload = json!({
+                "conversationId": e.payload["conversationId"],
+                "messageId": e.payload["messageId"],
+                "senderId": e.payload["senderId"],
+                "seq": e.payload["seq"],
+                "preview": e.payload["body"].as_str().map(|b| b.chars().take(140).collect::<String>()),
+            });
+            members
+                .into_iter()
+                .filter(|m| Some(*m) != sender)
+                .map(|m| (m, "message", payload.clone()))
+                .collect()
+        }
+        "profile.friend_request.sent" => match id("toUserId") {
+            Some(to) => vec![(to, "friend_request", json!({
+                "requestId": e.payload["requestId"], "fromUserId": e.payload["fromUserId"],
+            }))],
+            None => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+/// Stores the notifications an event causes, then pushes them to their users.
+pub async fn apply(db: &DatabaseConnection, pubsub: &dyn PubSub, delivery: Delivery) -> Result<(), Error> {
+    let targets = recipients(&delivery);
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let event_id = delivery.event.id;
+    let topic_consumer = format!("notification:{}", delivery.topic);
+    let stored = db
+        .transaction::<_, Vec<notification::Model>, Error>(|txn| {
+            Box::pin(async move {
+                if !first_delivery(txn, &topic_consumer, event_id).await? {
+                    return Ok(Vec::new());
+                }
+                let mut stored = Vec::new();
+                for (user, kind, payload) in targets {
+                    let row = notification::Model {
+                        id: Uuid::now_v7(),
+                        user_id: user,
+                        kind: kind.into(),
+                        source_event: event_id,
+                        payload,
+                        created_at: Utc::now(),
+                        read_at: None,
+                    };
+                    notification::Entity::insert(notification::ActiveModel::from(row.clone()))
+                        .on_conflict(
+                            OnConflict::columns([
+                                notification::Column::UserId,
+                                notification::Column::SourceEvent,
+                            ])
+                            .do_nothing()
+                            .to_owned(),
+                        )
+                        .do_nothing()
+                        .exec(txn)
+                        .await?;
+                    stored.push(row);
+                }
+                Ok(stored)
+            })
+        })
+        .await?;
+    for row in stored {
+        let frame = json!({
+            "id": row.id, "kind": row.kind, "payload": row.payload, "createdAt": row.created_at,
+        });
+        pubsub.publish(&channel(row.user_id), &frame.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// The newest `limit` notifications of a user.
+pub async fn latest(db: &DatabaseConnection, user: Uuid, limit: u64) -> Result<Vec<notification::Model>, Error> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user))
+        .order_by_desc(notification::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many notifications the user has not read.
+pub async fn unread_count(db: &DatabaseConnection, user: Uuid) -> Result<u64, Error> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
+}
+
+/// Marks all of a user's notifications read.
+pub async fn mark_all_read(db: &DatabaseConnection, user: Uuid) -> Result<u64, Error> {
+    let result = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,130 @@
+//! The notification subgraph's GraphQL edge.
+
+use std::sync::Arc;
+
+use async_graphql::{ResultExt, ErrorExtensions, Context, Enum, ID, Json, Object, Result, Schema, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use echostream_shared::Error;
+use echostream_shared::presence;
+use echostream_shared::token::viewer;
+use futures::{Stream, StreamExt};
+
+use crate::entities::notification;
+use crate::{Notifications, feed};
+
+/// The notification subgraph's schema type.
+pub type NotificationSchema = Schema<Query, Mutation, Subscription>;
+
+/// Builds the schema with its context.
+pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
+    let mut builder = Schema::build(Query, Mutation, Subscription)
+        .enable_federation()
+        .enable_subscription_in_federation();
+    if let Some(app) = app {
+        builder = builder.data(app);
+    }
+    builder.finish()
+}
+
+fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Notifications> {
+    ctx.data_unchecked::<Arc<Notifications>>()
+}
+
+/// What a notification is about.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum NotificationKind {
+    Message,
+    FriendRequest,
+    Other,
+}
+
+/// One entry of the viewer's feed.
+#[derive(SimpleObject)]
+pub struct Notification {
+    id: ID,
+    kind: NotificationKind,
+    /// Details by kind (conversation and message ids, a preview, who asked).
+    payload: Json<serde_json::Value>,
+    created_at: DateTime<Utc>,
+    read: bool,
+}
+
+fn kind(name: &str) -> NotificationKind {
+    match name {
+        "message" => NotificationKind::Message,
+        "friend_request" => NotificationKind::FriendRequest,
+        _ => NotificationKind::Other,
+    }
+}
+
+impl From<notification::Model> for Notification {
+    fn from(n: notification::Model) -> Self {
+        Notification {
+            id: ID(n.id.to_string()),
+            kind: kind(&n.kind),
+            payload: Json(n.payload),
+            created_at: n.created_at,
+            read: n.read_at.is_some(),
+        }
+    }
+}
+
+/// Reads.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The viewer's newest notifications.
+    async fn notifications(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Notification>> {
+        let me = viewer(ctx).extend()?.user_id;
+        if !(1..=100).contains(&first) {
+            return Err(Error::bad_input("first must be between 1 and 100").extend());
+        }
+        let found = feed::latest(&app(ctx).db, me, first as u64).await.extend()?;
+        Ok(found.into_iter().map(Notification::from).collect())
+    }
+
+    /// How many of the viewer's notifications are unread.
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let me = viewer(ctx).extend()?.user_id;
+        Ok(feed::unread_count(&app(ctx).db, me).await.extend()?)
+    }
+}
+
+/// Writes.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Marks every notification read; returns how many changed.
+    async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<u64> {
+        let me = viewer(ctx).extend()?.user_id;
+        Ok(feed::mark_all_read(&app(ctx).db, me).await.extend()?)
+    }
+}
+
+/// Live updates.
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// The viewer's new notifications, as they are made.
+    async fn notification_added(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Notification> + use<>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let pubsub = Arc::clone(&app(ctx).ports.pubsub);
+        let frames = pubsub.subscribe(&feed::channel(me)).await.map_err(Error::from).extend()?;
+        let items = frames.filter_map(|frame| {
+            let parsed = serde_json::from_str::<serde_json::Value>(&frame).ok().and_then(|v| {
+                Some(Notification {
+                    id: ID(v["id"].as_str()?.to_string()),
+                    kind: kind(v["kind"].as_str()?),
+                    payload: Json(v["payload"].clone()),
+                    created_at: serde_json::from_value(v["createdAt"].clone()).ok()?,
+                    read: false,
+                })
+            });
+            futures::future::ready(parsed)
+        });
+        Ok(presence::track(pubsub, me, items))
+    }
+}

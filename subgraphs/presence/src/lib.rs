@@ -1,0 +1,34 @@
+//! The presence subgraph: who is online, across devices and server instances.
+//!
+//! Presence itself is ephemeral state in the pub/sub port (see the shared
+//! `presence` module, which every subscription uses to mark its user live); this
+//! subgraph extends `User` with it and streams changes.
+
+pub mod graphql;
+
+use std::sync::Arc;
+
+use axum::Router;
+use echostream_migrations::{MigratorTrait, presence::Migrator};
+use echostream_shared::config::Subgraph;
+use echostream_shared::service::{Ports, StartError, serve};
+
+/// Everything the presence resolvers need.
+pub struct Presence {
+    pub ports: Ports,
+}
+
+/// The subgraph's SDL for composition.
+pub fn sdl() -> String {
+    graphql::schema(None).sdl_with_options(
+        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+    )
+}
+
+/// Migrates and serves the subgraph.
+pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let db = echostream_shared::db::connect(&ports.config, Subgraph::Presence).await?;
+    Migrator::up(&db, None).await?;
+    let app = Arc::new(Presence { ports: ports.clone() });
+    serve(Subgraph::Presence, ports, db, graphql::schema(Some(app)), Router::new()).await
+}

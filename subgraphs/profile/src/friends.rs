@@ -1,0 +1,157 @@
+//! Friend requests and friendships.
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::events::{Envelope, outbox};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::Profile;
+use crate::entities::{friend_request, friendship};
+use crate::profiles;
+
+/// Sends a friend request to the user with `username`.
+pub async fn send_request(app: &Profile, from: Uuid, username: &str) -> Result<friend_request::Model, Error> {
+    let target = profiles::by_username(&app.db, username)
+        .await?
+        .ok_or_else(|| Error::not_found("no user with that username"))?;
+    if target.user_id == from {
+        return Err(Error::bad_input("you cannot befriend yourself"));
+    }
+    if are_friends(&app.db, from, target.user_id).await? {
+        return Err(Error::conflict("you are already friends"));
+    }
+    let open = friend_request::Entity::find()
+        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::FromUser.eq(from))
+                        .add(friend_request::Column::ToUser.eq(target.user_id)),
+                )
+                .add(
+                    Condition::all()
+                        .add(friend_request::Column::FromUser.eq(target.user_id))
+                        .add(friend_request::Column::ToUser.eq(from)),
+                ),
+        )
+        .one(&app.db)
+        .await?;
+    if open.is_some() {
+        return Err(Error::conflict("a friend request between you is already pending"));
+    }
+    let to = target.user_id;
+    let saved = app
+        .db
+        .transaction::<_, friend_request::Model, Error>(|txn| {
+            Box::pin(async move {
+                let saved = friend_request::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    from_user: Set(from),
+                    to_user: Set(to),
+                    status: Set("pending".into()),
+                    created_at: Set(Utc::now()),
+                    responded_at: Set(None),
+                }
+                .insert(txn)
+                .await?;
+                let event = Envelope::new(
+                    "profile.friend_request.sent",
+                    Some(from),
+                    to.to_string(),
+                    json!({ "requestId": saved.id, "fromUserId": from, "toUserId": to }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(saved)
+            })
+        })
+        .await?;
+    app.relay.wake();
+    Ok(saved)
+}
+
+/// Accepts (or declines) a pending request addressed to `me`.
+pub async fn respond(app: &Profile, me: Uuid, request_id: Uuid, accept: bool) -> Result<friend_request::Model, Error> {
+    let request = friend_request::Entity::find_by_id(request_id)
+        .one(&app.db)
+        .await?
+        .filter(|r| r.to_user == me)
+        .ok_or_else(|| Error::not_found("no such friend request"))?;
+    if request.status != "pending" {
+        return Err(Error::conflict(format!("this request is already {}", request.status)));
+    }
+    let saved = app
+        .db
+        .transaction::<_, friend_request::Model, Error>(|txn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let (from, to) = (request.from_user, request.to_user);
+                let mut active: friend_request::ActiveModel = request.into();
+                active.status = Set(if accept { "accepted" } else { "declined" }.into());
+                active.responded_at = Set(Some(now));
+                let saved = active.update(txn).await?;
+                let kind = if accept {
+                    for (a, b) in [(from, to), (to, from)] {
+                        friendship::ActiveModel {
+                            user_id: Set(a),
+                            friend_id: Set(b),
+                            created_at: Set(now),
+                        }
+                        .insert(txn)
+                        .await?;
+                    }
+                    "profile.friendship.created"
+                } else {
+                    "profile.friend_request.declined"
+                };
+                let event = Envelope::new(
+                    kind,
+                    Some(me),
+                    from.to_string(),
+                    json!({ "requestId": saved.id, "userIds": [from, to] }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(saved)
+            })
+        })
+        .await?;
+    app.relay.wake();
+    Ok(saved)
+}
+
+/// Whether `a` and `b` are friends.
+pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
+    Ok(friendship::Entity::find_by_id((a, b)).one(db).await?.is_some())
+}
+
+/// `me`'s friends' ids, oldest friendship first.
+pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, Error> {
+    Ok(friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(me))
+        .order_by_asc(friendship::Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.friend_id)
+        .collect())
+}
+
+/// Pending requests addressed to `me` (incoming) or sent by `me` (outgoing).
+pub async fn pending(db: &DatabaseConnection, me: Uuid, incoming: bool) -> Result<Vec<friend_request::Model>, Error> {
+    let column = if incoming {
+        friend_request::Column::ToUser
+    } else {
+        friend_request::Column::FromUser
+    };
+    Ok(friend_request::Entity::find()
+        .filter(column.eq(me))
+        .filter(friend_request::Column::Status.eq("pending"))
+        .order_by_desc(friend_request::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

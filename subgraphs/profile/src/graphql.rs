@@ -1,0 +1,222 @@
+//! The profile subgraph's GraphQL edge.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{ResultExt, ErrorExtensions, Context, EmptySubscription, Enum, ID, Object, Result, Schema};
+use chrono::{DateTime, Utc};
+use echostream_shared::Error;
+use echostream_shared::token::viewer;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::entities::{friend_request, profile};
+use crate::{Profile, friends, profiles};
+
+/// The profile subgraph's schema type.
+pub type ProfileSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with its context and loaders.
+pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription).enable_federation();
+    if let Some(app) = app {
+        let loader = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
+        builder = builder.data(app).data(loader);
+    }
+    builder.finish()
+}
+
+fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Profile> {
+    ctx.data_unchecked::<Arc<Profile>>()
+}
+
+fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
+}
+
+/// Loads profiles by user id, one query per batch.
+pub struct ProfileLoader(DatabaseConnection);
+
+impl Loader<Uuid> for ProfileLoader {
+    type Value = profile::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = profiles::by_ids(&self.0, keys).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|p| (p.user_id, p)).collect())
+    }
+}
+
+/// A user, as far as profiles go.
+pub struct User {
+    id: Uuid,
+}
+
+impl User {
+    async fn profile(&self, ctx: &Context<'_>) -> Result<Option<profile::Model>> {
+        let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
+        Ok(loader
+            .load_one(self.id)
+            .await
+            .map_err(|e| Error::internal(e.to_string())).extend()?)
+    }
+}
+
+/// Where the viewer stands with a user.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum FriendshipStatus {
+    /// The user is the viewer.
+    Myself,
+    Friends,
+    /// The viewer sent a request that is pending.
+    RequestSent,
+    /// The user sent the viewer a request that is pending.
+    RequestReceived,
+    None,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// The name shown in chats; defaults to the username.
+    async fn display_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.profile(ctx).await.extend()?.map(|p| p.display_name))
+    }
+
+    async fn bio(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.profile(ctx).await.extend()?.and_then(|p| p.bio))
+    }
+
+    /// Where the signed-in viewer stands with this user.
+    async fn friendship(&self, ctx: &Context<'_>) -> Result<FriendshipStatus> {
+        let me = viewer(ctx).extend()?.user_id;
+        let db = &app(ctx).db;
+        if me == self.id {
+            return Ok(FriendshipStatus::Myself);
+        }
+        if friends::are_friends(db, me, self.id).await.extend()? {
+            return Ok(FriendshipStatus::Friends);
+        }
+        if friends::pending(db, me, false).await.extend()?.iter().any(|r| r.to_user == self.id) {
+            return Ok(FriendshipStatus::RequestSent);
+        }
+        if friends::pending(db, me, true).await.extend()?.iter().any(|r| r.from_user == self.id) {
+            return Ok(FriendshipStatus::RequestReceived);
+        }
+        Ok(FriendshipStatus::None)
+    }
+}
+
+/// The state of a friend request.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum FriendRequestStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Cancelled,
+}
+
+/// A request to become friends.
+pub struct FriendRequest(friend_request::Model);
+
+#[Object]
+impl FriendRequest {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn from(&self) -> User {
+        User { id: self.0.from_user }
+    }
+
+    async fn to(&self) -> User {
+        User { id: self.0.to_user }
+    }
+
+    async fn status(&self) -> FriendRequestStatus {
+        match self.0.status.as_str() {
+            "accepted" => FriendRequestStatus::Accepted,
+            "declined" => FriendRequestStatus::Declined,
+            "cancelled" => FriendRequestStatus::Cancelled,
+            _ => FriendRequestStatus::Pending,
+        }
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Reads.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Users whose username or display name starts with `query`.
+    async fn search_users(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<User>> {
+        viewer(ctx).extend()?;
+        if !(1..=50).contains(&first) {
+            return Err(Error::bad_input("first must be between 1 and 50").extend());
+        }
+        let found = profiles::search(&app(ctx).db, &query, first as u64).await.extend()?;
+        Ok(found.into_iter().map(|p| User { id: p.user_id }).collect())
+    }
+
+    /// The viewer's friends.
+    async fn friends(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let ids = friends::friends_of(&app(ctx).db, me).await.extend()?;
+        Ok(ids.into_iter().map(|id| User { id }).collect())
+    }
+
+    /// Pending requests to the viewer (`incoming`, default) or from the viewer.
+    async fn friend_requests(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = true)] incoming: bool,
+    ) -> Result<Vec<FriendRequest>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let found = friends::pending(&app(ctx).db, me, incoming).await.extend()?;
+        Ok(found.into_iter().map(FriendRequest).collect())
+    }
+
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> Option<User> {
+        Uuid::parse_str(&id).ok().map(|id| User { id })
+    }
+}
+
+/// Writes.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Asks the user with `username` to become friends.
+    async fn send_friend_request(&self, ctx: &Context<'_>, username: String) -> Result<FriendRequest> {
+        let me = viewer(ctx).extend()?.user_id;
+        Ok(FriendRequest(friends::send_request(app(ctx), me, &username).await.extend()?))
+    }
+
+    /// Accepts a pending request addressed to the viewer.
+    async fn accept_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
+        let me = viewer(ctx).extend()?.user_id;
+        let id = parse_id(&id, "id").extend()?;
+        Ok(FriendRequest(friends::respond(app(ctx), me, id, true).await.extend()?))
+    }
+
+    /// Declines a pending request addressed to the viewer.
+    async fn decline_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
+        let me = viewer(ctx).extend()?.user_id;
+        let id = parse_id(&id, "id").extend()?;
+        Ok(FriendRequest(friends::respond(app(ctx), me, id, false).await.extend()?))
+    }
+}

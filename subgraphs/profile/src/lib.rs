@@ -1,0 +1,60 @@
+//! The profile subgraph: public profiles, user search and the friend system.
+//!
+//! Extends the `User` entity with profile fields and where the viewer stands with
+//! that user. Profiles are a projection of auth's events (`auth.user.verified`).
+
+pub mod entities;
+pub mod friends;
+pub mod graphql;
+pub mod profiles;
+
+use std::sync::Arc;
+
+use axum::Router;
+use echostream_migrations::{MigratorTrait, profile::Migrator};
+use echostream_shared::config::Subgraph;
+use echostream_shared::events::consumer;
+use echostream_shared::events::outbox::Relay;
+use echostream_shared::service::{Ports, StartError, serve};
+use sea_orm::DatabaseConnection;
+
+/// Everything the profile resolvers need.
+pub struct Profile {
+    pub ports: Ports,
+    pub db: DatabaseConnection,
+    pub relay: Relay,
+}
+
+/// The subgraph's SDL for composition.
+pub fn sdl() -> String {
+    graphql::schema(None).sdl_with_options(
+        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+    )
+}
+
+/// Migrates, starts the relay and consumers, and serves the subgraph.
+pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let db = echostream_shared::db::connect(&ports.config, Subgraph::Profile).await?;
+    Migrator::up(&db, None).await?;
+    let relay = Relay::new();
+    relay.spawn(db.clone(), Arc::clone(&ports.events), ports.shutdown.clone());
+    {
+        let db = db.clone();
+        consumer::spawn(
+            Arc::clone(&ports.events),
+            "auth",
+            "profile".into(),
+            ports.shutdown.clone(),
+            move |delivery| {
+                let db = db.clone();
+                async move { profiles::apply_auth_event(&db, delivery).await }
+            },
+        );
+    }
+    let app = Arc::new(Profile {
+        ports: ports.clone(),
+        db: db.clone(),
+        relay,
+    });
+    serve(Subgraph::Profile, ports, db, graphql::schema(Some(app)), Router::new()).await
+}

@@ -1,0 +1,101 @@
+//! Profiles: created from auth's events, searched by username.
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::events::{Delivery, consumer::first_delivery};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::entities::profile;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserVerified {
+    user_id: Uuid,
+    username: String,
+}
+
+/// Applies an `auth` event: a verified account gets its profile.
+pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    if delivery.event.kind != "auth.user.verified" {
+        return Ok(());
+    }
+    let payload: UserVerified = delivery.event.payload_as().map_err(Error::internal)?;
+    let event_id = delivery.event.id;
+    db.transaction::<_, (), Error>(|txn| {
+        Box::pin(async move {
+            if !first_delivery(txn, "profile", event_id).await? {
+                return Ok(());
+            }
+            let now = Utc::now();
+            let row = profile::ActiveModel {
+                user_id: sea_orm::Set(payload.user_id),
+                username_key: sea_orm::Set(payload.username.to_lowercase()),
+                display_name: sea_orm::Set(payload.username.clone()),
+                username: sea_orm::Set(payload.username),
+                bio: sea_orm::Set(None),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+            };
+            profile::Entity::insert(row)
+                .on_conflict(OnConflict::column(profile::Column::UserId).do_nothing().to_owned())
+                .do_nothing()
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+/// Profiles whose username or display name starts with `query` (case-insensitive).
+pub async fn search(db: &DatabaseConnection, query: &str, limit: u64) -> Result<Vec<profile::Model>, Error> {
+    let query = query.trim().to_lowercase();
+    if query.is_empty() || query.len() > 64 {
+        return Err(Error::bad_input("search query must be 1 to 64 characters"));
+    }
+    // LIKE wildcards in the query are matched literally.
+    let escaped: String = query
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("{escaped}%");
+    Ok(profile::Entity::find()
+        .filter(
+            Condition::any()
+                .add(profile::Column::UsernameKey.like(&pattern))
+                .add(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                    sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
+                ))
+                .like(&pattern)),
+        )
+        .order_by_asc(profile::Column::UsernameKey)
+        .limit(limit.clamp(1, 50))
+        .all(db)
+        .await?)
+}
+
+/// The profile of a username, if any.
+pub async fn by_username(db: &DatabaseConnection, username: &str) -> Result<Option<profile::Model>, Error> {
+    Ok(profile::Entity::find()
+        .filter(profile::Column::UsernameKey.eq(username.trim().to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+/// Profiles by user id (the loader's query).
+pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<profile::Model>, Error> {
+    Ok(profile::Entity::find()
+        .filter(profile::Column::UserId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

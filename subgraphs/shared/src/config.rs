@@ -1,0 +1,429 @@
+//! Typed configuration: one TOML file plus `ECHOSTREAM_*` environment overrides.
+//!
+//! Every key has a default, and the defaults are the embedded profile, so a bare
+//! `echostream` starts with no file at all. Environment variables override the file
+//! with `__` between sections: `ECHOSTREAM_GATEWAY__PORT=4000`,
+//! `ECHOSTREAM_PROFILE=services`. A value of the wrong type stops start-up with a
+//! message that names the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Which implementation every port uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// SQLite files, in-process event log and pub/sub, a local directory for objects and
+    /// mail: no external server needed.
+    #[default]
+    Embedded,
+    /// PostgreSQL, Kafka, Redis, S3 and SMTP.
+    Services,
+}
+
+/// The whole configuration of an EchoStream process.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Which implementation of the ports runs.
+    pub profile: Profile,
+    /// Directory for embedded data (SQLite files, event log, objects, mail outbox).
+    pub data_dir: PathBuf,
+    /// Where every service listens and how they find each other.
+    pub listen: ListenConfig,
+    /// The federation gateway.
+    pub gateway: GatewayConfig,
+    /// Relational store (services profile).
+    pub database: DatabaseConfig,
+    /// Event log (services profile).
+    pub kafka: KafkaConfig,
+    /// Pub/sub and ephemeral keys (services profile).
+    pub redis: RedisConfig,
+    /// Object storage (services profile).
+    pub s3: S3Config,
+    /// Outgoing mail (services profile).
+    pub smtp: SmtpConfig,
+    /// Token issuing and verification.
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Embedded,
+            data_dir: PathBuf::from("data"),
+            listen: ListenConfig::default(),
+            gateway: GatewayConfig::default(),
+            database: DatabaseConfig::default(),
+            kafka: KafkaConfig::default(),
+            redis: RedisConfig::default(),
+            s3: S3Config::default(),
+            smtp: SmtpConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Addresses of the gateway and the five subgraphs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Interface every service binds to.
+    pub host: String,
+    /// Host name other services use to reach a subgraph (a compose service name in
+    /// docker-compose, the loopback address otherwise). Empty means `host`.
+    pub advertise_host: String,
+    pub auth_port: u16,
+    pub profile_port: u16,
+    pub chat_port: u16,
+    pub presence_port: u16,
+    pub notification_port: u16,
+    /// Per-subgraph base URL overrides (`http://auth:4101`), for deployments where
+    /// services do not share one host.
+    pub auth_url: Option<String>,
+    pub profile_url: Option<String>,
+    pub chat_url: Option<String>,
+    pub presence_url: Option<String>,
+    pub notification_url: Option<String>,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            advertise_host: String::new(),
+            auth_port: 4101,
+            profile_port: 4102,
+            chat_port: 4103,
+            presence_port: 4104,
+            notification_port: 4105,
+            auth_url: None,
+            profile_url: None,
+            chat_url: None,
+            presence_url: None,
+            notification_url: None,
+        }
+    }
+}
+
+/// The five subgraphs, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subgraph {
+    Auth,
+    Profile,
+    Chat,
+    Presence,
+    Notification,
+}
+
+impl Subgraph {
+    /// Every subgraph, in start-up order (auth first: the others fetch its JWKS).
+    pub const ALL: [Subgraph; 5] = [
+        Subgraph::Auth,
+        Subgraph::Profile,
+        Subgraph::Chat,
+        Subgraph::Presence,
+        Subgraph::Notification,
+    ];
+
+    /// The subgraph's name in the supergraph, its database schema and its topic.
+    pub fn name(self) -> &'static str {
+        match self {
+            Subgraph::Auth => "auth",
+            Subgraph::Profile => "profile",
+            Subgraph::Chat => "chat",
+            Subgraph::Presence => "presence",
+            Subgraph::Notification => "notification",
+        }
+    }
+
+    /// Parses a subgraph name.
+    pub fn from_name(name: &str) -> Option<Subgraph> {
+        Subgraph::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl ListenConfig {
+    /// The port a subgraph listens on.
+    pub fn port(&self, subgraph: Subgraph) -> u16 {
+        match subgraph {
+            Subgraph::Auth => self.auth_port,
+            Subgraph::Profile => self.profile_port,
+            Subgraph::Chat => self.chat_port,
+            Subgraph::Presence => self.presence_port,
+            Subgraph::Notification => self.notification_port,
+        }
+    }
+
+    /// The base URL (no path) other processes use to reach a subgraph.
+    pub fn base_url(&self, subgraph: Subgraph) -> String {
+        let explicit = match subgraph {
+            Subgraph::Auth => &self.auth_url,
+            Subgraph::Profile => &self.profile_url,
+            Subgraph::Chat => &self.chat_url,
+            Subgraph::Presence => &self.presence_url,
+            Subgraph::Notification => &self.notification_url,
+        };
+        if let Some(url) = explicit {
+            return url.trim_end_matches('/').to_string();
+        }
+        let host = if self.advertise_host.is_empty() {
+            &self.host
+        } else {
+            &self.advertise_host
+        };
+        let host = if host == "0.0.0.0" { "127.0.0.1" } else { host };
+        format!("http://{host}:{}", self.port(subgraph))
+    }
+}
+
+/// The federation gateway.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub host: String,
+    pub port: u16,
+    /// The composed supergraph the gateway serves.
+    pub supergraph: PathBuf,
+    /// The playground page served at `GET /`.
+    pub playground: PathBuf,
+    /// Largest accepted operation depth.
+    pub max_depth: usize,
+    /// Largest number of aliases in one operation.
+    pub max_aliases: usize,
+    /// Largest request body in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 4000,
+            supergraph: PathBuf::from("schema/supergraph.graphql"),
+            playground: PathBuf::from("playground/index.html"),
+            max_depth: 12,
+            max_aliases: 30,
+            max_request_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Relational store for the services profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL; each subgraph uses its own schema in this database.
+    pub url: String,
+    /// Connections per subgraph pool.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "postgres://postgres@127.0.0.1:5432/echostream".into(),
+            max_connections: 10,
+        }
+    }
+}
+
+/// Event log for the services profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    /// Prepended to every topic and consumer group name (isolates test runs and tenants).
+    pub topic_prefix: String,
+    /// Partitions per topic when EchoStream creates its topics.
+    pub partitions: i32,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            topic_prefix: String::new(),
+            partitions: 3,
+        }
+    }
+}
+
+/// Pub/sub and ephemeral keys for the services profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: String,
+    /// Prepended to every key and channel.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "echostream:".into(),
+        }
+    }
+}
+
+/// Object storage for the services profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:9000".into(),
+            region: "us-east-1".into(),
+            bucket: "echostream".into(),
+            access_key: "echostream".into(),
+            secret_key: "echostream-secret".into(),
+        }
+    }
+}
+
+/// Outgoing mail for the services profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// Sender address of every mail.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 1025,
+            from: "EchoStream <no-reply@echostream.local>".into(),
+        }
+    }
+}
+
+/// Token issuing (auth subgraph) and verification (every service).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `iss` of every access token.
+    pub issuer: String,
+    /// `aud` of every access token.
+    pub audience: String,
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Lifetime of an emailed one-time code, in seconds.
+    pub code_ttl_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "echostream".into(),
+            audience: "echostream".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            code_ttl_secs: 900,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads the defaults, then `path` (when given), then `ECHOSTREAM_*` variables.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = path {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("ECHOSTREAM")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let config: Config = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot: ranges and consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if self.auth.access_token_ttl_secs == 0 {
+            return fail("auth.access_token_ttl_secs", "must be positive");
+        }
+        if self.auth.refresh_token_ttl_secs <= self.auth.access_token_ttl_secs {
+            return fail(
+                "auth.refresh_token_ttl_secs",
+                "must be longer than auth.access_token_ttl_secs",
+            );
+        }
+        if self.kafka.partitions < 1 {
+            return fail("kafka.partitions", "must be at least 1");
+        }
+        if self.gateway.max_depth == 0 {
+            return fail("gateway.max_depth", "must be positive");
+        }
+        if self.profile == Profile::Services && !self.database.url.starts_with("postgres") {
+            return fail("database.url", "must be a postgres:// URL in the services profile");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_profile() {
+        let config = Config::default();
+        assert_eq!(config.profile, Profile::Embedded);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn file_values_are_read_and_a_bad_value_names_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("echostream.toml");
+        std::fs::write(&path, "profile = \"services\"\n[gateway]\nport = 4444\n").unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.profile, Profile::Services);
+        assert_eq!(config.gateway.port, 4444);
+
+        std::fs::write(&path, "[gateway]\nport = \"not a port\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("port"), "{err}");
+
+        std::fs::write(&path, "[kafka]\npartitions = 0\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("kafka.partitions"), "{err}");
+    }
+
+    #[test]
+    fn subgraph_urls_follow_the_listen_section() {
+        let mut listen = ListenConfig::default();
+        assert_eq!(listen.base_url(Subgraph::Chat), "http://127.0.0.1:4103");
+        listen.chat_url = Some("http://chat:4103/".into());
+        assert_eq!(listen.base_url(Subgraph::Chat), "http://chat:4103");
+    }
+}

@@ -1,0 +1,92 @@
+//! The relational port: SeaORM on a SQLite file per subgraph (embedded) or on one
+//! PostgreSQL schema per subgraph (services).
+//!
+//! SeaORM already is the one interface over both backends, so this module only opens
+//! the right connection; domain code uses SeaORM entities and never asks which runs.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+
+use crate::config::{Config, Profile, Subgraph};
+
+/// Opens the subgraph's own database (embedded) or schema (services), creating it
+/// when missing.
+pub async fn connect(config: &Config, subgraph: Subgraph) -> Result<DatabaseConnection, DbErr> {
+    let name = subgraph.name();
+    match config.profile {
+        Profile::Embedded => {
+            let dir = config.data_dir.join("db");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
+            let url = format!("sqlite://{}/{name}.db?mode=rwc", dir.display());
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let db = Database::connect(options).await?;
+            // WAL lets readers run beside the writer; the 5 s busy timeout makes a
+            // second writer wait instead of failing.
+            for pragma in [
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA busy_timeout = 5000",
+            ] {
+                db.execute_unprepared(pragma).await?;
+            }
+            Ok(db)
+        }
+        Profile::Services => {
+            ensure_database(&config.database.url).await?;
+            let admin = Database::connect(config.database.url.as_str()).await?;
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+                .await?;
+            admin.close().await?;
+            let mut options = ConnectOptions::new(config.database.url.clone());
+            options
+                .max_connections(config.database.max_connections)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .set_schema_search_path(name)
+                .sqlx_logging(false);
+            Database::connect(options).await
+        }
+    }
+}
+
+/// Creates the database named in `url` when it does not exist yet.
+async fn ensure_database(url: &str) -> Result<(), DbErr> {
+    let (base, rest) = url
+        .rsplit_once('/')
+        .ok_or_else(|| DbErr::Custom("database.url has no database name".into()))?;
+    let name = rest.split('?').next().unwrap_or_default();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(DbErr::Custom(format!(
+            "database.url: database name {name:?} must be letters, digits and _"
+        )));
+    }
+    let maintenance = Database::connect(format!("{base}/postgres")).await?;
+    let exists = maintenance
+        .query_one(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        // Two processes may race here; the loser's "already exists" is fine.
+        if let Err(err) = maintenance
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            && !err.to_string().contains("already exists")
+        {
+            return Err(err);
+        }
+    }
+    maintenance.close().await
+}

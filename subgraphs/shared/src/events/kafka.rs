@@ -1,0 +1,169 @@
+//! The services-profile event log: Kafka through rdkafka.
+//!
+//! Topics are created explicitly at start-up (some Kafka-protocol brokers do not
+//! auto-create). Offsets are committed only after a consumer has processed an event,
+//! so a crash re-delivers instead of losing; consumers deduplicate by event id.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+use super::{Delivery, Envelope, EventLog, LogConsumer, LogError, StartAt, TOPICS};
+use crate::config::KafkaConfig;
+
+/// Kafka-backed event log.
+pub struct KafkaLog {
+    config: KafkaConfig,
+    producer: FutureProducer,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(err.to_string())
+}
+
+impl KafkaLog {
+    /// Connects a producer and makes sure every EchoStream topic exists.
+    pub async fn connect(config: &KafkaConfig) -> Result<KafkaLog, LogError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("message.timeout.ms", "10000")
+            .set("enable.idempotence", "false")
+            .set("linger.ms", "0")
+            .create()
+            .map_err(unavailable)?;
+        let log = KafkaLog {
+            config: config.clone(),
+            producer,
+        };
+        log.create_topics().await?;
+        Ok(log)
+    }
+
+    fn topic_name(&self, topic: &str) -> String {
+        format!("{}{}", self.config.topic_prefix, topic)
+    }
+
+    async fn create_topics(&self) -> Result<(), LogError> {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .create()
+            .map_err(unavailable)?;
+        let names: Vec<String> = TOPICS.iter().map(|t| self.topic_name(t)).collect();
+        let new_topics: Vec<NewTopic> = names
+            .iter()
+            .map(|n| NewTopic::new(n, self.config.partitions, TopicReplication::Fixed(1)))
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&new_topics, &options)
+            .await
+            .map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(LogError::Unavailable(format!("creating topic {topic}: {code}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventLog for KafkaLog {
+    async fn publish(&self, event: &Envelope) -> Result<(), LogError> {
+        let topic = self.topic_name(event.topic());
+        let body = serde_json::to_vec(event).map_err(|e| LogError::Decode(e.to_string()))?;
+        let id = event.id.to_string();
+        let record = FutureRecord::to(&topic)
+            .key(&event.key)
+            .payload(&body)
+            .headers(rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                key: "event-id",
+                value: Some(id.as_bytes()),
+            }));
+        self.producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .map_err(|(err, _)| unavailable(err))?;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        start: StartAt,
+    ) -> Result<Box<dyn LogConsumer>, LogError> {
+        let group_id = match start {
+            StartAt::Committed => format!("{}{group}", self.config.topic_prefix),
+            // A throwaway group reads from the beginning without disturbing the
+            // real group's committed offsets.
+            StartAt::Earliest => format!(
+                "{}{group}-replay-{}",
+                self.config.topic_prefix,
+                uuid::Uuid::now_v7()
+            ),
+        };
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("group.id", &group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("fetch.wait.max.ms", "50")
+            .create()
+            .map_err(unavailable)?;
+        let full = self.topic_name(topic);
+        consumer.subscribe(&[&full]).map_err(unavailable)?;
+        Ok(Box::new(KafkaConsumer {
+            consumer,
+            topic: topic.to_string(),
+            full_topic: full,
+        }))
+    }
+}
+
+struct KafkaConsumer {
+    consumer: StreamConsumer,
+    topic: String,
+    full_topic: String,
+}
+
+#[async_trait]
+impl LogConsumer for KafkaConsumer {
+    async fn next(&mut self) -> Result<Delivery, LogError> {
+        let message = self.consumer.recv().await.map_err(unavailable)?;
+        let payload = message.payload().unwrap_or_default();
+        let event: Envelope =
+            serde_json::from_slice(payload).map_err(|e| LogError::Decode(e.to_string()))?;
+        Ok(Delivery {
+            event,
+            topic: self.topic.clone(),
+            partition: message.partition(),
+            offset: message.offset(),
+        })
+    }
+
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), LogError> {
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(
+            &self.full_topic,
+            delivery.partition,
+            Offset::Offset(delivery.offset + 1),
+        )
+        .map_err(unavailable)?;
+        self.consumer
+            .commit(&list, CommitMode::Async)
+            .map_err(unavailable)
+    }
+}

@@ -1,0 +1,160 @@
+//! The event log port: every state change is an [`Envelope`] on a domain topic.
+//!
+//! One topic per domain (`auth`, `profile`, `chat`, `presence`, `notification`), keyed
+//! so that all events of one aggregate (a conversation, a user) land on one partition
+//! and stay ordered. Writers never publish directly: they enqueue into their outbox
+//! in the same transaction as the state change ([`outbox`]), and a relay publishes.
+
+pub mod consumer;
+pub mod kafka;
+pub mod memory;
+pub mod outbox;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The topics EchoStream writes, one per domain.
+pub const TOPICS: [&str; 5] = ["auth", "profile", "chat", "presence", "notification"];
+
+/// One event, as stored on the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique and time-ordered (UUIDv7); consumers deduplicate on it.
+    pub id: Uuid,
+    /// What happened, `domain.entity.verb` (e.g. `chat.message.sent`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The user who caused it, when there is one.
+    pub actor: Option<Uuid>,
+    /// Partition key: the aggregate whose events must stay in order.
+    pub key: String,
+    /// Version of the payload's shape for this `type`.
+    pub version: u32,
+    pub payload: serde_json::Value,
+}
+
+impl Envelope {
+    /// A new version-1 event happening now.
+    pub fn new(
+        kind: impl Into<String>,
+        actor: Option<Uuid>,
+        key: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Envelope {
+        Envelope {
+            id: Uuid::now_v7(),
+            kind: kind.into(),
+            occurred_at: Utc::now(),
+            actor,
+            key: key.into(),
+            version: 1,
+            payload,
+        }
+    }
+
+    /// The topic an event belongs on: its type's first segment.
+    pub fn topic(&self) -> &str {
+        self.kind.split('.').next().unwrap_or("")
+    }
+
+    /// Reads the payload as a typed struct.
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, LogError> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|e| LogError::Decode(format!("{} payload: {e}", self.kind)))
+    }
+}
+
+/// One event as a consumer receives it, with its place on the log.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub event: Envelope,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Where a new subscription starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// After the group's last committed offset (or the beginning for a new group).
+    Committed,
+    /// From the first retained event, ignoring commits: replays a projection.
+    Earliest,
+}
+
+/// Failures of the event log.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("event log unavailable: {0}")]
+    Unavailable(String),
+    #[error("undecodable event: {0}")]
+    Decode(String),
+    #[error("event log closed")]
+    Closed,
+}
+
+/// The event log port: Kafka in the services profile, an in-process log otherwise.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends an event to its topic; returns once the log has accepted it.
+    async fn publish(&self, event: &Envelope) -> Result<(), LogError>;
+    /// Opens a consumer in `group` on `topic`.
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        start: StartAt,
+    ) -> Result<Box<dyn LogConsumer>, LogError>;
+}
+
+/// A consumer in a group: receives events in partition order, commits after processing.
+#[async_trait]
+pub trait LogConsumer: Send {
+    /// Waits for the next event.
+    async fn next(&mut self) -> Result<Delivery, LogError>;
+    /// Marks `delivery` and everything before it on its partition as processed.
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), LogError>;
+}
+
+/// Partition of `key` among `partitions`, stable across processes and restarts.
+pub fn partition_for(key: &str, partitions: i32) -> i32 {
+    // FNV-1a: tiny, stable, and good enough to spread UUID keys.
+    let mut hash: u32 = 0x811c9dc5;
+    for byte in key.as_bytes() {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x01000193);
+    }
+    (hash % partitions.max(1) as u32) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_is_the_domain_of_the_type() {
+        let e = Envelope::new("chat.message.sent", None, "c1", serde_json::json!({}));
+        assert_eq!(e.topic(), "chat");
+    }
+
+    #[test]
+    fn envelopes_round_trip_as_json_with_a_type_field() {
+        let e = Envelope::new("auth.user.registered", Some(Uuid::now_v7()), "k", serde_json::json!({"a": 1}));
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "auth.user.registered");
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn partitions_are_stable_and_in_range() {
+        for key in ["a", "conversation-1", "0192f0c0-0000-7000-8000-000000000000"] {
+            let p = partition_for(key, 3);
+            assert!((0..3).contains(&p));
+            assert_eq!(p, partition_for(key, 3));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Transactional outbox: an event commits with the row it describes, then a relay
+//! publishes it.
+//!
+//! Writing to the database and to Kafka separately would lose events whenever the
+//! second write fails. Instead the event is inserted into the subgraph's own `outbox`
+//! table inside the caller's transaction; [`Relay`] publishes pending rows in insertion
+//! order and marks them sent. If the log is down, rows wait; nothing is lost, and
+//! consumers deduplicate the rare repeat after a crash between publish and mark.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{Envelope, EventLog};
+
+/// One pending or sent event in a subgraph's outbox.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    /// Insertion order; the relay publishes by it.
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub topic: String,
+    pub event: Json,
+    pub created_at: DateTimeUtc,
+    pub published_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Adds `event` to the outbox of the database `db` belongs to; call inside the
+/// transaction that makes the change the event describes.
+pub async fn enqueue(db: &impl ConnectionTrait, event: &Envelope) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        event_id: Set(event.id),
+        topic: Set(event.topic().to_string()),
+        event: Set(serde_json::to_value(event).map_err(|e| DbErr::Custom(e.to_string()))?),
+        created_at: Set(Utc::now()),
+        published_at: Set(None),
+        ..Default::default()
+    };
+    Entity::insert(row).exec(db).await?;
+    Ok(())
+}
+
+/// Publishes a subgraph's outbox to the event log.
+#[derive(Clone)]
+pub struct Relay {
+    wake: Arc<Notify>,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Relay {
+    /// A relay handle; [`Relay::spawn`] starts its task.
+    pub fn new() -> Relay {
+        Relay {
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Asks the relay to look for new rows now (call after committing).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Starts publishing `db`'s outbox to `log` until `shutdown`.
+    pub fn spawn(
+        &self,
+        db: DatabaseConnection,
+        log: Arc<dyn EventLog>,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let wake = Arc::clone(&self.wake);
+        tokio::spawn(async move {
+            loop {
+                match publish_pending(&db, log.as_ref()).await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "outbox relay: will retry"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        // One last pass so a clean shutdown leaves nothing behind.
+                        let _ = publish_pending(&db, log.as_ref()).await;
+                        return;
+                    }
+                    _ = wake.notified() => {}
+                    // A safety net for wakes that were lost (another process wrote the row).
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        })
+    }
+}
+
+/// Publishes up to one batch of pending rows in order; returns how many were sent.
+pub async fn publish_pending(
+    db: &DatabaseConnection,
+    log: &dyn EventLog,
+) -> Result<usize, crate::events::LogError> {
+    let map_db = |e: DbErr| crate::events::LogError::Unavailable(format!("outbox: {e}"));
+    let pending = Entity::find()
+        .filter(Column::PublishedAt.is_null())
+        .order_by_asc(Column::Seq)
+        .limit(200)
+        .all(db)
+        .await
+        .map_err(map_db)?;
+    let mut sent = 0;
+    for row in pending {
+        let event: Envelope = serde_json::from_value(row.event.clone())
+            .map_err(|e| crate::events::LogError::Decode(e.to_string()))?;
+        // Stop at the first failure: later rows must not overtake it.
+        log.publish(&event).await?;
+        Entity::update_many()
+            .col_expr(Column::PublishedAt, Expr::value(Utc::now()))
+            .filter(Column::Seq.eq(row.seq))
+            .exec(db)
+            .await
+            .map_err(map_db)?;
+        sent += 1;
+    }
+    Ok(sent)
+}

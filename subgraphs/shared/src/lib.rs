@@ -1,0 +1,16 @@
+//! What every EchoStream service needs: typed configuration, the five ports (each
+//! with an embedded and a services implementation), the error type, access-token
+//! verification, events with their outbox, presence tracking and service bootstrap.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod mail;
+pub mod objects;
+pub mod presence;
+pub mod pubsub;
+pub mod service;
+pub mod token;
+
+pub use error::{Error, Result};

@@ -1,0 +1,158 @@
+//! Objects as files under a local directory, for the embedded profile.
+//!
+//! Presigned URLs point at `{base_url}/objects/{key}` with an expiry and an
+//! HMAC-SHA256 signature over method, key, content type and expiry, so they carry the
+//! same guarantees as S3's: they cannot be altered or reused after they expire.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{ObjectError, ObjectStore, validate_key};
+
+/// A directory of objects.
+pub struct LocalObjects {
+    root: PathBuf,
+    base_url: String,
+    secret: Vec<u8>,
+}
+
+fn io(err: std::io::Error) -> ObjectError {
+    ObjectError::Unavailable(err.to_string())
+}
+
+impl LocalObjects {
+    /// Stores objects under `root`; presigned URLs start with `base_url` and are signed
+    /// with `secret`.
+    pub fn new(root: PathBuf, base_url: String, secret: Vec<u8>) -> LocalObjects {
+        LocalObjects {
+            root,
+            base_url,
+            secret,
+        }
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, ObjectError> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn signature(&self, method: &str, key: &str, content_type: &str, expires: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(format!("{method}\n{key}\n{content_type}\n{expires}").as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn sign(&self, method: &str, key: &str, content_type: &str, ttl: Duration) -> String {
+        let expires = chrono::Utc::now().timestamp() + ttl.as_secs() as i64;
+        let sig = self.signature(method, key, content_type, expires);
+        format!("{}/objects/{key}?expires={expires}&sig={sig}", self.base_url)
+    }
+
+    /// Checks a presigned request: right signature for this method, key and content
+    /// type, and not expired.
+    pub fn verify(&self, method: &str, key: &str, content_type: &str, expires: i64, sig: &str) -> bool {
+        if expires < chrono::Utc::now().timestamp() || validate_key(key).is_err() {
+            return false;
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(format!("{method}\n{key}\n{content_type}\n{expires}").as_bytes());
+        match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) {
+            Ok(raw) => mac.verify_slice(&raw).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalObjects {
+    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), ObjectError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        // Write beside, then rename: readers never see half an object.
+        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7()));
+        tokio::fs::write(&tmp, &body).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
+        match tokio::fs::read(self.path(key)?).await {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        ttl: Duration,
+    ) -> Result<String, ObjectError> {
+        validate_key(key)?;
+        Ok(self.sign("PUT", key, content_type, ttl))
+    }
+
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError> {
+        validate_key(key)?;
+        Ok(self.sign("GET", key, "", ttl))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &tempfile::TempDir) -> LocalObjects {
+        LocalObjects::new(dir.path().to_path_buf(), "http://x".into(), b"secret".to_vec())
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        s.put("a/b.txt", Bytes::from_static(b"hi"), "text/plain").await.unwrap();
+        assert_eq!(s.get("a/b.txt").await.unwrap().unwrap(), Bytes::from_static(b"hi"));
+        s.delete("a/b.txt").await.unwrap();
+        assert!(s.get("a/b.txt").await.unwrap().is_none());
+        assert!(s.get("../escape").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn presigned_urls_verify_and_tampering_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let url = s.presign_put("k/1.png", "image/png", Duration::from_secs(60)).await.unwrap();
+        let query = url.split('?').nth(1).unwrap();
+        let mut expires = 0;
+        let mut sig = "";
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap();
+            match k {
+                "expires" => expires = v.parse().unwrap(),
+                "sig" => sig = v,
+                _ => {}
+            }
+        }
+        assert!(s.verify("PUT", "k/1.png", "image/png", expires, sig));
+        assert!(!s.verify("PUT", "k/2.png", "image/png", expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "text/html", expires, sig));
+        assert!(!s.verify("GET", "k/1.png", "image/png", expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", expires + 1, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", 1, sig));
+    }
+}

@@ -1,0 +1,184 @@
+//! In-process pub/sub and ephemeral keys for the embedded profile.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{PubSub, PubSubError};
+
+enum Value {
+    Text(String),
+    Hash(HashMap<String, String>),
+}
+
+struct Entry {
+    value: Value,
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
+}
+
+/// Channels are broadcast senders; keys live in a map and expire lazily on read.
+#[derive(Default)]
+pub struct MemoryPubSub {
+    channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+    keys: Mutex<HashMap<String, Entry>>,
+}
+
+impl MemoryPubSub {
+    /// An empty in-process pub/sub.
+    pub fn new() -> MemoryPubSub {
+        MemoryPubSub::default()
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        let mut keys = self.keys.lock().expect("pubsub lock poisoned");
+        // Sweep now and then so expired keys do not pile up.
+        if keys.len() > 10_000 {
+            let now = Instant::now();
+            keys.retain(|_, e| e.live(now));
+        }
+        keys
+    }
+}
+
+#[async_trait]
+impl PubSub for MemoryPubSub {
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
+        let mut channels = self.channels.lock().expect("pubsub lock poisoned");
+        if let Some(sender) = channels.get(channel) {
+            if sender.send(message.to_string()).is_err() {
+                // No receivers left: forget the channel.
+                channels.remove(channel);
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
+        let receiver = {
+            let mut channels = self.channels.lock().expect("pubsub lock poisoned");
+            channels
+                .entry(channel.to_string())
+                .or_insert_with(|| broadcast::channel(1024).0)
+                .subscribe()
+        };
+        let channel = channel.to_string();
+        Ok(BroadcastStream::new(receiver)
+            .filter_map(move |item| {
+                let out = match item {
+                    Ok(message) => Some(message),
+                    Err(err) => {
+                        tracing::warn!(%channel, %err, "slow subscriber skipped messages");
+                        None
+                    }
+                };
+                futures::future::ready(out)
+            })
+            .boxed())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
+        let entry = Entry {
+            value: Value::Text(value.to_string()),
+            expires: ttl.map(|t| Instant::now() + t),
+        };
+        self.keys().insert(key.to_string(), entry);
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let now = Instant::now();
+        Ok(self.keys().get(key).and_then(|e| match &e.value {
+            Value::Text(v) if e.live(now) => Some(v.clone()),
+            _ => None,
+        }))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PubSubError> {
+        self.keys().remove(key);
+        Ok(())
+    }
+
+    async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {
+        let now = Instant::now();
+        let mut keys = self.keys();
+        let entry = keys
+            .entry(key.to_string())
+            .and_modify(|e| {
+                if !e.live(now) {
+                    e.value = Value::Text("0".into());
+                    e.expires = Some(now + window);
+                }
+            })
+            .or_insert_with(|| Entry {
+                value: Value::Text("0".into()),
+                expires: Some(now + window),
+            });
+        let count = match &entry.value {
+            Value::Text(v) => v.parse::<i64>().unwrap_or(0) + 1,
+            Value::Hash(_) => return Err(PubSubError(format!("{key} is not a counter"))),
+        };
+        entry.value = Value::Text(count.to_string());
+        let left = entry
+            .expires
+            .map(|at| at.saturating_duration_since(now).as_secs_f64().ceil() as u64)
+            .unwrap_or(0);
+        Ok((count, left))
+    }
+
+    async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), PubSubError> {
+        let now = Instant::now();
+        let mut keys = self.keys();
+        let entry = keys.entry(key.to_string()).or_insert_with(|| Entry {
+            value: Value::Hash(HashMap::new()),
+            expires: None,
+        });
+        if !entry.live(now) || !matches!(entry.value, Value::Hash(_)) {
+            entry.value = Value::Hash(HashMap::new());
+        }
+        entry.expires = Some(now + ttl);
+        if let Value::Hash(map) = &mut entry.value {
+            map.insert(field.to_string(), value.to_string());
+        }
+        Ok(())
+    }
+
+    async fn hash_delete(&self, key: &str, field: &str) -> Result<(), PubSubError> {
+        if let Some(Entry {
+            value: Value::Hash(map),
+            ..
+        }) = self.keys().get_mut(key)
+        {
+            map.remove(field);
+        }
+        Ok(())
+    }
+
+    async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
+        let now = Instant::now();
+        Ok(match self.keys().get(key) {
+            Some(e) if e.live(now) => match &e.value {
+                Value::Hash(map) => map.clone(),
+                Value::Text(_) => HashMap::new(),
+            },
+            _ => HashMap::new(),
+        })
+    }
+}

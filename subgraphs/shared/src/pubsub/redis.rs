@@ -1,0 +1,145 @@
+//! Redis pub/sub and ephemeral keys for the services profile.
+//!
+//! Commands share one multiplexed, self-reconnecting connection. Each subscription
+//! opens its own pub/sub connection, which closes when the stream is dropped.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+use super::{PubSub, PubSubError};
+use crate::config::RedisConfig;
+
+/// Redis-backed pub/sub; every key and channel carries the configured prefix.
+pub struct RedisPubSub {
+    client: redis::Client,
+    commands: ConnectionManager,
+    prefix: String,
+}
+
+fn fail(err: redis::RedisError) -> PubSubError {
+    PubSubError(err.to_string())
+}
+
+impl RedisPubSub {
+    /// Connects to the configured Redis.
+    pub async fn connect(config: &RedisConfig) -> Result<RedisPubSub, PubSubError> {
+        let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
+        let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
+        Ok(RedisPubSub {
+            client,
+            commands,
+            prefix: config.key_prefix.clone(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().clamp(1, u128::from(u64::MAX)) as u64
+}
+
+#[async_trait]
+impl PubSub for RedisPubSub {
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let _: i64 = conn.publish(self.key(channel), message).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(fail)?;
+        pubsub.subscribe(self.key(channel)).await.map_err(fail)?;
+        Ok(pubsub
+            .into_on_message()
+            .filter_map(|msg| futures::future::ready(msg.get_payload::<String>().ok()))
+            .boxed())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        match ttl {
+            Some(ttl) => conn.pset_ex::<_, _, ()>(key, value, millis(ttl)).await,
+            None => conn.set::<_, _, ()>(key, value).await,
+        }
+        .map_err(fail)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.get(self.key(key)).await.map_err(fail)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.del::<_, ()>(self.key(key)).await.map_err(fail)
+    }
+
+    async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        // One atomic round trip: create the counter with its window if missing, count,
+        // and read how long the window still runs.
+        let (count, ttl_ms): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(window))
+            .ignore()
+            .incr(&key, 1)
+            .pttl(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)?;
+        let left = if ttl_ms > 0 {
+            (ttl_ms as u64).div_ceil(1000)
+        } else {
+            0
+        };
+        Ok((count, left))
+    }
+
+    async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        redis::pipe()
+            .atomic()
+            .hset(&key, field, value)
+            .ignore()
+            .pexpire(&key, millis(ttl) as i64)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(fail)
+    }
+
+    async fn hash_delete(&self, key: &str, field: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.hdel::<_, _, ()>(self.key(key), field)
+            .await
+            .map_err(fail)
+    }
+
+    async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.hgetall(self.key(key)).await.map_err(fail)
+    }
+}

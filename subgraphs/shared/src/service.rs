@@ -1,0 +1,261 @@
+//! Service bootstrap: the ports every subgraph shares, and the HTTP server that
+//! serves one subgraph (GraphQL over HTTP and WebSocket, `/health`, `/ready`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::{Data, ObjectType, Schema, SubscriptionType};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Profile, Subgraph};
+use crate::events::EventLog;
+use crate::events::kafka::KafkaLog;
+use crate::events::memory::MemoryLog;
+use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
+use crate::objects::ObjectStore;
+use crate::objects::local::LocalObjects;
+use crate::objects::s3::S3Objects;
+use crate::pubsub::PubSub;
+use crate::pubsub::memory::MemoryPubSub;
+use crate::pubsub::redis::RedisPubSub;
+use crate::token::TokenVerifier;
+
+/// The ports and settings shared by every service of one process.
+#[derive(Clone)]
+pub struct Ports {
+    pub config: Arc<Config>,
+    pub events: Arc<dyn EventLog>,
+    pub pubsub: Arc<dyn PubSub>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub mail: Arc<dyn Mailer>,
+    pub tokens: Arc<TokenVerifier>,
+    /// Cancelled when the process shuts down; every task watches it.
+    pub shutdown: CancellationToken,
+}
+
+/// Why the ports could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("event log: {0}")]
+    Events(#[from] crate::events::LogError),
+    #[error("pub/sub: {0}")]
+    PubSub(#[from] crate::pubsub::PubSubError),
+    #[error("object storage: {0}")]
+    Objects(#[from] crate::objects::ObjectError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+impl Ports {
+    /// Opens every port with the implementation the profile names.
+    pub async fn connect(config: Config, shutdown: CancellationToken) -> Result<Ports, StartError> {
+        let tokens = TokenVerifier::new(
+            format!("{}/.well-known/jwks.json", config.listen.base_url(Subgraph::Auth)),
+            config.auth.issuer.clone(),
+            config.auth.audience.clone(),
+        );
+        let (events, pubsub, objects, mail): (
+            Arc<dyn EventLog>,
+            Arc<dyn PubSub>,
+            Arc<dyn ObjectStore>,
+            Arc<dyn Mailer>,
+        ) = match config.profile {
+            Profile::Embedded => {
+                let secret = local_secret(&config)?;
+                (
+                    Arc::new(MemoryLog::new(config.kafka.partitions)),
+                    Arc::new(MemoryPubSub::new()),
+                    Arc::new(LocalObjects::new(
+                        config.data_dir.join("objects"),
+                        config.listen.base_url(Subgraph::Profile),
+                        secret,
+                    )),
+                    Arc::new(OutboxMailer::new(config.data_dir.join("mail"))),
+                )
+            }
+            Profile::Services => (
+                Arc::new(KafkaLog::connect(&config.kafka).await?),
+                Arc::new(RedisPubSub::connect(&config.redis).await?),
+                Arc::new(S3Objects::connect(&config.s3).await?),
+                Arc::new(SmtpMailer::new(&config.smtp)?),
+            ),
+        };
+        Ok(Ports {
+            config: Arc::new(config),
+            events,
+            pubsub,
+            objects,
+            mail,
+            tokens,
+            shutdown,
+        })
+    }
+}
+
+/// The embedded profile's signing secret for presigned URLs, made once per data dir.
+fn local_secret(config: &Config) -> Result<Vec<u8>, StartError> {
+    let path = config.data_dir.join("objects.secret");
+    let io = |source| StartError::Bind {
+        addr: path.display().to_string(),
+        source,
+    };
+    if let Ok(secret) = std::fs::read(&path) {
+        return Ok(secret);
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+    let secret: [u8; 32] = rand::random();
+    std::fs::write(&path, secret).map_err(io)?;
+    Ok(secret.to_vec())
+}
+
+/// What the generic handlers need of one subgraph.
+struct AppState<Q, M, S> {
+    schema: Schema<Q, M, S>,
+    tokens: Arc<TokenVerifier>,
+    db: DatabaseConnection,
+}
+
+impl<Q, M, S> Clone for AppState<Q, M, S> {
+    fn clone(&self) -> Self {
+        AppState {
+            schema: self.schema.clone(),
+            tokens: Arc::clone(&self.tokens),
+            db: self.db.clone(),
+        }
+    }
+}
+
+/// Serves one subgraph on its configured port until shutdown; returns once listening.
+pub async fn serve<Q, M, S>(
+    subgraph: Subgraph,
+    ports: &Ports,
+    db: DatabaseConnection,
+    schema: Schema<Q, M, S>,
+    extra: Router,
+) -> Result<tokio::task::JoinHandle<()>, StartError>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let state = AppState {
+        schema,
+        tokens: Arc::clone(&ports.tokens),
+        db,
+    };
+    let app = Router::new()
+        .route(
+            "/graphql",
+            get(graphql_ws::<Q, M, S>).post(graphql_http::<Q, M, S>),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready::<Q, M, S>))
+        .with_state(state)
+        .merge(extra);
+    let addr = format!("{}:{}", ports.config.listen.host, ports.config.listen.port(subgraph));
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let shutdown = ports.shutdown.clone();
+    tracing::info!(subgraph = subgraph.name(), %addr, "subgraph listening");
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+        if let Err(err) = served {
+            tracing::error!(subgraph = subgraph.name(), %err, "subgraph server failed");
+        }
+    }))
+}
+
+async fn graphql_http<Q, M, S>(
+    State(state): State<AppState<Q, M, S>>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let mut request = request.into_inner();
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match state.tokens.viewer_from_authorization(authorization).await {
+        Ok(Some(viewer)) => request = request.data(viewer),
+        Ok(None) => {}
+        Err(err) => {
+            let error = async_graphql::ErrorExtensions::extend(&err);
+            return async_graphql::Response::from_errors(vec![error.into_server_error(
+                async_graphql::Pos::default(),
+            )])
+            .into();
+        }
+    }
+    state.schema.execute(request).await.into()
+}
+
+async fn graphql_ws<Q, M, S>(
+    State(state): State<AppState<Q, M, S>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let tokens = Arc::clone(&state.tokens);
+            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    // The gateway forwards the client's headers as the init payload.
+                    let authorization = payload.as_object().and_then(|fields| {
+                        fields
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                            .and_then(|(_, v)| v.as_str().map(str::to_string))
+                    });
+                    let mut data = Data::default();
+                    if let Some(viewer) = tokens
+                        .viewer_from_authorization(authorization.as_deref())
+                        .await
+                        .map_err(|e| async_graphql::ErrorExtensions::extend(&e))?
+                    {
+                        data.insert(viewer);
+                    }
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn ready<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}

@@ -1,0 +1,116 @@
+//! Talking to the gateway as clients do: GraphQL over HTTP, and graphql-transport-ws
+//! over WebSocket.
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// Posts an operation; returns the whole response body.
+pub async fn post(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/graphql-response+json, application/json")
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("gateway reachable");
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON response ({status}): {text}"))
+}
+
+/// Posts an operation that must succeed; returns `data`.
+pub async fn data(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+    let body = post(url, query, variables, token).await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    body["data"].clone()
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a coded error, got {body}"))
+        .to_string()
+}
+
+/// Retries `probe` until it yields a value or `timeout` passes: for projections that
+/// follow events.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One graphql-transport-ws connection with one subscription.
+pub struct Subscription {
+    socket: Socket,
+}
+
+impl Subscription {
+    /// Connects, initialises with the token, and subscribes to `query`.
+    pub async fn start(url: &str, query: &str, variables: Value, token: &str) -> Subscription {
+        let ws_url = url.replacen("http", "ws", 1);
+        let mut request = ws_url.into_client_request().expect("ws request");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws connect");
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+        socket.send(Message::Text(init.to_string().into())).await.unwrap();
+        let ack = next_json(&mut socket, Duration::from_secs(10)).await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+        Subscription { socket }
+    }
+
+    /// The next `next` payload, or None if nothing came within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let message = next_json(&mut self.socket, left).await?;
+            match message["type"].as_str() {
+                Some("next") => return Some(message["payload"].clone()),
+                Some("ping") => {
+                    let pong = json!({ "type": "pong" }).to_string();
+                    self.socket.send(Message::Text(pong.into())).await.ok()?;
+                }
+                Some("error") | Some("complete") => panic!("subscription ended: {message}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes the connection as a client going away does.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+async fn next_json(socket: &mut Socket, timeout: Duration) -> Option<Value> {
+    loop {
+        let frame = tokio::time::timeout(timeout, socket.next()).await.ok()??.ok()?;
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}

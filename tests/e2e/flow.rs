@@ -1,0 +1,425 @@
+//! The foundation flow, one asserted step per test, on both profiles:
+//! register → code by mail → verify → login → find → befriend → direct conversation
+//! → message over a subscription (with the sender's profile from another subgraph)
+//! → notification → presence.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::client::{Subscription, data, error_code, eventually, post};
+use crate::mail::code_sent_to;
+use crate::on_both_profiles;
+use crate::platform::{Platform, Profile};
+
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A signed-in test user.
+struct Person {
+    id: String,
+    username: String,
+    token: String,
+}
+
+fn unique(name: &str) -> String {
+    let tail = uuid::Uuid::now_v7().simple().to_string();
+    format!("{name}_{}", &tail[tail.len() - 8..])
+}
+
+async fn register(p: &Platform, username: &str) -> Value {
+    let body = post(
+        &p.gateway,
+        "mutation R($input: RegisterInput!) { register(input: $input) { id username emailVerified } }",
+        json!({ "input": { "email": format!("{username}@example.com"), "username": username, "password": PASSWORD } }),
+        None,
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "register failed: {body}");
+    body["data"]["register"].clone()
+}
+
+async fn verify(p: &Platform, username: &str) {
+    let email = format!("{username}@example.com");
+    let code = code_sent_to(p, &email).await;
+    let verified = data(
+        &p.gateway,
+        "mutation V($email: String!, $code: String!) { verifyEmail(email: $email, code: $code) { emailVerified } }",
+        json!({ "email": email, "code": code }),
+        None,
+    )
+    .await;
+    assert_eq!(verified["verifyEmail"]["emailVerified"], true);
+}
+
+async fn login(p: &Platform, username: &str) -> Person {
+    let out = data(
+        &p.gateway,
+        "mutation L($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn user { id username } } }",
+        json!({ "input": { "login": username, "password": PASSWORD, "deviceId": format!("{username}-phone") } }),
+        None,
+    )
+    .await;
+    Person {
+        id: out["login"]["user"]["id"].as_str().unwrap().to_string(),
+        username: username.to_string(),
+        token: out["login"]["accessToken"].as_str().unwrap().to_string(),
+    }
+}
+
+async fn signed_up(p: &Platform, name: &str) -> Person {
+    let username = unique(name);
+    register(p, &username).await;
+    verify(p, &username).await;
+    login(p, &username).await
+}
+
+/// `finder` searches for `target` until the profile projection has it.
+async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
+    eventually("the user to be searchable", WAIT, || async {
+        let out = data(
+            &p.gateway,
+            "query S($q: String!) { searchUsers(query: $q) { id username displayName } }",
+            json!({ "q": target.username }),
+            Some(&finder.token),
+        )
+        .await;
+        out["searchUsers"].as_array().and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
+    })
+    .await
+}
+
+/// Two users who became friends: B asked, A accepted.
+async fn friends(p: &Platform) -> (Person, Person) {
+    let ann = signed_up(p, "ann").await;
+    let bob = signed_up(p, "bob").await;
+    find(p, &bob, &ann).await;
+    let sent = data(
+        &p.gateway,
+        "mutation F($u: String!) { sendFriendRequest(username: $u) { id status } }",
+        json!({ "u": ann.username }),
+        Some(&bob.token),
+    )
+    .await;
+    let accepted = data(
+        &p.gateway,
+        "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
+        json!({ "id": sent["sendFriendRequest"]["id"] }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(accepted["acceptFriendRequest"]["status"], "ACCEPTED");
+    (ann, bob)
+}
+
+/// A's direct conversation with B, once chat has learnt they are friends.
+async fn direct_conversation(p: &Platform, a: &Person, b: &Person) -> String {
+    eventually("chat to allow the direct conversation", WAIT, || async {
+        let body = post(
+            &p.gateway,
+            "mutation D($u: ID!) { startDirectConversation(userId: $u) { id kind members { user { id } } } }",
+            json!({ "u": b.id }),
+            Some(&a.token),
+        )
+        .await;
+        body["data"]["startDirectConversation"]["id"].as_str().map(str::to_string)
+    })
+    .await
+}
+
+async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: &str) -> Value {
+    data(
+        &p.gateway,
+        "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id seq body } }",
+        json!({ "input": { "conversationId": conversation, "body": body, "idempotencyKey": key } }),
+        Some(&from.token),
+    )
+    .await["sendMessage"]
+        .clone()
+}
+
+const MESSAGES: &str =
+    "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
+
+async fn register_mails_a_six_digit_code(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let username = unique("carol");
+    let user = register(&p, &username).await;
+    assert_eq!(user["username"], username.as_str());
+    assert_eq!(user["emailVerified"], false);
+    let code = code_sent_to(&p, &format!("{username}@example.com")).await;
+    assert_eq!(code.len(), 6);
+}
+
+async fn verified_user_logs_in_with_a_signed_jwt(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let username = unique("dave");
+    register(&p, &username).await;
+    // Unverified accounts cannot sign in.
+    let early = post(
+        &p.gateway,
+        "mutation L($input: LoginInput!) { login(input: $input) { accessToken } }",
+        json!({ "input": { "login": username, "password": PASSWORD } }),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&early), "FORBIDDEN");
+    // A wrong code is refused.
+    let wrong = post(
+        &p.gateway,
+        "mutation V($e: String!) { verifyEmail(email: $e, code: \"000000\") { id } }",
+        json!({ "e": format!("{username}@example.com") }),
+        None,
+    )
+    .await;
+    let real = code_sent_to(&p, &format!("{username}@example.com")).await;
+    if real != "000000" {
+        assert_eq!(error_code(&wrong), "BAD_USER_INPUT");
+    }
+    verify(&p, &username).await;
+    let person = login(&p, &username).await;
+    assert_eq!(person.token.split('.').count(), 3, "a JWS compact token");
+    let me = data(&p.gateway, "{ me { id username email emailVerified } }", json!({}), Some(&person.token)).await;
+    assert_eq!(me["me"]["id"], person.id.as_str());
+    assert_eq!(me["me"]["email"], format!("{username}@example.com"));
+    // A wrong password is refused without saying which part was wrong.
+    let bad = post(
+        &p.gateway,
+        "mutation L($input: LoginInput!) { login(input: $input) { accessToken } }",
+        json!({ "input": { "login": username, "password": "not the password" } }),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&bad), "UNAUTHENTICATED");
+}
+
+async fn user_finds_another_by_username(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    let found = find(&p, &bob, &ann).await;
+    assert_eq!(found["username"], ann.username.as_str());
+    assert_eq!(found["displayName"], ann.username.as_str(), "display name defaults to the username");
+}
+
+async fn accepted_friend_request_makes_friends(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let list = data(&p.gateway, "{ friends { id username } }", json!({}), Some(&ann.token)).await;
+    assert_eq!(list["friends"][0]["id"], bob.id.as_str());
+    assert_eq!(list["friends"][0]["username"], bob.username.as_str(), "username resolved by auth");
+    let status = data(
+        &p.gateway,
+        "query U($id: ID!) { user(id: $id) { friendship } }",
+        json!({ "id": ann.id }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(status["user"]["friendship"], "FRIENDS");
+}
+
+async fn friends_start_a_direct_conversation(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let again = direct_conversation(&p, &bob, &ann).await;
+    assert_eq!(id, again, "one direct conversation per pair");
+    let stranger = signed_up(&p, "eve").await;
+    let refused = post(
+        &p.gateway,
+        "mutation D($u: ID!) { startDirectConversation(userId: $u) { id } }",
+        json!({ "u": ann.id }),
+        Some(&stranger.token),
+    )
+    .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+}
+
+async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    // The subscription is live once presence shows Bob online.
+    wait_for_presence(&p, &ann, &bob, "ONLINE").await;
+    let sent = send(&p, &ann, &conversation, "hello bob", "k-1").await;
+    assert_eq!(sent["seq"], 1);
+    let event = inbox.next(WAIT).await.expect("the message event");
+    let message = &event["data"]["messageAdded"];
+    assert_eq!(message["id"], sent["id"]);
+    assert_eq!(message["body"], "hello bob");
+    assert_eq!(message["conversationId"], conversation.as_str());
+    assert_eq!(message["sender"]["id"], ann.id.as_str());
+    assert_eq!(message["sender"]["username"], ann.username.as_str(), "from auth");
+    assert_eq!(message["sender"]["displayName"], ann.username.as_str(), "from profile");
+    inbox.close().await;
+}
+
+async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let mut alerts = Subscription::start(
+        &p.gateway,
+        "subscription { notificationAdded { id kind payload } }",
+        json!({}),
+        &bob.token,
+    )
+    .await;
+    wait_for_presence(&p, &ann, &bob, "ONLINE").await;
+    let sent = send(&p, &ann, &conversation, "ping", "k-n").await;
+    let event = alerts.next(WAIT).await.expect("a notification event");
+    let live = &event["data"]["notificationAdded"];
+    assert_eq!(live["kind"], "MESSAGE");
+    assert_eq!(live["payload"]["messageId"], sent["id"]);
+    let feed = data(
+        &p.gateway,
+        "{ notifications { id kind payload read } unreadNotificationCount }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await;
+    let stored: Vec<&Value> = feed["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "MESSAGE")
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["id"], live["id"]);
+    assert_eq!(stored[0]["payload"]["preview"], "ping");
+    assert!(feed["unreadNotificationCount"].as_u64().unwrap() >= 1);
+    // The sender is not notified of their own message.
+    let own = data(&p.gateway, "{ notifications { kind } }", json!({}), Some(&ann.token)).await;
+    assert!(own["notifications"].as_array().unwrap().iter().all(|n| n["kind"] != "MESSAGE"));
+    alerts.close().await;
+}
+
+async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value {
+    data(
+        &p.gateway,
+        "query P($id: ID!) { user(id: $id) { presence { status lastSeenAt } } }",
+        json!({ "id": user.id }),
+        Some(&viewer.token),
+    )
+    .await["user"]["presence"]
+        .clone()
+}
+
+async fn wait_for_presence(p: &Platform, viewer: &Person, user: &Person, status: &str) -> Value {
+    eventually(&format!("presence {status}"), WAIT, || async {
+        let now = presence_of(p, viewer, user).await;
+        (now["status"] == status).then_some(now)
+    })
+    .await
+}
+
+async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let before = presence_of(&p, &ann, &bob).await;
+    assert_eq!(before["status"], "OFFLINE");
+    assert_eq!(before["lastSeenAt"], Value::Null, "never seen yet");
+    let inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    wait_for_presence(&p, &ann, &bob, "ONLINE").await;
+    inbox.close().await;
+    let after = wait_for_presence(&p, &ann, &bob, "OFFLINE").await;
+    let seen = after["lastSeenAt"].as_str().expect("a last-seen time");
+    let seen = chrono::DateTime::parse_from_rfc3339(seen).expect("RFC 3339");
+    let age = chrono::Utc::now().signed_duration_since(seen);
+    assert!(age < chrono::Duration::seconds(60), "last seen just now, not {age}");
+}
+
+async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let first = send(&p, &ann, &conversation, "once", "same-key").await;
+    let retry = send(&p, &ann, &conversation, "once", "same-key").await;
+    assert_eq!(first["id"], retry["id"]);
+    let next = send(&p, &ann, &conversation, "twice", "other-key").await;
+    assert_eq!(next["seq"], 2, "seq has no gap and no duplicate");
+    let history = data(
+        &p.gateway,
+        "query C($id: ID!) { conversation(id: $id) { lastSeq messages { seq body } } }",
+        json!({ "id": conversation }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(history["conversation"]["lastSeq"], 2);
+    assert_eq!(history["conversation"]["messages"], json!([{ "seq": 1, "body": "once" }, { "seq": 2, "body": "twice" }]));
+}
+
+async fn bad_input_gets_coded_errors(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let register = "mutation R($input: RegisterInput!) { register(input: $input) { id } }";
+    let cases: Vec<(&str, Value, Option<&str>, &str)> = vec![
+        (register, json!({ "input": { "email": "not-an-email", "username": "zed_ok", "password": PASSWORD } }), None, "BAD_USER_INPUT"),
+        (register, json!({ "input": { "email": "z@example.com", "username": "a b", "password": PASSWORD } }), None, "BAD_USER_INPUT"),
+        (register, json!({ "input": { "email": "z@example.com", "username": "zed_ok", "password": "short" } }), None, "BAD_USER_INPUT"),
+        (register, json!({ "input": { "email": "x@example.com", "username": ann.username.to_uppercase(), "password": PASSWORD } }), None, "CONFLICT"),
+        ("mutation { verifyEmail(email: \"nobody@example.com\", code: \"12x456\") { id } }", json!({}), None, "BAD_USER_INPUT"),
+        ("{ me { id } }", json!({}), None, "UNAUTHENTICATED"),
+        ("{ conversations { id } }", json!({}), None, "UNAUTHENTICATED"),
+        ("query { user(id: \"not-a-uuid\") { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
+        ("query { conversation(id: \"0190a000-0000-7000-8000-000000000000\") { id } }", json!({}), Some(&ann.token), "NOT_FOUND"),
+        ("mutation { sendFriendRequest(username: \"no_such_user_x\") { id } }", json!({}), Some(&ann.token), "NOT_FOUND"),
+        ("mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"   \", idempotencyKey: \"k\" }) { id } }", json!({ "c": conversation }), Some(&ann.token), "BAD_USER_INPUT"),
+        ("mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"hi\", idempotencyKey: \"\" }) { id } }", json!({ "c": conversation }), Some(&ann.token), "BAD_USER_INPUT"),
+        ("{ searchUsers(query: \"\") { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
+        ("{ notifications(first: 0) { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
+    ];
+    for (query, variables, token, code) in cases {
+        let body = post(&p.gateway, query, variables.clone(), token).await;
+        assert_eq!(error_code(&body), code, "{query} {variables} → {body}");
+        let text = body.to_string().to_lowercase();
+        for leak in ["sqlx", "sqlite", "postgres", "select ", "panicked"] {
+            assert!(!text.contains(leak), "internal detail leaked: {body}");
+        }
+    }
+    // Nothing stored was harmed: the conversation still works.
+    assert_eq!(send(&p, &ann, &conversation, "still fine", "after-bad").await["seq"], 1);
+}
+
+async fn tampered_tokens_are_refused(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let mut parts: Vec<String> = ann.token.split('.').map(str::to_string).collect();
+    // Flip the payload: the signature no longer matches.
+    parts[1] = format!("{}x", &parts[1][..parts[1].len() - 1]);
+    let forged = parts.join(".");
+    let body = post(&p.gateway, "{ me { id } }", json!({}), Some(&forged)).await;
+    assert!(body.get("data").is_none_or(|d| d["me"].is_null()), "{body}");
+    assert!(body["errors"].is_array(), "{body}");
+    // Straight to a subgraph, bypassing the gateway: the subgraph verifies too.
+    let direct = post(&p.subgraph_url("auth"), "{ me { id } }", json!({}), Some(&forged)).await;
+    assert_eq!(error_code(&direct), "UNAUTHENTICATED");
+}
+
+async fn playground_is_served_at_the_root(profile: Profile) {
+    let p = Platform::start(profile).await;
+    let page = reqwest::get(format!("{}/", p.gateway_base())).await.unwrap();
+    assert!(page.status().is_success());
+    let html = page.text().await.unwrap();
+    assert!(html.contains("EchoStream playground"));
+    assert!(html.contains("graphql-transport-ws"));
+    let health = reqwest::get(format!("{}/health", p.gateway_base())).await.unwrap();
+    assert!(health.status().is_success());
+}
+
+on_both_profiles!(
+    register_mails_a_six_digit_code,
+    verified_user_logs_in_with_a_signed_jwt,
+    user_finds_another_by_username,
+    accepted_friend_request_makes_friends,
+    friends_start_a_direct_conversation,
+    sent_message_reaches_the_recipient_subscription_with_sender_profile,
+    message_notifies_the_recipient_feed_and_subscription,
+    subscriber_is_online_then_offline_with_last_seen,
+    resending_with_the_same_idempotency_key_stores_one_message,
+    bad_input_gets_coded_errors,
+    tampered_tokens_are_refused,
+    playground_is_served_at_the_root,
+);

@@ -1,0 +1,151 @@
+//! Starts a whole EchoStream platform (the real binary) for one test, on either
+//! profile, isolated from every other test: its own ports, data directory, database,
+//! topic prefix, key prefix and bucket.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Which implementations the platform runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Embedded,
+    Services,
+}
+
+/// A running platform; stopped when dropped.
+pub struct Platform {
+    pub profile: Profile,
+    pub gateway: String,
+    pub subgraph_ports: Vec<(&'static str, u16)>,
+    pub data_dir: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A variable the test harness (scripts/test.sh) sets for the services profile.
+pub fn service_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: the services-profile tests need the real services that scripts/test.sh starts")
+    })
+}
+
+impl Platform {
+    /// Starts a platform and waits until the gateway answers queries.
+    pub async fn start(profile: Profile) -> Platform {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let log = dir.path().join("platform.log");
+        let gateway_port = free_port();
+        let names = ["auth", "profile", "chat", "presence", "notification"];
+        let subgraph_ports: Vec<(&'static str, u16)> = names.iter().map(|n| (*n, free_port())).collect();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_echostream"));
+        command
+            .current_dir(root)
+            .env("ECHOSTREAM_DATA_DIR", &data_dir)
+            .env("ECHOSTREAM_GATEWAY__PORT", gateway_port.to_string())
+            .env("RUST_LOG", "info")
+            .env("LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::fs::File::create(&log).expect("log file")))
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).expect("log file"),
+            ));
+        for (name, port) in &subgraph_ports {
+            command.env(format!("ECHOSTREAM_LISTEN__{}_PORT", name.to_uppercase()), port.to_string());
+        }
+        if profile == Profile::Services {
+            let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
+            let pg = service_env("ECHOSTREAM_TEST_POSTGRES");
+            command
+                .env("ECHOSTREAM_PROFILE", "services")
+                .env("ECHOSTREAM_DATABASE__URL", format!("{}/es_{isolation}", pg.trim_end_matches('/')))
+                .env("ECHOSTREAM_KAFKA__BROKERS", service_env("ECHOSTREAM_TEST_KAFKA"))
+                .env("ECHOSTREAM_KAFKA__TOPIC_PREFIX", format!("{isolation}."))
+                .env("ECHOSTREAM_REDIS__URL", service_env("ECHOSTREAM_TEST_REDIS"))
+                .env("ECHOSTREAM_REDIS__KEY_PREFIX", format!("{isolation}:"))
+                .env("ECHOSTREAM_S3__ENDPOINT", service_env("ECHOSTREAM_TEST_S3"))
+                .env("ECHOSTREAM_S3__ACCESS_KEY", service_env("ECHOSTREAM_TEST_S3_ACCESS_KEY"))
+                .env("ECHOSTREAM_S3__SECRET_KEY", service_env("ECHOSTREAM_TEST_S3_SECRET_KEY"))
+                .env("ECHOSTREAM_S3__BUCKET", format!("es-{}", &isolation[..20].to_lowercase()))
+                .env("ECHOSTREAM_SMTP__PORT", service_env("ECHOSTREAM_TEST_SMTP_PORT"));
+        } else {
+            command.env("ECHOSTREAM_PROFILE", "embedded");
+        }
+        let child = command.spawn().expect("start the echostream binary");
+        let platform = Platform {
+            profile,
+            gateway: format!("http://127.0.0.1:{gateway_port}/graphql"),
+            subgraph_ports,
+            data_dir,
+            child,
+            _dir: dir,
+            log,
+        };
+        platform.wait_until_ready().await;
+        platform
+    }
+
+    async fn wait_until_ready(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let ok = client
+                .post(&self.gateway)
+                .json(&json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success());
+            if let Some(response) = ok {
+                let body: Value = response.json().await.unwrap_or_default();
+                if body["data"]["__typename"] == "Query" {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("platform did not become ready:\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The last lines the platform printed.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// The gateway's base URL (no path).
+    pub fn gateway_base(&self) -> String {
+        self.gateway.trim_end_matches("/graphql").to_string()
+    }
+
+    /// A subgraph's GraphQL URL, bypassing the gateway.
+    pub fn subgraph_url(&self, name: &str) -> String {
+        let port = self.subgraph_ports.iter().find(|(n, _)| *n == name).expect("subgraph").1;
+        format!("http://127.0.0.1:{port}/graphql")
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- platform log ({:?}) ---\n{}", self.profile, self.log_tail());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
