@@ -53,6 +53,9 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             }],
         },
         "headers": { "all": { "request": [ { "propagate": { "named": "Authorization" } } ] } },
+        // Subgraphs already reduce internal failures to a generic INTERNAL error and
+        // log the details; their other messages are meant for users, so they pass.
+        "error_masking": { "enabled": true, "all": { "enabled": false } },
         "override_subgraph_urls": { "subgraphs": overrides },
         "limits": {
             "max_depth": { "n": s.max_depth },

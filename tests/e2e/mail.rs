@@ -8,13 +8,13 @@ use serde_json::Value;
 use crate::client::eventually;
 use crate::platform::{Platform, Profile, service_env};
 
-/// The first run of six digits in `text`.
+/// The first run of exactly six digits in `text` that stands alone as a word.
 fn six_digits(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     (0..bytes.len().saturating_sub(5)).find_map(|i| {
         let window = &bytes[i..i + 6];
-        let bounded = (i == 0 || !bytes[i - 1].is_ascii_digit())
-            && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
+        let bounded = (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+            && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_alphanumeric());
         (bounded && window.iter().all(u8::is_ascii_digit)).then(|| String::from_utf8_lossy(window).into_owned())
     })
 }
@@ -61,4 +61,5 @@ fn six_digit_codes_are_found_alone() {
     assert_eq!(six_digits("code 123456."), Some("123456".into()));
     assert_eq!(six_digits("1234567 and 654321"), Some("654321".into()));
     assert_eq!(six_digits("12345"), None);
+    assert_eq!(six_digits("Welcome, ann_1a234567! Your code is 042424."), Some("042424".into()));
 }

@@ -68,15 +68,15 @@ pub async fn search(db: &DatabaseConnection, query: &str, limit: u64) -> Result<
             c => vec![c],
         })
         .collect();
-    let pattern = format!("{escaped}%");
+    let pattern = || sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\');
     Ok(profile::Entity::find()
         .filter(
             Condition::any()
-                .add(profile::Column::UsernameKey.like(&pattern))
+                .add(profile::Column::UsernameKey.like(pattern()))
                 .add(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
                     sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
                 ))
-                .like(&pattern)),
+                .like(pattern())),
         )
         .order_by_asc(profile::Column::UsernameKey)
         .limit(limit.clamp(1, 50))

@@ -77,6 +77,8 @@ impl Mailer for OutboxMailer {
             .await
             .map_err(fail)?;
         file.write_all(line.as_bytes()).await.map_err(fail)?;
+        // tokio writes in the background: without a flush the line may land late.
+        file.flush().await.map_err(fail)?;
         tracing::info!(to = %mail.to, subject = %mail.subject, outbox = %self.path.display(), "mail written to the local outbox");
         Ok(())
     }
