@@ -32,7 +32,7 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
                 .collect()
         }
         Profile::Services => {
-            let api = service_env("ECHOSTREAM_TEST_MAILDEV");
+            let api = service_env("TEST_ECHOSTREAM_MAILDEV");
             let Ok(response) = reqwest::get(format!("{api}/api/email")).await else {
                 return Vec::new();
             };

@@ -67,24 +67,24 @@ impl Platform {
         }
         if profile == Profile::Services {
             let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
-            let pg = service_env("ECHOSTREAM_TEST_POSTGRES");
+            let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
             command
                 .env("ECHOSTREAM_PROFILE", "services")
                 .env("ECHOSTREAM_DATABASE__URL", format!("{}/es_{isolation}", pg.trim_end_matches('/')))
-                .env("ECHOSTREAM_KAFKA__BROKERS", service_env("ECHOSTREAM_TEST_KAFKA"))
+                .env("ECHOSTREAM_KAFKA__BROKERS", service_env("TEST_ECHOSTREAM_KAFKA"))
                 .env("ECHOSTREAM_KAFKA__TOPIC_PREFIX", format!("{isolation}."))
-                .env("ECHOSTREAM_REDIS__URL", service_env("ECHOSTREAM_TEST_REDIS"))
+                .env("ECHOSTREAM_REDIS__URL", service_env("TEST_ECHOSTREAM_REDIS"))
                 .env("ECHOSTREAM_REDIS__KEY_PREFIX", format!("{isolation}:"))
-                .env("ECHOSTREAM_S3__ENDPOINT", service_env("ECHOSTREAM_TEST_S3"))
-                .env("ECHOSTREAM_S3__ACCESS_KEY", service_env("ECHOSTREAM_TEST_S3_ACCESS_KEY"))
-                .env("ECHOSTREAM_S3__SECRET_KEY", service_env("ECHOSTREAM_TEST_S3_SECRET_KEY"))
+                .env("ECHOSTREAM_S3__ENDPOINT", service_env("TEST_ECHOSTREAM_S3"))
+                .env("ECHOSTREAM_S3__ACCESS_KEY", service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"))
+                .env("ECHOSTREAM_S3__SECRET_KEY", service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"))
                 .env("ECHOSTREAM_S3__BUCKET", format!("es-{}", &isolation[..20].to_lowercase()))
-                .env("ECHOSTREAM_SMTP__PORT", service_env("ECHOSTREAM_TEST_SMTP_PORT"));
+                .env("ECHOSTREAM_SMTP__PORT", service_env("TEST_ECHOSTREAM_SMTP_PORT"));
         } else {
             command.env("ECHOSTREAM_PROFILE", "embedded");
         }
         let child = command.spawn().expect("start the echostream binary");
-        let platform = Platform {
+        let mut platform = Platform {
             profile,
             gateway: format!("http://127.0.0.1:{gateway_port}/graphql"),
             subgraph_ports,
@@ -97,7 +97,7 @@ impl Platform {
         platform
     }
 
-    async fn wait_until_ready(&self) {
+    async fn wait_until_ready(&mut self) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -113,6 +113,9 @@ impl Platform {
                 if body["data"]["__typename"] == "Query" {
                     return;
                 }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("platform exited ({status}) before becoming ready:\n{}", self.log_tail());
             }
             if Instant::now() > deadline {
                 panic!("platform did not become ready:\n{}", self.log_tail());
