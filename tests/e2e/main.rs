@@ -5,6 +5,7 @@ mod client;
 mod flow;
 mod mail;
 mod platform;
+mod schema;
 
 /// Runs a flow test on both profiles: `name::embedded` and `name::services`.
 #[macro_export]
