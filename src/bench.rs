@@ -53,7 +53,12 @@ async fn measure(client: &reqwest::Client, url: &str, requests: usize) -> Result
     let mut samples = Vec::with_capacity(requests);
     for _ in 0..requests {
         let t = Instant::now();
-        let response = client.post(url).json(&body).send().await.with_context(|| format!("POST {url}"))?;
+        let response = client
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
         response.error_for_status()?.bytes().await?;
         samples.push(t.elapsed());
     }
@@ -69,10 +74,19 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     measure(&client, &args.gateway, 50).await?;
     let direct = measure(&client, &args.subgraph, requests).await?;
     let gateway = measure(&client, &args.gateway, requests).await?;
-    println!("{:<22} {:>8} {:>8} {:>8} {:>8} {:>10}", "target", "p50 µs", "p90 µs", "p99 µs", "max µs", "req/s");
+    println!(
+        "{:<22} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "target", "p50 µs", "p90 µs", "p99 µs", "max µs", "req/s"
+    );
     for (name, s) in [("subgraph (direct)", &direct), ("gateway", &gateway)] {
-        println!("{name:<22} {:>8} {:>8} {:>8} {:>8} {:>10.0}", s.p50, s.p90, s.p99, s.max, s.per_second);
+        println!(
+            "{name:<22} {:>8} {:>8} {:>8} {:>8} {:>10.0}",
+            s.p50, s.p90, s.p99, s.max, s.per_second
+        );
     }
-    println!("gateway overhead p50: {} µs", gateway.p50.saturating_sub(direct.p50));
+    println!(
+        "gateway overhead p50: {} µs",
+        gateway.p50.saturating_sub(direct.p50)
+    );
     Ok(())
 }

@@ -16,7 +16,11 @@ use tokio_util::sync::CancellationToken;
 mod bench;
 
 #[derive(Parser)]
-#[command(name = "echostream", version, about = "Real-time chat platform: a federated GraphQL API")]
+#[command(
+    name = "echostream",
+    version,
+    about = "Real-time chat platform: a federated GraphQL API"
+)]
 struct Cli {
     /// Configuration file (TOML); `ECHOSTREAM_*` variables override it.
     #[arg(long, short, global = true, env = "ECHOSTREAM_CONFIG")]
@@ -59,7 +63,9 @@ fn main() -> Result<()> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn init_tracing() {
@@ -122,36 +128,38 @@ fn run_all(config: Config) -> Result<()> {
     // The router runs on its own (ntex) runtime in this thread; the subgraphs run on
     // a tokio runtime in another, and must be listening before the router starts
     // (it fetches the JWKS from auth).
-    let subgraphs = std::thread::Builder::new()
-        .name("subgraphs".into())
-        .spawn(move || -> Result<()> {
-            let rt = runtime()?;
-            rt.block_on(async move {
-                let started = async {
-                    let ports = Ports::connect(subgraph_config, subgraph_shutdown.clone()).await?;
-                    let mut servers = Vec::new();
-                    for subgraph in Subgraph::ALL {
-                        servers.push(start_subgraph(&ports, subgraph).await?);
-                    }
-                    Ok::<_, anyhow::Error>(servers)
-                }
-                .await;
-                match started {
-                    Ok(servers) => {
-                        let _ = ready_tx.send(Ok(()));
-                        subgraph_shutdown.cancelled().await;
-                        for server in servers {
-                            let _ = server.await;
+    let subgraphs =
+        std::thread::Builder::new()
+            .name("subgraphs".into())
+            .spawn(move || -> Result<()> {
+                let rt = runtime()?;
+                rt.block_on(async move {
+                    let started = async {
+                        let ports =
+                            Ports::connect(subgraph_config, subgraph_shutdown.clone()).await?;
+                        let mut servers = Vec::new();
+                        for subgraph in Subgraph::ALL {
+                            servers.push(start_subgraph(&ports, subgraph).await?);
                         }
-                        Ok(())
+                        Ok::<_, anyhow::Error>(servers)
                     }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err));
-                        Ok(())
+                    .await;
+                    match started {
+                        Ok(servers) => {
+                            let _ = ready_tx.send(Ok(()));
+                            subgraph_shutdown.cancelled().await;
+                            for server in servers {
+                                let _ = server.await;
+                            }
+                            Ok(())
+                        }
+                        Err(err) => {
+                            let _ = ready_tx.send(Err(err));
+                            Ok(())
+                        }
                     }
-                }
-            })
-        })?;
+                })
+            })?;
     match ready_rx.recv() {
         Ok(Ok(())) => {}
         Ok(Err(err)) => return Err(err),
@@ -159,7 +167,11 @@ fn run_all(config: Config) -> Result<()> {
     }
     println!(
         "EchoStream is up ({:?} profile). Playground: http://{}:{}/  GraphQL: http://{}:{}/graphql",
-        config.profile, config.gateway.host, config.gateway.port, config.gateway.host, config.gateway.port
+        config.profile,
+        config.gateway.host,
+        config.gateway.port,
+        config.gateway.host,
+        config.gateway.port
     );
     let result = echostream_gateway::run();
     shutdown.cancel();
@@ -173,7 +185,9 @@ fn serve_one(config: Config, service: &str) -> Result<()> {
         return echostream_gateway::run().context("gateway");
     }
     let Some(subgraph) = Subgraph::from_name(service) else {
-        bail!("unknown service {service:?}: expected gateway, auth, profile, chat, presence or notification");
+        bail!(
+            "unknown service {service:?}: expected gateway, auth, profile, chat, presence or notification"
+        );
     };
     init_tracing();
     runtime()?.block_on(async move {
@@ -236,9 +250,14 @@ fn write_schema(dir: &Path, check: bool) -> Result<()> {
     if check {
         compose.arg("--check");
     }
-    let status = compose.status().context("running node scripts/compose.mjs")?;
+    let status = compose
+        .status()
+        .context("running node scripts/compose.mjs")?;
     if !stale.is_empty() {
-        bail!("schema/ is stale: {} (run `cargo run -- schema`)", stale.join(", "));
+        bail!(
+            "schema/ is stale: {} (run `cargo run -- schema`)",
+            stale.join(", ")
+        );
     }
     if !status.success() {
         bail!("composition failed (see above)");

@@ -4,7 +4,9 @@
 //! example operations and a sign-in helper.
 
 use hive_router::ntex::http::Response;
-use hive_router::plugins::hooks::on_http_request::{OnHttpRequestHookFuture, OnHttpRequestHookPayload};
+use hive_router::plugins::hooks::on_http_request::{
+    OnHttpRequestHookFuture, OnHttpRequestHookPayload,
+};
 use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
 use serde::Deserialize;
@@ -35,7 +37,10 @@ impl RouterPlugin for Playground {
         payload.initialize_plugin(Playground { html })
     }
 
-    fn on_http_request<'req>(&'req self, payload: OnHttpRequestHookPayload<'req>) -> OnHttpRequestHookFuture<'req> {
+    fn on_http_request<'req>(
+        &'req self,
+        payload: OnHttpRequestHookPayload<'req>,
+    ) -> OnHttpRequestHookFuture<'req> {
         Box::pin(async move {
             let request = &payload.router_http_request;
             if request.method() == hive_router::http::Method::GET && request.path() == "/" {

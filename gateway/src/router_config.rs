@@ -29,7 +29,12 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
     let overrides: serde_json::Map<String, Value> = s
         .subgraphs
         .iter()
-        .map(|(name, url)| ((*name).to_string(), json!({ "url": format!("{url}/graphql") })))
+        .map(|(name, url)| {
+            (
+                (*name).to_string(),
+                json!({ "url": format!("{url}/graphql") }),
+            )
+        })
         .collect();
     json!({
         "supergraph": { "source": "file", "path": s.supergraph.display().to_string() },

@@ -58,7 +58,14 @@ impl MigrationTrait for Init {
                     .to_owned(),
             )
             .await?;
-        index(manager, "email_codes", "email_codes_user", &["user_id", "purpose"], false).await?;
+        index(
+            manager,
+            "email_codes",
+            "email_codes_user",
+            &["user_id", "purpose"],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()

@@ -73,9 +73,23 @@ impl MigrationTrait for Init {
                     .to_owned(),
             )
             .await?;
-        index(manager, "messages", "messages_conversation_seq", &["conversation_id", "seq"], true).await?;
+        index(
+            manager,
+            "messages",
+            "messages_conversation_seq",
+            &["conversation_id", "seq"],
+            true,
+        )
+        .await?;
         // Idempotency: one message per (sender, device, client key).
-        index(manager, "messages", "messages_idempotency", &["sender_id", "sender_device", "client_key"], true).await?;
+        index(
+            manager,
+            "messages",
+            "messages_idempotency",
+            &["sender_id", "sender_device", "client_key"],
+            true,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()

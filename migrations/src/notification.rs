@@ -41,7 +41,21 @@ impl MigrationTrait for Init {
                     .to_owned(),
             )
             .await?;
-        index(manager, "notifications", "notifications_user", &["user_id", "created_at"], false).await?;
-        index(manager, "notifications", "notifications_source", &["user_id", "source_event"], true).await
+        index(
+            manager,
+            "notifications",
+            "notifications_user",
+            &["user_id", "created_at"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "notifications",
+            "notifications_source",
+            &["user_id", "source_event"],
+            true,
+        )
+        .await
     }
 }

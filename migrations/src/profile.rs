@@ -55,8 +55,22 @@ impl MigrationTrait for Init {
                     .to_owned(),
             )
             .await?;
-        index(manager, "friend_requests", "friend_requests_to", &["to_user", "status"], false).await?;
-        index(manager, "friend_requests", "friend_requests_from", &["from_user", "status"], false).await?;
+        index(
+            manager,
+            "friend_requests",
+            "friend_requests_to",
+            &["to_user", "status"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "friend_requests",
+            "friend_requests_from",
+            &["from_user", "status"],
+            false,
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()

@@ -12,7 +12,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub async fn post(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
     let mut request = reqwest::Client::new()
         .post(url)
-        .header("accept", "application/graphql-response+json, application/json")
+        .header(
+            "accept",
+            "application/graphql-response+json, application/json",
+        )
         .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -55,7 +58,8 @@ where
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One graphql-transport-ws connection with one subscription.
 pub struct Subscription {
@@ -67,16 +71,27 @@ impl Subscription {
     pub async fn start(url: &str, query: &str, variables: Value, token: &str) -> Subscription {
         let ws_url = url.replacen("http", "ws", 1);
         let mut request = ws_url.into_client_request().expect("ws request");
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws connect");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connect");
         let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-        socket.send(Message::Text(init.to_string().into())).await.unwrap();
-        let ack = next_json(&mut socket, Duration::from_secs(10)).await.expect("connection_ack");
+        socket
+            .send(Message::Text(init.to_string().into()))
+            .await
+            .unwrap();
+        let ack = next_json(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
         let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
-        socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+        socket
+            .send(Message::Text(subscribe.to_string().into()))
+            .await
+            .unwrap();
         Subscription { socket }
     }
 
@@ -106,7 +121,10 @@ impl Subscription {
 
 async fn next_json(socket: &mut Socket, timeout: Duration) -> Option<Value> {
     loop {
-        let frame = tokio::time::timeout(timeout, socket.next()).await.ok()??.ok()?;
+        let frame = tokio::time::timeout(timeout, socket.next())
+            .await
+            .ok()??
+            .ok()?;
         match frame {
             Message::Text(text) => return serde_json::from_str(&text).ok(),
             Message::Close(_) => return None,

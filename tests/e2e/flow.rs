@@ -84,7 +84,9 @@ async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
             Some(&finder.token),
         )
         .await;
-        out["searchUsers"].as_array().and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
+        out["searchUsers"]
+            .as_array()
+            .and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
     })
     .await
 }
@@ -138,8 +140,7 @@ async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: 
         .clone()
 }
 
-const MESSAGES: &str =
-    "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
+const MESSAGES: &str = "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
 
 async fn register_mails_a_six_digit_code(profile: Profile) {
     let p = Platform::start(profile).await;
@@ -179,7 +180,13 @@ async fn verified_user_logs_in_with_a_signed_jwt(profile: Profile) {
     verify(&p, &username).await;
     let person = login(&p, &username).await;
     assert_eq!(person.token.split('.').count(), 3, "a JWS compact token");
-    let me = data(&p.gateway, "{ me { id username email emailVerified } }", json!({}), Some(&person.token)).await;
+    let me = data(
+        &p.gateway,
+        "{ me { id username email emailVerified } }",
+        json!({}),
+        Some(&person.token),
+    )
+    .await;
     assert_eq!(me["me"]["id"], person.id.as_str());
     assert_eq!(me["me"]["email"], format!("{username}@example.com"));
     // A wrong password is refused without saying which part was wrong.
@@ -199,15 +206,29 @@ async fn user_finds_another_by_username(profile: Profile) {
     let bob = signed_up(&p, "bob").await;
     let found = find(&p, &bob, &ann).await;
     assert_eq!(found["username"], ann.username.as_str());
-    assert_eq!(found["displayName"], ann.username.as_str(), "display name defaults to the username");
+    assert_eq!(
+        found["displayName"],
+        ann.username.as_str(),
+        "display name defaults to the username"
+    );
 }
 
 async fn accepted_friend_request_makes_friends(profile: Profile) {
     let p = Platform::start(profile).await;
     let (ann, bob) = friends(&p).await;
-    let list = data(&p.gateway, "{ friends { id username } }", json!({}), Some(&ann.token)).await;
+    let list = data(
+        &p.gateway,
+        "{ friends { id username } }",
+        json!({}),
+        Some(&ann.token),
+    )
+    .await;
     assert_eq!(list["friends"][0]["id"], bob.id.as_str());
-    assert_eq!(list["friends"][0]["username"], bob.username.as_str(), "username resolved by auth");
+    assert_eq!(
+        list["friends"][0]["username"],
+        bob.username.as_str(),
+        "username resolved by auth"
+    );
     let status = data(
         &p.gateway,
         "query U($id: ID!) { user(id: $id) { friendship } }",
@@ -250,8 +271,16 @@ async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(pro
     assert_eq!(message["body"], "hello bob");
     assert_eq!(message["conversationId"], conversation.as_str());
     assert_eq!(message["sender"]["id"], ann.id.as_str());
-    assert_eq!(message["sender"]["username"], ann.username.as_str(), "from auth");
-    assert_eq!(message["sender"]["displayName"], ann.username.as_str(), "from profile");
+    assert_eq!(
+        message["sender"]["username"],
+        ann.username.as_str(),
+        "from auth"
+    );
+    assert_eq!(
+        message["sender"]["displayName"],
+        ann.username.as_str(),
+        "from profile"
+    );
     inbox.close().await;
 }
 
@@ -290,8 +319,20 @@ async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) 
     assert_eq!(stored[0]["payload"]["preview"], "ping");
     assert!(feed["unreadNotificationCount"].as_u64().unwrap() >= 1);
     // The sender is not notified of their own message.
-    let own = data(&p.gateway, "{ notifications { kind } }", json!({}), Some(&ann.token)).await;
-    assert!(own["notifications"].as_array().unwrap().iter().all(|n| n["kind"] != "MESSAGE"));
+    let own = data(
+        &p.gateway,
+        "{ notifications { kind } }",
+        json!({}),
+        Some(&ann.token),
+    )
+    .await;
+    assert!(
+        own["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "MESSAGE")
+    );
     alerts.close().await;
 }
 
@@ -327,7 +368,10 @@ async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
     let seen = after["lastSeenAt"].as_str().expect("a last-seen time");
     let seen = chrono::DateTime::parse_from_rfc3339(seen).expect("RFC 3339");
     let age = chrono::Utc::now().signed_duration_since(seen);
-    assert!(age < chrono::Duration::seconds(60), "last seen just now, not {age}");
+    assert!(
+        age < chrono::Duration::seconds(60),
+        "last seen just now, not {age}"
+    );
 }
 
 async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Profile) {
@@ -347,7 +391,10 @@ async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Pro
     )
     .await;
     assert_eq!(history["conversation"]["lastSeq"], 2);
-    assert_eq!(history["conversation"]["messages"], json!([{ "seq": 1, "body": "once" }, { "seq": 2, "body": "twice" }]));
+    assert_eq!(
+        history["conversation"]["messages"],
+        json!([{ "seq": 1, "body": "once" }, { "seq": 2, "body": "twice" }])
+    );
 }
 
 async fn bad_input_gets_coded_errors(profile: Profile) {
@@ -356,20 +403,85 @@ async fn bad_input_gets_coded_errors(profile: Profile) {
     let conversation = direct_conversation(&p, &ann, &bob).await;
     let register = "mutation R($input: RegisterInput!) { register(input: $input) { id } }";
     let cases: Vec<(&str, Value, Option<&str>, &str)> = vec![
-        (register, json!({ "input": { "email": "not-an-email", "username": "zed_ok", "password": PASSWORD } }), None, "BAD_USER_INPUT"),
-        (register, json!({ "input": { "email": "z@example.com", "username": "a b", "password": PASSWORD } }), None, "BAD_USER_INPUT"),
-        (register, json!({ "input": { "email": "z@example.com", "username": "zed_ok", "password": "short" } }), None, "BAD_USER_INPUT"),
-        (register, json!({ "input": { "email": "x@example.com", "username": ann.username.to_uppercase(), "password": PASSWORD } }), None, "CONFLICT"),
-        ("mutation { verifyEmail(email: \"nobody@example.com\", code: \"12x456\") { id } }", json!({}), None, "BAD_USER_INPUT"),
+        (
+            register,
+            json!({ "input": { "email": "not-an-email", "username": "zed_ok", "password": PASSWORD } }),
+            None,
+            "BAD_USER_INPUT",
+        ),
+        (
+            register,
+            json!({ "input": { "email": "z@example.com", "username": "a b", "password": PASSWORD } }),
+            None,
+            "BAD_USER_INPUT",
+        ),
+        (
+            register,
+            json!({ "input": { "email": "z@example.com", "username": "zed_ok", "password": "short" } }),
+            None,
+            "BAD_USER_INPUT",
+        ),
+        (
+            register,
+            json!({ "input": { "email": "x@example.com", "username": ann.username.to_uppercase(), "password": PASSWORD } }),
+            None,
+            "CONFLICT",
+        ),
+        (
+            "mutation { verifyEmail(email: \"nobody@example.com\", code: \"12x456\") { id } }",
+            json!({}),
+            None,
+            "BAD_USER_INPUT",
+        ),
         ("{ me { id } }", json!({}), None, "UNAUTHENTICATED"),
-        ("{ conversations { id } }", json!({}), None, "UNAUTHENTICATED"),
-        ("query { user(id: \"not-a-uuid\") { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
-        ("query { conversation(id: \"0190a000-0000-7000-8000-000000000000\") { id } }", json!({}), Some(&ann.token), "NOT_FOUND"),
-        ("mutation { sendFriendRequest(username: \"no_such_user_x\") { id } }", json!({}), Some(&ann.token), "NOT_FOUND"),
-        ("mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"   \", idempotencyKey: \"k\" }) { id } }", json!({ "c": conversation }), Some(&ann.token), "BAD_USER_INPUT"),
-        ("mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"hi\", idempotencyKey: \"\" }) { id } }", json!({ "c": conversation }), Some(&ann.token), "BAD_USER_INPUT"),
-        ("{ searchUsers(query: \"\") { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
-        ("{ notifications(first: 0) { id } }", json!({}), Some(&ann.token), "BAD_USER_INPUT"),
+        (
+            "{ conversations { id } }",
+            json!({}),
+            None,
+            "UNAUTHENTICATED",
+        ),
+        (
+            "query { user(id: \"not-a-uuid\") { id } }",
+            json!({}),
+            Some(&ann.token),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query { conversation(id: \"0190a000-0000-7000-8000-000000000000\") { id } }",
+            json!({}),
+            Some(&ann.token),
+            "NOT_FOUND",
+        ),
+        (
+            "mutation { sendFriendRequest(username: \"no_such_user_x\") { id } }",
+            json!({}),
+            Some(&ann.token),
+            "NOT_FOUND",
+        ),
+        (
+            "mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"   \", idempotencyKey: \"k\" }) { id } }",
+            json!({ "c": conversation }),
+            Some(&ann.token),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation M($c: ID!) { sendMessage(input: { conversationId: $c, body: \"hi\", idempotencyKey: \"\" }) { id } }",
+            json!({ "c": conversation }),
+            Some(&ann.token),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ searchUsers(query: \"\") { id } }",
+            json!({}),
+            Some(&ann.token),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ notifications(first: 0) { id } }",
+            json!({}),
+            Some(&ann.token),
+            "BAD_USER_INPUT",
+        ),
     ];
     for (query, variables, token, code) in cases {
         let body = post(&p.gateway, query, variables.clone(), token).await;
@@ -380,7 +492,10 @@ async fn bad_input_gets_coded_errors(profile: Profile) {
         }
     }
     // Nothing stored was harmed: the conversation still works.
-    assert_eq!(send(&p, &ann, &conversation, "still fine", "after-bad").await["seq"], 1);
+    assert_eq!(
+        send(&p, &ann, &conversation, "still fine", "after-bad").await["seq"],
+        1
+    );
 }
 
 async fn tampered_tokens_are_refused(profile: Profile) {
@@ -394,18 +509,28 @@ async fn tampered_tokens_are_refused(profile: Profile) {
     assert!(body.get("data").is_none_or(|d| d["me"].is_null()), "{body}");
     assert!(body["errors"].is_array(), "{body}");
     // Straight to a subgraph, bypassing the gateway: the subgraph verifies too.
-    let direct = post(&p.subgraph_url("auth"), "{ me { id } }", json!({}), Some(&forged)).await;
+    let direct = post(
+        &p.subgraph_url("auth"),
+        "{ me { id } }",
+        json!({}),
+        Some(&forged),
+    )
+    .await;
     assert_eq!(error_code(&direct), "UNAUTHENTICATED");
 }
 
 async fn playground_is_served_at_the_root(profile: Profile) {
     let p = Platform::start(profile).await;
-    let page = reqwest::get(format!("{}/", p.gateway_base())).await.unwrap();
+    let page = reqwest::get(format!("{}/", p.gateway_base()))
+        .await
+        .unwrap();
     assert!(page.status().is_success());
     let html = page.text().await.unwrap();
     assert!(html.contains("EchoStream playground"));
     assert!(html.contains("graphql-transport-ws"));
-    let health = reqwest::get(format!("{}/health", p.gateway_base())).await.unwrap();
+    let health = reqwest::get(format!("{}/health", p.gateway_base()))
+        .await
+        .unwrap();
     assert!(health.status().is_success());
 }
 

@@ -15,7 +15,8 @@ fn six_digits(text: &str) -> Option<String> {
         let window = &bytes[i..i + 6];
         let bounded = (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
             && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_alphanumeric());
-        (bounded && window.iter().all(u8::is_ascii_digit)).then(|| String::from_utf8_lossy(window).into_owned())
+        (bounded && window.iter().all(u8::is_ascii_digit))
+            .then(|| String::from_utf8_lossy(window).into_owned())
     })
 }
 
@@ -40,7 +41,9 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
             mails
                 .into_iter()
                 .filter(|m| {
-                    m["to"].as_array().is_some_and(|to| to.iter().any(|t| t["address"] == address))
+                    m["to"]
+                        .as_array()
+                        .is_some_and(|to| to.iter().any(|t| t["address"] == address))
                 })
                 .filter_map(|m| m["text"].as_str().map(str::to_string))
                 .collect()
@@ -50,9 +53,16 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
 
 /// Waits for a mail to `address` and returns the newest 6-digit code in it.
 pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
-    eventually(&format!("a code mailed to {address}"), Duration::from_secs(15), || async {
-        texts_to(platform, address).await.last().and_then(|t| six_digits(t))
-    })
+    eventually(
+        &format!("a code mailed to {address}"),
+        Duration::from_secs(15),
+        || async {
+            texts_to(platform, address)
+                .await
+                .last()
+                .and_then(|t| six_digits(t))
+        },
+    )
     .await
 }
 
@@ -61,5 +71,8 @@ fn six_digit_codes_are_found_alone() {
     assert_eq!(six_digits("code 123456."), Some("123456".into()));
     assert_eq!(six_digits("1234567 and 654321"), Some("654321".into()));
     assert_eq!(six_digits("12345"), None);
-    assert_eq!(six_digits("Welcome, ann_1a234567! Your code is 042424."), Some("042424".into()));
+    assert_eq!(
+        six_digits("Welcome, ann_1a234567! Your code is 042424."),
+        Some("042424".into())
+    );
 }

@@ -48,7 +48,8 @@ impl Platform {
         let log = dir.path().join("platform.log");
         let gateway_port = free_port();
         let names = ["auth", "profile", "chat", "presence", "notification"];
-        let subgraph_ports: Vec<(&'static str, u16)> = names.iter().map(|n| (*n, free_port())).collect();
+        let subgraph_ports: Vec<(&'static str, u16)> =
+            names.iter().map(|n| (*n, free_port())).collect();
         let root = env!("CARGO_MANIFEST_DIR");
         let mut command = Command::new(env!("CARGO_BIN_EXE_echostream"));
         command
@@ -60,26 +61,53 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log).expect("log file")))
             .stderr(Stdio::from(
-                std::fs::OpenOptions::new().append(true).open(&log).expect("log file"),
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&log)
+                    .expect("log file"),
             ));
         for (name, port) in &subgraph_ports {
-            command.env(format!("ECHOSTREAM_LISTEN__{}_PORT", name.to_uppercase()), port.to_string());
+            command.env(
+                format!("ECHOSTREAM_LISTEN__{}_PORT", name.to_uppercase()),
+                port.to_string(),
+            );
         }
         if profile == Profile::Services {
             let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
             let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
             command
                 .env("ECHOSTREAM_PROFILE", "services")
-                .env("ECHOSTREAM_DATABASE__URL", format!("{}/es_{isolation}", pg.trim_end_matches('/')))
-                .env("ECHOSTREAM_KAFKA__BROKERS", service_env("TEST_ECHOSTREAM_KAFKA"))
+                .env(
+                    "ECHOSTREAM_DATABASE__URL",
+                    format!("{}/es_{isolation}", pg.trim_end_matches('/')),
+                )
+                .env(
+                    "ECHOSTREAM_KAFKA__BROKERS",
+                    service_env("TEST_ECHOSTREAM_KAFKA"),
+                )
                 .env("ECHOSTREAM_KAFKA__TOPIC_PREFIX", format!("{isolation}."))
-                .env("ECHOSTREAM_REDIS__URL", service_env("TEST_ECHOSTREAM_REDIS"))
+                .env(
+                    "ECHOSTREAM_REDIS__URL",
+                    service_env("TEST_ECHOSTREAM_REDIS"),
+                )
                 .env("ECHOSTREAM_REDIS__KEY_PREFIX", format!("{isolation}:"))
                 .env("ECHOSTREAM_S3__ENDPOINT", service_env("TEST_ECHOSTREAM_S3"))
-                .env("ECHOSTREAM_S3__ACCESS_KEY", service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"))
-                .env("ECHOSTREAM_S3__SECRET_KEY", service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"))
-                .env("ECHOSTREAM_S3__BUCKET", format!("es-{}", &isolation[..20].to_lowercase()))
-                .env("ECHOSTREAM_SMTP__PORT", service_env("TEST_ECHOSTREAM_SMTP_PORT"));
+                .env(
+                    "ECHOSTREAM_S3__ACCESS_KEY",
+                    service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"),
+                )
+                .env(
+                    "ECHOSTREAM_S3__SECRET_KEY",
+                    service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"),
+                )
+                .env(
+                    "ECHOSTREAM_S3__BUCKET",
+                    format!("es-{}", &isolation[..20].to_lowercase()),
+                )
+                .env(
+                    "ECHOSTREAM_SMTP__PORT",
+                    service_env("TEST_ECHOSTREAM_SMTP_PORT"),
+                );
         } else {
             command.env("ECHOSTREAM_PROFILE", "embedded");
         }
@@ -115,7 +143,10 @@ impl Platform {
                 }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("platform exited ({status}) before becoming ready:\n{}", self.log_tail());
+                panic!(
+                    "platform exited ({status}) before becoming ready:\n{}",
+                    self.log_tail()
+                );
             }
             if Instant::now() > deadline {
                 panic!("platform did not become ready:\n{}", self.log_tail());
@@ -138,7 +169,12 @@ impl Platform {
 
     /// A subgraph's GraphQL URL, bypassing the gateway.
     pub fn subgraph_url(&self, name: &str) -> String {
-        let port = self.subgraph_ports.iter().find(|(n, _)| *n == name).expect("subgraph").1;
+        let port = self
+            .subgraph_ports
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("subgraph")
+            .1;
         format!("http://127.0.0.1:{port}/graphql")
     }
 }
@@ -146,7 +182,11 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- platform log ({:?}) ---\n{}", self.profile, self.log_tail());
+            eprintln!(
+                "--- platform log ({:?}) ---\n{}",
+                self.profile,
+                self.log_tail()
+            );
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

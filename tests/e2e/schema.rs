@@ -38,7 +38,17 @@ fn subgraphs_compose_with_an_independent_composer() {
     let graph = result.into_result().expect("a federated graph");
     let api = graphql_composition::render_api_sdl(&graph);
     // Every subgraph's contribution reaches the one User type and the root types.
-    for expected in ["displayName", "presence", "emailVerified", "messageAdded", "notificationAdded", "sendMessage"] {
-        assert!(api.contains(expected), "{expected} missing from the composed API:\n{api}");
+    for expected in [
+        "displayName",
+        "presence",
+        "emailVerified",
+        "messageAdded",
+        "notificationAdded",
+        "sendMessage",
+    ] {
+        assert!(
+            api.contains(expected),
+            "{expected} missing from the composed API:\n{api}"
+        );
     }
 }

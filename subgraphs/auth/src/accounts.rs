@@ -23,8 +23,13 @@ const MAX_CODE_ATTEMPTS: i32 = 5;
 /// Checks a username: 3–32 of `a-z 0-9 _ .`, starting with a letter or digit.
 pub fn validate_username(username: &str) -> Result<(), Error> {
     let ok = (3..=32).contains(&username.len())
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        && username.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && username
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -38,9 +43,12 @@ pub fn validate_username(username: &str) -> Result<(), Error> {
 pub fn validate_email(email: &str) -> Result<(), Error> {
     let ok = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
     if ok {
         Ok(())
     } else {
@@ -70,7 +78,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Creates an unverified account and emails its verification code.
-pub async fn register(auth: &Auth, email: &str, username: &str, password: &str) -> Result<user::Model, Error> {
+pub async fn register(
+    auth: &Auth,
+    email: &str,
+    username: &str,
+    password: &str,
+) -> Result<user::Model, Error> {
     let email = email.trim();
     let username = username.trim();
     validate_email(email)?;
@@ -115,14 +128,17 @@ pub async fn register(auth: &Auth, email: &str, username: &str, password: &str) 
             let model = model.clone();
             let code = code.clone();
             Box::pin(async move {
-                let saved = user::ActiveModel::from(model).insert(txn).await.map_err(|e| {
-                    // The unique indexes decide races the checks above cannot.
-                    if e.to_string().to_lowercase().contains("unique") {
-                        Error::conflict("that username or email is taken")
-                    } else {
-                        Error::from(e)
-                    }
-                })?;
+                let saved = user::ActiveModel::from(model)
+                    .insert(txn)
+                    .await
+                    .map_err(|e| {
+                        // The unique indexes decide races the checks above cannot.
+                        if e.to_string().to_lowercase().contains("unique") {
+                            Error::conflict("that username or email is taken")
+                        } else {
+                            Error::from(e)
+                        }
+                    })?;
                 email_code::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     user_id: Set(saved.id),
@@ -248,18 +264,24 @@ pub async fn login(
     } else {
         user::Column::UsernameKey
     };
-    let found = user::Entity::find().filter(column.eq(key)).one(&auth.db).await?;
+    let found = user::Entity::find()
+        .filter(column.eq(key))
+        .one(&auth.db)
+        .await?;
     // Verify against a dummy hash for unknown logins: same cost, no enumeration by timing.
-    let stored = found
-        .as_ref()
-        .map_or_else(|| passwords::DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let stored = found.as_ref().map_or_else(
+        || passwords::DUMMY_HASH.clone(),
+        |u| u.password_hash.clone(),
+    );
     let matches = passwords::verify(password.to_string(), stored).await?;
     let account = match found {
         Some(account) if matches => account,
         _ => return Err(wrong()),
     };
     if account.email_verified_at.is_none() {
-        return Err(Error::forbidden("verify your email address before signing in"));
+        return Err(Error::forbidden(
+            "verify your email address before signing in",
+        ));
     }
     let device_id = device_id
         .map(str::trim)
@@ -268,7 +290,11 @@ pub async fn login(
     if device_id.len() > 128 {
         return Err(Error::bad_input("deviceId is at most 128 characters"));
     }
-    let device_name = device_name.unwrap_or("unknown device").chars().take(128).collect::<String>();
+    let device_name = device_name
+        .unwrap_or("unknown device")
+        .chars()
+        .take(128)
+        .collect::<String>();
     let refresh = new_refresh_token();
     let now = Utc::now();
     let config = &auth.ports.config.auth;
@@ -285,7 +311,9 @@ pub async fn login(
     }
     .insert(&auth.db)
     .await?;
-    let access = auth.keys.issue(config, account.id, saved.id, &saved.device_id)?;
+    let access = auth
+        .keys
+        .issue(config, account.id, saved.id, &saved.device_id)?;
     Ok(Tokens {
         access_token: access,
         refresh_token: refresh,
@@ -296,7 +324,10 @@ pub async fn login(
 
 /// Ends the session the access token belongs to.
 pub async fn logout(auth: &Auth, session_id: Uuid) -> Result<(), Error> {
-    if let Some(found) = session::Entity::find_by_id(session_id).one(&auth.db).await? {
+    if let Some(found) = session::Entity::find_by_id(session_id)
+        .one(&auth.db)
+        .await?
+    {
         let mut active: session::ActiveModel = found.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(&auth.db).await?;

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ResultExt, ErrorExtensions, Context, EmptySubscription, ID, InputObject, Object, Result, Schema, SimpleObject};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, ID, InputObject, Object, Result, ResultExt,
+    Schema, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::token::viewer;
@@ -55,7 +58,8 @@ async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
     let found = loader
         .load_one(id)
         .await
-        .map_err(|e| Error::internal(e.to_string())).extend()?;
+        .map_err(|e| Error::internal(e.to_string()))
+        .extend()?;
     Ok(found.map(User))
 }
 
@@ -142,7 +146,8 @@ impl Query {
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let me = viewer(ctx).extend()?;
         load_user(ctx, me.user_id)
-            .await.extend()?
+            .await
+            .extend()?
             .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()).extend())
     }
 
@@ -167,13 +172,19 @@ pub struct Mutation;
 impl Mutation {
     /// Creates an account and emails a 6-digit verification code.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<User> {
-        let saved = accounts::register(auth(ctx), &input.email, &input.username, &input.password).await.extend()?;
+        let saved = accounts::register(auth(ctx), &input.email, &input.username, &input.password)
+            .await
+            .extend()?;
         Ok(User(saved))
     }
 
     /// Confirms the email address with the emailed code.
     async fn verify_email(&self, ctx: &Context<'_>, email: String, code: String) -> Result<User> {
-        Ok(User(accounts::verify_email(auth(ctx), &email, &code).await.extend()?))
+        Ok(User(
+            accounts::verify_email(auth(ctx), &email, &code)
+                .await
+                .extend()?,
+        ))
     }
 
     /// Signs in and opens a session for this device.
@@ -185,7 +196,8 @@ impl Mutation {
             input.device_id.as_deref(),
             input.device_name.as_deref(),
         )
-        .await.extend()?;
+        .await
+        .extend()?;
         Ok(tokens.into())
     }
 

@@ -6,12 +6,12 @@
 
 use base64::Engine;
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use echostream_shared::Error;
 use echostream_shared::config::AuthConfig;
 use echostream_shared::token::Claims;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder, Set};
 use uuid::Uuid;
@@ -54,8 +54,11 @@ impl Keys {
                 .all(db)
                 .await?;
         }
-        let newest = all.first().ok_or_else(|| Error::internal("no signing key"))?;
-        let encoding = EncodingKey::from_ed_pem(newest.private_pem.as_bytes()).map_err(Error::internal)?;
+        let newest = all
+            .first()
+            .ok_or_else(|| Error::internal("no signing key"))?;
+        let encoding =
+            EncodingKey::from_ed_pem(newest.private_pem.as_bytes()).map_err(Error::internal)?;
         Ok(Keys {
             kid: newest.kid.clone(),
             encoding,
@@ -79,7 +82,13 @@ impl Keys {
     }
 
     /// Signs an access token for a session.
-    pub fn issue(&self, config: &AuthConfig, user: Uuid, session: Uuid, device: &str) -> Result<String, Error> {
+    pub fn issue(
+        &self,
+        config: &AuthConfig,
+        user: Uuid,
+        session: Uuid,
+        device: &str,
+    ) -> Result<String, Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user,

@@ -30,7 +30,9 @@ pub struct Auth {
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
     graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
     )
 }
 
@@ -42,7 +44,11 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         .await
         .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
     let relay = Relay::new();
-    relay.spawn(db.clone(), Arc::clone(&ports.events), ports.shutdown.clone());
+    relay.spawn(
+        db.clone(),
+        Arc::clone(&ports.events),
+        ports.shutdown.clone(),
+    );
     let jwks = keys.jwks();
     let auth = Arc::new(Auth {
         ports: ports.clone(),
@@ -57,5 +63,12 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             async move { axum::Json(jwks) }
         }),
     );
-    serve(Subgraph::Auth, ports, db, graphql::schema(Some(auth)), extra).await
+    serve(
+        Subgraph::Auth,
+        ports,
+        db,
+        graphql::schema(Some(auth)),
+        extra,
+    )
+    .await
 }

@@ -22,8 +22,14 @@ fn argon2() -> Argon2<'static> {
 }
 
 async fn on_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    let _permit = PERMITS.clone().acquire_owned().await.map_err(Error::internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(Error::internal)
+    let _permit = PERMITS
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(Error::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(Error::internal)
 }
 
 /// Hashes a password into a PHC string.
@@ -42,7 +48,9 @@ pub async fn hash(password: String) -> Result<String, Error> {
 pub async fn verify(password: String, stored: String) -> Result<bool, Error> {
     on_pool(move || {
         let parsed = PasswordHash::new(&stored).map_err(|e| Error::internal(e.to_string()))?;
-        Ok(argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await?
 }
@@ -64,7 +72,11 @@ mod tests {
     async fn hashes_verify_only_their_password() {
         let stored = hash("correct horse".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), stored.clone()).await.unwrap());
+        assert!(
+            verify("correct horse".into(), stored.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong".into(), stored).await.unwrap());
     }
 }

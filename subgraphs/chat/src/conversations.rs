@@ -16,12 +16,24 @@ use crate::entities::{conversation, friendship, member};
 /// The one direct conversation between `me` and `other`, made on first use.
 ///
 /// Only friends may talk directly; the friendship comes from profile's events.
-pub async fn start_direct(chat: &Chat, me: Uuid, other: Uuid) -> Result<conversation::Model, Error> {
+pub async fn start_direct(
+    chat: &Chat,
+    me: Uuid,
+    other: Uuid,
+) -> Result<conversation::Model, Error> {
     if me == other {
-        return Err(Error::bad_input("a direct conversation needs another person"));
+        return Err(Error::bad_input(
+            "a direct conversation needs another person",
+        ));
     }
-    if friendship::Entity::find_by_id((me, other)).one(&chat.db).await?.is_none() {
-        return Err(Error::forbidden("you can only message your friends directly"));
+    if friendship::Entity::find_by_id((me, other))
+        .one(&chat.db)
+        .await?
+        .is_none()
+    {
+        return Err(Error::forbidden(
+            "you can only message your friends directly",
+        ));
     }
     let (a, b) = if me < other { (me, other) } else { (other, me) };
     let key = format!("{a}:{b}");
@@ -86,14 +98,27 @@ pub async fn start_direct(chat: &Chat, me: Uuid, other: Uuid) -> Result<conversa
 }
 
 /// The conversation, if `user` is a member of it.
-pub async fn for_member(db: &DatabaseConnection, id: Uuid, user: Uuid) -> Result<conversation::Model, Error> {
+pub async fn for_member(
+    db: &DatabaseConnection,
+    id: Uuid,
+    user: Uuid,
+) -> Result<conversation::Model, Error> {
     let missing = || Error::not_found("no such conversation");
-    member::Entity::find_by_id((id, user)).one(db).await?.ok_or_else(missing)?;
-    conversation::Entity::find_by_id(id).one(db).await?.ok_or_else(missing)
+    member::Entity::find_by_id((id, user))
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    conversation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)
 }
 
 /// Conversations `user` belongs to, newest first.
-pub async fn of_user(db: &DatabaseConnection, user: Uuid) -> Result<Vec<conversation::Model>, Error> {
+pub async fn of_user(
+    db: &DatabaseConnection,
+    user: Uuid,
+) -> Result<Vec<conversation::Model>, Error> {
     let ids: Vec<Uuid> = member::Entity::find()
         .filter(member::Column::UserId.eq(user))
         .all(db)

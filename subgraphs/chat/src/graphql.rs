@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ResultExt, ErrorExtensions, Context, Enum, ID, InputObject, Object, Result, Schema, SimpleObject, Subscription};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, Schema,
+    SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::presence;
@@ -45,7 +48,9 @@ pub struct User {
 }
 
 fn user(id: Uuid) -> User {
-    User { id: ID(id.to_string()) }
+    User {
+        id: ID(id.to_string()),
+    }
 }
 
 /// A message.
@@ -136,7 +141,9 @@ impl Conversation {
     }
 
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let found = conversations::members(&app(ctx).db, self.0.id).await.extend()?;
+        let found = conversations::members(&app(ctx).db, self.0.id)
+            .await
+            .extend()?;
         Ok(found.into_iter().map(Member).collect())
     }
 
@@ -150,7 +157,9 @@ impl Conversation {
         if !(1..=200).contains(&last) {
             return Err(Error::bad_input("last must be between 1 and 200").extend());
         }
-        let page = messages::history(&app(ctx).db, self.0.id, before_seq, last as u64).await.extend()?;
+        let page = messages::history(&app(ctx).db, self.0.id, before_seq, last as u64)
+            .await
+            .extend()?;
         Ok(page.iter().map(|m| Message(SentMessage::from(m))).collect())
     }
 }
@@ -181,7 +190,11 @@ impl Query {
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
         let me = viewer(ctx).extend()?.user_id;
         let id = parse_id(&id, "id").extend()?;
-        Ok(Conversation(conversations::for_member(&app(ctx).db, id, me).await.extend()?))
+        Ok(Conversation(
+            conversations::for_member(&app(ctx).db, id, me)
+                .await
+                .extend()?,
+        ))
     }
 }
 
@@ -191,10 +204,18 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Opens (or returns) the direct conversation with a friend.
-    async fn start_direct_conversation(&self, ctx: &Context<'_>, user_id: ID) -> Result<Conversation> {
+    async fn start_direct_conversation(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> Result<Conversation> {
         let me = viewer(ctx).extend()?.user_id;
         let other = parse_id(&user_id, "userId").extend()?;
-        Ok(Conversation(conversations::start_direct(app(ctx), me, other).await.extend()?))
+        Ok(Conversation(
+            conversations::start_direct(app(ctx), me, other)
+                .await
+                .extend()?,
+        ))
     }
 
     /// Sends a text message; retrying with the same idempotency key is safe.
@@ -205,7 +226,9 @@ impl Mutation {
             body: &input.body,
             idempotency_key: &input.idempotency_key,
         };
-        let saved = messages::send(app(ctx), me.user_id, &me.device_id, draft).await.extend()?;
+        let saved = messages::send(app(ctx), me.user_id, &me.device_id, draft)
+            .await
+            .extend()?;
         Ok(Message(SentMessage::from(&saved)))
     }
 }
@@ -222,9 +245,16 @@ impl Subscription {
         conversation_id: Option<ID>,
     ) -> Result<impl Stream<Item = Message> + use<>> {
         let me = viewer(ctx).extend()?.user_id;
-        let only = conversation_id.map(|id| parse_id(&id, "conversationId")).transpose().extend()?;
+        let only = conversation_id
+            .map(|id| parse_id(&id, "conversationId"))
+            .transpose()
+            .extend()?;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub.subscribe(&user_channel(me)).await.map_err(Error::from).extend()?;
+        let frames = pubsub
+            .subscribe(&user_channel(me))
+            .await
+            .map_err(Error::from)
+            .extend()?;
         let messages = frames.filter_map(move |frame| {
             let message = serde_json::from_str::<serde_json::Value>(&frame)
                 .ok()

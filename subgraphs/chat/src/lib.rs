@@ -31,7 +31,9 @@ pub struct Chat {
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
     graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
     )
 }
 
@@ -40,7 +42,11 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     let db = echostream_shared::db::connect(&ports.config, Subgraph::Chat).await?;
     Migrator::up(&db, None).await?;
     let relay = Relay::new();
-    relay.spawn(db.clone(), Arc::clone(&ports.events), ports.shutdown.clone());
+    relay.spawn(
+        db.clone(),
+        Arc::clone(&ports.events),
+        ports.shutdown.clone(),
+    );
     {
         let db = db.clone();
         consumer::spawn(
@@ -72,5 +78,12 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         db: db.clone(),
         relay,
     });
-    serve(Subgraph::Chat, ports, db, graphql::schema(Some(app)), Router::new()).await
+    serve(
+        Subgraph::Chat,
+        ports,
+        db,
+        graphql::schema(Some(app)),
+        Router::new(),
+    )
+    .await
 }

@@ -58,17 +58,26 @@ pub struct Draft<'a> {
 
 /// Sends a message, or returns the one already sent with this idempotency key from
 /// this device.
-pub async fn send(chat: &Chat, sender: Uuid, device: &str, draft: Draft<'_>) -> Result<message::Model, Error> {
+pub async fn send(
+    chat: &Chat,
+    sender: Uuid,
+    device: &str,
+    draft: Draft<'_>,
+) -> Result<message::Model, Error> {
     let body = draft.body.trim();
     if body.is_empty() {
         return Err(Error::bad_input("a message cannot be empty"));
     }
     if body.chars().count() > MAX_BODY_CHARS {
-        return Err(Error::bad_input(format!("a message is at most {MAX_BODY_CHARS} characters")));
+        return Err(Error::bad_input(format!(
+            "a message is at most {MAX_BODY_CHARS} characters"
+        )));
     }
     let key = draft.idempotency_key.trim();
     if key.is_empty() || key.len() > 128 {
-        return Err(Error::bad_input("idempotencyKey must be 1 to 128 characters"));
+        return Err(Error::bad_input(
+            "idempotencyKey must be 1 to 128 characters",
+        ));
     }
     conversations::for_member(&chat.db, draft.conversation_id, sender).await?;
     if let Some(existing) = find_by_key(&chat.db, sender, device, key).await? {
@@ -162,7 +171,8 @@ pub async fn history(
     before_seq: Option<i64>,
     limit: u64,
 ) -> Result<Vec<message::Model>, Error> {
-    let mut query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation_id));
+    let mut query =
+        message::Entity::find().filter(message::Column::ConversationId.eq(conversation_id));
     if let Some(before) = before_seq {
         query = query.filter(message::Column::Seq.lt(before));
     }

@@ -22,7 +22,11 @@ pub fn channel(user: Uuid) -> String {
 /// Who gets what from an event: (recipient, kind, payload).
 fn recipients(delivery: &Delivery) -> Vec<(Uuid, &'static str, serde_json::Value)> {
     let e = &delivery.event;
-    let id = |field: &str| e.payload[field].as_str().and_then(|s| Uuid::parse_str(s).ok());
+    let id = |field: &str| {
+        e.payload[field]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
     match e.kind.as_str() {
         "chat.message.sent" => {
             let sender = id("senderId");
@@ -44,9 +48,13 @@ fn recipients(delivery: &Delivery) -> Vec<(Uuid, &'static str, serde_json::Value
                 .collect()
         }
         "profile.friend_request.sent" => match id("toUserId") {
-            Some(to) => vec![(to, "friend_request", json!({
-                "requestId": e.payload["requestId"], "fromUserId": e.payload["fromUserId"],
-            }))],
+            Some(to) => vec![(
+                to,
+                "friend_request",
+                json!({
+                    "requestId": e.payload["requestId"], "fromUserId": e.payload["fromUserId"],
+                }),
+            )],
             None => vec![],
         },
         _ => vec![],
@@ -54,7 +62,11 @@ fn recipients(delivery: &Delivery) -> Vec<(Uuid, &'static str, serde_json::Value
 }
 
 /// Stores the notifications an event causes, then pushes them to their users.
-pub async fn apply(db: &DatabaseConnection, pubsub: &dyn PubSub, delivery: Delivery) -> Result<(), Error> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    pubsub: &dyn PubSub,
+    delivery: Delivery,
+) -> Result<(), Error> {
     let targets = recipients(&delivery);
     if targets.is_empty() {
         return Ok(());
@@ -100,13 +112,19 @@ pub async fn apply(db: &DatabaseConnection, pubsub: &dyn PubSub, delivery: Deliv
         let frame = json!({
             "id": row.id, "kind": row.kind, "payload": row.payload, "createdAt": row.created_at,
         });
-        pubsub.publish(&channel(row.user_id), &frame.to_string()).await?;
+        pubsub
+            .publish(&channel(row.user_id), &frame.to_string())
+            .await?;
     }
     Ok(())
 }
 
 /// The newest `limit` notifications of a user.
-pub async fn latest(db: &DatabaseConnection, user: Uuid, limit: u64) -> Result<Vec<notification::Model>, Error> {
+pub async fn latest(
+    db: &DatabaseConnection,
+    user: Uuid,
+    limit: u64,
+) -> Result<Vec<notification::Model>, Error> {
     Ok(notification::Entity::find()
         .filter(notification::Column::UserId.eq(user))
         .order_by_desc(notification::Column::CreatedAt)
@@ -127,7 +145,10 @@ pub async fn unread_count(db: &DatabaseConnection, user: Uuid) -> Result<u64, Er
 /// Marks all of a user's notifications read.
 pub async fn mark_all_read(db: &DatabaseConnection, user: Uuid) -> Result<u64, Error> {
     let result = notification::Entity::update_many()
-        .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            notification::Column::ReadAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(notification::Column::UserId.eq(user))
         .filter(notification::Column::ReadAt.is_null())
         .exec(db)

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ResultExt, ErrorExtensions, Context, Enum, ID, Json, Object, Result, Schema, SimpleObject, Subscription};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, ID, Json, Object, Result, ResultExt, Schema, SimpleObject,
+    Subscription,
+};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::presence;
@@ -75,19 +78,25 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The viewer's newest notifications.
-    async fn notifications(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Notification>> {
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<Notification>> {
         let me = viewer(ctx).extend()?.user_id;
         if !(1..=100).contains(&first) {
             return Err(Error::bad_input("first must be between 1 and 100").extend());
         }
-        let found = feed::latest(&app(ctx).db, me, first as u64).await.extend()?;
+        let found = feed::latest(&app(ctx).db, me, first as u64)
+            .await
+            .extend()?;
         Ok(found.into_iter().map(Notification::from).collect())
     }
 
     /// How many of the viewer's notifications are unread.
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let me = viewer(ctx).extend()?.user_id;
-        Ok(feed::unread_count(&app(ctx).db, me).await.extend()?)
+        feed::unread_count(&app(ctx).db, me).await.extend()
     }
 }
 
@@ -99,7 +108,7 @@ impl Mutation {
     /// Marks every notification read; returns how many changed.
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<u64> {
         let me = viewer(ctx).extend()?.user_id;
-        Ok(feed::mark_all_read(&app(ctx).db, me).await.extend()?)
+        feed::mark_all_read(&app(ctx).db, me).await.extend()
     }
 }
 
@@ -109,20 +118,29 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// The viewer's new notifications, as they are made.
-    async fn notification_added(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Notification> + use<>> {
+    async fn notification_added(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Notification> + use<>> {
         let me = viewer(ctx).extend()?.user_id;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub.subscribe(&feed::channel(me)).await.map_err(Error::from).extend()?;
+        let frames = pubsub
+            .subscribe(&feed::channel(me))
+            .await
+            .map_err(Error::from)
+            .extend()?;
         let items = frames.filter_map(|frame| {
-            let parsed = serde_json::from_str::<serde_json::Value>(&frame).ok().and_then(|v| {
-                Some(Notification {
-                    id: ID(v["id"].as_str()?.to_string()),
-                    kind: kind(v["kind"].as_str()?),
-                    payload: Json(v["payload"].clone()),
-                    created_at: serde_json::from_value(v["createdAt"].clone()).ok()?,
-                    read: false,
-                })
-            });
+            let parsed = serde_json::from_str::<serde_json::Value>(&frame)
+                .ok()
+                .and_then(|v| {
+                    Some(Notification {
+                        id: ID(v["id"].as_str()?.to_string()),
+                        kind: kind(v["kind"].as_str()?),
+                        payload: Json(v["payload"].clone()),
+                        created_at: serde_json::from_value(v["createdAt"].clone()).ok()?,
+                        read: false,
+                    })
+                });
             futures::future::ready(parsed)
         });
         Ok(presence::track(pubsub, me, items))

@@ -23,7 +23,9 @@ pub struct Notifications {
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
     graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
     )
 }
 
@@ -50,5 +52,12 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         ports: ports.clone(),
         db: db.clone(),
     });
-    serve(Subgraph::Notification, ports, db, graphql::schema(Some(app)), Router::new()).await
+    serve(
+        Subgraph::Notification,
+        ports,
+        db,
+        graphql::schema(Some(app)),
+        Router::new(),
+    )
+    .await
 }

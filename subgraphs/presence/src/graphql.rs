@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ResultExt, Context, EmptyMutation, Enum, ID, Object, Result, Schema, SimpleObject, Subscription};
+use async_graphql::{
+    Context, EmptyMutation, Enum, ID, Object, Result, ResultExt, Schema, SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::presence::{self, channel};
@@ -59,7 +61,10 @@ impl User {
     /// Online while the user has a live subscription on any device.
     async fn presence(&self, ctx: &Context<'_>) -> Result<UserPresence> {
         viewer(ctx).extend()?;
-        let now = presence::status(app(ctx).ports.pubsub.as_ref(), self.id).await.map_err(Error::from).extend()?;
+        let now = presence::status(app(ctx).ports.pubsub.as_ref(), self.id)
+            .await
+            .map_err(Error::from)
+            .extend()?;
         Ok(UserPresence {
             status: if now.online {
                 PresenceStatus::Online
@@ -96,23 +101,35 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Online/offline changes of one user.
-    async fn presence_changed(&self, ctx: &Context<'_>, user_id: ID) -> Result<impl Stream<Item = PresenceChange> + use<>> {
+    async fn presence_changed(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> Result<impl Stream<Item = PresenceChange> + use<>> {
         let me = viewer(ctx).extend()?.user_id;
-        let watched = Uuid::parse_str(&user_id).map_err(|_| Error::bad_input("userId is not a valid id")).extend()?;
+        let watched = Uuid::parse_str(&user_id)
+            .map_err(|_| Error::bad_input("userId is not a valid id"))
+            .extend()?;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub.subscribe(&channel(watched)).await.map_err(Error::from).extend()?;
+        let frames = pubsub
+            .subscribe(&channel(watched))
+            .await
+            .map_err(Error::from)
+            .extend()?;
         let changes = frames.filter_map(move |frame| {
-            let change = serde_json::from_str::<serde_json::Value>(&frame).ok().and_then(|v| {
-                Some(PresenceChange {
-                    user: User { id: watched },
-                    status: if v["online"].as_bool()? {
-                        PresenceStatus::Online
-                    } else {
-                        PresenceStatus::Offline
-                    },
-                    at: serde_json::from_value(v["at"].clone()).ok()?,
-                })
-            });
+            let change = serde_json::from_str::<serde_json::Value>(&frame)
+                .ok()
+                .and_then(|v| {
+                    Some(PresenceChange {
+                        user: User { id: watched },
+                        status: if v["online"].as_bool()? {
+                            PresenceStatus::Online
+                        } else {
+                            PresenceStatus::Offline
+                        },
+                        at: serde_json::from_value(v["at"].clone()).ok()?,
+                    })
+                });
             futures::future::ready(change)
         });
         Ok(presence::track(pubsub, me, changes))

@@ -21,7 +21,9 @@ pub struct Presence {
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
     graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
     )
 }
 
@@ -29,6 +31,15 @@ pub fn sdl() -> String {
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = echostream_shared::db::connect(&ports.config, Subgraph::Presence).await?;
     Migrator::up(&db, None).await?;
-    let app = Arc::new(Presence { ports: ports.clone() });
-    serve(Subgraph::Presence, ports, db, graphql::schema(Some(app)), Router::new()).await
+    let app = Arc::new(Presence {
+        ports: ports.clone(),
+    });
+    serve(
+        Subgraph::Presence,
+        ports,
+        db,
+        graphql::schema(Some(app)),
+        Router::new(),
+    )
+    .await
 }

@@ -15,7 +15,11 @@ use crate::entities::{friend_request, friendship};
 use crate::profiles;
 
 /// Sends a friend request to the user with `username`.
-pub async fn send_request(app: &Profile, from: Uuid, username: &str) -> Result<friend_request::Model, Error> {
+pub async fn send_request(
+    app: &Profile,
+    from: Uuid,
+    username: &str,
+) -> Result<friend_request::Model, Error> {
     let target = profiles::by_username(&app.db, username)
         .await?
         .ok_or_else(|| Error::not_found("no user with that username"))?;
@@ -43,7 +47,9 @@ pub async fn send_request(app: &Profile, from: Uuid, username: &str) -> Result<f
         .one(&app.db)
         .await?;
     if open.is_some() {
-        return Err(Error::conflict("a friend request between you is already pending"));
+        return Err(Error::conflict(
+            "a friend request between you is already pending",
+        ));
     }
     let to = target.user_id;
     let saved = app
@@ -76,14 +82,22 @@ pub async fn send_request(app: &Profile, from: Uuid, username: &str) -> Result<f
 }
 
 /// Accepts (or declines) a pending request addressed to `me`.
-pub async fn respond(app: &Profile, me: Uuid, request_id: Uuid, accept: bool) -> Result<friend_request::Model, Error> {
+pub async fn respond(
+    app: &Profile,
+    me: Uuid,
+    request_id: Uuid,
+    accept: bool,
+) -> Result<friend_request::Model, Error> {
     let request = friend_request::Entity::find_by_id(request_id)
         .one(&app.db)
         .await?
         .filter(|r| r.to_user == me)
         .ok_or_else(|| Error::not_found("no such friend request"))?;
     if request.status != "pending" {
-        return Err(Error::conflict(format!("this request is already {}", request.status)));
+        return Err(Error::conflict(format!(
+            "this request is already {}",
+            request.status
+        )));
     }
     let saved = app
         .db
@@ -126,7 +140,10 @@ pub async fn respond(app: &Profile, me: Uuid, request_id: Uuid, accept: bool) ->
 
 /// Whether `a` and `b` are friends.
 pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
-    Ok(friendship::Entity::find_by_id((a, b)).one(db).await?.is_some())
+    Ok(friendship::Entity::find_by_id((a, b))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// `me`'s friends' ids, oldest friendship first.
@@ -142,7 +159,11 @@ pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, 
 }
 
 /// Pending requests addressed to `me` (incoming) or sent by `me` (outgoing).
-pub async fn pending(db: &DatabaseConnection, me: Uuid, incoming: bool) -> Result<Vec<friend_request::Model>, Error> {
+pub async fn pending(
+    db: &DatabaseConnection,
+    me: Uuid,
+    incoming: bool,
+) -> Result<Vec<friend_request::Model>, Error> {
     let column = if incoming {
         friend_request::Column::ToUser
     } else {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ResultExt, ErrorExtensions, Context, EmptySubscription, Enum, ID, Object, Result, Schema};
+use async_graphql::{
+    Context, EmptySubscription, Enum, ErrorExtensions, ID, Object, Result, ResultExt, Schema,
+};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::token::viewer;
@@ -56,10 +58,11 @@ pub struct User {
 impl User {
     async fn profile(&self, ctx: &Context<'_>) -> Result<Option<profile::Model>> {
         let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
-        Ok(loader
+        loader
             .load_one(self.id)
             .await
-            .map_err(|e| Error::internal(e.to_string())).extend()?)
+            .map_err(|e| Error::internal(e.to_string()))
+            .extend()
     }
 }
 
@@ -101,10 +104,20 @@ impl User {
         if friends::are_friends(db, me, self.id).await.extend()? {
             return Ok(FriendshipStatus::Friends);
         }
-        if friends::pending(db, me, false).await.extend()?.iter().any(|r| r.to_user == self.id) {
+        if friends::pending(db, me, false)
+            .await
+            .extend()?
+            .iter()
+            .any(|r| r.to_user == self.id)
+        {
             return Ok(FriendshipStatus::RequestSent);
         }
-        if friends::pending(db, me, true).await.extend()?.iter().any(|r| r.from_user == self.id) {
+        if friends::pending(db, me, true)
+            .await
+            .extend()?
+            .iter()
+            .any(|r| r.from_user == self.id)
+        {
             return Ok(FriendshipStatus::RequestReceived);
         }
         Ok(FriendshipStatus::None)
@@ -130,7 +143,9 @@ impl FriendRequest {
     }
 
     async fn from(&self) -> User {
-        User { id: self.0.from_user }
+        User {
+            id: self.0.from_user,
+        }
     }
 
     async fn to(&self) -> User {
@@ -167,7 +182,9 @@ impl Query {
         if !(1..=50).contains(&first) {
             return Err(Error::bad_input("first must be between 1 and 50").extend());
         }
-        let found = profiles::search(&app(ctx).db, &query, first as u64).await.extend()?;
+        let found = profiles::search(&app(ctx).db, &query, first as u64)
+            .await
+            .extend()?;
         Ok(found.into_iter().map(|p| User { id: p.user_id }).collect())
     }
 
@@ -185,7 +202,9 @@ impl Query {
         #[graphql(default = true)] incoming: bool,
     ) -> Result<Vec<FriendRequest>> {
         let me = viewer(ctx).extend()?.user_id;
-        let found = friends::pending(&app(ctx).db, me, incoming).await.extend()?;
+        let found = friends::pending(&app(ctx).db, me, incoming)
+            .await
+            .extend()?;
         Ok(found.into_iter().map(FriendRequest).collect())
     }
 
@@ -201,22 +220,34 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Asks the user with `username` to become friends.
-    async fn send_friend_request(&self, ctx: &Context<'_>, username: String) -> Result<FriendRequest> {
+    async fn send_friend_request(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+    ) -> Result<FriendRequest> {
         let me = viewer(ctx).extend()?.user_id;
-        Ok(FriendRequest(friends::send_request(app(ctx), me, &username).await.extend()?))
+        Ok(FriendRequest(
+            friends::send_request(app(ctx), me, &username)
+                .await
+                .extend()?,
+        ))
     }
 
     /// Accepts a pending request addressed to the viewer.
     async fn accept_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
         let me = viewer(ctx).extend()?.user_id;
         let id = parse_id(&id, "id").extend()?;
-        Ok(FriendRequest(friends::respond(app(ctx), me, id, true).await.extend()?))
+        Ok(FriendRequest(
+            friends::respond(app(ctx), me, id, true).await.extend()?,
+        ))
     }
 
     /// Declines a pending request addressed to the viewer.
     async fn decline_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
         let me = viewer(ctx).extend()?.user_id;
         let id = parse_id(&id, "id").extend()?;
-        Ok(FriendRequest(friends::respond(app(ctx), me, id, false).await.extend()?))
+        Ok(FriendRequest(
+            friends::respond(app(ctx), me, id, false).await.extend()?,
+        ))
     }
 }

@@ -28,7 +28,9 @@ pub struct Profile {
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
     graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new().federation().compose_directive(),
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
     )
 }
 
@@ -37,7 +39,11 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     let db = echostream_shared::db::connect(&ports.config, Subgraph::Profile).await?;
     Migrator::up(&db, None).await?;
     let relay = Relay::new();
-    relay.spawn(db.clone(), Arc::clone(&ports.events), ports.shutdown.clone());
+    relay.spawn(
+        db.clone(),
+        Arc::clone(&ports.events),
+        ports.shutdown.clone(),
+    );
     {
         let db = db.clone();
         consumer::spawn(
@@ -56,5 +62,12 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         db: db.clone(),
         relay,
     });
-    serve(Subgraph::Profile, ports, db, graphql::schema(Some(app)), Router::new()).await
+    serve(
+        Subgraph::Profile,
+        ports,
+        db,
+        graphql::schema(Some(app)),
+        Router::new(),
+    )
+    .await
 }

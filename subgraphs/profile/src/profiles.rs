@@ -43,7 +43,11 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
                 updated_at: sea_orm::Set(now),
             };
             profile::Entity::insert(row)
-                .on_conflict(OnConflict::column(profile::Column::UserId).do_nothing().to_owned())
+                .on_conflict(
+                    OnConflict::column(profile::Column::UserId)
+                        .do_nothing()
+                        .to_owned(),
+                )
                 .do_nothing()
                 .exec(txn)
                 .await?;
@@ -55,7 +59,11 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
 }
 
 /// Profiles whose username or display name starts with `query` (case-insensitive).
-pub async fn search(db: &DatabaseConnection, query: &str, limit: u64) -> Result<Vec<profile::Model>, Error> {
+pub async fn search(
+    db: &DatabaseConnection,
+    query: &str,
+    limit: u64,
+) -> Result<Vec<profile::Model>, Error> {
     let query = query.trim().to_lowercase();
     if query.is_empty() || query.len() > 64 {
         return Err(Error::bad_input("search query must be 1 to 64 characters"));
@@ -73,10 +81,12 @@ pub async fn search(db: &DatabaseConnection, query: &str, limit: u64) -> Result<
         .filter(
             Condition::any()
                 .add(profile::Column::UsernameKey.like(pattern()))
-                .add(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                    sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
-                ))
-                .like(pattern())),
+                .add(
+                    sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                        sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
+                    ))
+                    .like(pattern()),
+                ),
         )
         .order_by_asc(profile::Column::UsernameKey)
         .limit(limit.clamp(1, 50))
@@ -85,7 +95,10 @@ pub async fn search(db: &DatabaseConnection, query: &str, limit: u64) -> Result<
 }
 
 /// The profile of a username, if any.
-pub async fn by_username(db: &DatabaseConnection, username: &str) -> Result<Option<profile::Model>, Error> {
+pub async fn by_username(
+    db: &DatabaseConnection,
+    username: &str,
+) -> Result<Option<profile::Model>, Error> {
     Ok(profile::Entity::find()
         .filter(profile::Column::UsernameKey.eq(username.trim().to_lowercase()))
         .one(db)

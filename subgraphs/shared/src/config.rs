@@ -384,7 +384,10 @@ impl Config {
             return fail("gateway.max_depth", "must be positive");
         }
         if self.profile == Profile::Services && !self.database.url.starts_with("postgres") {
-            return fail("database.url", "must be a postgres:// URL in the services profile");
+            return fail(
+                "database.url",
+                "must be a postgres:// URL in the services profile",
+            );
         }
         Ok(())
     }

@@ -127,7 +127,11 @@ async fn close(pubsub: Arc<dyn PubSub>, user: Uuid, id: String) {
     let result = async {
         // Last seen first, so a reader never sees "offline, never seen".
         pubsub
-            .set(&last_seen_key(user), &Utc::now().timestamp_millis().to_string(), None)
+            .set(
+                &last_seen_key(user),
+                &Utc::now().timestamp_millis().to_string(),
+                None,
+            )
             .await?;
         pubsub.hash_delete(&hash_key(user), &id).await?;
         if !status(pubsub.as_ref(), user).await?.online {

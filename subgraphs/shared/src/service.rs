@@ -42,6 +42,14 @@ pub struct Ports {
     pub shutdown: CancellationToken,
 }
 
+/// One implementation of each port that is shared by the whole process.
+type PortSet = (
+    Arc<dyn EventLog>,
+    Arc<dyn PubSub>,
+    Arc<dyn ObjectStore>,
+    Arc<dyn Mailer>,
+);
+
 /// Why the ports could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -66,16 +74,14 @@ impl Ports {
     /// Opens every port with the implementation the profile names.
     pub async fn connect(config: Config, shutdown: CancellationToken) -> Result<Ports, StartError> {
         let tokens = TokenVerifier::new(
-            format!("{}/.well-known/jwks.json", config.listen.base_url(Subgraph::Auth)),
+            format!(
+                "{}/.well-known/jwks.json",
+                config.listen.base_url(Subgraph::Auth)
+            ),
             config.auth.issuer.clone(),
             config.auth.audience.clone(),
         );
-        let (events, pubsub, objects, mail): (
-            Arc<dyn EventLog>,
-            Arc<dyn PubSub>,
-            Arc<dyn ObjectStore>,
-            Arc<dyn Mailer>,
-        ) = match config.profile {
+        let (events, pubsub, objects, mail): PortSet = match config.profile {
             Profile::Embedded => {
                 let secret = local_secret(&config)?;
                 (
@@ -168,7 +174,11 @@ where
         .route("/ready", get(ready::<Q, M, S>))
         .with_state(state)
         .merge(extra);
-    let addr = format!("{}:{}", ports.config.listen.host, ports.config.listen.port(subgraph));
+    let addr = format!(
+        "{}:{}",
+        ports.config.listen.host,
+        ports.config.listen.port(subgraph)
+    );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -207,9 +217,9 @@ where
         Ok(None) => {}
         Err(err) => {
             let error = async_graphql::ErrorExtensions::extend(&err);
-            return async_graphql::Response::from_errors(vec![error.into_server_error(
-                async_graphql::Pos::default(),
-            )])
+            return async_graphql::Response::from_errors(vec![
+                error.into_server_error(async_graphql::Pos::default()),
+            ])
             .into();
         }
     }

@@ -138,7 +138,10 @@ impl TokenVerifier {
 
     /// Verifies an `Authorization` header value. No header is an anonymous caller
     /// (`Ok(None)`); a header with a bad token is an error, never anonymity.
-    pub async fn viewer_from_authorization(&self, value: Option<&str>) -> Result<Option<Viewer>, Error> {
+    pub async fn viewer_from_authorization(
+        &self,
+        value: Option<&str>,
+    ) -> Result<Option<Viewer>, Error> {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };

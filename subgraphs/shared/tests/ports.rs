@@ -22,7 +22,9 @@ use uuid::Uuid;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: services tests need the real services that scripts/test.sh starts")
+        panic!(
+            "{name} is not set: services tests need the real services that scripts/test.sh starts"
+        )
     })
 }
 
@@ -40,31 +42,73 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     tokio::time::sleep(Duration::from_millis(100)).await;
     pubsub.publish("room:1", "hello").await.unwrap();
     let within = Duration::from_secs(5);
-    assert_eq!(tokio::time::timeout(within, first.next()).await.unwrap().unwrap(), "hello");
-    assert_eq!(tokio::time::timeout(within, second.next()).await.unwrap().unwrap(), "hello");
-    assert!(tokio::time::timeout(Duration::from_millis(200), other.next()).await.is_err());
+    assert_eq!(
+        tokio::time::timeout(within, first.next())
+            .await
+            .unwrap()
+            .unwrap(),
+        "hello"
+    );
+    assert_eq!(
+        tokio::time::timeout(within, second.next())
+            .await
+            .unwrap()
+            .unwrap(),
+        "hello"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), other.next())
+            .await
+            .is_err()
+    );
 
     // Keys, with and without expiry.
     pubsub.set("k", "v", None).await.unwrap();
     assert_eq!(pubsub.get("k").await.unwrap().as_deref(), Some("v"));
     pubsub.delete("k").await.unwrap();
     assert_eq!(pubsub.get("k").await.unwrap(), None);
-    pubsub.set("short", "v", Some(Duration::from_millis(150))).await.unwrap();
+    pubsub
+        .set("short", "v", Some(Duration::from_millis(150)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(pubsub.get("short").await.unwrap(), None);
 
     // Fixed-window counters.
-    let (one, left) = pubsub.increment("counter", Duration::from_secs(30)).await.unwrap();
-    let (two, _) = pubsub.increment("counter", Duration::from_secs(30)).await.unwrap();
+    let (one, left) = pubsub
+        .increment("counter", Duration::from_secs(30))
+        .await
+        .unwrap();
+    let (two, _) = pubsub
+        .increment("counter", Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!((one, two), (1, 2));
     assert!((1..=30).contains(&left), "{left}");
-    pubsub.increment("blink", Duration::from_millis(150)).await.unwrap();
+    pubsub
+        .increment("blink", Duration::from_millis(150))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(pubsub.increment("blink", Duration::from_secs(5)).await.unwrap().0, 1, "a new window");
+    assert_eq!(
+        pubsub
+            .increment("blink", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .0,
+        1,
+        "a new window"
+    );
 
     // Hashes.
-    pubsub.hash_set("h", "a", "1", Duration::from_secs(30)).await.unwrap();
-    pubsub.hash_set("h", "b", "2", Duration::from_secs(30)).await.unwrap();
+    pubsub
+        .hash_set("h", "a", "1", Duration::from_secs(30))
+        .await
+        .unwrap();
+    pubsub
+        .hash_set("h", "b", "2", Duration::from_secs(30))
+        .await
+        .unwrap();
     pubsub.hash_delete("h", "a").await.unwrap();
     let all = pubsub.hash_get_all("h").await.unwrap();
     assert_eq!(all.len(), 1);
@@ -94,7 +138,10 @@ async fn event_log_conformance(log: Arc<dyn EventLog>, group: &str) {
         let event = Envelope::new("chat.message.sent", None, keys[n % 2], json!({ "n": n }));
         log.publish(&event).await.unwrap();
     }
-    let mut consumer = log.subscribe("chat", group, StartAt::Committed).await.unwrap();
+    let mut consumer = log
+        .subscribe("chat", group, StartAt::Committed)
+        .await
+        .unwrap();
     let mut seen: Vec<(String, i64)> = Vec::new();
     let mut last = None;
     while seen.len() < 6 {
@@ -102,13 +149,20 @@ async fn event_log_conformance(log: Arc<dyn EventLog>, group: &str) {
             .await
             .expect("events within 30 s")
             .unwrap();
-        seen.push((delivery.event.key.clone(), delivery.event.payload["n"].as_i64().unwrap()));
+        seen.push((
+            delivery.event.key.clone(),
+            delivery.event.payload["n"].as_i64().unwrap(),
+        ));
         consumer.commit(&delivery).await.unwrap();
         last = Some(delivery);
     }
     // Per key, in publication order.
     for key in keys {
-        let order: Vec<i64> = seen.iter().filter(|(k, _)| k == key).map(|(_, n)| *n).collect();
+        let order: Vec<i64> = seen
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .collect();
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted, "{key} out of order: {seen:?}");
@@ -117,10 +171,16 @@ async fn event_log_conformance(log: Arc<dyn EventLog>, group: &str) {
     assert!(last.is_some());
 
     // A replay reads everything again, whatever the group committed.
-    let mut replay = log.subscribe("chat", group, StartAt::Earliest).await.unwrap();
+    let mut replay = log
+        .subscribe("chat", group, StartAt::Earliest)
+        .await
+        .unwrap();
     let mut replayed = 0;
     while replayed < 6 {
-        tokio::time::timeout(Duration::from_secs(30), replay.next()).await.expect("replay").unwrap();
+        tokio::time::timeout(Duration::from_secs(30), replay.next())
+            .await
+            .expect("replay")
+            .unwrap();
         replayed += 1;
     }
 }
@@ -145,15 +205,37 @@ async fn services_event_log_conforms_on_kafka() {
 // ---- object storage ------------------------------------------------------------
 
 async fn object_conformance(store: &dyn ObjectStore) {
-    store.put("avatars/u1/a.txt", Bytes::from_static(b"one"), "text/plain").await.unwrap();
-    assert_eq!(store.get("avatars/u1/a.txt").await.unwrap().unwrap(), Bytes::from_static(b"one"));
-    store.put("avatars/u1/a.txt", Bytes::from_static(b"two"), "text/plain").await.unwrap();
-    assert_eq!(store.get("avatars/u1/a.txt").await.unwrap().unwrap(), Bytes::from_static(b"two"));
+    store
+        .put("avatars/u1/a.txt", Bytes::from_static(b"one"), "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("avatars/u1/a.txt").await.unwrap().unwrap(),
+        Bytes::from_static(b"one")
+    );
+    store
+        .put("avatars/u1/a.txt", Bytes::from_static(b"two"), "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("avatars/u1/a.txt").await.unwrap().unwrap(),
+        Bytes::from_static(b"two")
+    );
     store.delete("avatars/u1/a.txt").await.unwrap();
     assert!(store.get("avatars/u1/a.txt").await.unwrap().is_none());
     store.delete("avatars/u1/a.txt").await.unwrap();
-    assert!(store.put("../escape", Bytes::new(), "text/plain").await.is_err());
-    assert!(store.presign_put("a/../b", "image/png", Duration::from_secs(60)).await.is_err());
+    assert!(
+        store
+            .put("../escape", Bytes::new(), "text/plain")
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .presign_put("a/../b", "image/png", Duration::from_secs(60))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -177,7 +259,10 @@ async fn services_objects_conform_on_s3_with_presigned_urls() {
 
     // A client uploads and downloads straight from storage with presigned URLs.
     let http = reqwest::Client::new();
-    let put = store.presign_put("media/p.png", "image/png", Duration::from_secs(60)).await.unwrap();
+    let put = store
+        .presign_put("media/p.png", "image/png", Duration::from_secs(60))
+        .await
+        .unwrap();
     let uploaded = http
         .put(&put)
         .header("content-type", "image/png")
@@ -186,7 +271,10 @@ async fn services_objects_conform_on_s3_with_presigned_urls() {
         .await
         .unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
-    let get = store.presign_get("media/p.png", Duration::from_secs(60)).await.unwrap();
+    let get = store
+        .presign_get("media/p.png", Duration::from_secs(60))
+        .await
+        .unwrap();
     let downloaded = http.get(&get).send().await.unwrap();
     assert!(downloaded.status().is_success());
     assert_eq!(downloaded.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
@@ -216,10 +304,16 @@ async fn services_mail_reaches_the_smtp_server() {
     let api = env("TEST_ECHOSTREAM_MAILDEV");
     let mut found = false;
     for _ in 0..50 {
-        let mails: Vec<serde_json::Value> =
-            reqwest::get(format!("{api}/api/email")).await.unwrap().json().await.unwrap();
+        let mails: Vec<serde_json::Value> = reqwest::get(format!("{api}/api/email"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if mails.iter().any(|m| {
-            m["to"][0]["address"] == to.as_str() && m["subject"] == "port test" && m["text"].as_str().unwrap_or("").contains("424242")
+            m["to"][0]["address"] == to.as_str()
+                && m["subject"] == "port test"
+                && m["text"].as_str().unwrap_or("").contains("424242")
         }) {
             found = true;
             break;

@@ -69,7 +69,9 @@ impl KafkaLog {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((topic, code)) => {
-                    return Err(LogError::Unavailable(format!("creating topic {topic}: {code}")));
+                    return Err(LogError::Unavailable(format!(
+                        "creating topic {topic}: {code}"
+                    )));
                 }
             }
         }
@@ -86,10 +88,12 @@ impl EventLog for KafkaLog {
         let record = FutureRecord::to(&topic)
             .key(&event.key)
             .payload(&body)
-            .headers(rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-                key: "event-id",
-                value: Some(id.as_bytes()),
-            }));
+            .headers(
+                rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                    key: "event-id",
+                    value: Some(id.as_bytes()),
+                }),
+            );
         self.producer
             .send(record, Timeout::After(Duration::from_secs(10)))
             .await

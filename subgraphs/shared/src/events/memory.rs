@@ -52,7 +52,9 @@ impl MemoryLog {
 impl EventLog for Arc<MemoryLog> {
     async fn publish(&self, event: &Envelope) -> Result<(), LogError> {
         let partition = partition_for(&event.key, self.partitions) as usize;
-        self.with_topic(event.topic(), |t| t.partitions[partition].push(event.clone()));
+        self.with_topic(event.topic(), |t| {
+            t.partitions[partition].push(event.clone())
+        });
         self.appended.notify_waiters();
         Ok(())
     }
@@ -161,7 +163,10 @@ mod tests {
         for n in 0..10 {
             log.publish(&event("conv-a", n)).await.unwrap();
         }
-        let mut consumer = log.subscribe("chat", "g", StartAt::Committed).await.unwrap();
+        let mut consumer = log
+            .subscribe("chat", "g", StartAt::Committed)
+            .await
+            .unwrap();
         for n in 0..10 {
             let d = consumer.next().await.unwrap();
             assert_eq!(d.event.payload["n"], n);
@@ -174,12 +179,18 @@ mod tests {
         for n in 0..3 {
             log.publish(&event("k", n)).await.unwrap();
         }
-        let mut c = log.subscribe("chat", "g", StartAt::Committed).await.unwrap();
+        let mut c = log
+            .subscribe("chat", "g", StartAt::Committed)
+            .await
+            .unwrap();
         let first = c.next().await.unwrap();
         c.commit(&first).await.unwrap();
         drop(c);
 
-        let mut resumed = log.subscribe("chat", "g", StartAt::Committed).await.unwrap();
+        let mut resumed = log
+            .subscribe("chat", "g", StartAt::Committed)
+            .await
+            .unwrap();
         assert_eq!(resumed.next().await.unwrap().event.payload["n"], 1);
 
         let mut replay = log.subscribe("chat", "g", StartAt::Earliest).await.unwrap();
@@ -189,8 +200,12 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_consumer_wakes_on_publish() {
         let log = MemoryLog::new(2);
-        let mut c = log.subscribe("chat", "g", StartAt::Committed).await.unwrap();
-        let waiter = tokio::spawn(async move { c.next().await.unwrap().event.payload["n"].clone() });
+        let mut c = log
+            .subscribe("chat", "g", StartAt::Committed)
+            .await
+            .unwrap();
+        let waiter =
+            tokio::spawn(async move { c.next().await.unwrap().event.payload["n"].clone() });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         log.publish(&event("x", 7)).await.unwrap();
         assert_eq!(waiter.await.unwrap(), 7);

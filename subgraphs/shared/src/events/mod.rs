@@ -142,7 +142,12 @@ mod tests {
 
     #[test]
     fn envelopes_round_trip_as_json_with_a_type_field() {
-        let e = Envelope::new("auth.user.registered", Some(Uuid::now_v7()), "k", serde_json::json!({"a": 1}));
+        let e = Envelope::new(
+            "auth.user.registered",
+            Some(Uuid::now_v7()),
+            "k",
+            serde_json::json!({"a": 1}),
+        );
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["type"], "auth.user.registered");
         let back: Envelope = serde_json::from_value(json).unwrap();
@@ -151,7 +156,11 @@ mod tests {
 
     #[test]
     fn partitions_are_stable_and_in_range() {
-        for key in ["a", "conversation-1", "0192f0c0-0000-7000-8000-000000000000"] {
+        for key in [
+            "a",
+            "conversation-1",
+            "0192f0c0-0000-7000-8000-000000000000",
+        ] {
             let p = partition_for(key, 3);
             assert!((0..3).contains(&p));
             assert_eq!(p, partition_for(key, 3));

@@ -64,7 +64,8 @@ impl OutboxMailer {
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let fail = |e: std::io::Error| MailError::Unavailable(e.to_string());
-        let mut line = serde_json::to_string(mail).map_err(|e| MailError::Unavailable(e.to_string()))?;
+        let mut line =
+            serde_json::to_string(mail).map_err(|e| MailError::Unavailable(e.to_string()))?;
         line.push('\n');
         let _guard = self.lock.lock().await;
         if let Some(dir) = self.path.parent() {
@@ -143,7 +144,10 @@ mod tests {
             mailer.send(&mail).await.unwrap();
         }
         let text = std::fs::read_to_string(dir.path().join("mail/outbox.jsonl")).unwrap();
-        let lines: Vec<Mail> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Mail> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1].subject, "s1");
     }

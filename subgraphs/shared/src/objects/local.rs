@@ -51,12 +51,22 @@ impl LocalObjects {
     fn sign(&self, method: &str, key: &str, content_type: &str, ttl: Duration) -> String {
         let expires = chrono::Utc::now().timestamp() + ttl.as_secs() as i64;
         let sig = self.signature(method, key, content_type, expires);
-        format!("{}/objects/{key}?expires={expires}&sig={sig}", self.base_url)
+        format!(
+            "{}/objects/{key}?expires={expires}&sig={sig}",
+            self.base_url
+        )
     }
 
     /// Checks a presigned request: right signature for this method, key and content
     /// type, and not expired.
-    pub fn verify(&self, method: &str, key: &str, content_type: &str, expires: i64, sig: &str) -> bool {
+    pub fn verify(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: &str,
+        expires: i64,
+        sig: &str,
+    ) -> bool {
         if expires < chrono::Utc::now().timestamp() || validate_key(key).is_err() {
             return false;
         }
@@ -118,15 +128,24 @@ mod tests {
     use super::*;
 
     fn store(dir: &tempfile::TempDir) -> LocalObjects {
-        LocalObjects::new(dir.path().to_path_buf(), "http://x".into(), b"secret".to_vec())
+        LocalObjects::new(
+            dir.path().to_path_buf(),
+            "http://x".into(),
+            b"secret".to_vec(),
+        )
     }
 
     #[tokio::test]
     async fn put_get_delete_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir);
-        s.put("a/b.txt", Bytes::from_static(b"hi"), "text/plain").await.unwrap();
-        assert_eq!(s.get("a/b.txt").await.unwrap().unwrap(), Bytes::from_static(b"hi"));
+        s.put("a/b.txt", Bytes::from_static(b"hi"), "text/plain")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get("a/b.txt").await.unwrap().unwrap(),
+            Bytes::from_static(b"hi")
+        );
         s.delete("a/b.txt").await.unwrap();
         assert!(s.get("a/b.txt").await.unwrap().is_none());
         assert!(s.get("../escape").await.is_err());
@@ -136,7 +155,10 @@ mod tests {
     async fn presigned_urls_verify_and_tampering_fails() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir);
-        let url = s.presign_put("k/1.png", "image/png", Duration::from_secs(60)).await.unwrap();
+        let url = s
+            .presign_put("k/1.png", "image/png", Duration::from_secs(60))
+            .await
+            .unwrap();
         let query = url.split('?').nth(1).unwrap();
         let mut expires = 0;
         let mut sig = "";

@@ -23,7 +23,9 @@ pub enum ObjectError {
 impl From<ObjectError> for crate::Error {
     fn from(err: ObjectError) -> Self {
         match err {
-            ObjectError::InvalidKey(k) => crate::Error::bad_input(format!("invalid object key {k}")),
+            ObjectError::InvalidKey(k) => {
+                crate::Error::bad_input(format!("invalid object key {k}"))
+            }
             other => crate::Error::internal(other),
         }
     }

@@ -48,10 +48,23 @@ impl S3Objects {
     }
 
     async fn ensure_bucket(&self) -> Result<(), ObjectError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) => {
                 let service = err.into_service_error();
@@ -83,7 +96,14 @@ impl ObjectStore for S3Objects {
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
         validate_key(key)?;
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => {
                 let data = out.body.collect().await.map_err(fail)?;
                 Ok(Some(data.into_bytes()))

@@ -56,11 +56,11 @@ impl MemoryPubSub {
 impl PubSub for MemoryPubSub {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
         let mut channels = self.channels.lock().expect("pubsub lock poisoned");
-        if let Some(sender) = channels.get(channel) {
-            if sender.send(message.to_string()).is_err() {
-                // No receivers left: forget the channel.
-                channels.remove(channel);
-            }
+        if let Some(sender) = channels.get(channel)
+            && sender.send(message.to_string()).is_err()
+        {
+            // No receivers left: forget the channel.
+            channels.remove(channel);
         }
         Ok(())
     }

@@ -51,7 +51,10 @@ fn millis(d: Duration) -> u64 {
 impl PubSub for RedisPubSub {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
         let mut conn = self.commands.clone();
-        let _: i64 = conn.publish(self.key(channel), message).await.map_err(fail)?;
+        let _: i64 = conn
+            .publish(self.key(channel), message)
+            .await
+            .map_err(fail)?;
         Ok(())
     }
 
