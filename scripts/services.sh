@@ -171,6 +171,8 @@ stop_all() {
 
 case "${1:-start}" in
   start)
+    # Only what this run starts is stopped later.
+    : >"$PIDS"
     start_postgres
     start_redis
     start_kafka

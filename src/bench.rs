@@ -1,28 +1,42 @@
-//! `echostream bench`: figures for the gateway's overhead, printed, never asserted.
+//! `echostream bench`: figures, printed, never asserted.
 //!
-//! Sends the same small query many times straight to a subgraph and through the
-//! gateway, one at a time, and prints latency percentiles and throughput for both.
+//! Starts its own platform (this binary, on a temporary data directory and free
+//! loopback ports), signs up two friends, then measures:
+//! - gateway overhead: the same query straight to the auth subgraph and through the
+//!   gateway, one at a time;
+//! - send→receive latency: one user sends, the other's `messageAdded` subscription
+//!   through the gateway receives, one message at a time;
+//! - the platform's resident memory before and after.
+//!
+//! Every loop is bounded and talks only to 127.0.0.1.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use echostream::testkit::client::{Subscription, post};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::{
+    MESSAGES, direct_conversation, friends, send, wait_for_presence,
+};
+use serde_json::json;
 
 /// Options of `echostream bench`.
 #[derive(Args)]
 pub struct BenchArgs {
-    /// The gateway's GraphQL URL.
-    #[arg(long, default_value = "http://127.0.0.1:4000/graphql")]
-    gateway: String,
-    /// A subgraph's GraphQL URL, for the direct baseline.
-    #[arg(long, default_value = "http://127.0.0.1:4101/graphql")]
-    subgraph: String,
-    /// Requests per target (bounded: at most 100 000).
+    /// Queries per target for the overhead figure (at most 100 000).
     #[arg(long, default_value_t = 2000)]
-    requests: usize,
+    queries: usize,
+    /// Messages for the latency figure (at most 10 000).
+    #[arg(long, default_value_t = 500)]
+    messages: usize,
+    /// Run the platform on the services profile (needs the TEST_ECHOSTREAM_* variables
+    /// that scripts/services.sh writes).
+    #[arg(long)]
+    services: bool,
 }
 
-/// Latency percentiles of a sample, in microseconds.
+/// Latency percentiles of a sample, in microseconds, and its rate.
 pub struct Summary {
     pub p50: u128,
     pub p90: u128,
@@ -47,46 +61,109 @@ pub fn summarise(mut samples: Vec<Duration>, elapsed: Duration) -> Summary {
     }
 }
 
-async fn measure(client: &reqwest::Client, url: &str, requests: usize) -> Result<Summary> {
-    let body = serde_json::json!({ "query": "query Bench { __typename }" });
+fn print_row(name: &str, s: &Summary) {
+    println!(
+        "{name:<34} {:>9} {:>9} {:>9} {:>9} {:>10.0}",
+        s.p50, s.p90, s.p99, s.max, s.per_second
+    );
+}
+
+async fn query_latency(url: &str, token: &str, n: usize) -> Result<Summary> {
     let started = Instant::now();
-    let mut samples = Vec::with_capacity(requests);
-    for _ in 0..requests {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
         let t = Instant::now();
-        let response = client
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("POST {url}"))?;
-        response.error_for_status()?.bytes().await?;
+        let body = post(
+            url,
+            "query Bench { me { id username } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
         samples.push(t.elapsed());
+        if body.get("errors").is_some() {
+            bail!("benchmark query failed: {body}");
+        }
     }
     Ok(summarise(samples, started.elapsed()))
 }
 
-/// Runs the benchmark against a platform that is already running.
+/// Resident memory of a process, in MiB (Linux).
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Runs the benchmark on a platform of its own.
 pub async fn run(args: BenchArgs) -> Result<()> {
-    let requests = args.requests.clamp(1, 100_000);
-    let client = reqwest::Client::new();
-    // Warm up connections and caches.
-    measure(&client, &args.subgraph, 50).await?;
-    measure(&client, &args.gateway, 50).await?;
-    let direct = measure(&client, &args.subgraph, requests).await?;
-    let gateway = measure(&client, &args.gateway, requests).await?;
-    println!(
-        "{:<22} {:>8} {:>8} {:>8} {:>8} {:>10}",
-        "target", "p50 µs", "p90 µs", "p99 µs", "max µs", "req/s"
-    );
-    for (name, s) in [("subgraph (direct)", &direct), ("gateway", &gateway)] {
-        println!(
-            "{name:<22} {:>8} {:>8} {:>8} {:>8} {:>10.0}",
-            s.p50, s.p90, s.p99, s.max, s.per_second
-        );
+    let queries = args.queries.clamp(1, 100_000);
+    let messages = args.messages.clamp(1, 10_000);
+    let binary = std::env::current_exe().context("locating this binary")?;
+    let profile = if args.services {
+        Profile::Services
+    } else {
+        Profile::Embedded
+    };
+    let platform = Platform::start(&binary.to_string_lossy(), profile).await;
+    let rss_start = rss_mib(platform.pid());
+    let (ann, bob) = friends(&platform).await;
+    let conversation = direct_conversation(&platform, &ann, &bob).await;
+
+    // Warm up connections, plans and caches.
+    query_latency(&platform.subgraph_url("auth"), &ann.token, 50).await?;
+    query_latency(&platform.gateway, &ann.token, 50).await?;
+    let direct = query_latency(&platform.subgraph_url("auth"), &ann.token, queries).await?;
+    let gateway = query_latency(&platform.gateway, &ann.token, queries).await?;
+
+    let mut inbox = Subscription::start(&platform.gateway, MESSAGES, json!({}), &bob.token).await;
+    wait_for_presence(&platform, &ann, &bob, "ONLINE").await;
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(messages);
+    for n in 0..messages {
+        let t = Instant::now();
+        let sent = send(
+            &platform,
+            &ann,
+            &conversation,
+            &format!("bench {n}"),
+            &format!("bench-{n}"),
+        )
+        .await;
+        let event = inbox
+            .next(Duration::from_secs(10))
+            .await
+            .context("a sent message never arrived")?;
+        samples.push(t.elapsed());
+        if event["data"]["messageAdded"]["id"] != sent["id"] {
+            bail!("messages arrived out of order: {event}");
+        }
     }
+    let latency = summarise(samples, started.elapsed());
+    let rss_end = rss_mib(platform.pid());
+    inbox.close().await;
+
+    println!("EchoStream bench ({profile:?} profile, {queries} queries, {messages} messages)");
     println!(
-        "gateway overhead p50: {} µs",
-        gateway.p50.saturating_sub(direct.p50)
+        "{:<34} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "", "p50 µs", "p90 µs", "p99 µs", "max µs", "per s"
     );
+    print_row("`me` straight to auth subgraph", &direct);
+    print_row("`me` through the gateway", &gateway);
+    print_row("send → subscription receive", &latency);
+    println!(
+        "gateway overhead: p50 +{} µs, p99 +{} µs",
+        gateway.p50.saturating_sub(direct.p50),
+        gateway.p99.saturating_sub(direct.p99)
+    );
+    if let (Some(a), Some(b)) = (rss_start, rss_end) {
+        println!("platform resident memory: {a:.1} MiB at start, {b:.1} MiB after the run");
+    }
     Ok(())
 }

@@ -43,7 +43,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Measure gateway overhead and send→receive latency against a running platform.
+    /// Start a platform of its own and print gateway overhead, send→receive latency
+    /// and memory figures.
     Bench(bench::BenchArgs),
 }
 

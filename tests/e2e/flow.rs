@@ -3,147 +3,21 @@
 //! → message over a subscription (with the sender's profile from another subgraph)
 //! → notification → presence.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
-use crate::client::{Subscription, data, error_code, eventually, post};
-use crate::mail::code_sent_to;
+use echostream::testkit::client::{Subscription, data, error_code, post};
+use echostream::testkit::mail::code_sent_to;
+use echostream::testkit::platform::Profile;
+use echostream::testkit::scenario::{
+    MESSAGES, PASSWORD, WAIT, direct_conversation, find, friends, login, presence_of, register,
+    send, signed_up, unique, verify, wait_for_presence,
+};
+
 use crate::on_both_profiles;
-use crate::platform::{Platform, Profile};
-
-const PASSWORD: &str = "correct horse battery";
-const WAIT: Duration = Duration::from_secs(30);
-
-/// A signed-in test user.
-struct Person {
-    id: String,
-    username: String,
-    token: String,
-}
-
-fn unique(name: &str) -> String {
-    let tail = uuid::Uuid::now_v7().simple().to_string();
-    format!("{name}_{}", &tail[tail.len() - 8..])
-}
-
-async fn register(p: &Platform, username: &str) -> Value {
-    let body = post(
-        &p.gateway,
-        "mutation R($input: RegisterInput!) { register(input: $input) { id username emailVerified } }",
-        json!({ "input": { "email": format!("{username}@example.com"), "username": username, "password": PASSWORD } }),
-        None,
-    )
-    .await;
-    assert!(body.get("errors").is_none(), "register failed: {body}");
-    body["data"]["register"].clone()
-}
-
-async fn verify(p: &Platform, username: &str) {
-    let email = format!("{username}@example.com");
-    let code = code_sent_to(p, &email).await;
-    let verified = data(
-        &p.gateway,
-        "mutation V($email: String!, $code: String!) { verifyEmail(email: $email, code: $code) { emailVerified } }",
-        json!({ "email": email, "code": code }),
-        None,
-    )
-    .await;
-    assert_eq!(verified["verifyEmail"]["emailVerified"], true);
-}
-
-async fn login(p: &Platform, username: &str) -> Person {
-    let out = data(
-        &p.gateway,
-        "mutation L($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn user { id username } } }",
-        json!({ "input": { "login": username, "password": PASSWORD, "deviceId": format!("{username}-phone") } }),
-        None,
-    )
-    .await;
-    Person {
-        id: out["login"]["user"]["id"].as_str().unwrap().to_string(),
-        username: username.to_string(),
-        token: out["login"]["accessToken"].as_str().unwrap().to_string(),
-    }
-}
-
-async fn signed_up(p: &Platform, name: &str) -> Person {
-    let username = unique(name);
-    register(p, &username).await;
-    verify(p, &username).await;
-    login(p, &username).await
-}
-
-/// `finder` searches for `target` until the profile projection has it.
-async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
-    eventually("the user to be searchable", WAIT, || async {
-        let out = data(
-            &p.gateway,
-            "query S($q: String!) { searchUsers(query: $q) { id username displayName } }",
-            json!({ "q": target.username }),
-            Some(&finder.token),
-        )
-        .await;
-        out["searchUsers"]
-            .as_array()
-            .and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
-    })
-    .await
-}
-
-/// Two users who became friends: B asked, A accepted.
-async fn friends(p: &Platform) -> (Person, Person) {
-    let ann = signed_up(p, "ann").await;
-    let bob = signed_up(p, "bob").await;
-    find(p, &bob, &ann).await;
-    let sent = data(
-        &p.gateway,
-        "mutation F($u: String!) { sendFriendRequest(username: $u) { id status } }",
-        json!({ "u": ann.username }),
-        Some(&bob.token),
-    )
-    .await;
-    let accepted = data(
-        &p.gateway,
-        "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
-        json!({ "id": sent["sendFriendRequest"]["id"] }),
-        Some(&ann.token),
-    )
-    .await;
-    assert_eq!(accepted["acceptFriendRequest"]["status"], "ACCEPTED");
-    (ann, bob)
-}
-
-/// A's direct conversation with B, once chat has learnt they are friends.
-async fn direct_conversation(p: &Platform, a: &Person, b: &Person) -> String {
-    eventually("chat to allow the direct conversation", WAIT, || async {
-        let body = post(
-            &p.gateway,
-            "mutation D($u: ID!) { startDirectConversation(userId: $u) { id kind members { user { id } } } }",
-            json!({ "u": b.id }),
-            Some(&a.token),
-        )
-        .await;
-        body["data"]["startDirectConversation"]["id"].as_str().map(str::to_string)
-    })
-    .await
-}
-
-async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: &str) -> Value {
-    data(
-        &p.gateway,
-        "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id seq body } }",
-        json!({ "input": { "conversationId": conversation, "body": body, "idempotencyKey": key } }),
-        Some(&from.token),
-    )
-    .await["sendMessage"]
-        .clone()
-}
-
-const MESSAGES: &str = "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
+use crate::start as start_platform;
 
 async fn register_mails_a_six_digit_code(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let username = unique("carol");
     let user = register(&p, &username).await;
     assert_eq!(user["username"], username.as_str());
@@ -153,7 +27,7 @@ async fn register_mails_a_six_digit_code(profile: Profile) {
 }
 
 async fn verified_user_logs_in_with_a_signed_jwt(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let username = unique("dave");
     register(&p, &username).await;
     // Unverified accounts cannot sign in.
@@ -201,7 +75,7 @@ async fn verified_user_logs_in_with_a_signed_jwt(profile: Profile) {
 }
 
 async fn user_finds_another_by_username(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let ann = signed_up(&p, "ann").await;
     let bob = signed_up(&p, "bob").await;
     let found = find(&p, &bob, &ann).await;
@@ -214,7 +88,7 @@ async fn user_finds_another_by_username(profile: Profile) {
 }
 
 async fn accepted_friend_request_makes_friends(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let list = data(
         &p.gateway,
@@ -240,7 +114,7 @@ async fn accepted_friend_request_makes_friends(profile: Profile) {
 }
 
 async fn friends_start_a_direct_conversation(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let id = direct_conversation(&p, &ann, &bob).await;
     let again = direct_conversation(&p, &bob, &ann).await;
@@ -257,7 +131,7 @@ async fn friends_start_a_direct_conversation(profile: Profile) {
 }
 
 async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
     let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
@@ -285,7 +159,7 @@ async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(pro
 }
 
 async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
     let mut alerts = Subscription::start(
@@ -336,27 +210,8 @@ async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) 
     alerts.close().await;
 }
 
-async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value {
-    data(
-        &p.gateway,
-        "query P($id: ID!) { user(id: $id) { presence { status lastSeenAt } } }",
-        json!({ "id": user.id }),
-        Some(&viewer.token),
-    )
-    .await["user"]["presence"]
-        .clone()
-}
-
-async fn wait_for_presence(p: &Platform, viewer: &Person, user: &Person, status: &str) -> Value {
-    eventually(&format!("presence {status}"), WAIT, || async {
-        let now = presence_of(p, viewer, user).await;
-        (now["status"] == status).then_some(now)
-    })
-    .await
-}
-
 async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let before = presence_of(&p, &ann, &bob).await;
     assert_eq!(before["status"], "OFFLINE");
@@ -375,7 +230,7 @@ async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
 }
 
 async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
     let first = send(&p, &ann, &conversation, "once", "same-key").await;
@@ -398,7 +253,7 @@ async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Pro
 }
 
 async fn bad_input_gets_coded_errors(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
     let register = "mutation R($input: RegisterInput!) { register(input: $input) { id } }";
@@ -499,7 +354,7 @@ async fn bad_input_gets_coded_errors(profile: Profile) {
 }
 
 async fn tampered_tokens_are_refused(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let ann = signed_up(&p, "ann").await;
     let mut parts: Vec<String> = ann.token.split('.').map(str::to_string).collect();
     // Flip the payload: the signature no longer matches.
@@ -520,7 +375,7 @@ async fn tampered_tokens_are_refused(profile: Profile) {
 }
 
 async fn playground_is_served_at_the_root(profile: Profile) {
-    let p = Platform::start(profile).await;
+    let p = start_platform(profile).await;
     let page = reqwest::get(format!("{}/", p.gateway_base()))
         .await
         .unwrap();

@@ -1,11 +1,15 @@
 //! End-to-end tests: the whole platform started as users start it, driven through
 //! the gateway as clients drive it, on both profiles.
 
-mod client;
 mod flow;
-mod mail;
-mod platform;
 mod schema;
+
+use echostream::testkit::platform::{Platform, Profile};
+
+/// Starts this build's `echostream` binary on `profile`.
+pub async fn start(profile: Profile) -> Platform {
+    Platform::start(env!("CARGO_BIN_EXE_echostream"), profile).await
+}
 
 /// Runs a flow test on both profiles: `name::embedded` and `name::services`.
 #[macro_export]
@@ -15,12 +19,12 @@ macro_rules! on_both_profiles {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn embedded() {
-                    super::$name($crate::platform::Profile::Embedded).await;
+                    super::$name(echostream::testkit::platform::Profile::Embedded).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn services() {
-                    super::$name($crate::platform::Profile::Services).await;
+                    super::$name(echostream::testkit::platform::Profile::Services).await;
                 }
             }
         )*

@@ -13,8 +13,11 @@ use echostream_shared::token::viewer;
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
+use async_graphql::dataloader::DataLoader;
+
 use crate::entities::{conversation, member};
 use crate::fanout::user_channel;
+use crate::loaders::{ConversationLoader, MembersLoader, MessageLoader};
 use crate::messages::{self, Draft, SentMessage};
 use crate::{Chat, conversations};
 
@@ -27,13 +30,43 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
         .enable_federation()
         .enable_subscription_in_federation();
     if let Some(app) = app {
-        builder = builder.data(app);
+        let db = app.db.clone();
+        builder = builder
+            .data(DataLoader::new(
+                ConversationLoader(db.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(MessageLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(MembersLoader(db), tokio::spawn))
+            .data(app);
     }
     builder.finish()
 }
 
 fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Chat> {
     ctx.data_unchecked::<Arc<Chat>>()
+}
+
+fn loader_error(err: Arc<Error>) -> async_graphql::Error {
+    Error::internal(err.to_string()).extend()
+}
+
+/// The members of a conversation, batched across the whole response.
+async fn members_of(ctx: &Context<'_>, conversation: Uuid) -> Result<Vec<member::Model>> {
+    let loader = ctx.data_unchecked::<DataLoader<MembersLoader>>();
+    Ok(loader
+        .load_one(conversation)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
+}
+
+/// Whether `user` is a member of `conversation`.
+async fn is_member(ctx: &Context<'_>, conversation: Uuid, user: Uuid) -> Result<bool> {
+    Ok(members_of(ctx, conversation)
+        .await?
+        .iter()
+        .any(|m| m.user_id == user))
 }
 
 fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
@@ -184,6 +217,46 @@ impl Query {
         let me = viewer(ctx).extend()?.user_id;
         let found = conversations::of_user(&app(ctx).db, me).await.extend()?;
         Ok(found.into_iter().map(Conversation).collect())
+    }
+
+    /// Resolves a `Conversation` reference for the gateway; only members see it.
+    #[graphql(entity)]
+    async fn find_conversation_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<Conversation>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        if !is_member(ctx, id, me).await? {
+            return Ok(None);
+        }
+        let loader = ctx.data_unchecked::<DataLoader<ConversationLoader>>();
+        Ok(loader
+            .load_one(id)
+            .await
+            .map_err(loader_error)?
+            .map(Conversation))
+    }
+
+    /// Resolves a `Message` reference for the gateway; only members of its
+    /// conversation see it.
+    #[graphql(entity)]
+    async fn find_message_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<MessageLoader>>();
+        let Some(found) = loader.load_one(id).await.map_err(loader_error)? else {
+            return Ok(None);
+        };
+        if !is_member(ctx, found.conversation_id, me).await? {
+            return Ok(None);
+        }
+        Ok(Some(Message(SentMessage::from(&found))))
     }
 
     /// One of the viewer's conversations.

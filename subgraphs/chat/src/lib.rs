@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod entities;
 pub mod fanout;
 pub mod graphql;
+pub mod loaders;
 pub mod messages;
 
 use std::sync::Arc;

@@ -155,3 +155,14 @@ pub async fn mark_all_read(db: &DatabaseConnection, user: Uuid) -> Result<u64, E
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Notifications by id (the entity loader's query).
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+) -> Result<Vec<notification::Model>, Error> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -1,6 +1,11 @@
 //! The notification subgraph's GraphQL edge.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, Json, Object, Result, ResultExt, Schema, SimpleObject,
@@ -24,9 +29,23 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
         .enable_federation()
         .enable_subscription_in_federation();
     if let Some(app) = app {
-        builder = builder.data(app);
+        let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
+        builder = builder.data(loader).data(app);
     }
     builder.finish()
+}
+
+/// Notifications by id, batched.
+pub struct NotificationLoader(DatabaseConnection);
+
+impl Loader<Uuid> for NotificationLoader {
+    type Value = notification::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = feed::by_ids(&self.0, keys).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|n| (n.id, n)).collect())
+    }
 }
 
 fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Notifications> {
@@ -91,6 +110,25 @@ impl Query {
             .await
             .extend()?;
         Ok(found.into_iter().map(Notification::from).collect())
+    }
+
+    /// Resolves a `Notification` reference for the gateway; only its owner sees it.
+    #[graphql(entity)]
+    async fn find_notification_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<Notification>> {
+        let me = viewer(ctx).extend()?.user_id;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<NotificationLoader>>();
+        let found = loader
+            .load_one(id)
+            .await
+            .map_err(|e| Error::internal(e.to_string()).extend())?;
+        Ok(found.filter(|n| n.user_id == me).map(Notification::from))
     }
 
     /// How many of the viewer's notifications are unread.

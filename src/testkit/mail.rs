@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::client::eventually;
-use crate::platform::{Platform, Profile, service_env};
+use super::client::eventually;
+use super::platform::{Platform, Profile, service_env};
 
 /// The first run of exactly six digits in `text` that stands alone as a word.
 fn six_digits(text: &str) -> Option<String> {
@@ -66,6 +66,7 @@ pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
     .await
 }
 
+#[cfg(test)]
 #[test]
 fn six_digit_codes_are_found_alone() {
     assert_eq!(six_digits("code 123456."), Some("123456".into()));

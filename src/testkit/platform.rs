@@ -41,8 +41,9 @@ pub fn service_env(name: &str) -> String {
 }
 
 impl Platform {
-    /// Starts a platform and waits until the gateway answers queries.
-    pub async fn start(profile: Profile) -> Platform {
+    /// Starts the `echostream` binary at `binary` and waits until the gateway answers
+    /// queries.
+    pub async fn start(binary: &str, profile: Profile) -> Platform {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let log = dir.path().join("platform.log");
@@ -51,7 +52,7 @@ impl Platform {
         let subgraph_ports: Vec<(&'static str, u16)> =
             names.iter().map(|n| (*n, free_port())).collect();
         let root = env!("CARGO_MANIFEST_DIR");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_echostream"));
+        let mut command = Command::new(binary);
         command
             .current_dir(root)
             .env("ECHOSTREAM_DATA_DIR", &data_dir)
@@ -160,6 +161,11 @@ impl Platform {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// The platform's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The gateway's base URL (no path).

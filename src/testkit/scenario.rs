@@ -1,0 +1,163 @@
+//! The steps of the core flow, as functions tests and benchmarks compose.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::client::{data, eventually, post};
+use super::mail::code_sent_to;
+use super::platform::Platform;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A signed-in test user.
+pub struct Person {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+}
+
+pub fn unique(name: &str) -> String {
+    let tail = uuid::Uuid::now_v7().simple().to_string();
+    format!("{name}_{}", &tail[tail.len() - 8..])
+}
+
+pub async fn register(p: &Platform, username: &str) -> Value {
+    let body = post(
+        &p.gateway,
+        "mutation R($input: RegisterInput!) { register(input: $input) { id username emailVerified } }",
+        json!({ "input": { "email": format!("{username}@example.com"), "username": username, "password": PASSWORD } }),
+        None,
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "register failed: {body}");
+    body["data"]["register"].clone()
+}
+
+pub async fn verify(p: &Platform, username: &str) {
+    let email = format!("{username}@example.com");
+    let code = code_sent_to(p, &email).await;
+    let verified = data(
+        &p.gateway,
+        "mutation V($email: String!, $code: String!) { verifyEmail(email: $email, code: $code) { emailVerified } }",
+        json!({ "email": email, "code": code }),
+        None,
+    )
+    .await;
+    assert_eq!(verified["verifyEmail"]["emailVerified"], true);
+}
+
+pub async fn login(p: &Platform, username: &str) -> Person {
+    let out = data(
+        &p.gateway,
+        "mutation L($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn user { id username } } }",
+        json!({ "input": { "login": username, "password": PASSWORD, "deviceId": format!("{username}-phone") } }),
+        None,
+    )
+    .await;
+    Person {
+        id: out["login"]["user"]["id"].as_str().unwrap().to_string(),
+        username: username.to_string(),
+        token: out["login"]["accessToken"].as_str().unwrap().to_string(),
+    }
+}
+
+pub async fn signed_up(p: &Platform, name: &str) -> Person {
+    let username = unique(name);
+    register(p, &username).await;
+    verify(p, &username).await;
+    login(p, &username).await
+}
+
+/// `finder` searches for `target` until the profile projection has it.
+pub async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
+    eventually("the user to be searchable", WAIT, || async {
+        let out = data(
+            &p.gateway,
+            "query S($q: String!) { searchUsers(query: $q) { id username displayName } }",
+            json!({ "q": target.username }),
+            Some(&finder.token),
+        )
+        .await;
+        out["searchUsers"]
+            .as_array()
+            .and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
+    })
+    .await
+}
+
+/// Two users who became friends: B asked, A accepted.
+pub async fn friends(p: &Platform) -> (Person, Person) {
+    let ann = signed_up(p, "ann").await;
+    let bob = signed_up(p, "bob").await;
+    find(p, &bob, &ann).await;
+    let sent = data(
+        &p.gateway,
+        "mutation F($u: String!) { sendFriendRequest(username: $u) { id status } }",
+        json!({ "u": ann.username }),
+        Some(&bob.token),
+    )
+    .await;
+    let accepted = data(
+        &p.gateway,
+        "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
+        json!({ "id": sent["sendFriendRequest"]["id"] }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(accepted["acceptFriendRequest"]["status"], "ACCEPTED");
+    (ann, bob)
+}
+
+/// A's direct conversation with B, once chat has learnt they are friends.
+pub async fn direct_conversation(p: &Platform, a: &Person, b: &Person) -> String {
+    eventually("chat to allow the direct conversation", WAIT, || async {
+        let body = post(
+            &p.gateway,
+            "mutation D($u: ID!) { startDirectConversation(userId: $u) { id kind members { user { id } } } }",
+            json!({ "u": b.id }),
+            Some(&a.token),
+        )
+        .await;
+        body["data"]["startDirectConversation"]["id"].as_str().map(str::to_string)
+    })
+    .await
+}
+
+pub async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: &str) -> Value {
+    data(
+        &p.gateway,
+        "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id seq body } }",
+        json!({ "input": { "conversationId": conversation, "body": body, "idempotencyKey": key } }),
+        Some(&from.token),
+    )
+    .await["sendMessage"]
+        .clone()
+}
+
+pub const MESSAGES: &str = "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
+
+pub async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value {
+    data(
+        &p.gateway,
+        "query P($id: ID!) { user(id: $id) { presence { status lastSeenAt } } }",
+        json!({ "id": user.id }),
+        Some(&viewer.token),
+    )
+    .await["user"]["presence"]
+        .clone()
+}
+
+pub async fn wait_for_presence(
+    p: &Platform,
+    viewer: &Person,
+    user: &Person,
+    status: &str,
+) -> Value {
+    eventually(&format!("presence {status}"), WAIT, || async {
+        let now = presence_of(p, viewer, user).await;
+        (now["status"] == status).then_some(now)
+    })
+    .await
+}
