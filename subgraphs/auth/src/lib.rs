@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use echostream_migrations::{MigratorTrait, auth::Migrator};
+use echostream_migrations::auth::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::events::outbox::Relay;
-use echostream_shared::service::{Ports, StartError, serve};
+use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the auth resolvers need.
@@ -29,26 +29,16 @@ pub struct Auth {
 
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
-    graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .federation()
-            .compose_directive(),
-    )
+    federation_sdl(&graphql::schema(None))
 }
 
 /// Migrates, starts the outbox relay and serves the subgraph; returns once listening.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let db = echostream_shared::db::connect(&ports.config, Subgraph::Auth).await?;
-    Migrator::up(&db, None).await?;
+    let db = ports.database::<Migrator>(Subgraph::Auth).await?;
     let keys = keys::Keys::load_or_create(&db)
         .await
         .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
-    let relay = Relay::new();
-    relay.spawn(
-        db.clone(),
-        Arc::clone(&ports.events),
-        ports.shutdown.clone(),
-    );
+    let relay = ports.relay(&db);
     let jwks = keys.jwks();
     let auth = Arc::new(Auth {
         ports: ports.clone(),

@@ -15,11 +15,10 @@ pub mod messages;
 use std::sync::Arc;
 
 use axum::Router;
-use echostream_migrations::{MigratorTrait, chat::Migrator};
+use echostream_migrations::chat::Migrator;
 use echostream_shared::config::Subgraph;
-use echostream_shared::events::consumer;
 use echostream_shared::events::outbox::Relay;
-use echostream_shared::service::{Ports, StartError, serve};
+use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the chat resolvers need.
@@ -31,49 +30,23 @@ pub struct Chat {
 
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
-    graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .federation()
-            .compose_directive(),
-    )
+    federation_sdl(&graphql::schema(None))
 }
 
 /// Migrates, starts the relay and consumers, and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let db = echostream_shared::db::connect(&ports.config, Subgraph::Chat).await?;
-    Migrator::up(&db, None).await?;
-    let relay = Relay::new();
-    relay.spawn(
-        db.clone(),
-        Arc::clone(&ports.events),
-        ports.shutdown.clone(),
+    let db = ports.database::<Migrator>(Subgraph::Chat).await?;
+    let relay = ports.relay(&db);
+    ports.consume("profile", "chat", db.clone(), |db, delivery| async move {
+        fanout::apply_profile_event(&db, delivery).await
+    });
+    let pubsub = Arc::clone(&ports.pubsub);
+    ports.consume(
+        "chat",
+        "chat-fanout",
+        pubsub,
+        |pubsub, delivery| async move { fanout::fan_out(pubsub.as_ref(), delivery).await },
     );
-    {
-        let db = db.clone();
-        consumer::spawn(
-            Arc::clone(&ports.events),
-            "profile",
-            "chat".into(),
-            ports.shutdown.clone(),
-            move |delivery| {
-                let db = db.clone();
-                async move { fanout::apply_profile_event(&db, delivery).await }
-            },
-        );
-    }
-    {
-        let pubsub = Arc::clone(&ports.pubsub);
-        consumer::spawn(
-            Arc::clone(&ports.events),
-            "chat",
-            "chat-fanout".into(),
-            ports.shutdown.clone(),
-            move |delivery| {
-                let pubsub = Arc::clone(&pubsub);
-                async move { fanout::fan_out(pubsub.as_ref(), delivery).await }
-            },
-        );
-    }
     let app = Arc::new(Chat {
         ports: ports.clone(),
         db: db.clone(),

@@ -8,10 +8,9 @@ pub mod graphql;
 use std::sync::Arc;
 
 use axum::Router;
-use echostream_migrations::{MigratorTrait, notification::Migrator};
+use echostream_migrations::notification::Migrator;
 use echostream_shared::config::Subgraph;
-use echostream_shared::events::consumer;
-use echostream_shared::service::{Ports, StartError, serve};
+use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the notification resolvers need.
@@ -22,31 +21,17 @@ pub struct Notifications {
 
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
-    graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .federation()
-            .compose_directive(),
-    )
+    federation_sdl(&graphql::schema(None))
 }
 
 /// Migrates, starts the consumers, and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let db = echostream_shared::db::connect(&ports.config, Subgraph::Notification).await?;
-    Migrator::up(&db, None).await?;
+    let db = ports.database::<Migrator>(Subgraph::Notification).await?;
     for topic in ["chat", "profile"] {
-        let db = db.clone();
-        let pubsub = Arc::clone(&ports.pubsub);
-        consumer::spawn(
-            Arc::clone(&ports.events),
-            topic,
-            "notification".into(),
-            ports.shutdown.clone(),
-            move |delivery| {
-                let db = db.clone();
-                let pubsub = Arc::clone(&pubsub);
-                async move { feed::apply(&db, pubsub.as_ref(), delivery).await }
-            },
-        );
+        let state = (db.clone(), Arc::clone(&ports.pubsub));
+        ports.consume(topic, "notification", state, |(db, pubsub), delivery| async move {
+            feed::apply(&db, pubsub.as_ref(), delivery).await
+        });
     }
     let app = Arc::new(Notifications {
         ports: ports.clone(),

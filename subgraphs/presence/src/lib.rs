@@ -9,9 +9,9 @@ pub mod graphql;
 use std::sync::Arc;
 
 use axum::Router;
-use echostream_migrations::{MigratorTrait, presence::Migrator};
+use echostream_migrations::presence::Migrator;
 use echostream_shared::config::Subgraph;
-use echostream_shared::service::{Ports, StartError, serve};
+use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 
 /// Everything the presence resolvers need.
 pub struct Presence {
@@ -20,17 +20,12 @@ pub struct Presence {
 
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
-    graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .federation()
-            .compose_directive(),
-    )
+    federation_sdl(&graphql::schema(None))
 }
 
 /// Migrates and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let db = echostream_shared::db::connect(&ports.config, Subgraph::Presence).await?;
-    Migrator::up(&db, None).await?;
+    let db = ports.database::<Migrator>(Subgraph::Presence).await?;
     let app = Arc::new(Presence {
         ports: ports.clone(),
     });

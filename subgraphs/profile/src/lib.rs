@@ -11,11 +11,10 @@ pub mod profiles;
 use std::sync::Arc;
 
 use axum::Router;
-use echostream_migrations::{MigratorTrait, profile::Migrator};
+use echostream_migrations::profile::Migrator;
 use echostream_shared::config::Subgraph;
-use echostream_shared::events::consumer;
 use echostream_shared::events::outbox::Relay;
-use echostream_shared::service::{Ports, StartError, serve};
+use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the profile resolvers need.
@@ -27,36 +26,16 @@ pub struct Profile {
 
 /// The subgraph's SDL for composition.
 pub fn sdl() -> String {
-    graphql::schema(None).sdl_with_options(
-        async_graphql::SDLExportOptions::new()
-            .federation()
-            .compose_directive(),
-    )
+    federation_sdl(&graphql::schema(None))
 }
 
 /// Migrates, starts the relay and consumers, and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
-    let db = echostream_shared::db::connect(&ports.config, Subgraph::Profile).await?;
-    Migrator::up(&db, None).await?;
-    let relay = Relay::new();
-    relay.spawn(
-        db.clone(),
-        Arc::clone(&ports.events),
-        ports.shutdown.clone(),
-    );
-    {
-        let db = db.clone();
-        consumer::spawn(
-            Arc::clone(&ports.events),
-            "auth",
-            "profile".into(),
-            ports.shutdown.clone(),
-            move |delivery| {
-                let db = db.clone();
-                async move { profiles::apply_auth_event(&db, delivery).await }
-            },
-        );
-    }
+    let db = ports.database::<Migrator>(Subgraph::Profile).await?;
+    let relay = ports.relay(&db);
+    ports.consume("auth", "profile", db.clone(), |db, delivery| async move {
+        profiles::apply_auth_event(&db, delivery).await
+    });
     let app = Arc::new(Profile {
         ports: ports.clone(),
         db: db.clone(),

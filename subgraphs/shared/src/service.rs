@@ -17,9 +17,14 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Profile, Subgraph};
-use crate::events::EventLog;
+use std::future::Future;
+
+use sea_orm_migration::MigratorTrait;
+
 use crate::events::kafka::KafkaLog;
 use crate::events::memory::MemoryLog;
+use crate::events::outbox::Relay;
+use crate::events::{Delivery, EventLog, consumer};
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 use crate::objects::ObjectStore;
 use crate::objects::local::LocalObjects;
@@ -112,6 +117,57 @@ impl Ports {
             shutdown,
         })
     }
+}
+
+impl Ports {
+    /// Opens `subgraph`'s own database (or schema) and brings it up to date with `M`.
+    pub async fn database<M: MigratorTrait>(
+        &self,
+        subgraph: Subgraph,
+    ) -> Result<DatabaseConnection, StartError> {
+        let db = crate::db::connect(&self.config, subgraph).await?;
+        M::up(&db, None).await?;
+        Ok(db)
+    }
+
+    /// Starts publishing `db`'s outbox to the event log; writers wake the returned relay
+    /// after committing.
+    pub fn relay(&self, db: &DatabaseConnection) -> Relay {
+        let relay = Relay::new();
+        relay.spawn(db.clone(), Arc::clone(&self.events), self.shutdown.clone());
+        relay
+    }
+
+    /// Consumes `topic` as consumer `group`, calling `handle(state, event)` for each
+    /// event (see [`consumer::spawn`] for ordering and retries).
+    pub fn consume<S, F, Fut>(&self, topic: &'static str, group: &str, state: S, handle: F)
+    where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(S, Delivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), crate::Error>> + Send,
+    {
+        consumer::spawn(
+            Arc::clone(&self.events),
+            topic,
+            group.to_string(),
+            self.shutdown.clone(),
+            move |delivery| handle(state.clone(), delivery),
+        );
+    }
+}
+
+/// A subgraph schema's SDL with its Federation v2 directives, for composition.
+pub fn federation_sdl<Q, M, S>(schema: &Schema<Q, M, S>) -> String
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    schema.sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
+    )
 }
 
 /// The embedded profile's signing secret for presigned URLs, made once per data dir.
