@@ -34,4 +34,4 @@ echo "== rust tests"
 cargo nextest run --workspace --locked --no-fail-fast
 
 echo "== node tests"
-ECHOSTREAM_BIN="$CARGO_TARGET_DIR/debug/echostream" node --test tests/node/
+TEST_ECHOSTREAM_BIN="$CARGO_TARGET_DIR/debug/echostream" node --test tests/node/

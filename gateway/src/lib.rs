@@ -5,6 +5,7 @@
 //! crate only turns EchoStream's configuration into the router's and adds what the
 //! router's configuration cannot express, as plugins.
 
+pub mod client_ip;
 pub mod playground;
 pub mod router_config;
 
@@ -13,7 +14,9 @@ use hive_router::{PluginRegistry, init_rustls_crypto_provider, ntex, router_entr
 
 /// Every plugin EchoStream adds to the router.
 pub fn plugins() -> PluginRegistry {
-    PluginRegistry::new().register::<playground::Playground>()
+    PluginRegistry::new()
+        .register::<playground::Playground>()
+        .register::<client_ip::ClientIp>()
 }
 
 /// The router failed to start or stopped with an error.

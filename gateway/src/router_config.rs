@@ -57,7 +57,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
                 "prefetch": true,
             }],
         },
-        "headers": { "all": { "request": [ { "propagate": { "named": "Authorization" } } ] } },
+        "headers": { "all": { "request": [ { "propagate": { "named": ["Authorization", "X-Forwarded-For"] } } ] } },
         // Subgraphs already reduce internal failures to a generic INTERNAL error and
         // log the details; their other messages are meant for users, so they pass.
         "error_masking": { "enabled": true, "all": { "enabled": false } },
@@ -67,6 +67,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             "max_aliases": { "n": s.max_aliases },
         },
         "plugins": {
+            "echostream_client_ip": { "enabled": true },
             "echostream_playground": {
                 "enabled": true,
                 "config": { "path": s.playground.display().to_string() },

@@ -10,7 +10,7 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init)]
+        vec![Box::new(Init), Box::new(Sessions)]
     }
 }
 
@@ -93,6 +93,50 @@ impl MigrationTrait for Init {
                     .col(text(n("private_pem")))
                     .col(string(n("public_x")))
                     .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Session details (client address), refresh-token reuse detection, and codes that
+/// carry a target (the new address of an email change).
+struct Sessions;
+
+impl MigrationName for Sessions {
+    fn name(&self) -> &str {
+        "m20261123_000002_auth_sessions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Sessions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite takes one column per ALTER TABLE.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("sessions"))
+                    .add_column(string(n("ip")).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("email_codes"))
+                    .add_column(string_null(n("target")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("spent_refresh_tokens"))
+                    .if_not_exists()
+                    .col(string(n("hash")).primary_key())
+                    .col(uuid(n("session_id")))
+                    .col(timestamp_with_time_zone(n("spent_at")))
                     .to_owned(),
             )
             .await

@@ -12,7 +12,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 const root = new URL('../..', import.meta.url).pathname;
-const bin = process.env.ECHOSTREAM_BIN ?? join(root, 'target/debug/echostream');
+const bin = process.env.TEST_ECHOSTREAM_BIN ?? join(root, 'target/debug/echostream');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -46,7 +46,10 @@ async function startPlatform() {
   }
   const child = spawn(bin, [], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${gatewayPort}/graphql`;
+  let exited = null;
+  child.on('exit', (code) => { exited = code; });
   await eventually('the gateway', async () => {
+    if (exited !== null) throw new Error(`the platform exited with ${exited} before becoming ready`);
     try {
       const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
       return r.ok ? true : undefined;

@@ -1,24 +1,24 @@
-//! Account rules: registration, email verification, login and sessions.
+//! Account rules: registration, email verification, password reset and change,
+//! email change, deletion and export.
+//!
+//! Responses never tell whether an address has an account (reset and resend answer
+//! the same either way, and send their mail in the background so timing does not tell
+//! either).
 
 use chrono::{Duration, Utc};
 use echostream_shared::Error;
 use echostream_shared::events::{Envelope, outbox};
 use echostream_shared::mail::Mail;
-use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::Auth;
+use crate::codes::{self, Purpose};
 use crate::entities::{email_code, session, user};
-use crate::passwords;
-
-/// Wrong guesses allowed on one code before it is void.
-const MAX_CODE_ATTEMPTS: i32 = 5;
+use crate::{Auth, limits, passwords, sessions};
 
 /// Checks a username: 3–32 of `a-z 0-9 _ .`, starting with a letter or digit.
 pub fn validate_username(username: &str) -> Result<(), Error> {
@@ -66,15 +66,36 @@ pub fn validate_password(password: &str) -> Result<(), Error> {
     }
 }
 
-fn code_hash(user: Uuid, purpose: &str, code: &str) -> String {
-    let digest = Sha256::digest(format!("{user}:{purpose}:{code}").as_bytes());
-    base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest)
+fn code_ttl(auth: &Auth) -> Duration {
+    Duration::seconds(auth.ports.config.auth.code_ttl_secs as i64)
 }
 
-/// Hash under which an opaque refresh token is stored.
-pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest)
+/// Sends mail without making the caller wait (or revealing by timing that it did).
+fn mail_later(auth: &Auth, mail: Mail) {
+    let mailer = std::sync::Arc::clone(&auth.ports.mail);
+    tokio::spawn(async move {
+        if let Err(err) = mailer.send(&mail).await {
+            tracing::warn!(to = %mail.to, %err, "mail not sent");
+        }
+    });
+}
+
+fn code_mail(to: &str, subject: &str, intro: &str, code: &str, ttl: Duration) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!(
+            "{intro}\n\nYour code is {code}. It expires in {} minutes.\n\nIf this was not you, ignore this mail.\n",
+            ttl.num_minutes()
+        ),
+    }
+}
+
+async fn by_email(db: &DatabaseConnection, email: &str) -> Result<Option<user::Model>, Error> {
+    Ok(user::Entity::find()
+        .filter(user::Column::EmailKey.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?)
 }
 
 /// Creates an unverified account and emails its verification code.
@@ -83,12 +104,14 @@ pub async fn register(
     email: &str,
     username: &str,
     password: &str,
+    ip: &str,
 ) -> Result<user::Model, Error> {
     let email = email.trim();
     let username = username.trim();
     validate_email(email)?;
     validate_username(username)?;
     validate_password(password)?;
+    limits::hit(auth.ports.pubsub.as_ref(), limits::REGISTER_PER_IP, ip).await?;
     let email_key = email.to_lowercase();
     let username_key = username.to_lowercase();
     if user::Entity::find()
@@ -99,34 +122,25 @@ pub async fn register(
     {
         return Err(Error::conflict("that username is taken"));
     }
-    if user::Entity::find()
-        .filter(user::Column::EmailKey.eq(&email_key))
-        .one(&auth.db)
-        .await?
-        .is_some()
-    {
+    if by_email(&auth.db, email).await?.is_some() {
         return Err(Error::conflict("an account with that email exists"));
     }
     let password_hash = passwords::hash(password.to_string()).await?;
-    let id = Uuid::now_v7();
-    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-    let now = Utc::now();
     let model = user::Model {
-        id,
+        id: Uuid::now_v7(),
         email: email.to_string(),
         email_key,
         username: username.to_string(),
         username_key,
         password_hash,
         email_verified_at: None,
-        created_at: now,
+        created_at: Utc::now(),
     };
-    let code_ttl = Duration::seconds(auth.ports.config.auth.code_ttl_secs as i64);
-    let saved = auth
+    let ttl = code_ttl(auth);
+    let (saved, code) = auth
         .db
-        .transaction::<_, user::Model, Error>(|txn| {
+        .transaction::<_, (user::Model, String), Error>(|txn| {
             let model = model.clone();
-            let code = code.clone();
             Box::pin(async move {
                 let saved = user::ActiveModel::from(model)
                     .insert(txn)
@@ -139,18 +153,7 @@ pub async fn register(
                             Error::from(e)
                         }
                     })?;
-                email_code::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    user_id: Set(saved.id),
-                    purpose: Set("verify_email".into()),
-                    code_hash: Set(code_hash(saved.id, "verify_email", &code)),
-                    attempts: Set(0),
-                    expires_at: Set(now + code_ttl),
-                    created_at: Set(now),
-                    consumed_at: Set(None),
-                }
-                .insert(txn)
-                .await?;
+                let code = codes::issue(txn, saved.id, Purpose::VerifyEmail, None, ttl).await?;
                 let event = Envelope::new(
                     "auth.user.registered",
                     Some(saved.id),
@@ -158,68 +161,78 @@ pub async fn register(
                     json!({ "userId": saved.id, "username": saved.username }),
                 );
                 outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                Ok((saved, code))
             })
         })
         .await?;
     auth.relay.wake();
+    let intro = format!("Welcome to EchoStream, {}!", saved.username);
     auth.ports
         .mail
-        .send(&Mail {
-            to: saved.email.clone(),
-            subject: "Your EchoStream verification code".into(),
-            text: format!(
-                "Welcome to EchoStream, {}!\n\nYour verification code is {code}. It expires in {} minutes.\n",
-                saved.username,
-                code_ttl.num_minutes()
-            ),
-        })
+        .send(&code_mail(
+            &saved.email,
+            "Your EchoStream verification code",
+            &intro,
+            &code,
+            ttl,
+        ))
         .await?;
     Ok(saved)
 }
 
+/// Sends a fresh verification code, at most once a minute per address. Answers the
+/// same whether or not the address has an unverified account.
+pub async fn resend_verification(auth: &Auth, email: &str) -> Result<(), Error> {
+    validate_email(email.trim())?;
+    limits::hit(
+        auth.ports.pubsub.as_ref(),
+        limits::RESEND_COOLDOWN,
+        email.trim(),
+    )
+    .await?;
+    let Some(account) = by_email(&auth.db, email).await? else {
+        return Ok(());
+    };
+    if account.email_verified_at.is_some() {
+        return Ok(());
+    }
+    let ttl = code_ttl(auth);
+    let code = codes::issue(&auth.db, account.id, Purpose::VerifyEmail, None, ttl).await?;
+    mail_later(
+        auth,
+        code_mail(
+            &account.email,
+            "Your EchoStream verification code",
+            "Here is a new code.",
+            &code,
+            ttl,
+        ),
+    );
+    Ok(())
+}
+
 /// Marks the account's email verified when `code` is its live verification code.
 pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::Model, Error> {
-    let invalid = || Error::bad_input("the code is wrong or has expired");
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::bad_input("the code is 6 digits"));
-    }
-    let account = user::Entity::find()
-        .filter(user::Column::EmailKey.eq(email.trim().to_lowercase()))
-        .one(&auth.db)
+    limits::hit(
+        auth.ports.pubsub.as_ref(),
+        limits::CODE_ENTRIES,
+        email.trim(),
+    )
+    .await?;
+    let account = by_email(&auth.db, email)
         .await?
-        .ok_or_else(invalid)?;
+        .ok_or_else(codes::invalid)?;
     if account.email_verified_at.is_some() {
         return Err(Error::conflict("this email is already verified"));
     }
-    let pending = email_code::Entity::find()
-        .filter(email_code::Column::UserId.eq(account.id))
-        .filter(email_code::Column::Purpose.eq("verify_email"))
-        .filter(email_code::Column::ConsumedAt.is_null())
-        .order_by_desc(email_code::Column::CreatedAt)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(invalid)?;
-    let now = Utc::now();
-    if pending.expires_at < now || pending.attempts >= MAX_CODE_ATTEMPTS {
-        return Err(invalid());
-    }
-    if pending.code_hash != code_hash(account.id, "verify_email", code) {
-        let attempts = pending.attempts + 1;
-        let mut wrong: email_code::ActiveModel = pending.into();
-        wrong.attempts = Set(attempts);
-        wrong.update(&auth.db).await?;
-        return Err(invalid());
-    }
+    let checked = codes::check(&auth.db, account.id, Purpose::VerifyEmail, code).await?;
     let verified = auth
         .db
         .transaction::<_, user::Model, Error>(|txn| {
             Box::pin(async move {
-                let mut used: email_code::ActiveModel = pending.into();
-                used.consumed_at = Set(Some(now));
-                used.update(txn).await?;
+                codes::consume(txn, checked).await?;
                 let mut active: user::ActiveModel = account.into();
-                active.email_verified_at = Set(Some(now));
+                active.email_verified_at = Set(Some(Utc::now()));
                 let saved = active.update(txn).await?;
                 let event = Envelope::new(
                     "auth.user.verified",
@@ -236,103 +249,264 @@ pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::
     Ok(verified)
 }
 
-/// Tokens handed to a signed-in client.
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expires_in: i64,
-    pub user: user::Model,
-}
-
-fn new_refresh_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
-}
-
-/// Signs in with email or username and password, opening a session for the device.
-pub async fn login(
-    auth: &Auth,
-    login: &str,
-    password: &str,
-    device_id: Option<&str>,
-    device_name: Option<&str>,
-) -> Result<Tokens, Error> {
-    let wrong = || Error::Unauthenticated("wrong login or password".into());
-    let key = login.trim().to_lowercase();
-    let column = if key.contains('@') {
-        user::Column::EmailKey
-    } else {
-        user::Column::UsernameKey
+/// Emails a reset code if the address has an account; answers the same either way.
+pub async fn request_password_reset(auth: &Auth, email: &str, ip: &str) -> Result<(), Error> {
+    validate_email(email.trim())?;
+    let pubsub = auth.ports.pubsub.as_ref();
+    limits::hit(pubsub, limits::RESET_PER_IP, ip).await?;
+    limits::hit(pubsub, limits::RESET_PER_EMAIL, email.trim()).await?;
+    let Some(account) = by_email(&auth.db, email).await? else {
+        return Ok(());
     };
-    let found = user::Entity::find()
-        .filter(column.eq(key))
-        .one(&auth.db)
-        .await?;
-    // Verify against a dummy hash for unknown logins: same cost, no enumeration by timing.
-    let stored = found.as_ref().map_or_else(
-        || passwords::DUMMY_HASH.clone(),
-        |u| u.password_hash.clone(),
+    let ttl = code_ttl(auth);
+    let code = codes::issue(&auth.db, account.id, Purpose::ResetPassword, None, ttl).await?;
+    mail_later(
+        auth,
+        code_mail(
+            &account.email,
+            "Reset your EchoStream password",
+            "Someone asked to reset your password.",
+            &code,
+            ttl,
+        ),
     );
-    let matches = passwords::verify(password.to_string(), stored).await?;
-    let account = match found {
-        Some(account) if matches => account,
-        _ => return Err(wrong()),
-    };
-    if account.email_verified_at.is_none() {
-        return Err(Error::forbidden(
-            "verify your email address before signing in",
-        ));
-    }
-    let device_id = device_id
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
-    if device_id.len() > 128 {
-        return Err(Error::bad_input("deviceId is at most 128 characters"));
-    }
-    let device_name = device_name
-        .unwrap_or("unknown device")
-        .chars()
-        .take(128)
-        .collect::<String>();
-    let refresh = new_refresh_token();
-    let now = Utc::now();
-    let config = &auth.ports.config.auth;
-    let saved = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(account.id),
-        device_id: Set(device_id),
-        device_name: Set(device_name),
-        refresh_hash: Set(token_hash(&refresh)),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        expires_at: Set(now + Duration::seconds(config.refresh_token_ttl_secs as i64)),
-        revoked_at: Set(None),
-    }
-    .insert(&auth.db)
-    .await?;
-    let access = auth
-        .keys
-        .issue(config, account.id, saved.id, &saved.device_id)?;
-    Ok(Tokens {
-        access_token: access,
-        refresh_token: refresh,
-        expires_in: config.access_token_ttl_secs as i64,
-        user: account,
-    })
+    Ok(())
 }
 
-/// Ends the session the access token belongs to.
-pub async fn logout(auth: &Auth, session_id: Uuid) -> Result<(), Error> {
-    if let Some(found) = session::Entity::find_by_id(session_id)
+async fn set_password(
+    auth: &Auth,
+    account: user::Model,
+    password: &str,
+    used: Option<email_code::Model>,
+) -> Result<Uuid, Error> {
+    validate_password(password)?;
+    let password_hash = passwords::hash(password.to_string()).await?;
+    let id = account.id;
+    auth.db
+        .transaction::<_, (), Error>(|txn| {
+            Box::pin(async move {
+                if let Some(code) = used {
+                    codes::consume(txn, code).await?;
+                }
+                let mut active: user::ActiveModel = account.into();
+                active.password_hash = Set(password_hash);
+                // A reset proves the address too.
+                if active.email_verified_at.as_ref().is_none() {
+                    active.email_verified_at = Set(Some(Utc::now()));
+                }
+                active.update(txn).await?;
+                let event = Envelope::new(
+                    "auth.user.password_changed",
+                    Some(id),
+                    id.to_string(),
+                    json!({ "userId": id }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    auth.relay.wake();
+    Ok(id)
+}
+
+/// Sets a new password with an emailed reset code; every session ends.
+pub async fn reset_password(
+    auth: &Auth,
+    email: &str,
+    code: &str,
+    new_password: &str,
+) -> Result<(), Error> {
+    validate_password(new_password)?;
+    limits::hit(
+        auth.ports.pubsub.as_ref(),
+        limits::CODE_ENTRIES,
+        email.trim(),
+    )
+    .await?;
+    let account = by_email(&auth.db, email)
+        .await?
+        .ok_or_else(codes::invalid)?;
+    let checked = codes::check(&auth.db, account.id, Purpose::ResetPassword, code).await?;
+    let id = set_password(auth, account, new_password, Some(checked)).await?;
+    sessions::revoke_all(auth, id, None, "password_reset").await?;
+    Ok(())
+}
+
+async fn with_password(auth: &Auth, user_id: Uuid, password: &str) -> Result<user::Model, Error> {
+    let account = user::Entity::find_by_id(user_id)
         .one(&auth.db)
         .await?
-    {
-        let mut active: session::ActiveModel = found.into();
-        active.revoked_at = Set(Some(Utc::now()));
-        active.update(&auth.db).await?;
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    if !passwords::verify(password.to_string(), account.password_hash.clone()).await? {
+        return Err(Error::forbidden("the current password is wrong"));
     }
+    Ok(account)
+}
+
+/// Changes the password; every other session ends.
+pub async fn change_password(
+    auth: &Auth,
+    user_id: Uuid,
+    session: Uuid,
+    current: &str,
+    new_password: &str,
+) -> Result<(), Error> {
+    validate_password(new_password)?;
+    let account = with_password(auth, user_id, current).await?;
+    set_password(auth, account, new_password, None).await?;
+    sessions::revoke_all(auth, user_id, Some(session), "password_changed").await?;
     Ok(())
+}
+
+/// Starts an email change: a code goes to the new address.
+pub async fn request_email_change(
+    auth: &Auth,
+    user_id: Uuid,
+    new_email: &str,
+    password: &str,
+) -> Result<(), Error> {
+    let new_email = new_email.trim();
+    validate_email(new_email)?;
+    let account = with_password(auth, user_id, password).await?;
+    if by_email(&auth.db, new_email).await?.is_some() {
+        return Err(Error::conflict("an account with that email exists"));
+    }
+    let ttl = code_ttl(auth);
+    let code = codes::issue(
+        &auth.db,
+        account.id,
+        Purpose::ChangeEmail,
+        Some(new_email.to_string()),
+        ttl,
+    )
+    .await?;
+    auth.ports
+        .mail
+        .send(&code_mail(
+            new_email,
+            "Confirm your new EchoStream email",
+            "Confirm this address for your EchoStream account.",
+            &code,
+            ttl,
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Completes an email change with the code sent to the new address.
+pub async fn confirm_email_change(
+    auth: &Auth,
+    user_id: Uuid,
+    code: &str,
+) -> Result<user::Model, Error> {
+    limits::hit(
+        auth.ports.pubsub.as_ref(),
+        limits::CODE_ENTRIES,
+        &user_id.to_string(),
+    )
+    .await?;
+    let account = user::Entity::find_by_id(user_id)
+        .one(&auth.db)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let checked = codes::check(&auth.db, user_id, Purpose::ChangeEmail, code).await?;
+    let new_email = checked.target.clone().ok_or_else(codes::invalid)?;
+    let old_email = account.email.clone();
+    let saved = auth
+        .db
+        .transaction::<_, user::Model, Error>(|txn| {
+            Box::pin(async move {
+                codes::consume(txn, checked).await?;
+                let mut active: user::ActiveModel = account.into();
+                active.email_key = Set(new_email.to_lowercase());
+                active.email = Set(new_email);
+                active.email_verified_at = Set(Some(Utc::now()));
+                let saved = active.update(txn).await.map_err(|e| {
+                    if e.to_string().to_lowercase().contains("unique") {
+                        Error::conflict("an account with that email exists")
+                    } else {
+                        Error::from(e)
+                    }
+                })?;
+                let event = Envelope::new(
+                    "auth.user.email_changed",
+                    Some(saved.id),
+                    saved.id.to_string(),
+                    json!({ "userId": saved.id }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(saved)
+            })
+        })
+        .await?;
+    auth.relay.wake();
+    mail_later(
+        auth,
+        Mail {
+            to: old_email,
+            subject: "Your EchoStream email changed".into(),
+            text: "The email address of your EchoStream account was changed. If this was not you, reset your password.\n".into(),
+        },
+    );
+    Ok(saved)
+}
+
+/// Deletes the account after checking the password; the other subgraphs erase what
+/// they hold when they see `auth.user.deleted`.
+pub async fn delete_account(auth: &Auth, user_id: Uuid, password: &str) -> Result<(), Error> {
+    let account = with_password(auth, user_id, password).await?;
+    sessions::revoke_all(auth, user_id, None, "account_deleted").await?;
+    auth.db
+        .transaction::<_, (), Error>(|txn| {
+            Box::pin(async move {
+                email_code::Entity::delete_many()
+                    .filter(email_code::Column::UserId.eq(user_id))
+                    .exec(txn)
+                    .await?;
+                session::Entity::delete_many()
+                    .filter(session::Column::UserId.eq(user_id))
+                    .exec(txn)
+                    .await?;
+                user::Entity::delete_by_id(account.id).exec(txn).await?;
+                let event = Envelope::new(
+                    "auth.user.deleted",
+                    Some(user_id),
+                    user_id.to_string(),
+                    json!({ "userId": user_id }),
+                );
+                outbox::enqueue(txn, &event).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    auth.relay.wake();
+    Ok(())
+}
+
+/// Everything auth holds about a user, for "export my data".
+pub async fn export(db: &DatabaseConnection, user_id: Uuid) -> Result<serde_json::Value, Error> {
+    let account = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("no such account"))?;
+    let devices: Vec<_> = sessions::list(db, user_id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id, "deviceId": s.device_id, "deviceName": s.device_name, "ip": s.ip,
+                "createdAt": s.created_at, "lastUsedAt": s.last_used_at,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "account": {
+            "id": account.id, "username": account.username, "email": account.email,
+            "emailVerifiedAt": account.email_verified_at, "createdAt": account.created_at,
+        },
+        "sessions": devices,
+    }))
 }
 
 /// Finds accounts by id (the entity loader's query).

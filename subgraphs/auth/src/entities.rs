@@ -44,6 +44,9 @@ pub mod email_code {
         pub expires_at: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub consumed_at: Option<DateTimeUtc>,
+        /// What the code confirms, when it is not the account's own address (the new
+        /// address of an email change).
+        pub target: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -70,6 +73,8 @@ pub mod session {
         pub last_used_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+        /// Client address at sign-in or the last refresh.
+        pub ip: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -91,6 +96,26 @@ pub mod signing_key {
         /// The public key, base64url, as the JWK `x` member.
         pub public_x: String,
         pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A refresh token that has been used once; presenting it again means it leaked.
+pub mod spent_refresh_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "spent_refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub hash: String,
+        /// The session (token family) it belonged to.
+        pub session_id: Uuid,
+        pub spent_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

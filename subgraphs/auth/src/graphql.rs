@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, InputObject, Object, Result, ResultExt,
+    Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, Result, ResultExt,
     Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
@@ -14,9 +14,11 @@ use echostream_shared::token::viewer;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::Auth;
-use crate::accounts;
-use crate::entities::user;
+use echostream_shared::service::ClientIp;
+
+use crate::entities::{session, user};
+use crate::sessions::{self, Client};
+use crate::{Auth, accounts};
 
 /// The auth subgraph's schema type.
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -91,6 +93,18 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// Everything the auth subgraph holds about this user, as JSON; only for its owner.
+    /// (Each subgraph adds its own `…Export` field; query them together.)
+    async fn account_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
+        let me = viewer(ctx).extend()?;
+        if me.user_id != self.0.id {
+            return Err(Error::forbidden("only the account owner can export it").extend());
+        }
+        Ok(Json(
+            accounts::export(&auth(ctx).db, me.user_id).await.extend()?,
+        ))
+    }
 }
 
 /// Tokens for a signed-in client.
@@ -105,8 +119,8 @@ pub struct AuthPayload {
     user: User,
 }
 
-impl From<accounts::Tokens> for AuthPayload {
-    fn from(t: accounts::Tokens) -> Self {
+impl From<sessions::Tokens> for AuthPayload {
+    fn from(t: sessions::Tokens) -> Self {
         AuthPayload {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
@@ -137,6 +151,50 @@ pub struct LoginInput {
     device_name: Option<String>,
 }
 
+fn client_ip(ctx: &Context<'_>) -> String {
+    ctx.data_opt::<ClientIp>()
+        .map_or_else(|| "unknown".to_string(), |ip| ip.0.clone())
+}
+
+/// A signed-in device.
+pub struct Session {
+    model: session::Model,
+    current: bool,
+}
+
+#[Object]
+impl Session {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn device_id(&self) -> &str {
+        &self.model.device_id
+    }
+
+    async fn device_name(&self) -> &str {
+        &self.model.device_name
+    }
+
+    /// The client address at sign-in or the last token refresh.
+    async fn ip(&self) -> &str {
+        &self.model.ip
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn last_used_at(&self) -> DateTime<Utc> {
+        self.model.last_used_at
+    }
+
+    /// Whether this is the session making the request.
+    async fn current(&self) -> bool {
+        self.current
+    }
+}
+
 /// Reads.
 pub struct Query;
 
@@ -146,14 +204,26 @@ impl Query {
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let me = viewer(ctx).extend()?;
         load_user(ctx, me.user_id)
-            .await
-            .extend()?
+            .await?
             .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()).extend())
     }
 
     /// An account by id.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         load_user(ctx, parse_id(&id, "id").extend()?).await
+    }
+
+    /// The viewer's live sessions (signed-in devices), most recently used first.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let me = viewer(ctx).extend()?;
+        let found = sessions::list(&auth(ctx).db, me.user_id).await.extend()?;
+        Ok(found
+            .into_iter()
+            .map(|model| Session {
+                current: model.id == me.session_id,
+                model,
+            })
+            .collect())
     }
 
     #[graphql(entity)]
@@ -172,10 +242,26 @@ pub struct Mutation;
 impl Mutation {
     /// Creates an account and emails a 6-digit verification code.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<User> {
-        let saved = accounts::register(auth(ctx), &input.email, &input.username, &input.password)
+        let ip = client_ip(ctx);
+        let saved = accounts::register(
+            auth(ctx),
+            &input.email,
+            &input.username,
+            &input.password,
+            &ip,
+        )
+        .await
+        .extend()?;
+        Ok(User(saved))
+    }
+
+    /// Emails a new verification code (at most once a minute). Answers `true` whether
+    /// or not the address has an account waiting for verification.
+    async fn resend_verification_code(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        accounts::resend_verification(auth(ctx), &email)
             .await
             .extend()?;
-        Ok(User(saved))
+        Ok(true)
     }
 
     /// Confirms the email address with the emailed code.
@@ -189,22 +275,134 @@ impl Mutation {
 
     /// Signs in and opens a session for this device.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
-        let tokens = accounts::login(
-            auth(ctx),
-            &input.login,
-            &input.password,
-            input.device_id.as_deref(),
-            input.device_name.as_deref(),
-        )
-        .await
-        .extend()?;
+        let ip = client_ip(ctx);
+        let client = Client {
+            ip: &ip,
+            device_id: input.device_id.as_deref(),
+            device_name: input.device_name.as_deref(),
+        };
+        let tokens = sessions::login(auth(ctx), &input.login, &input.password, client)
+            .await
+            .extend()?;
+        Ok(tokens.into())
+    }
+
+    /// Trades a refresh token for new tokens. The refresh token works once; using a
+    /// spent one again ends its session.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let ip = client_ip(ctx);
+        let tokens = sessions::refresh(auth(ctx), &refresh_token, &ip)
+            .await
+            .extend()?;
         Ok(tokens.into())
     }
 
     /// Ends this device's session.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let me = viewer(ctx).extend()?;
-        accounts::logout(auth(ctx), me.session_id).await.extend()?;
+        sessions::revoke(auth(ctx), me.session_id, "logout")
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Ends one of the viewer's sessions.
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = viewer(ctx).extend()?;
+        let id = parse_id(&id, "id").extend()?;
+        sessions::revoke_own(auth(ctx), me.user_id, id)
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Ends every session of the viewer but this one; returns how many ended.
+    async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> Result<u64> {
+        let me = viewer(ctx).extend()?;
+        sessions::revoke_all(
+            auth(ctx),
+            me.user_id,
+            Some(me.session_id),
+            "revoked_by_user",
+        )
+        .await
+        .extend()
+    }
+
+    /// Emails a password-reset code if the address has an account. Answers `true`
+    /// either way.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        let ip = client_ip(ctx);
+        accounts::request_password_reset(auth(ctx), &email, &ip)
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Sets a new password with the emailed reset code; every session ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        code: String,
+        new_password: String,
+    ) -> Result<bool> {
+        accounts::reset_password(auth(ctx), &email, &code, &new_password)
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Changes the password; every other session ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<bool> {
+        let me = viewer(ctx).extend()?;
+        accounts::change_password(
+            auth(ctx),
+            me.user_id,
+            me.session_id,
+            &current_password,
+            &new_password,
+        )
+        .await
+        .extend()?;
+        Ok(true)
+    }
+
+    /// Starts changing the email address: a code goes to the new address.
+    async fn request_email_change(
+        &self,
+        ctx: &Context<'_>,
+        new_email: String,
+        password: String,
+    ) -> Result<bool> {
+        let me = viewer(ctx).extend()?;
+        accounts::request_email_change(auth(ctx), me.user_id, &new_email, &password)
+            .await
+            .extend()?;
+        Ok(true)
+    }
+
+    /// Completes the email change with the code sent to the new address.
+    async fn confirm_email_change(&self, ctx: &Context<'_>, code: String) -> Result<User> {
+        let me = viewer(ctx).extend()?;
+        Ok(User(
+            accounts::confirm_email_change(auth(ctx), me.user_id, &code)
+                .await
+                .extend()?,
+        ))
+    }
+
+    /// Deletes the viewer's account for good; the other subgraphs erase their data.
+    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool> {
+        let me = viewer(ctx).extend()?;
+        accounts::delete_account(auth(ctx), me.user_id, &password)
+            .await
+            .extend()?;
         Ok(true)
     }
 }

@@ -4,10 +4,13 @@
 //! the gateway and every subgraph verify access tokens with.
 
 pub mod accounts;
+pub mod codes;
 pub mod entities;
 pub mod graphql;
 pub mod keys;
+pub mod limits;
 pub mod passwords;
+pub mod sessions;
 
 use std::sync::Arc;
 

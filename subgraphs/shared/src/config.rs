@@ -351,11 +351,16 @@ impl Config {
         if let Some(path) = path {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
         }
+        // ECHOSTREAM_CONFIG names the file; it is not a key.
+        let overrides: std::collections::HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("ECHOSTREAM_") && k != "ECHOSTREAM_CONFIG")
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix("ECHOSTREAM")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(Some(overrides)),
         );
         let config: Config = builder
             .build()

@@ -9,7 +9,7 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, ObjectType, Schema, SubscriptionType};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -78,14 +78,6 @@ pub enum StartError {
 impl Ports {
     /// Opens every port with the implementation the profile names.
     pub async fn connect(config: Config, shutdown: CancellationToken) -> Result<Ports, StartError> {
-        let tokens = TokenVerifier::new(
-            format!(
-                "{}/.well-known/jwks.json",
-                config.listen.base_url(Subgraph::Auth)
-            ),
-            config.auth.issuer.clone(),
-            config.auth.audience.clone(),
-        );
         let (events, pubsub, objects, mail): PortSet = match config.profile {
             Profile::Embedded => {
                 let secret = local_secret(&config)?;
@@ -107,6 +99,15 @@ impl Ports {
                 Arc::new(SmtpMailer::new(&config.smtp)?),
             ),
         };
+        let tokens = TokenVerifier::new(
+            format!(
+                "{}/.well-known/jwks.json",
+                config.listen.base_url(Subgraph::Auth)
+            ),
+            config.auth.issuer.clone(),
+            config.auth.audience.clone(),
+            Arc::clone(&pubsub),
+        );
         Ok(Ports {
             config: Arc::new(config),
             events,
@@ -256,8 +257,15 @@ where
     }))
 }
 
+/// The address the request came from: the first `X-Forwarded-For` entry (the gateway
+/// sets it to the client's address, replacing whatever the client sent), else the
+/// peer. Rate limits key on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
 async fn graphql_http<Q, M, S>(
     State(state): State<AppState<Q, M, S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse
@@ -266,7 +274,14 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let mut request = request.into_inner();
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let ip = ClientIp(forwarded.unwrap_or_else(|| peer.ip().to_string()));
+    let mut request = request.into_inner().data(ip);
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     match state.tokens.viewer_from_authorization(authorization).await {
         Ok(Some(viewer)) => request = request.data(viewer),

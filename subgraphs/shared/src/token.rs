@@ -15,6 +15,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::pubsub::PubSub;
 
 /// What an access token says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +55,16 @@ pub fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, Error> {
     ctx.data_opt::<Viewer>().ok_or_else(Error::unauthenticated)
 }
 
-/// Verifies access tokens with keys fetched from a JWKS URL and cached by `kid`.
+/// The key under which an ended session is remembered until its last access token
+/// has expired.
+pub fn revoked_session_key(session: Uuid) -> String {
+    format!("revoked-session:{session}")
+}
+
+/// Verifies access tokens with keys fetched from a JWKS URL and cached by `kid`, and
+/// refuses tokens of sessions that have ended (signed out, revoked, password changed).
 pub struct TokenVerifier {
+    revocations: Arc<dyn PubSub>,
     jwks_url: String,
     issuer: String,
     audience: String,
@@ -70,8 +79,14 @@ const MIN_REFETCH: Duration = Duration::from_secs(5);
 
 impl TokenVerifier {
     /// A verifier for tokens of `issuer`/`audience` signed by keys at `jwks_url`.
-    pub fn new(jwks_url: String, issuer: String, audience: String) -> Arc<TokenVerifier> {
+    pub fn new(
+        jwks_url: String,
+        issuer: String,
+        audience: String,
+        revocations: Arc<dyn PubSub>,
+    ) -> Arc<TokenVerifier> {
         Arc::new(TokenVerifier {
+            revocations,
             jwks_url,
             issuer,
             audience,
@@ -131,9 +146,23 @@ impl TokenVerifier {
         validation.set_audience(&[&self.audience]);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|_| bad())
+            .map_err(|_| bad())?;
+        drop(keys);
+        // A signed-out session's tokens stop working at once, not at expiry.
+        if self
+            .revocations
+            .get(&revoked_session_key(claims.sid))
+            .await
+            .map_err(Error::from)?
+            .is_some()
+        {
+            return Err(Error::Unauthenticated(
+                "this session has ended; sign in again".into(),
+            ));
+        }
+        Ok(claims)
     }
 
     /// Verifies an `Authorization` header value. No header is an anonymous caller

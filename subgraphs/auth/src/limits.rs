@@ -1,0 +1,126 @@
+//! Abuse limits on the auth operations, counted in the pub/sub port's store (Redis in
+//! production, so every instance counts together) in fixed windows.
+
+use std::time::Duration;
+
+use echostream_shared::Error;
+use echostream_shared::pubsub::PubSub;
+
+/// One limit: at most `max` hits per `window` per subject (an IP or an account).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub name: &'static str,
+    pub max: i64,
+    pub window: Duration,
+}
+
+const fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * 60)
+}
+
+/// Sign-ups from one address.
+pub const REGISTER_PER_IP: Limit = Limit {
+    name: "register-ip",
+    max: 20,
+    window: minutes(60),
+};
+/// Sign-in attempts from one address.
+pub const LOGIN_PER_IP: Limit = Limit {
+    name: "login-ip",
+    max: 100,
+    window: minutes(5),
+};
+/// Failed sign-ins on one account before it is locked for the window.
+pub const LOGIN_FAILURES: Limit = Limit {
+    name: "login-failures",
+    max: 5,
+    window: minutes(15),
+};
+/// Code entries on one account (on top of the per-code attempt limit).
+pub const CODE_ENTRIES: Limit = Limit {
+    name: "code-entries",
+    max: 10,
+    window: minutes(15),
+};
+/// Password-reset requests from one address.
+pub const RESET_PER_IP: Limit = Limit {
+    name: "reset-ip",
+    max: 20,
+    window: minutes(60),
+};
+/// Password-reset requests for one address.
+pub const RESET_PER_EMAIL: Limit = Limit {
+    name: "reset-email",
+    max: 3,
+    window: minutes(15),
+};
+/// Cooldown between two verification mails to one address.
+pub const RESEND_COOLDOWN: Limit = Limit {
+    name: "resend",
+    max: 1,
+    window: Duration::from_secs(60),
+};
+
+fn key(limit: Limit, subject: &str) -> String {
+    format!("rate:{}:{}", limit.name, subject.to_lowercase())
+}
+
+/// Counts a hit; `RATE_LIMITED` (with seconds to wait) once the window is used up.
+pub async fn hit(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(), Error> {
+    let (count, left) = pubsub.increment(&key(limit, subject), limit.window).await?;
+    if count > limit.max {
+        return Err(Error::RateLimited {
+            retry_after_secs: left.max(1),
+        });
+    }
+    Ok(())
+}
+
+/// `RATE_LIMITED` if the window is already used up, without counting a hit (the
+/// lockout check before a sign-in, whose failures alone count).
+pub async fn check(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(), Error> {
+    let count = pubsub
+        .get(&key(limit, subject))
+        .await?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    if count >= limit.max {
+        return Err(Error::RateLimited {
+            retry_after_secs: limit.window.as_secs(),
+        });
+    }
+    Ok(())
+}
+
+/// Forgets the hits of a subject (a successful sign-in clears its failures).
+pub async fn clear(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(), Error> {
+    Ok(pubsub.delete(&key(limit, subject)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use echostream_shared::pubsub::memory::MemoryPubSub;
+
+    #[tokio::test]
+    async fn the_hit_after_the_last_allowed_one_is_refused_with_a_wait() {
+        let pubsub = MemoryPubSub::new();
+        let limit = Limit {
+            name: "t",
+            max: 2,
+            window: Duration::from_secs(30),
+        };
+        hit(&pubsub, limit, "a").await.unwrap();
+        hit(&pubsub, limit, "A").await.unwrap();
+        match hit(&pubsub, limit, "a").await {
+            Err(Error::RateLimited { retry_after_secs }) => {
+                assert!((1..=30).contains(&retry_after_secs))
+            }
+            other => panic!("expected RATE_LIMITED, got {other:?}"),
+        }
+        hit(&pubsub, limit, "b").await.unwrap();
+        assert!(check(&pubsub, limit, "a").await.is_err());
+        clear(&pubsub, limit, "a").await.unwrap();
+        assert!(check(&pubsub, limit, "a").await.is_ok());
+    }
+}

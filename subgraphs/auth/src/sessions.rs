@@ -1,0 +1,287 @@
+//! Sessions: one per signed-in device, each holding the hash of its current refresh
+//! token.
+//!
+//! A refresh token works once: using it rotates the session to a new one and records
+//! the old hash as spent. Presenting a spent token again means it was copied, so the
+//! whole session (the token family) is revoked. Revoking a session also marks it in
+//! the pub/sub store, so its access tokens stop working everywhere at once.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use echostream_shared::Error;
+use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::token::revoked_session_key;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::entities::{session, spent_refresh_token, user};
+use crate::{Auth, limits, passwords};
+
+/// Tokens handed to a signed-in client.
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    pub user: user::Model,
+}
+
+/// Where a request comes from.
+pub struct Client<'a> {
+    pub ip: &'a str,
+    pub device_id: Option<&'a str>,
+    pub device_name: Option<&'a str>,
+}
+
+/// Hash under which an opaque refresh token is stored.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest)
+}
+
+fn new_refresh_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+/// Finds an account by email address or username.
+pub async fn find_login(
+    db: &DatabaseConnection,
+    login: &str,
+) -> Result<Option<user::Model>, Error> {
+    let key = login.trim().to_lowercase();
+    let column = if key.contains('@') {
+        user::Column::EmailKey
+    } else {
+        user::Column::UsernameKey
+    };
+    Ok(user::Entity::find().filter(column.eq(key)).one(db).await?)
+}
+
+/// Signs in with email or username and password, opening a session for the device.
+pub async fn login(
+    auth: &Auth,
+    login: &str,
+    password: &str,
+    client: Client<'_>,
+) -> Result<Tokens, Error> {
+    let pubsub = auth.ports.pubsub.as_ref();
+    limits::hit(pubsub, limits::LOGIN_PER_IP, client.ip).await?;
+    let subject = login.trim().to_lowercase();
+    limits::check(pubsub, limits::LOGIN_FAILURES, &subject).await?;
+    let found = find_login(&auth.db, login).await?;
+    // Unknown logins are checked against a dummy hash: the same cost, so timing does
+    // not tell which accounts exist.
+    let stored = found.as_ref().map_or_else(
+        || passwords::DUMMY_HASH.clone(),
+        |u| u.password_hash.clone(),
+    );
+    let matches = passwords::verify(password.to_string(), stored).await?;
+    let account = match found {
+        Some(account) if matches => account,
+        _ => {
+            limits::hit(pubsub, limits::LOGIN_FAILURES, &subject)
+                .await
+                .ok();
+            return Err(Error::Unauthenticated("wrong login or password".into()));
+        }
+    };
+    limits::clear(pubsub, limits::LOGIN_FAILURES, &subject).await?;
+    if account.email_verified_at.is_none() {
+        return Err(Error::forbidden(
+            "verify your email address before signing in",
+        ));
+    }
+    open(auth, account, client).await
+}
+
+/// Opens a session for an authenticated account (password or OAuth sign-in).
+pub async fn open(auth: &Auth, account: user::Model, client: Client<'_>) -> Result<Tokens, Error> {
+    let device_id = client
+        .device_id
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
+    if device_id.len() > 128 {
+        return Err(Error::bad_input("deviceId is at most 128 characters"));
+    }
+    let device_name: String = client
+        .device_name
+        .unwrap_or("unknown device")
+        .chars()
+        .take(128)
+        .collect();
+    let refresh = new_refresh_token();
+    let now = Utc::now();
+    let config = &auth.ports.config.auth;
+    let saved = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(account.id),
+        device_id: Set(device_id),
+        device_name: Set(device_name),
+        refresh_hash: Set(token_hash(&refresh)),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + Duration::seconds(config.refresh_token_ttl_secs as i64)),
+        revoked_at: Set(None),
+        ip: Set(client.ip.to_string()),
+    }
+    .insert(&auth.db)
+    .await?;
+    let access = auth
+        .keys
+        .issue(config, account.id, saved.id, &saved.device_id)?;
+    Ok(Tokens {
+        access_token: access,
+        refresh_token: refresh,
+        expires_in: config.access_token_ttl_secs as i64,
+        user: account,
+    })
+}
+
+/// Trades a refresh token for new tokens, rotating it; a reused token revokes its
+/// whole session.
+pub async fn refresh(auth: &Auth, refresh_token: &str, ip: &str) -> Result<Tokens, Error> {
+    let hash = token_hash(refresh_token.trim());
+    let now = Utc::now();
+    let live = session::Entity::find()
+        .filter(session::Column::RefreshHash.eq(&hash))
+        .one(&auth.db)
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now);
+    let Some(current) = live else {
+        if let Some(spent) = spent_refresh_token::Entity::find_by_id(hash)
+            .one(&auth.db)
+            .await?
+        {
+            tracing::warn!(session = %spent.session_id, "refresh token reuse: revoking the session");
+            revoke(auth, spent.session_id, "refresh_token_reuse").await?;
+            return Err(Error::Unauthenticated(
+                "this refresh token was already used; the session is revoked, sign in again".into(),
+            ));
+        }
+        return Err(Error::Unauthenticated(
+            "invalid or expired refresh token".into(),
+        ));
+    };
+    let account = user::Entity::find_by_id(current.user_id)
+        .one(&auth.db)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let next = new_refresh_token();
+    let next_hash = token_hash(&next);
+    let ip = ip.to_string();
+    let rotated = auth
+        .db
+        .transaction::<_, session::Model, Error>(|txn| {
+            Box::pin(async move {
+                spent_refresh_token::ActiveModel {
+                    hash: Set(current.refresh_hash.clone()),
+                    session_id: Set(current.id),
+                    spent_at: Set(now),
+                }
+                .insert(txn)
+                .await?;
+                let mut active: session::ActiveModel = current.into();
+                active.refresh_hash = Set(next_hash);
+                active.last_used_at = Set(now);
+                active.ip = Set(ip);
+                Ok(active.update(txn).await?)
+            })
+        })
+        .await
+        // Two refreshes with one token at once: the loser sees the winner's spend.
+        .map_err(|_| Error::Unauthenticated("this refresh token was just used".into()))?;
+    let config = &auth.ports.config.auth;
+    Ok(Tokens {
+        access_token: auth
+            .keys
+            .issue(config, account.id, rotated.id, &rotated.device_id)?,
+        refresh_token: next,
+        expires_in: config.access_token_ttl_secs as i64,
+        user: account,
+    })
+}
+
+/// Ends a session now: its refresh token stops working, and so do its access tokens.
+pub async fn revoke(auth: &Auth, session_id: Uuid, reason: &str) -> Result<(), Error> {
+    let Some(found) = session::Entity::find_by_id(session_id)
+        .one(&auth.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let user_id = found.user_id;
+    if found.revoked_at.is_none() {
+        let reason = reason.to_string();
+        auth.db
+            .transaction::<_, (), Error>(|txn| {
+                Box::pin(async move {
+                    let mut active: session::ActiveModel = found.into();
+                    active.revoked_at = Set(Some(Utc::now()));
+                    active.update(txn).await?;
+                    let event = Envelope::new(
+                        "auth.session.revoked",
+                        Some(user_id),
+                        user_id.to_string(),
+                        json!({ "userId": user_id, "sessionId": session_id, "reason": reason }),
+                    );
+                    outbox::enqueue(txn, &event).await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        auth.relay.wake();
+    }
+    // Remembered as long as any access token of the session can still be valid.
+    let ttl = StdDuration::from_secs(auth.ports.config.auth.access_token_ttl_secs + 60);
+    auth.ports
+        .pubsub
+        .set(&revoked_session_key(session_id), "1", Some(ttl))
+        .await?;
+    Ok(())
+}
+
+/// Revokes every live session of `user` except `keep`; returns how many ended.
+pub async fn revoke_all(
+    auth: &Auth,
+    user: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> Result<u64, Error> {
+    let live = list(&auth.db, user).await?;
+    let mut ended = 0;
+    for s in live.into_iter().filter(|s| Some(s.id) != keep) {
+        revoke(auth, s.id, reason).await?;
+        ended += 1;
+    }
+    Ok(ended)
+}
+
+/// Live sessions of a user, most recently used first.
+pub async fn list(db: &DatabaseConnection, user: Uuid) -> Result<Vec<session::Model>, Error> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(session::Column::LastUsedAt)
+        .all(db)
+        .await?)
+}
+
+/// Revokes one of `user`'s own sessions.
+pub async fn revoke_own(auth: &Auth, user: Uuid, session_id: Uuid) -> Result<(), Error> {
+    let owned = session::Entity::find_by_id(session_id)
+        .one(&auth.db)
+        .await?
+        .is_some_and(|s| s.user_id == user);
+    if !owned {
+        return Err(Error::not_found("no such session"));
+    }
+    revoke(auth, session_id, "revoked_by_user").await
+}
