@@ -51,6 +51,27 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
     }
 }
 
+/// How many mails `address` has received so far.
+pub async fn mails_to(platform: &Platform, address: &str) -> usize {
+    texts_to(platform, address).await.len()
+}
+
+/// Waits for a mail to `address` beyond the first `seen` and returns its 6-digit code.
+pub async fn new_code_sent_to(platform: &Platform, address: &str, seen: usize) -> String {
+    eventually(
+        &format!("a new code mailed to {address}"),
+        Duration::from_secs(15),
+        || async {
+            let texts = texts_to(platform, address).await;
+            texts
+                .get(seen..)
+                .and_then(|new| new.last())
+                .and_then(|t| six_digits(t))
+        },
+    )
+    .await
+}
+
 /// Waits for a mail to `address` and returns the newest 6-digit code in it.
 pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
     eventually(

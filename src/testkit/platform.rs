@@ -44,6 +44,15 @@ impl Platform {
     /// Starts the `echostream` binary at `binary` and waits until the gateway answers
     /// queries.
     pub async fn start(binary: &str, profile: Profile) -> Platform {
+        Platform::start_with(binary, profile, &[]).await
+    }
+
+    /// Like [`Platform::start`], with extra environment (configuration overrides).
+    pub async fn start_with(
+        binary: &str,
+        profile: Profile,
+        extra_env: &[(&str, &str)],
+    ) -> Platform {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let log = dir.path().join("platform.log");
@@ -111,6 +120,9 @@ impl Platform {
                 );
         } else {
             command.env("ECHOSTREAM_PROFILE", "embedded");
+        }
+        for (key, value) in extra_env {
+            command.env(key, value);
         }
         let child = command.spawn().expect("start the echostream binary");
         let mut platform = Platform {

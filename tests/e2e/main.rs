@@ -1,6 +1,7 @@
 //! End-to-end tests: the whole platform started as users start it, driven through
 //! the gateway as clients drive it, on both profiles.
 
+mod accounts;
 mod flow;
 mod schema;
 

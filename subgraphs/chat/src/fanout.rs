@@ -5,7 +5,9 @@ use echostream_shared::Error;
 use echostream_shared::events::{Delivery, consumer::first_delivery};
 use echostream_shared::pubsub::PubSub;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -38,6 +40,40 @@ pub async fn fan_out(pubsub: &dyn PubSub, delivery: Delivery) -> Result<(), Erro
 #[serde(rename_all = "camelCase")]
 struct FriendshipCreated {
     user_ids: [Uuid; 2],
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDeleted {
+    user_id: Uuid,
+}
+
+/// Forgets a deleted account's friendships (its messages stay, from a sender whose
+/// profile is gone).
+pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    if delivery.event.kind != "auth.user.deleted" {
+        return Ok(());
+    }
+    let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
+    let event_id = delivery.event.id;
+    db.transaction::<_, (), Error>(|txn| {
+        Box::pin(async move {
+            if !first_delivery(txn, "chat", event_id).await? {
+                return Ok(());
+            }
+            friendship::Entity::delete_many()
+                .filter(
+                    Condition::any()
+                        .add(friendship::Column::UserId.eq(user_id))
+                        .add(friendship::Column::FriendId.eq(user_id)),
+                )
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// Records friendships from profile's events.

@@ -40,6 +40,9 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     ports.consume("profile", "chat", db.clone(), |db, delivery| async move {
         fanout::apply_profile_event(&db, delivery).await
     });
+    ports.consume("auth", "chat", db.clone(), |db, delivery| async move {
+        fanout::apply_auth_event(&db, delivery).await
+    });
     let pubsub = Arc::clone(&ports.pubsub);
     ports.consume(
         "chat",

@@ -119,6 +119,24 @@ pub async fn apply(
     Ok(())
 }
 
+/// Erases a deleted account's notifications.
+pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    if delivery.event.kind != "auth.user.deleted" {
+        return Ok(());
+    }
+    let Some(user) = delivery.event.payload["userId"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+    else {
+        return Ok(());
+    };
+    notification::Entity::delete_many()
+        .filter(notification::Column::UserId.eq(user))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The newest `limit` notifications of a user.
 pub async fn latest(
     db: &DatabaseConnection,

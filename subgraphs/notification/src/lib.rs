@@ -33,6 +33,12 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             feed::apply(&db, pubsub.as_ref(), delivery).await
         });
     }
+    ports.consume(
+        "auth",
+        "notification",
+        db.clone(),
+        |db, delivery| async move { feed::apply_auth_event(&db, delivery).await },
+    );
     let app = Arc::new(Notifications {
         ports: ports.clone(),
         db: db.clone(),

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::entities::profile;
+use crate::entities::{friend_request, friendship, profile};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,11 +20,55 @@ struct UserVerified {
     username: String,
 }
 
-/// Applies an `auth` event: a verified account gets its profile.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDeleted {
+    user_id: Uuid,
+}
+
+/// Applies an `auth` event: a verified account gets its profile; a deleted account
+/// loses its profile, friendships and friend requests.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    if delivery.event.kind != "auth.user.verified" {
-        return Ok(());
+    match delivery.event.kind.as_str() {
+        "auth.user.verified" => create_profile(db, delivery).await,
+        "auth.user.deleted" => erase_user(db, delivery).await,
+        _ => Ok(()),
     }
+}
+
+async fn erase_user(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
+    let event_id = delivery.event.id;
+    db.transaction::<_, (), Error>(|txn| {
+        Box::pin(async move {
+            if !first_delivery(txn, "profile", event_id).await? {
+                return Ok(());
+            }
+            profile::Entity::delete_by_id(user_id).exec(txn).await?;
+            friendship::Entity::delete_many()
+                .filter(
+                    Condition::any()
+                        .add(friendship::Column::UserId.eq(user_id))
+                        .add(friendship::Column::FriendId.eq(user_id)),
+                )
+                .exec(txn)
+                .await?;
+            friend_request::Entity::delete_many()
+                .filter(
+                    Condition::any()
+                        .add(friend_request::Column::FromUser.eq(user_id))
+                        .add(friend_request::Column::ToUser.eq(user_id)),
+                )
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(())
+}
+
+async fn create_profile(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     let payload: UserVerified = delivery.event.payload_as().map_err(Error::internal)?;
     let event_id = delivery.event.id;
     db.transaction::<_, (), Error>(|txn| {
