@@ -505,7 +505,57 @@ async fn unverified_accounts_cannot_sign_in_or_be_found(profile: Profile) {
     find(&p, &bob, &ann).await;
 }
 
+async fn floods_from_one_address_are_limited_even_with_a_forged_forwarded_for(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[
+            ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "2"),
+            ("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "3"),
+        ],
+    )
+    .await;
+    let register_as = |name: String, forged: &'static str| {
+        let gateway = p.gateway.clone();
+        async move {
+            let body = json!({
+                "query": "mutation R($input: RegisterInput!) { register(input: $input) { id } }",
+                "variables": { "input": { "email": format!("{name}@example.com"), "username": name, "password": PASSWORD } },
+            });
+            reqwest::Client::new()
+                .post(&gateway)
+                .header("x-forwarded-for", forged)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(register_as(unique("a"), "10.0.0.1").await["errors"].is_null());
+    assert!(register_as(unique("b"), "10.0.0.2").await["errors"].is_null());
+    let third = register_as(unique("c"), "10.0.0.3").await;
+    assert_eq!(
+        error_code(&third),
+        "RATE_LIMITED",
+        "the gateway replaces forged addresses: {third}"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            error_code(&login_as(&p, "nobody_here", "whatever pass", "x").await),
+            "UNAUTHENTICATED"
+        );
+    }
+    assert_eq!(
+        error_code(&login_as(&p, "someone_else", "whatever pass", "x").await),
+        "RATE_LIMITED"
+    );
+}
+
 on_both_profiles!(
+    floods_from_one_address_are_limited_even_with_a_forged_forwarded_for,
     refreshes_rotate_and_a_reused_token_revokes_its_session,
     sessions_are_listed_and_revoked_with_immediate_effect,
     password_reset_works_by_code_and_does_not_reveal_accounts,

@@ -111,7 +111,12 @@ pub async fn register(
     validate_email(email)?;
     validate_username(username)?;
     validate_password(password)?;
-    limits::hit(auth.ports.pubsub.as_ref(), limits::REGISTER_PER_IP, ip).await?;
+    limits::hit(
+        auth.ports.pubsub.as_ref(),
+        limits::register_per_ip(&auth.ports.config.auth),
+        ip,
+    )
+    .await?;
     let email_key = email.to_lowercase();
     let username_key = username.to_lowercase();
     if user::Entity::find()

@@ -1,11 +1,16 @@
-//! Access-token signing: Ed25519 keys kept in the auth schema and published as JWKS.
+//! Access-token signing: Ed25519 keys kept in the auth schema, published as JWKS, and
+//! rotated.
 //!
-//! A key is made on first start and shared by every auth instance through the
-//! database. Old keys stay published (so tokens they signed verify until expiry);
-//! rotation adds a newer key that signs from then on.
+//! Rotation without breaking anyone: a new key is published first and signs only
+//! once it has been public longer than verifiers cache the JWKS (`PUBLISH_AHEAD`);
+//! the key it replaces stays published until every token it signed has expired, and
+//! is then removed. Every auth instance shares the keys through the database and
+//! reloads them on a timer, so instances agree on which key signs.
+
+use std::sync::RwLock;
 
 use base64::Engine;
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use echostream_shared::Error;
 use echostream_shared::config::AuthConfig;
 use echostream_shared::token::Claims;
@@ -13,62 +18,158 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use uuid::Uuid;
 
 use crate::entities::signing_key;
 
-/// The keys: the newest signs, all are published.
-pub struct Keys {
+/// How long a new key is published before it signs: longer than the gateway's JWKS
+/// polling interval (5 minutes).
+pub const PUBLISH_AHEAD: Duration = Duration::minutes(10);
+
+/// When keys change.
+#[derive(Debug, Clone, Copy)]
+pub struct RotationPolicy {
+    /// Age at which the signing key is replaced.
+    pub rotate_after: Duration,
+    /// Lifetime of an access token: how long a replaced key must stay published.
+    pub token_ttl: Duration,
+}
+
+impl RotationPolicy {
+    /// The policy the configuration asks for.
+    pub fn from_config(config: &AuthConfig) -> RotationPolicy {
+        RotationPolicy {
+            rotate_after: Duration::days(i64::from(config.key_rotation_days.max(1))),
+            token_ttl: Duration::seconds(config.access_token_ttl_secs as i64),
+        }
+    }
+}
+
+/// One loaded set of keys: the one that signs, and all that are published.
+struct KeySet {
     kid: String,
     encoding: EncodingKey,
     published: Vec<signing_key::Model>,
 }
 
-impl Keys {
-    /// Loads the keys, making the first one when there is none.
-    pub async fn load_or_create(db: &DatabaseConnection) -> Result<Keys, Error> {
-        let mut all = signing_key::Entity::find()
-            .order_by_desc(signing_key::Column::CreatedAt)
-            .all(db)
+/// The keys, reloadable while tokens are being signed.
+pub struct Keys {
+    current: RwLock<KeySet>,
+}
+
+async fn all_keys(db: &DatabaseConnection) -> Result<Vec<signing_key::Model>, Error> {
+    Ok(signing_key::Entity::find()
+        .order_by_desc(signing_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+async fn create_key(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), Error> {
+    let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+    let pem = signing
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let x =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+    let row = signing_key::ActiveModel {
+        kid: Set(Uuid::now_v7().to_string()),
+        private_pem: Set(pem.to_string()),
+        public_x: Set(x),
+        created_at: Set(now),
+    };
+    row.insert(db).await?;
+    Ok(())
+}
+
+/// The key that signs at `now`: the newest one published long enough, or (when a
+/// platform starts for the first time) the oldest one.
+fn signing_key_at(keys: &[signing_key::Model], now: DateTime<Utc>) -> Option<&signing_key::Model> {
+    keys.iter()
+        .find(|k| k.created_at + PUBLISH_AHEAD <= now)
+        .or_else(|| keys.last())
+}
+
+/// Adds a key when the signing key is due for replacement, and removes keys whose
+/// tokens can no longer be valid.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    policy: RotationPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let keys = all_keys(db).await?;
+    let newest_is_due = keys
+        .first()
+        .is_none_or(|k| now - k.created_at >= policy.rotate_after);
+    if newest_is_due {
+        create_key(db, now).await?;
+    }
+    let keys = all_keys(db).await?;
+    let Some(active) = signing_key_at(&keys, now) else {
+        return Ok(());
+    };
+    // Keys older than the active one stopped signing when it became active; their last
+    // tokens expire a token lifetime later (plus a margin for clock skew).
+    let retired_since = active.created_at + PUBLISH_AHEAD + policy.token_ttl + Duration::minutes(5);
+    if retired_since <= now {
+        signing_key::Entity::delete_many()
+            .filter(signing_key::Column::CreatedAt.lt(active.created_at))
+            .exec(db)
             .await?;
-        if all.is_empty() {
-            let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-            let pem = signing
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| Error::internal(e.to_string()))?;
-            let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(signing.verifying_key().as_bytes());
-            let row = signing_key::ActiveModel {
-                kid: Set(Uuid::now_v7().to_string()),
-                private_pem: Set(pem.to_string()),
-                public_x: Set(x),
-                created_at: Set(Utc::now()),
-            };
-            // Another instance may have won the race: then read what it stored.
-            if let Err(err) = row.insert(db).await {
-                tracing::info!(%err, "signing key made elsewhere");
-            }
-            all = signing_key::Entity::find()
-                .order_by_desc(signing_key::Column::CreatedAt)
-                .all(db)
-                .await?;
+    }
+    Ok(())
+}
+
+async fn load_set(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<KeySet, Error> {
+    let published = all_keys(db).await?;
+    let signing =
+        signing_key_at(&published, now).ok_or_else(|| Error::internal("no signing key"))?;
+    let encoding =
+        EncodingKey::from_ed_pem(signing.private_pem.as_bytes()).map_err(Error::internal)?;
+    Ok(KeySet {
+        kid: signing.kid.clone(),
+        encoding,
+        published,
+    })
+}
+
+impl Keys {
+    /// Rotates if due and loads the keys (making the first one on a new platform).
+    pub async fn load(db: &DatabaseConnection, policy: RotationPolicy) -> Result<Keys, Error> {
+        let now = Utc::now();
+        if let Err(err) = rotate(db, policy, now).await {
+            // Another instance rotated at the same moment; its keys are as good.
+            tracing::info!(error = ?err, "key rotation raced another instance");
         }
-        let newest = all
-            .first()
-            .ok_or_else(|| Error::internal("no signing key"))?;
-        let encoding =
-            EncodingKey::from_ed_pem(newest.private_pem.as_bytes()).map_err(Error::internal)?;
         Ok(Keys {
-            kid: newest.kid.clone(),
-            encoding,
-            published: all,
+            current: RwLock::new(load_set(db, now).await?),
         })
+    }
+
+    /// Rotates if due and reloads (run periodically).
+    pub async fn refresh(
+        &self,
+        db: &DatabaseConnection,
+        policy: RotationPolicy,
+    ) -> Result<(), Error> {
+        let now = Utc::now();
+        rotate(db, policy, now).await?;
+        let set = load_set(db, now).await?;
+        *self.current.write().expect("keys lock poisoned") = set;
+        Ok(())
+    }
+
+    /// The `kid` of the key that signs now.
+    pub fn signing_kid(&self) -> String {
+        self.current.read().expect("keys lock poisoned").kid.clone()
     }
 
     /// The JWKS document served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<_> = self
+        let set = self.current.read().expect("keys lock poisoned");
+        let keys: Vec<_> = set
             .published
             .iter()
             .map(|k| {
@@ -99,8 +200,81 @@ impl Keys {
             iat: now,
             exp: now + config.access_token_ttl_secs as i64,
         };
+        let set = self.current.read().expect("keys lock poisoned");
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(Error::internal)
+        header.kid = Some(set.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &set.encoding).map_err(Error::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use echostream_migrations::{MigratorTrait, auth::Migrator};
+
+    async fn database() -> DatabaseConnection {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    fn kids(jwks: &serde_json::Value) -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_new_platform_signs_with_its_first_key_at_once() {
+        let db = database().await;
+        let policy = RotationPolicy {
+            rotate_after: Duration::days(30),
+            token_ttl: Duration::minutes(15),
+        };
+        let keys = Keys::load(&db, policy).await.unwrap();
+        assert_eq!(kids(&keys.jwks()), vec![keys.signing_kid()]);
+    }
+
+    #[tokio::test]
+    async fn rotation_publishes_first_signs_later_and_retires_after_expiry() {
+        let db = database().await;
+        let policy = RotationPolicy {
+            rotate_after: Duration::days(30),
+            token_ttl: Duration::minutes(15),
+        };
+        let start = Utc::now() - Duration::days(31);
+        create_key(&db, start).await.unwrap();
+        let old = all_keys(&db).await.unwrap()[0].kid.clone();
+
+        let now = Utc::now();
+        rotate(&db, policy, now).await.unwrap();
+        let set = load_set(&db, now).await.unwrap();
+        assert_eq!(set.published.len(), 2, "the new key is published");
+        assert_eq!(set.kid, old, "but the old one still signs");
+        let new = set.published[0].kid.clone();
+
+        let later = now + PUBLISH_AHEAD + Duration::seconds(1);
+        rotate(&db, policy, later).await.unwrap();
+        let set = load_set(&db, later).await.unwrap();
+        assert_eq!(set.kid, new, "the new key signs once verifiers have it");
+        assert_eq!(
+            set.published.len(),
+            2,
+            "the old key verifies its unexpired tokens"
+        );
+
+        let expired = later + policy.token_ttl + Duration::minutes(6);
+        rotate(&db, policy, expired).await.unwrap();
+        let set = load_set(&db, expired).await.unwrap();
+        assert_eq!(
+            set.published
+                .iter()
+                .map(|k| k.kid.clone())
+                .collect::<Vec<_>>(),
+            vec![new]
+        );
     }
 }

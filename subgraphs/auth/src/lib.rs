@@ -35,24 +35,44 @@ pub fn sdl() -> String {
     federation_sdl(&graphql::schema(None))
 }
 
-/// Migrates, starts the outbox relay and serves the subgraph; returns once listening.
+/// How often each instance reloads the keys (and rotates them when due).
+const KEY_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Migrates, starts the outbox relay and key rotation, and serves the subgraph;
+/// returns once listening.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Auth).await?;
-    let keys = keys::Keys::load_or_create(&db)
+    let policy = keys::RotationPolicy::from_config(&ports.config.auth);
+    let keys = keys::Keys::load(&db, policy)
         .await
         .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
     let relay = ports.relay(&db);
-    let jwks = keys.jwks();
     let auth = Arc::new(Auth {
         ports: ports.clone(),
         db: db.clone(),
         relay,
         keys,
     });
+    {
+        let auth = Arc::clone(&auth);
+        let shutdown = ports.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(KEY_REFRESH) => {}
+                }
+                if let Err(err) = auth.keys.refresh(&auth.db, policy).await {
+                    tracing::warn!(error = ?err, "signing keys not refreshed");
+                }
+            }
+        });
+    }
+    let jwks_auth = Arc::clone(&auth);
     let extra = Router::new().route(
         "/.well-known/jwks.json",
         get(move || {
-            let jwks = jwks.clone();
+            let jwks = jwks_auth.keys.jwks();
             async move { axum::Json(jwks) }
         }),
     );

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use echostream_shared::Error;
+use echostream_shared::config::AuthConfig;
 use echostream_shared::pubsub::PubSub;
 
 /// One limit: at most `max` hits per `window` per subject (an IP or an account).
@@ -18,18 +19,23 @@ const fn minutes(n: u64) -> Duration {
     Duration::from_secs(n * 60)
 }
 
-/// Sign-ups from one address.
-pub const REGISTER_PER_IP: Limit = Limit {
-    name: "register-ip",
-    max: 20,
-    window: minutes(60),
-};
-/// Sign-in attempts from one address.
-pub const LOGIN_PER_IP: Limit = Limit {
-    name: "login-ip",
-    max: 100,
-    window: minutes(5),
-};
+/// Sign-ups from one address (`auth.registrations_per_ip` per hour).
+pub fn register_per_ip(config: &AuthConfig) -> Limit {
+    Limit {
+        name: "register-ip",
+        max: config.registrations_per_ip,
+        window: minutes(60),
+    }
+}
+
+/// Sign-in attempts from one address (`auth.login_attempts_per_ip` per 5 minutes).
+pub fn login_per_ip(config: &AuthConfig) -> Limit {
+    Limit {
+        name: "login-ip",
+        max: config.login_attempts_per_ip,
+        window: minutes(5),
+    }
+}
 /// Failed sign-ins on one account before it is locked for the window.
 pub const LOGIN_FAILURES: Limit = Limit {
     name: "login-failures",

@@ -71,7 +71,12 @@ pub async fn login(
     client: Client<'_>,
 ) -> Result<Tokens, Error> {
     let pubsub = auth.ports.pubsub.as_ref();
-    limits::hit(pubsub, limits::LOGIN_PER_IP, client.ip).await?;
+    limits::hit(
+        pubsub,
+        limits::login_per_ip(&auth.ports.config.auth),
+        client.ip,
+    )
+    .await?;
     let subject = login.trim().to_lowercase();
     limits::check(pubsub, limits::LOGIN_FAILURES, &subject).await?;
     let found = find_login(&auth.db, login).await?;

@@ -325,6 +325,13 @@ pub struct AuthConfig {
     pub refresh_token_ttl_secs: u64,
     /// Lifetime of an emailed one-time code, in seconds.
     pub code_ttl_secs: u64,
+    /// Age in days at which the token signing key is replaced (the old one stays
+    /// published until its tokens have expired).
+    pub key_rotation_days: u32,
+    /// Sign-in attempts allowed from one client address per 5 minutes.
+    pub login_attempts_per_ip: i64,
+    /// Sign-ups allowed from one client address per hour.
+    pub registrations_per_ip: i64,
 }
 
 impl Default for AuthConfig {
@@ -335,6 +342,9 @@ impl Default for AuthConfig {
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             code_ttl_secs: 900,
+            key_rotation_days: 30,
+            login_attempts_per_ip: 100,
+            registrations_per_ip: 20,
         }
     }
 }
