@@ -26,11 +26,15 @@ pub struct Platform {
     log: PathBuf,
 }
 
+/// A port that is free now, chosen below Linux's ephemeral range (32768+) so that the
+/// outgoing connections of other tests cannot take it before the platform binds it.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A variable the test harness (scripts/test.sh) sets for the services profile.
@@ -48,11 +52,30 @@ impl Platform {
     }
 
     /// Like [`Platform::start`], with extra environment (configuration overrides).
+    ///
+    /// A start that fails because a chosen port was taken in the meantime is retried
+    /// with new ports.
     pub async fn start_with(
         binary: &str,
         profile: Profile,
         extra_env: &[(&str, &str)],
     ) -> Platform {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Platform::try_start(binary, profile, extra_env).await {
+                Ok(platform) => return platform,
+                Err(log) if log.contains("Address already in use") => last = log,
+                Err(log) => panic!("platform exited before becoming ready:\n{log}"),
+            }
+        }
+        panic!("platform could not find free ports:\n{last}");
+    }
+
+    async fn try_start(
+        binary: &str,
+        profile: Profile,
+        extra_env: &[(&str, &str)],
+    ) -> Result<Platform, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let log = dir.path().join("platform.log");
@@ -134,11 +157,12 @@ impl Platform {
             _dir: dir,
             log,
         };
-        platform.wait_until_ready().await;
-        platform
+        platform.wait_until_ready().await?;
+        Ok(platform)
     }
 
-    async fn wait_until_ready(&mut self) {
+    /// Waits for the gateway; the platform's log when it exited first.
+    async fn wait_until_ready(&mut self) -> Result<(), String> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -152,14 +176,11 @@ impl Platform {
             if let Some(response) = ok {
                 let body: Value = response.json().await.unwrap_or_default();
                 if body["data"]["__typename"] == "Query" {
-                    return;
+                    return Ok(());
                 }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "platform exited ({status}) before becoming ready:\n{}",
-                    self.log_tail()
-                );
+                return Err(format!("exit {status}:\n{}", self.log_tail()));
             }
             if Instant::now() > deadline {
                 panic!("platform did not become ready:\n{}", self.log_tail());
