@@ -6,6 +6,8 @@
 //!   gateway, one at a time;
 //! - send→receive latency: one user sends, the other's `messageAdded` subscription
 //!   through the gateway receives, one message at a time;
+//! - sign-in throughput (argon2id at OWASP parameters) from concurrent clients, with
+//!   send→receive latency measured at the same time;
 //! - the platform's resident memory before and after.
 //!
 //! Every loop is bounded and talks only to 127.0.0.1.
@@ -17,7 +19,7 @@ use clap::Args;
 use echostream::testkit::client::{Subscription, post};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
-    MESSAGES, direct_conversation, friends, send, wait_for_presence,
+    MESSAGES, PASSWORD, direct_conversation, friends, send, wait_for_presence,
 };
 use serde_json::json;
 
@@ -30,6 +32,12 @@ pub struct BenchArgs {
     /// Messages for the latency figure (at most 10 000).
     #[arg(long, default_value_t = 500)]
     messages: usize,
+    /// Sign-ins for the login figure (at most 10 000), spread over `--login-clients`.
+    #[arg(long, default_value_t = 200)]
+    logins: usize,
+    /// Concurrent sign-in clients (at most 64).
+    #[arg(long, default_value_t = 8)]
+    login_clients: usize,
     /// Run the platform on the services profile (needs the TEST_ECHOSTREAM_* variables
     /// that scripts/services.sh writes).
     #[arg(long)]
@@ -111,7 +119,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     } else {
         Profile::Embedded
     };
-    let platform = Platform::start(&binary.to_string_lossy(), profile).await;
+    // The benchmark signs in far more often than a person would from one address.
+    let platform = Platform::start_with(
+        &binary.to_string_lossy(),
+        profile,
+        &[("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000")],
+    )
+    .await;
     let rss_start = rss_mib(platform.pid());
     let (ann, bob) = friends(&platform).await;
     let conversation = direct_conversation(&platform, &ann, &bob).await;
@@ -146,6 +160,64 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
     }
     let latency = summarise(samples, started.elapsed());
+
+    // Sign-ins from concurrent clients while one conversation keeps messaging.
+    let logins = args.logins.clamp(1, 10_000);
+    let clients = args.login_clients.clamp(1, 64);
+    let login_started = Instant::now();
+    let mut workers = Vec::new();
+    for c in 0..clients {
+        let gateway = platform.gateway.clone();
+        let username = ann.username.clone();
+        let share = logins / clients + usize::from(c < logins % clients);
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(share);
+            for n in 0..share {
+                let t = Instant::now();
+                let body = post(
+                    &gateway,
+                    "mutation L($input: LoginInput!) { login(input: $input) { accessToken } }",
+                    json!({ "input": { "login": username, "password": PASSWORD, "deviceId": format!("bench-{c}-{n}") } }),
+                    None,
+                )
+                .await;
+                samples.push(t.elapsed());
+                if body.get("errors").is_some() {
+                    return Err(anyhow::anyhow!("sign-in failed: {body}"));
+                }
+            }
+            Ok(samples)
+        }));
+    }
+    let mut under_load = Vec::new();
+    let mut n = messages;
+    while workers.iter().any(|w| !w.is_finished()) && n < messages + 10_000 {
+        let t = Instant::now();
+        let sent = send(
+            &platform,
+            &ann,
+            &conversation,
+            "under load",
+            &format!("bench-{n}"),
+        )
+        .await;
+        let event = inbox
+            .next(Duration::from_secs(10))
+            .await
+            .context("a message sent under load never arrived")?;
+        under_load.push(t.elapsed());
+        if event["data"]["messageAdded"]["id"] != sent["id"] {
+            bail!("messages arrived out of order: {event}");
+        }
+        n += 1;
+    }
+    let mut login_samples = Vec::with_capacity(logins);
+    for worker in workers {
+        login_samples.extend(worker.await??);
+    }
+    let login_elapsed = login_started.elapsed();
+    let login = summarise(login_samples, login_elapsed);
+    let loaded = summarise(under_load, login_elapsed);
     let rss_end = rss_mib(platform.pid());
     inbox.close().await;
 
@@ -157,6 +229,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     print_row("`me` straight to auth subgraph", &direct);
     print_row("`me` through the gateway", &gateway);
     print_row("send → subscription receive", &latency);
+    print_row(&format!("sign-in ({clients} concurrent clients)"), &login);
+    print_row("send → receive during sign-ins", &loaded);
     println!(
         "gateway overhead: p50 +{} µs, p99 +{} µs",
         gateway.p50.saturating_sub(direct.p50),
