@@ -8,7 +8,9 @@ use super::client::{data, eventually, post};
 use super::mail::code_sent_to;
 use super::platform::Platform;
 
+/// The password every test user signs up with.
 pub const PASSWORD: &str = "correct horse battery";
+/// How long tests wait for eventually-consistent projections and events.
 pub const WAIT: Duration = Duration::from_secs(30);
 
 /// A signed-in test user.
@@ -18,11 +20,13 @@ pub struct Person {
     pub token: String,
 }
 
+/// A username no other test uses: `name_` and eight characters.
 pub fn unique(name: &str) -> String {
     let tail = uuid::Uuid::now_v7().simple().to_string();
     format!("{name}_{}", &tail[tail.len() - 8..])
 }
 
+/// Registers `username` (email `username@example.com`); returns the new `User`.
 pub async fn register(p: &Platform, username: &str) -> Value {
     let body = post(
         &p.gateway,
@@ -35,6 +39,7 @@ pub async fn register(p: &Platform, username: &str) -> Value {
     body["data"]["register"].clone()
 }
 
+/// Verifies `username`'s email with the code it was mailed.
 pub async fn verify(p: &Platform, username: &str) {
     let email = format!("{username}@example.com");
     let code = code_sent_to(p, &email).await;
@@ -48,6 +53,7 @@ pub async fn verify(p: &Platform, username: &str) {
     assert_eq!(verified["verifyEmail"]["emailVerified"], true);
 }
 
+/// Signs `username` in from its phone.
 pub async fn login(p: &Platform, username: &str) -> Person {
     let out = data(
         &p.gateway,
@@ -63,6 +69,7 @@ pub async fn login(p: &Platform, username: &str) -> Person {
     }
 }
 
+/// A fresh user, registered, verified and signed in.
 pub async fn signed_up(p: &Platform, name: &str) -> Person {
     let username = unique(name);
     register(p, &username).await;
@@ -125,6 +132,7 @@ pub async fn direct_conversation(p: &Platform, a: &Person, b: &Person) -> String
     .await
 }
 
+/// `from` sends `body` to `conversation` with idempotency key `key`; returns the message.
 pub async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: &str) -> Value {
     data(
         &p.gateway,
@@ -136,8 +144,10 @@ pub async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, k
         .clone()
 }
 
+/// The `messageAdded` subscription with the sender resolved across subgraphs.
 pub const MESSAGES: &str = "subscription { messageAdded { id conversationId seq body sender { id username displayName } } }";
 
+/// `user`'s presence as `viewer` sees it.
 pub async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value {
     data(
         &p.gateway,
@@ -149,6 +159,7 @@ pub async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value 
         .clone()
 }
 
+/// Waits until `viewer` sees `user` with `status` (`ONLINE`/`OFFLINE`).
 pub async fn wait_for_presence(
     p: &Platform,
     viewer: &Person,
