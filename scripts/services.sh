@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real services the test suite talks to:
 # PostgreSQL, Redis, a Kafka-protocol broker (tansu), an S3 store (SeaweedFS) and an
-# SMTP catcher with an HTTP API (maildev). Services already running are reused and
+# SMTP catcher with an HTTP API (maildev) and an OpenID Connect provider
+# (oidc-provider, scripts/oidc-provider.mjs). Services already running are reused and
 # left alone; what this script starts, `stop` stops.
 #
 #   scripts/services.sh start   # prints nothing but progress; writes $STATE/env
@@ -22,6 +23,7 @@ KAFKA_PORT=9092
 S3_PORT=8333
 SMTP_PORT=1025
 MAILDEV_WEB_PORT=1080
+OIDC_PORT=9400
 S3_ACCESS_KEY=echostream
 S3_SECRET_KEY=echostream-secret
 
@@ -142,6 +144,24 @@ start_smtp() {
   wait_port $MAILDEV_WEB_PORT maildev
 }
 
+start_oidc() {
+  if port_open $OIDC_PORT; then
+    log "OpenID provider: reusing 127.0.0.1:$OIDC_PORT"
+    return
+  fi
+  local dir="$CACHE/oidc-provider"
+  if [ ! -d "$dir/node_modules/oidc-provider" ]; then
+    log "oidc-provider: installing from npm"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --silent oidc-provider@9.13.3 >/dev/null)
+  fi
+  log "oidc-provider: starting"
+  OIDC_PROVIDER_MODULES="$dir" nohup node "$(dirname "$0")/oidc-provider.mjs" $OIDC_PORT \
+    >"$STATE/oidc-provider.log" 2>&1 &
+  remember pid $!
+  wait_port $OIDC_PORT oidc-provider
+}
+
 write_env() {
   cat >"$STATE/env" <<EOF
 export TEST_ECHOSTREAM_POSTGRES=postgres://postgres:postgres@127.0.0.1:$PG_PORT
@@ -152,6 +172,7 @@ export TEST_ECHOSTREAM_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export TEST_ECHOSTREAM_S3_SECRET_KEY=$S3_SECRET_KEY
 export TEST_ECHOSTREAM_SMTP_PORT=$SMTP_PORT
 export TEST_ECHOSTREAM_MAILDEV=http://127.0.0.1:$MAILDEV_WEB_PORT
+export TEST_ECHOSTREAM_OIDC=http://127.0.0.1:$OIDC_PORT
 EOF
   log "environment written to $STATE/env"
 }
@@ -178,6 +199,7 @@ case "${1:-start}" in
     start_kafka
     start_s3
     start_smtp
+    start_oidc
     write_env
     ;;
   stop) stop_all ;;

@@ -10,7 +10,7 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(Sessions)]
+        vec![Box::new(Init), Box::new(Sessions), Box::new(Identities)]
     }
 }
 
@@ -140,5 +140,42 @@ impl MigrationTrait for Sessions {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Accounts at OpenID Connect providers linked to EchoStream accounts.
+struct Identities;
+
+impl MigrationName for Identities {
+    fn name(&self) -> &str {
+        "m20261123_000003_auth_identities"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Identities {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("identities"))
+                    .if_not_exists()
+                    .col(string(n("provider")))
+                    .col(string(n("subject")))
+                    .col(uuid(n("user_id")))
+                    .col(string_null(n("email")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .primary_key(Index::create().col(n("provider")).col(n("subject")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "identities",
+            "identities_user",
+            &["user_id"],
+            false,
+        )
+        .await
     }
 }

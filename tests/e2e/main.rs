@@ -3,6 +3,7 @@
 
 mod accounts;
 mod flow;
+mod oauth;
 mod schema;
 
 use echostream::testkit::platform::{Platform, Profile};

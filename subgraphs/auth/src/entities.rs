@@ -123,3 +123,27 @@ pub mod spent_refresh_token {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// An account at an OpenID Connect provider, linked to an EchoStream account.
+pub mod identity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "identities")]
+    pub struct Model {
+        /// The provider's configured name.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        /// The provider's `sub` for the person: stable, unlike their email.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject: String,
+        pub user_id: Uuid,
+        pub email: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

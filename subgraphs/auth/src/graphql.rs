@@ -18,7 +18,7 @@ use echostream_shared::service::ClientIp;
 
 use crate::entities::{session, user};
 use crate::sessions::{self, Client};
-use crate::{Auth, accounts};
+use crate::{Auth, accounts, oauth};
 
 /// The auth subgraph's schema type.
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -94,6 +94,15 @@ impl User {
         self.0.created_at
     }
 
+    /// Providers linked to this account; only for its owner.
+    async fn linked_providers(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let me = viewer(ctx).extend()?;
+        if me.user_id != self.0.id {
+            return Err(Error::forbidden("only the account owner can see this").extend());
+        }
+        oauth::linked(auth(ctx), me.user_id).await.extend()
+    }
+
     /// Everything the auth subgraph holds about this user, as JSON; only for its owner.
     /// (Each subgraph adds its own `…Export` field; query them together.)
     async fn account_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
@@ -156,6 +165,15 @@ fn client_ip(ctx: &Context<'_>) -> String {
         .map_or_else(|| "unknown".to_string(), |ip| ip.0.clone())
 }
 
+/// Where to send the person to sign in at a provider.
+#[derive(SimpleObject)]
+pub struct OAuthStart {
+    /// Open this URL (browser, or the system browser from an app).
+    authorization_url: String,
+    /// Comes back with the code on the redirect URI; pass both to `completeOAuth`.
+    state: String,
+}
+
 /// A signed-in device.
 pub struct Session {
     model: session::Model,
@@ -211,6 +229,11 @@ impl Query {
     /// An account by id.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         load_user(ctx, parse_id(&id, "id").extend()?).await
+    }
+
+    /// The OpenID Connect providers one can sign in with.
+    async fn oauth_providers(&self, ctx: &Context<'_>) -> Vec<String> {
+        auth(ctx).oauth.names()
     }
 
     /// The viewer's live sessions (signed-in devices), most recently used first.
@@ -285,6 +308,125 @@ impl Mutation {
             .await
             .extend()?;
         Ok(tokens.into())
+    }
+
+    /// Starts signing in with a provider (web callback or app redirect scheme).
+    #[graphql(name = "startOAuth")]
+    async fn start_oauth(
+        &self,
+        ctx: &Context<'_>,
+        provider: String,
+        redirect_uri: String,
+    ) -> Result<OAuthStart> {
+        let (authorization_url, state) = oauth::start(auth(ctx), &provider, &redirect_uri, None)
+            .await
+            .extend()?;
+        Ok(OAuthStart {
+            authorization_url,
+            state,
+        })
+    }
+
+    /// Completes a provider sign-in with the `code` and `state` the redirect carried.
+    /// The first sign-in creates a verified account.
+    #[graphql(name = "completeOAuth")]
+    async fn complete_oauth(
+        &self,
+        ctx: &Context<'_>,
+        state: String,
+        code: String,
+        device_id: Option<String>,
+        device_name: Option<String>,
+    ) -> Result<AuthPayload> {
+        let ip = client_ip(ctx);
+        let device = Client {
+            ip: &ip,
+            device_id: device_id.as_deref(),
+            device_name: device_name.as_deref(),
+        };
+        match oauth::complete(auth(ctx), &state, &code, None, device)
+            .await
+            .extend()?
+        {
+            oauth::Completed::SignedIn(tokens) => Ok(tokens.into()),
+            oauth::Completed::Linked(_) => Err(Error::bad_input("this was a linking").extend()),
+        }
+    }
+
+    /// Native apps: signs in with an ID token the app got from the provider, and the
+    /// nonce the app put in that request.
+    async fn sign_in_with_id_token(
+        &self,
+        ctx: &Context<'_>,
+        provider: String,
+        id_token: String,
+        nonce: String,
+        device_id: Option<String>,
+        device_name: Option<String>,
+    ) -> Result<AuthPayload> {
+        let ip = client_ip(ctx);
+        let device = Client {
+            ip: &ip,
+            device_id: device_id.as_deref(),
+            device_name: device_name.as_deref(),
+        };
+        let tokens = oauth::sign_in_with_id_token(auth(ctx), &provider, &id_token, &nonce, device)
+            .await
+            .extend()?;
+        Ok(tokens.into())
+    }
+
+    /// Starts linking a provider to the viewer's account.
+    #[graphql(name = "startOAuthLink")]
+    async fn start_oauth_link(
+        &self,
+        ctx: &Context<'_>,
+        provider: String,
+        redirect_uri: String,
+    ) -> Result<OAuthStart> {
+        let me = viewer(ctx).extend()?;
+        let (authorization_url, state) =
+            oauth::start(auth(ctx), &provider, &redirect_uri, Some(me.user_id))
+                .await
+                .extend()?;
+        Ok(OAuthStart {
+            authorization_url,
+            state,
+        })
+    }
+
+    /// Completes linking a provider to the viewer's account.
+    #[graphql(name = "completeOAuthLink")]
+    async fn complete_oauth_link(
+        &self,
+        ctx: &Context<'_>,
+        state: String,
+        code: String,
+    ) -> Result<User> {
+        let me = viewer(ctx).extend()?;
+        let ip = client_ip(ctx);
+        let device = Client {
+            ip: &ip,
+            device_id: None,
+            device_name: None,
+        };
+        match oauth::complete(auth(ctx), &state, &code, Some(me.user_id), device)
+            .await
+            .extend()?
+        {
+            oauth::Completed::Linked(account) => Ok(User(account)),
+            oauth::Completed::SignedIn(_) => Err(Error::bad_input("this was a sign-in").extend()),
+        }
+    }
+
+    /// Unlinks a provider from the viewer's account.
+    #[graphql(name = "unlinkOAuth")]
+    async fn unlink_oauth(&self, ctx: &Context<'_>, provider: String) -> Result<bool> {
+        let me = viewer(ctx).extend()?;
+        oauth::unlink(auth(ctx), me.user_id, &provider)
+            .await
+            .extend()?;
+        Ok(true)
     }
 
     /// Trades a refresh token for new tokens. The refresh token works once; using a

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod graphql;
 pub mod keys;
 pub mod limits;
+pub mod oauth;
 pub mod passwords;
 pub mod sessions;
 
@@ -28,6 +29,7 @@ pub struct Auth {
     pub db: DatabaseConnection,
     pub relay: Relay,
     pub keys: keys::Keys,
+    pub oauth: oauth::Providers,
 }
 
 /// The subgraph's SDL for composition.
@@ -52,6 +54,7 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         db: db.clone(),
         relay,
         keys,
+        oauth: oauth::Providers::new(&ports.config.auth.oidc),
     });
     {
         let auth = Arc::clone(&auth);

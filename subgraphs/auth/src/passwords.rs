@@ -46,6 +46,10 @@ pub async fn hash(password: String) -> Result<String, Error> {
 
 /// Checks a password against a stored PHC string.
 pub async fn verify(password: String, stored: String) -> Result<bool, Error> {
+    // Accounts made through a provider have no password until one is set.
+    if stored.is_empty() {
+        return Ok(false);
+    }
     on_pool(move || {
         let parsed = PasswordHash::new(&stored).map_err(|e| Error::internal(e.to_string()))?;
         Ok(argon2()

@@ -82,11 +82,13 @@ pub async fn login(
     let found = find_login(&auth.db, login).await?;
     // Unknown logins are checked against a dummy hash: the same cost, so timing does
     // not tell which accounts exist.
-    let stored = found.as_ref().map_or_else(
+    // Accounts made through a provider have no password: they take the same path.
+    let has_password = found.as_ref().is_some_and(|u| !u.password_hash.is_empty());
+    let stored = found.as_ref().filter(|_| has_password).map_or_else(
         || passwords::DUMMY_HASH.clone(),
         |u| u.password_hash.clone(),
     );
-    let matches = passwords::verify(password.to_string(), stored).await?;
+    let matches = passwords::verify(password.to_string(), stored).await? && has_password;
     let account = match found {
         Some(account) if matches => account,
         _ => {

@@ -332,6 +332,29 @@ pub struct AuthConfig {
     pub login_attempts_per_ip: i64,
     /// Sign-ups allowed from one client address per hour.
     pub registrations_per_ip: i64,
+    /// OpenID Connect providers users may sign in with (`[[auth.oidc]]` tables).
+    pub oidc: Vec<OidcProviderConfig>,
+}
+
+/// An OpenID Connect provider (Google, a company IdP, any certified issuer).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderConfig {
+    /// The name clients use (`google`).
+    pub name: String,
+    /// The issuer URL; its `/.well-known/openid-configuration` is read at first use.
+    pub issuer: String,
+    /// EchoStream's client id at the provider.
+    pub client_id: String,
+    /// EchoStream's client secret (absent for public clients).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Redirect URIs clients may ask for: web callbacks and app schemes.
+    pub redirect_uris: Vec<String>,
+    /// Further client ids whose ID tokens are accepted in the native flow (the
+    /// mobile apps' own client ids).
+    #[serde(default)]
+    pub native_client_ids: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -345,6 +368,7 @@ impl Default for AuthConfig {
             key_rotation_days: 30,
             login_attempts_per_ip: 100,
             registrations_per_ip: 20,
+            oidc: Vec::new(),
         }
     }
 }

@@ -1,0 +1,607 @@
+//! Sign-in with OpenID Connect providers (Google, any certified issuer by config).
+//!
+//! Web and app-redirect flows: `start` hands the client an authorization URL with
+//! PKCE (S256), a `state` and a `nonce`, and keeps the verifier server-side under the
+//! state for ten minutes; `complete` takes the code the provider sent to the client's
+//! redirect URI, exchanges it (with the verifier, using the oauth2 crate), verifies
+//! the ID token (signature by the provider's JWKS, issuer, audience, expiry, nonce)
+//! and signs the person in. Native flow: `sign_in_with_id_token` verifies an ID
+//! token the app obtained itself, with the nonce the app chose.
+//!
+//! A first sign-in creates a verified account. An email that already belongs to a
+//! password account is never linked automatically (that would hand the account to
+//! whoever controls the provider account): the owner links it while signed in.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use echostream_shared::Error;
+use echostream_shared::config::OidcProviderConfig;
+use echostream_shared::events::{Envelope, outbox};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use crate::entities::{identity, user};
+use crate::sessions::{self, Client as DeviceClient, Tokens};
+use crate::{Auth, accounts};
+
+/// How long a started sign-in may take.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+
+/// The `id_token` the token endpoint returns beside the access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenField {
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+/// The client before its endpoints are set.
+type NewClient = Client<
+    BasicErrorResponse,
+    StandardTokenResponse<IdTokenField, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+/// The client with authorization and token endpoints.
+type OidcClient = Client<
+    BasicErrorResponse,
+    StandardTokenResponse<IdTokenField, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+#[derive(Debug, Clone, Deserialize)]
+struct Metadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+}
+
+/// One configured provider, with its discovery document and keys once fetched.
+struct Provider {
+    config: OidcProviderConfig,
+    metadata: RwLock<Option<Metadata>>,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+}
+
+/// The configured providers.
+pub struct Providers {
+    http: reqwest::Client,
+    list: Vec<Provider>,
+}
+
+/// A sign-in waiting for the provider's answer, kept under its `state`.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    provider: String,
+    verifier: String,
+    nonce: String,
+    redirect_uri: String,
+    /// Set when a signed-in user is linking the provider to their account.
+    link_user: Option<Uuid>,
+}
+
+/// What the provider says about the person.
+#[derive(Debug, Deserialize)]
+struct IdClaims {
+    sub: String,
+    nonce: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+    preferred_username: Option<String>,
+    name: Option<String>,
+}
+
+/// The outcome of a completed provider round trip.
+pub enum Completed {
+    SignedIn(Tokens),
+    Linked(user::Model),
+}
+
+fn pending_key(state: &str) -> String {
+    format!("oauth-pending:{state}")
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+impl Providers {
+    /// The providers of the configuration; nothing is fetched until first use.
+    pub fn new(configs: &[OidcProviderConfig]) -> Providers {
+        Providers {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("reqwest client"),
+            list: configs
+                .iter()
+                .map(|c| Provider {
+                    config: c.clone(),
+                    metadata: RwLock::new(None),
+                    keys: RwLock::new(HashMap::new()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The names clients may ask for.
+    pub fn names(&self) -> Vec<String> {
+        self.list.iter().map(|p| p.config.name.clone()).collect()
+    }
+
+    fn provider(&self, name: &str) -> Result<&Provider, Error> {
+        self.list
+            .iter()
+            .find(|p| p.config.name == name)
+            .ok_or_else(|| Error::bad_input(format!("unknown sign-in provider {name:?}")))
+    }
+
+    async fn metadata(&self, provider: &Provider) -> Result<Metadata, Error> {
+        if let Some(m) = provider.metadata.read().await.clone() {
+            return Ok(m);
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            provider.config.issuer.trim_end_matches('/')
+        );
+        let fetched: Metadata = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(Error::internal)?
+            .json()
+            .await
+            .map_err(Error::internal)?;
+        *provider.metadata.write().await = Some(fetched.clone());
+        Ok(fetched)
+    }
+
+    async fn key(&self, provider: &Provider, kid: &str) -> Result<DecodingKey, Error> {
+        if let Some(key) = provider.keys.read().await.get(kid) {
+            return Ok(key.clone());
+        }
+        let metadata = self.metadata(provider).await?;
+        let set: JwkSet = self
+            .http
+            .get(&metadata.jwks_uri)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(Error::internal)?
+            .json()
+            .await
+            .map_err(Error::internal)?;
+        let mut keys = provider.keys.write().await;
+        for jwk in &set.keys {
+            if let (Some(id), Ok(key)) = (&jwk.common.key_id, DecodingKey::from_jwk(jwk)) {
+                keys.insert(id.clone(), key);
+            }
+        }
+        keys.get(kid).cloned().ok_or_else(|| {
+            Error::Unauthenticated("the ID token's key is not the provider's".into())
+        })
+    }
+
+    /// Verifies an ID token: the provider's signature, issuer, audience, expiry, and
+    /// the nonce this sign-in chose.
+    async fn verify(
+        &self,
+        provider: &Provider,
+        token: &str,
+        audiences: &[String],
+        nonce: &str,
+    ) -> Result<IdClaims, Error> {
+        let bad = || Error::Unauthenticated("the ID token is not valid".into());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
+        let kid = header.kid.ok_or_else(bad)?;
+        let key = self.key(provider, &kid).await?;
+        let metadata = self.metadata(provider).await?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&metadata.issuer]);
+        validation.set_audience(audiences);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        // Only asymmetric algorithms: an HS256 token would be "signed" with a public key.
+        if !matches!(
+            header.alg,
+            jsonwebtoken::Algorithm::RS256
+                | jsonwebtoken::Algorithm::RS384
+                | jsonwebtoken::Algorithm::RS512
+                | jsonwebtoken::Algorithm::PS256
+                | jsonwebtoken::Algorithm::ES256
+                | jsonwebtoken::Algorithm::ES384
+                | jsonwebtoken::Algorithm::EdDSA
+        ) {
+            return Err(bad());
+        }
+        let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
+            .map_err(|_| bad())?
+            .claims;
+        if claims.nonce.as_deref() != Some(nonce) {
+            return Err(Error::Unauthenticated(
+                "the ID token's nonce does not match".into(),
+            ));
+        }
+        Ok(claims)
+    }
+}
+
+/// Starts a provider sign-in (or, with `link_user`, a linking); returns the URL to
+/// send the person to and the `state` that comes back with the code.
+pub async fn start(
+    auth: &Auth,
+    provider_name: &str,
+    redirect_uri: &str,
+    link_user: Option<Uuid>,
+) -> Result<(String, String), Error> {
+    let provider = auth.oauth.provider(provider_name)?;
+    if !provider
+        .config
+        .redirect_uris
+        .iter()
+        .any(|u| u == redirect_uri)
+    {
+        return Err(Error::bad_input(
+            "redirectUri is not registered for this provider",
+        ));
+    }
+    let metadata = auth.oauth.metadata(provider).await?;
+    let client = oidc_client(&provider.config, &metadata, redirect_uri)?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = random_token();
+    let nonce = random_token();
+    let (url, _) = client
+        .authorize_url(|| CsrfToken::new(state.clone()))
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .add_extra_param("nonce", nonce.clone())
+        .url();
+    let pending = Pending {
+        provider: provider_name.to_string(),
+        verifier: verifier.secret().clone(),
+        nonce,
+        redirect_uri: redirect_uri.to_string(),
+        link_user,
+    };
+    let value = serde_json::to_string(&pending).map_err(Error::internal)?;
+    auth.ports
+        .pubsub
+        .set(&pending_key(&state), &value, Some(PENDING_TTL))
+        .await?;
+    Ok((url.to_string(), state))
+}
+
+fn oidc_client(
+    config: &OidcProviderConfig,
+    metadata: &Metadata,
+    redirect_uri: &str,
+) -> Result<OidcClient, Error> {
+    let bad = |e: oauth2::url::ParseError| Error::internal(e.to_string());
+    let mut client: OidcClient = NewClient::new(ClientId::new(config.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(metadata.authorization_endpoint.clone()).map_err(bad)?)
+        .set_token_uri(TokenUrl::new(metadata.token_endpoint.clone()).map_err(bad)?)
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.to_string())
+                .map_err(|_| Error::bad_input("redirectUri is not a URL"))?,
+        );
+    if let Some(secret) = &config.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.clone()));
+    }
+    Ok(client)
+}
+
+/// Completes a provider round trip with the `code` that came back with `state`;
+/// `linking` is the signed-in user when the client completes a linking.
+pub async fn complete(
+    auth: &Auth,
+    state: &str,
+    code: &str,
+    linking: Option<Uuid>,
+    device: DeviceClient<'_>,
+) -> Result<Completed, Error> {
+    let invalid = || Error::bad_input("this sign-in is unknown, used or expired; start again");
+    let key = pending_key(state);
+    let raw = auth.ports.pubsub.get(&key).await?.ok_or_else(invalid)?;
+    // One use: a replayed state finds nothing.
+    auth.ports.pubsub.delete(&key).await?;
+    let pending: Pending = serde_json::from_str(&raw).map_err(|_| invalid())?;
+    if pending.link_user != linking {
+        return Err(Error::bad_input(if pending.link_user.is_some() {
+            "this is a linking: complete it with completeOAuthLink while signed in as its user"
+        } else {
+            "this is a sign-in: complete it with completeOAuth"
+        }));
+    }
+    let provider = auth.oauth.provider(&pending.provider)?;
+    let metadata = auth.oauth.metadata(provider).await?;
+    let client = oidc_client(&provider.config, &metadata, &pending.redirect_uri)?;
+    let response = client
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
+        .request_async(&auth.oauth.http)
+        .await
+        .map_err(|e| {
+            tracing::info!(error = %e, "authorization code refused by the provider");
+            Error::Unauthenticated("the provider refused the authorization code".into())
+        })?;
+    let id_token = response
+        .extra_fields()
+        .id_token
+        .clone()
+        .ok_or_else(|| Error::Unauthenticated("the provider sent no ID token".into()))?;
+    let audiences = vec![provider.config.client_id.clone()];
+    let claims = auth
+        .oauth
+        .verify(provider, &id_token, &audiences, &pending.nonce)
+        .await?;
+    match pending.link_user {
+        Some(user_id) => Ok(Completed::Linked(
+            link(auth, user_id, &pending.provider, &claims).await?,
+        )),
+        None => Ok(Completed::SignedIn(
+            sign_in(auth, &pending.provider, claims, device).await?,
+        )),
+    }
+}
+
+/// Native apps: signs in with an ID token the app obtained from the provider itself.
+pub async fn sign_in_with_id_token(
+    auth: &Auth,
+    provider_name: &str,
+    id_token: &str,
+    nonce: &str,
+    device: DeviceClient<'_>,
+) -> Result<Tokens, Error> {
+    if nonce.len() < 16 {
+        return Err(Error::bad_input("the nonce must be at least 16 characters"));
+    }
+    let provider = auth.oauth.provider(provider_name)?;
+    let mut audiences = provider.config.native_client_ids.clone();
+    audiences.push(provider.config.client_id.clone());
+    let claims = auth
+        .oauth
+        .verify(provider, id_token, &audiences, nonce)
+        .await?;
+    sign_in(auth, provider_name, claims, device).await
+}
+
+async fn sign_in(
+    auth: &Auth,
+    provider: &str,
+    claims: IdClaims,
+    device: DeviceClient<'_>,
+) -> Result<Tokens, Error> {
+    let linked = identity::Entity::find_by_id((provider.to_string(), claims.sub.clone()))
+        .one(&auth.db)
+        .await?;
+    let account = match linked {
+        Some(found) => user::Entity::find_by_id(found.user_id)
+            .one(&auth.db)
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?,
+        None => create_account(auth, provider, &claims).await?,
+    };
+    sessions::open(auth, account, device).await
+}
+
+/// A free username from what the provider says.
+async fn pick_username(auth: &Auth, claims: &IdClaims) -> Result<String, Error> {
+    let wanted = claims
+        .preferred_username
+        .clone()
+        .or_else(|| {
+            claims
+                .email
+                .as_ref()
+                .and_then(|e| e.split('@').next().map(str::to_string))
+        })
+        .or_else(|| claims.name.clone())
+        .unwrap_or_else(|| "user".into());
+    let mut base: String = wanted
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
+    if base.len() < 3 {
+        base = format!("user_{base}");
+    }
+    for attempt in 0..20 {
+        let candidate = if attempt == 0 {
+            base.clone()
+        } else {
+            format!(
+                "{base}_{}",
+                &random_token()[..4].to_lowercase().replace(['-', '_'], "x")
+            )
+        };
+        if accounts::validate_username(&candidate).is_ok()
+            && user::Entity::find()
+                .filter(user::Column::UsernameKey.eq(candidate.to_lowercase()))
+                .one(&auth.db)
+                .await?
+                .is_none()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::conflict(
+        "no free username could be made; register with a password",
+    ))
+}
+
+async fn create_account(
+    auth: &Auth,
+    provider: &str,
+    claims: &IdClaims,
+) -> Result<user::Model, Error> {
+    let email = claims
+        .email
+        .clone()
+        .filter(|_| claims.email_verified.unwrap_or(false))
+        .ok_or_else(|| Error::forbidden("the provider did not share a verified email address"))?;
+    if user::Entity::find()
+        .filter(user::Column::EmailKey.eq(email.to_lowercase()))
+        .one(&auth.db)
+        .await?
+        .is_some()
+    {
+        return Err(Error::conflict(
+            "an account with this email exists: sign in to it and link this provider",
+        ));
+    }
+    let username = pick_username(auth, claims).await?;
+    let now = Utc::now();
+    let model = user::Model {
+        id: Uuid::now_v7(),
+        email: email.clone(),
+        email_key: email.to_lowercase(),
+        username,
+        username_key: String::new(),
+        // No password: sign-in is through the provider until one is set by reset.
+        password_hash: String::new(),
+        email_verified_at: Some(now),
+        created_at: now,
+    };
+    let provider = provider.to_string();
+    let subject = claims.sub.clone();
+    let saved = auth
+        .db
+        .transaction::<_, user::Model, Error>(|txn| {
+            Box::pin(async move {
+                let mut model = model;
+                model.username_key = model.username.to_lowercase();
+                let saved = user::ActiveModel::from(model).insert(txn).await?;
+                identity::ActiveModel {
+                    provider: Set(provider.clone()),
+                    subject: Set(subject),
+                    user_id: Set(saved.id),
+                    email: Set(Some(saved.email.clone())),
+                    created_at: Set(now),
+                }
+                .insert(txn)
+                .await?;
+                for kind in ["auth.user.registered", "auth.user.verified"] {
+                    let event = Envelope::new(
+                        kind,
+                        Some(saved.id),
+                        saved.id.to_string(),
+                        json!({ "userId": saved.id, "username": saved.username, "provider": provider }),
+                    );
+                    outbox::enqueue(txn, &event).await?;
+                }
+                Ok(saved)
+            })
+        })
+        .await?;
+    auth.relay.wake();
+    Ok(saved)
+}
+
+async fn link(
+    auth: &Auth,
+    user_id: Uuid,
+    provider: &str,
+    claims: &IdClaims,
+) -> Result<user::Model, Error> {
+    let account = user::Entity::find_by_id(user_id)
+        .one(&auth.db)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    match identity::Entity::find_by_id((provider.to_string(), claims.sub.clone()))
+        .one(&auth.db)
+        .await?
+    {
+        Some(existing) if existing.user_id == user_id => return Ok(account),
+        Some(_) => {
+            return Err(Error::conflict(
+                "this provider account is linked to another user",
+            ));
+        }
+        None => {}
+    }
+    identity::ActiveModel {
+        provider: Set(provider.to_string()),
+        subject: Set(claims.sub.clone()),
+        user_id: Set(user_id),
+        email: Set(claims.email.clone()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&auth.db)
+    .await?;
+    Ok(account)
+}
+
+/// The providers linked to a user.
+pub async fn linked(auth: &Auth, user_id: Uuid) -> Result<Vec<String>, Error> {
+    Ok(identity::Entity::find()
+        .filter(identity::Column::UserId.eq(user_id))
+        .all(&auth.db)
+        .await?
+        .into_iter()
+        .map(|i| i.provider)
+        .collect())
+}
+
+/// Unlinks a provider; refused when it is the account's only way to sign in.
+pub async fn unlink(auth: &Auth, user_id: Uuid, provider: &str) -> Result<(), Error> {
+    let account = user::Entity::find_by_id(user_id)
+        .one(&auth.db)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let identities = linked(auth, user_id).await?;
+    if !identities.iter().any(|p| p == provider) {
+        return Err(Error::not_found("this provider is not linked"));
+    }
+    if account.password_hash.is_empty() && identities.len() == 1 {
+        return Err(Error::forbidden(
+            "this is the only way to sign in: set a password (password reset) first",
+        ));
+    }
+    identity::Entity::delete_many()
+        .filter(identity::Column::UserId.eq(user_id))
+        .filter(identity::Column::Provider.eq(provider))
+        .exec(&auth.db)
+        .await?;
+    Ok(())
+}
