@@ -1,3 +1,6 @@
+// ntex builds the router service from deeply nested types.
+#![recursion_limit = "256"]
+
 //! The EchoStream federation gateway, built on the Hive Router library.
 //!
 //! Query planning, entity resolution, subscriptions (graphql-transport-ws to clients
