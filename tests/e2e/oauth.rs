@@ -32,6 +32,18 @@ client_id = "echostream-web"
 client_secret = "echostream-web-secret"
 redirect_uris = ["{WEB_CALLBACK}", "{APP_CALLBACK}"]
 native_client_ids = ["echostream-mobile"]
+
+# The same server as a plain OAuth 2 provider: no discovery, no ID token; the
+# person is read from the user-info endpoint (the path GitHub takes).
+[[auth.oidc]]
+name = "plain"
+authorization_endpoint = "{issuer}/auth"
+token_endpoint = "{issuer}/token"
+userinfo_endpoint = "{issuer}/me"
+client_id = "echostream-web"
+client_secret = "echostream-web-secret"
+redirect_uris = ["{WEB_CALLBACK}"]
+scopes = ["openid", "email", "profile"]
 "#
         ),
     )
@@ -145,7 +157,7 @@ const COMPLETE: &str = "mutation C($s: String!, $c: String!) { completeOAuth(sta
 async fn web_sign_in_with_pkce_creates_a_verified_account_once(profile: Profile) {
     let (p, _config) = start(profile).await;
     let providers = data(&p.gateway, "{ oauthProviders }", json!({}), None).await;
-    assert_eq!(providers["oauthProviders"], json!(["local"]));
+    assert_eq!(providers["oauthProviders"], json!(["local", "plain"]));
     let login = format!("alice{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
     let (url, state) = start_oauth(&p, WEB_CALLBACK).await;
     assert!(
@@ -408,7 +420,54 @@ async fn a_password_account_links_and_unlinks_a_provider(profile: Profile) {
     assert_eq!(error_code(&again), "NOT_FOUND");
 }
 
+async fn plain_oauth2_providers_sign_in_through_user_info(profile: Profile) {
+    let (p, _config) = start(profile).await;
+    let started = data(
+        &p.gateway,
+        "mutation S($r: String!) { startOAuth(provider: \"plain\", redirectUri: $r) { authorizationUrl state } }",
+        json!({ "r": WEB_CALLBACK }),
+        None,
+    )
+    .await;
+    let url = started["startOAuth"]["authorizationUrl"].as_str().unwrap();
+    assert!(
+        !url.contains("nonce="),
+        "no OpenID Connect nonce for plain OAuth 2: {url}"
+    );
+    let state = started["startOAuth"]["state"].as_str().unwrap();
+    let login = format!("plain_{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let callback = provider_login(url, &login).await;
+    let signed_in = data(
+        &p.gateway,
+        COMPLETE,
+        json!({ "s": state, "c": query_param(&callback, "code") }),
+        None,
+    )
+    .await;
+    let token = signed_in["completeOAuth"]["accessToken"].as_str().unwrap();
+    let me = data(
+        &p.gateway,
+        "{ me { username email emailVerified linkedProviders } }",
+        json!({}),
+        Some(token),
+    )
+    .await;
+    assert_eq!(me["me"]["username"], login.as_str());
+    assert_eq!(me["me"]["email"], format!("{login}@oidc.example"));
+    assert_eq!(me["me"]["emailVerified"], true);
+    assert_eq!(me["me"]["linkedProviders"], json!(["plain"]));
+    let no_id_tokens = post(
+        &p.gateway,
+        "mutation { signInWithIdToken(provider: \"plain\", idToken: \"x.y.z\", nonce: \"0123456789abcdefg\") { accessToken } }",
+        json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&no_id_tokens), "BAD_USER_INPUT");
+}
+
 on_both_profiles!(
+    plain_oauth2_providers_sign_in_through_user_info,
     web_sign_in_with_pkce_creates_a_verified_account_once,
     bad_oauth_requests_are_refused,
     app_redirect_scheme_receives_the_code,

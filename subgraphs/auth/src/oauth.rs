@@ -76,10 +76,29 @@ type OidcClient = Client<
 
 #[derive(Debug, Clone, Deserialize)]
 struct Metadata {
+    /// Empty for plain OAuth 2 providers.
+    #[serde(default)]
     issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
+    #[serde(default)]
     jwks_uri: String,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+}
+
+const GITHUB_AUTHORIZE: &str = "https://github.com/login/oauth/authorize";
+const GITHUB_TOKEN: &str = "https://github.com/login/oauth/access_token";
+const GITHUB_USER: &str = "https://api.github.com/user";
+const GITHUB_EMAILS: &str = "https://api.github.com/user/emails";
+
+fn is_github(config: &OidcProviderConfig) -> bool {
+    config.preset.as_deref() == Some("github")
+}
+
+/// Whether a provider speaks OpenID Connect (else plain OAuth 2 with user info).
+fn is_oidc(config: &OidcProviderConfig) -> bool {
+    !config.issuer.is_empty()
 }
 
 /// One configured provider, with its discovery document and keys once fetched.
@@ -169,6 +188,26 @@ impl Providers {
         if let Some(m) = provider.metadata.read().await.clone() {
             return Ok(m);
         }
+        let c = &provider.config;
+        if !is_oidc(c) {
+            let github = is_github(c);
+            let pick = |explicit: &Option<String>, preset: &str| {
+                explicit
+                    .clone()
+                    .or_else(|| github.then(|| preset.to_string()))
+            };
+            let missing = || Error::internal(format!("provider {} has no endpoints", c.name));
+            return Ok(Metadata {
+                issuer: String::new(),
+                authorization_endpoint: pick(&c.authorization_endpoint, GITHUB_AUTHORIZE)
+                    .ok_or_else(missing)?,
+                token_endpoint: pick(&c.token_endpoint, GITHUB_TOKEN).ok_or_else(missing)?,
+                jwks_uri: String::new(),
+                userinfo_endpoint: Some(
+                    pick(&c.userinfo_endpoint, GITHUB_USER).ok_or_else(missing)?,
+                ),
+            });
+        }
         let url = format!(
             "{}/.well-known/openid-configuration",
             provider.config.issuer.trim_end_matches('/')
@@ -210,6 +249,82 @@ impl Providers {
         }
         keys.get(kid).cloned().ok_or_else(|| {
             Error::Unauthenticated("the ID token's key is not the provider's".into())
+        })
+    }
+
+    /// Who an access token belongs to, from the provider's user-info endpoint, read
+    /// through the configured field names (GitHub: its primary verified email).
+    async fn user_info(
+        &self,
+        provider: &Provider,
+        endpoint: &str,
+        access_token: &str,
+    ) -> Result<IdClaims, Error> {
+        let get = |url: String| {
+            self.http
+                .get(url)
+                .bearer_auth(access_token)
+                .header("accept", "application/json")
+                .header("user-agent", "EchoStream")
+                .send()
+        };
+        let info: serde_json::Value = get(endpoint.to_string())
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| {
+                tracing::info!(error = %e, "user info refused");
+                Error::Unauthenticated("the provider refused the access token".into())
+            })?
+            .json()
+            .await
+            .map_err(Error::internal)?;
+        let fields = &provider.config.fields;
+        let (subject, username, email_field) = if is_github(&provider.config) {
+            ("id", "login", "email")
+        } else {
+            (
+                fields.subject.as_str(),
+                fields.username.as_str(),
+                fields.email.as_str(),
+            )
+        };
+        let sub = match &info[subject] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(Error::Unauthenticated(
+                    "the provider did not say who this is".into(),
+                ));
+            }
+        };
+        let text = |field: &str| info[field].as_str().map(str::to_string);
+        let (email, email_verified) = if is_github(&provider.config) {
+            // GitHub lists addresses with their verification state separately.
+            let emails: Vec<serde_json::Value> = get(GITHUB_EMAILS.to_string())
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(Error::internal)?
+                .json()
+                .await
+                .map_err(Error::internal)?;
+            let primary = emails
+                .iter()
+                .find(|e| e["primary"] == true && e["verified"] == true)
+                .and_then(|e| e["email"].as_str().map(str::to_string));
+            (primary.clone(), Some(primary.is_some()))
+        } else {
+            let verified = (!fields.email_verified.is_empty())
+                .then(|| info[fields.email_verified.as_str()].as_bool())
+                .flatten();
+            (text(email_field), verified)
+        };
+        Ok(IdClaims {
+            sub,
+            nonce: None,
+            email,
+            email_verified,
+            preferred_username: text(username),
+            name: text("name"),
         })
     }
 
@@ -281,14 +396,21 @@ pub async fn start(
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = random_token();
     let nonce = random_token();
-    let (url, _) = client
+    let scopes: Vec<String> = if !provider.config.scopes.is_empty() {
+        provider.config.scopes.clone()
+    } else if is_github(&provider.config) {
+        vec!["read:user".into(), "user:email".into()]
+    } else {
+        vec!["openid".into(), "email".into(), "profile".into()]
+    };
+    let mut request = client
         .authorize_url(|| CsrfToken::new(state.clone()))
-        .add_scope(Scope::new("openid".into()))
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .add_extra_param("nonce", nonce.clone())
-        .url();
+        .add_scopes(scopes.into_iter().map(Scope::new))
+        .set_pkce_challenge(challenge);
+    if is_oidc(&provider.config) {
+        request = request.add_extra_param("nonce", nonce.clone());
+    }
+    let (url, _) = request.url();
     let pending = Pending {
         provider: provider_name.to_string(),
         verifier: verifier.secret().clone(),
@@ -357,16 +479,47 @@ pub async fn complete(
             tracing::info!(error = %e, "authorization code refused by the provider");
             Error::Unauthenticated("the provider refused the authorization code".into())
         })?;
-    let id_token = response
-        .extra_fields()
-        .id_token
-        .clone()
-        .ok_or_else(|| Error::Unauthenticated("the provider sent no ID token".into()))?;
-    let audiences = vec![provider.config.client_id.clone()];
-    let claims = auth
-        .oauth
-        .verify(provider, &id_token, &audiences, &pending.nonce)
-        .await?;
+    let access_token = oauth2::TokenResponse::access_token(&response)
+        .secret()
+        .clone();
+    let claims = if is_oidc(&provider.config) {
+        let id_token = response
+            .extra_fields()
+            .id_token
+            .clone()
+            .ok_or_else(|| Error::Unauthenticated("the provider sent no ID token".into()))?;
+        let audiences = vec![provider.config.client_id.clone()];
+        let mut claims = auth
+            .oauth
+            .verify(provider, &id_token, &audiences, &pending.nonce)
+            .await?;
+        // Providers that keep claims out of the ID token serve them as user info.
+        if claims.email.is_none()
+            && let Some(endpoint) = &metadata.userinfo_endpoint
+        {
+            let info = auth
+                .oauth
+                .user_info(provider, endpoint, &access_token)
+                .await?;
+            if info.sub != claims.sub {
+                return Err(Error::Unauthenticated(
+                    "user info is for another subject".into(),
+                ));
+            }
+            claims.email = info.email;
+            claims.email_verified = info.email_verified;
+            claims.preferred_username = claims.preferred_username.or(info.preferred_username);
+        }
+        claims
+    } else {
+        let endpoint = metadata
+            .userinfo_endpoint
+            .clone()
+            .ok_or_else(|| Error::internal("no user-info endpoint"))?;
+        auth.oauth
+            .user_info(provider, &endpoint, &access_token)
+            .await?
+    };
     match pending.link_user {
         Some(user_id) => Ok(Completed::Linked(
             link(auth, user_id, &pending.provider, &claims).await?,
@@ -389,6 +542,9 @@ pub async fn sign_in_with_id_token(
         return Err(Error::bad_input("the nonce must be at least 16 characters"));
     }
     let provider = auth.oauth.provider(provider_name)?;
+    if !is_oidc(&provider.config) {
+        return Err(Error::bad_input("this provider does not issue ID tokens"));
+    }
     let mut audiences = provider.config.native_client_ids.clone();
     audiences.push(provider.config.client_id.clone());
     let claims = auth

@@ -336,14 +336,37 @@ pub struct AuthConfig {
     pub oidc: Vec<OidcProviderConfig>,
 }
 
-/// An OpenID Connect provider (Google, a company IdP, any certified issuer).
+/// A sign-in provider: OpenID Connect (Google, a company IdP, any certified issuer),
+/// or plain OAuth 2 with a user-info endpoint (GitHub, with `preset = "github"`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcProviderConfig {
     /// The name clients use (`google`).
     pub name: String,
-    /// The issuer URL; its `/.well-known/openid-configuration` is read at first use.
+    /// The OpenID Connect issuer URL; its `/.well-known/openid-configuration` is read
+    /// at first use. Empty for plain OAuth 2 providers.
+    #[serde(default)]
     pub issuer: String,
+    /// `github` fills in GitHub's endpoints, scopes and user fields.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Plain OAuth 2: where people sign in.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// Plain OAuth 2: where codes are exchanged.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// Plain OAuth 2: who the access token belongs to. (For OpenID Connect, read when
+    /// the ID token carries no email.)
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// Scopes to ask for; empty means `openid email profile` (or the preset's).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Plain OAuth 2: the user-info fields holding the stable id, the username and
+    /// the email (defaults: `sub`, `preferred_username`, `email`, `email_verified`).
+    #[serde(default)]
+    pub fields: UserInfoFields,
     /// EchoStream's client id at the provider.
     pub client_id: String,
     /// EchoStream's client secret (absent for public clients).
@@ -355,6 +378,28 @@ pub struct OidcProviderConfig {
     /// mobile apps' own client ids).
     #[serde(default)]
     pub native_client_ids: Vec<String>,
+}
+
+/// Where a plain OAuth 2 provider's user info keeps what EchoStream needs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserInfoFields {
+    pub subject: String,
+    pub username: String,
+    pub email: String,
+    /// Empty when the provider does not say (then the email is not trusted).
+    pub email_verified: String,
+}
+
+impl Default for UserInfoFields {
+    fn default() -> Self {
+        UserInfoFields {
+            subject: "sub".into(),
+            username: "preferred_username".into(),
+            email: "email".into(),
+            email_verified: "email_verified".into(),
+        }
+    }
 }
 
 impl Default for AuthConfig {
