@@ -8,9 +8,17 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+thread_local! {
+    /// A connection pool per thread, as a real client keeps its connections. Per
+    /// thread, not per process: pooled connections belong to the tokio runtime that
+    /// opened them, and tests run one runtime each.
+    static HTTP: reqwest::Client = reqwest::Client::new();
+}
+
 /// Posts an operation; returns the whole response body.
 pub async fn post(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
-    let mut request = reqwest::Client::new()
+    let mut request = HTTP
+        .with(reqwest::Client::clone)
         .post(url)
         .header(
             "accept",
