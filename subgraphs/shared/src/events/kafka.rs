@@ -124,7 +124,8 @@ impl EventLog for KafkaLog {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
-            .set("fetch.wait.max.ms", "50")
+            // Low fetch wait: chat events are small and latency-bound, not batch-bound.
+            .set("fetch.wait.max.ms", "10")
             .create()
             .map_err(unavailable)?;
         let full = self.topic_name(topic);
