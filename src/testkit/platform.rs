@@ -26,15 +26,24 @@ pub struct Platform {
     log: PathBuf,
 }
 
-/// A port that is free now, chosen below Linux's ephemeral range (32768+) so that the
-/// outgoing connections of other tests cannot take it before the platform binds it.
-fn free_port() -> u16 {
-    loop {
-        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+/// Six ports that are free now, from a block of this process's own: test processes
+/// run side by side, and a block derived from the process id keeps them apart. The
+/// blocks lie below Linux's ephemeral range (32768+), so outgoing connections cannot
+/// take a port before the platform binds it.
+fn free_ports(attempt: u32) -> Vec<u16> {
+    const BLOCKS: u32 = 1_000;
+    let start = (std::process::id() + attempt * 337) % BLOCKS;
+    for b in 0..BLOCKS {
+        let base = 22_000 + ((start + b) % BLOCKS) as u16 * 10;
+        let ports: Vec<u16> = (base..base + 6).collect();
+        if ports
+            .iter()
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        {
+            return ports;
         }
     }
+    panic!("no free block of ports");
 }
 
 /// A variable the test harness (scripts/test.sh) sets for the services profile.
@@ -61,8 +70,8 @@ impl Platform {
         extra_env: &[(&str, &str)],
     ) -> Platform {
         let mut last = String::new();
-        for _ in 0..3 {
-            match Platform::try_start(binary, profile, extra_env).await {
+        for attempt in 0..3 {
+            match Platform::try_start(binary, profile, extra_env, attempt).await {
                 Ok(platform) => return platform,
                 Err(log) if log.contains("Address already in use") => last = log,
                 Err(log) => panic!("platform exited before becoming ready:\n{log}"),
@@ -75,14 +84,19 @@ impl Platform {
         binary: &str,
         profile: Profile,
         extra_env: &[(&str, &str)],
+        attempt: u32,
     ) -> Result<Platform, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let log = dir.path().join("platform.log");
-        let gateway_port = free_port();
+        let ports = free_ports(attempt);
+        let gateway_port = ports[0];
         let names = ["auth", "profile", "chat", "presence", "notification"];
-        let subgraph_ports: Vec<(&'static str, u16)> =
-            names.iter().map(|n| (*n, free_port())).collect();
+        let subgraph_ports: Vec<(&'static str, u16)> = names
+            .iter()
+            .zip(&ports[1..])
+            .map(|(n, p)| (*n, *p))
+            .collect();
         let root = env!("CARGO_MANIFEST_DIR");
         let mut command = Command::new(binary);
         command
@@ -90,6 +104,8 @@ impl Platform {
             .env("ECHOSTREAM_DATA_DIR", &data_dir)
             .env("ECHOSTREAM_GATEWAY__PORT", gateway_port.to_string())
             .env("RUST_LOG", "info")
+            // Start-up errors as one readable chain, without a backtrace.
+            .env("RUST_BACKTRACE", "0")
             .env("LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log).expect("log file")))
@@ -175,12 +191,16 @@ impl Platform {
                 .filter(|r| r.status().is_success());
             if let Some(response) = ok {
                 let body: Value = response.json().await.unwrap_or_default();
-                if body["data"]["__typename"] == "Query" {
+                // Answered, and by this platform: it is still running.
+                if body["data"]["__typename"] == "Query"
+                    && matches!(self.child.try_wait(), Ok(None))
+                {
                     return Ok(());
                 }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("exit {status}:\n{}", self.log_tail()));
+                let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                return Err(format!("exit {status}:\n{text}"));
             }
             if Instant::now() > deadline {
                 panic!("platform did not become ready:\n{}", self.log_tail());

@@ -19,7 +19,6 @@ use chrono::Utc;
 use echostream_shared::Error;
 use echostream_shared::config::OidcProviderConfig;
 use echostream_shared::events::{Envelope, outbox};
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -231,22 +230,9 @@ impl Providers {
             return Ok(key.clone());
         }
         let metadata = self.metadata(provider).await?;
-        let set: JwkSet = self
-            .http
-            .get(&metadata.jwks_uri)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(Error::internal)?
-            .json()
-            .await
-            .map_err(Error::internal)?;
+        let fetched = echostream_shared::token::fetch_jwks(&self.http, &metadata.jwks_uri).await?;
         let mut keys = provider.keys.write().await;
-        for jwk in &set.keys {
-            if let (Some(id), Ok(key)) = (&jwk.common.key_id, DecodingKey::from_jwk(jwk)) {
-                keys.insert(id.clone(), key);
-            }
-        }
+        keys.extend(fetched);
         keys.get(kid).cloned().ok_or_else(|| {
             Error::Unauthenticated("the ID token's key is not the provider's".into())
         })

@@ -2,12 +2,11 @@
 //! friendships projected into chat.
 
 use echostream_shared::Error;
-use echostream_shared::events::{Delivery, consumer::first_delivery};
+use echostream_shared::events::Delivery;
+use echostream_shared::events::consumer::{Work, apply_once};
 use echostream_shared::pubsub::PubSub;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -55,12 +54,8 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
         return Ok(());
     }
     let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
-    let event_id = delivery.event.id;
-    db.transaction::<_, (), Error>(|txn| {
+    let work: Work = Box::new(move |txn| {
         Box::pin(async move {
-            if !first_delivery(txn, "chat", event_id).await? {
-                return Ok(());
-            }
             friendship::Entity::delete_many()
                 .filter(
                     Condition::any()
@@ -71,9 +66,8 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
                 .await?;
             Ok(())
         })
-    })
-    .await?;
-    Ok(())
+    });
+    apply_once(db, "chat", delivery.event.id, work).await
 }
 
 /// Records friendships from profile's events.
@@ -82,12 +76,8 @@ pub async fn apply_profile_event(db: &DatabaseConnection, delivery: Delivery) ->
         return Ok(());
     }
     let payload: FriendshipCreated = delivery.event.payload_as().map_err(Error::internal)?;
-    let event_id = delivery.event.id;
-    db.transaction::<_, (), Error>(|txn| {
+    let work: Work = Box::new(move |txn| {
         Box::pin(async move {
-            if !first_delivery(txn, "chat", event_id).await? {
-                return Ok(());
-            }
             let [a, b] = payload.user_ids;
             for (user, friend) in [(a, b), (b, a)] {
                 friendship::Entity::insert(friendship::ActiveModel {
@@ -105,7 +95,6 @@ pub async fn apply_profile_event(db: &DatabaseConnection, delivery: Delivery) ->
             }
             Ok(())
         })
-    })
-    .await?;
-    Ok(())
+    });
+    apply_once(db, "chat", delivery.event.id, work).await
 }

@@ -2,11 +2,11 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
-use echostream_shared::events::{Delivery, consumer::first_delivery};
+use echostream_shared::events::Delivery;
+use echostream_shared::events::consumer::{Work, apply_once};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -38,12 +38,8 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
 
 async fn erase_user(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
-    let event_id = delivery.event.id;
-    db.transaction::<_, (), Error>(|txn| {
+    let work: Work = Box::new(move |txn| {
         Box::pin(async move {
-            if !first_delivery(txn, "profile", event_id).await? {
-                return Ok(());
-            }
             profile::Entity::delete_by_id(user_id).exec(txn).await?;
             friendship::Entity::delete_many()
                 .filter(
@@ -63,19 +59,14 @@ async fn erase_user(db: &DatabaseConnection, delivery: Delivery) -> Result<(), E
                 .await?;
             Ok(())
         })
-    })
-    .await?;
-    Ok(())
+    });
+    apply_once(db, "profile", delivery.event.id, work).await
 }
 
 async fn create_profile(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     let payload: UserVerified = delivery.event.payload_as().map_err(Error::internal)?;
-    let event_id = delivery.event.id;
-    db.transaction::<_, (), Error>(|txn| {
+    let work: Work = Box::new(move |txn| {
         Box::pin(async move {
-            if !first_delivery(txn, "profile", event_id).await? {
-                return Ok(());
-            }
             let now = Utc::now();
             let row = profile::ActiveModel {
                 user_id: sea_orm::Set(payload.user_id),
@@ -97,9 +88,8 @@ async fn create_profile(db: &DatabaseConnection, delivery: Delivery) -> Result<(
                 .await?;
             Ok(())
         })
-    })
-    .await?;
-    Ok(())
+    });
+    apply_once(db, "profile", delivery.event.id, work).await
 }
 
 /// Profiles whose username or display name starts with `query` (case-insensitive).

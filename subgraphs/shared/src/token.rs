@@ -61,6 +61,31 @@ pub fn revoked_session_key(session: Uuid) -> String {
     format!("revoked-session:{session}")
 }
 
+/// Fetches a JWKS document and returns its usable keys by `kid` (keys without a
+/// `kid` or of an unsupported type are skipped).
+pub async fn fetch_jwks(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<HashMap<String, DecodingKey>, Error> {
+    let set: JwkSet = http
+        .get(url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(Error::internal)?
+        .json()
+        .await
+        .map_err(Error::internal)?;
+    Ok(set
+        .keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
+        })
+        .collect())
+}
+
 /// Verifies access tokens with keys fetched from a JWKS URL and cached by `kid`, and
 /// refuses tokens of sessions that have ended (signed out, revoked, password changed).
 pub struct TokenVerifier {
@@ -107,23 +132,7 @@ impl TokenVerifier {
             }
         }
         *self.last_fetch.write().await = Some(Instant::now());
-        let set: JwkSet = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(Error::internal)?
-            .json()
-            .await
-            .map_err(Error::internal)?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            if let (Some(kid), Ok(key)) = (&jwk.common.key_id, DecodingKey::from_jwk(jwk)) {
-                keys.insert(kid.clone(), key);
-            }
-        }
-        *self.keys.write().await = keys;
+        *self.keys.write().await = fetch_jwks(&self.http, &self.jwks_url).await?;
         Ok(())
     }
 

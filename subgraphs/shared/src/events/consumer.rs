@@ -9,7 +9,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use std::pin::Pin;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -76,6 +81,35 @@ where
             }
         }
     })
+}
+
+/// The work a consumer does for one event, inside its transaction.
+pub type Work = Box<
+    dyn for<'c> FnOnce(
+            &'c DatabaseTransaction,
+        )
+            -> Pin<Box<dyn Future<Output = Result<(), crate::Error>> + Send + 'c>>
+        + Send,
+>;
+
+/// Applies an event once per consumer: `work` runs in a transaction that also records
+/// the event id, and a re-delivered event is skipped.
+pub async fn apply_once(
+    db: &DatabaseConnection,
+    consumer: &'static str,
+    event_id: Uuid,
+    work: Work,
+) -> Result<(), crate::Error> {
+    db.transaction::<_, (), crate::Error>(move |txn| {
+        Box::pin(async move {
+            if first_delivery(txn, consumer, event_id).await? {
+                work(txn).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// Records that `consumer` has processed `event_id`; false if it already had.
