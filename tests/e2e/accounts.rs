@@ -11,7 +11,7 @@ use echostream::testkit::client::{data, error_code, eventually, post};
 use echostream::testkit::mail::{code_sent_to, mails_to, new_code_sent_to};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
-    PASSWORD, Person, WAIT, find, friends, register, signed_up, unique,
+    PASSWORD, Person, WAIT, direct_conversation, find, friends, register, send, signed_up, unique,
 };
 
 use crate::on_both_profiles;
@@ -315,6 +315,81 @@ async fn codes_have_a_resend_cooldown_and_limited_attempts(profile: Profile) {
     );
 }
 
+async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
+    let p = start_platform(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &bob, &ann).await;
+    send(&p, &bob, &conversation, "hello ann", "k-export").await;
+    let query = "{ me { accountExport profileExport chatExport notificationExport } }";
+    let exported = eventually("ann's notification", WAIT, || async {
+        let out = data(&p.gateway, query, json!({}), Some(&ann.token)).await;
+        let kinds: Vec<String> = out["me"]["notificationExport"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .filter_map(|e| e["kind"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        kinds.iter().any(|k| k == "message").then_some(out)
+    })
+    .await;
+    let me = &exported["me"];
+    assert_eq!(
+        me["accountExport"]["account"]["username"],
+        ann.username.as_str()
+    );
+    assert!(
+        me["accountExport"]["sessions"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert_eq!(
+        me["profileExport"]["profile"]["username"],
+        ann.username.as_str()
+    );
+    assert_eq!(me["profileExport"]["friends"], json!([bob.id]));
+    assert_eq!(
+        me["chatExport"]["conversations"][0]["id"],
+        conversation.as_str()
+    );
+    assert_eq!(
+        me["chatExport"]["messagesSent"],
+        json!([]),
+        "ann sent nothing"
+    );
+    let kinds: Vec<&str> = me["notificationExport"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"message") && kinds.contains(&"friend_request"),
+        "{kinds:?}"
+    );
+    let bobs = data(
+        &p.gateway,
+        "{ me { chatExport } }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(
+        bobs["me"]["chatExport"]["messagesSent"][0]["body"],
+        "hello ann"
+    );
+    // Nobody exports someone else's data.
+    let foreign = post(
+        &p.gateway,
+        "query U($id: ID!) { user(id: $id) { profileExport } }",
+        json!({ "id": ann.id }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(error_code(&foreign), "FORBIDDEN");
+}
+
 async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
@@ -555,6 +630,7 @@ async fn floods_from_one_address_are_limited_even_with_a_forged_forwarded_for(pr
 }
 
 on_both_profiles!(
+    my_data_is_exported_from_every_subgraph,
     floods_from_one_address_are_limited_even_with_a_forged_forwarded_for,
     refreshes_rotate_and_a_reused_token_revokes_its_session,
     sessions_are_listed_and_revoked_with_immediate_effect,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, Schema,
-    SimpleObject, Subscription,
+    Subscription,
 };
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
@@ -73,11 +73,31 @@ fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
 }
 
-/// A user; other subgraphs resolve its fields.
-#[derive(SimpleObject)]
-#[graphql(unresolvable = "id")]
+/// A user, as far as chat goes; other subgraphs resolve the rest.
 pub struct User {
     pub id: ID,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// Everything chat holds about this user (conversations, messages sent), as JSON;
+    /// only for its owner.
+    async fn chat_export(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<async_graphql::Json<serde_json::Value>> {
+        let me = viewer(ctx).extend()?.user_id;
+        if self.id.as_str() != me.to_string() {
+            return Err(Error::forbidden("only the account owner can export it").extend());
+        }
+        Ok(async_graphql::Json(
+            messages::export(&app(ctx).db, me).await.extend()?,
+        ))
+    }
 }
 
 fn user(id: Uuid) -> User {
@@ -257,6 +277,11 @@ impl Query {
             return Ok(None);
         }
         Ok(Some(Message(SentMessage::from(&found))))
+    }
+
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> User {
+        User { id }
     }
 
     /// One of the viewer's conversations.

@@ -184,3 +184,22 @@ pub async fn history(
     page.reverse();
     Ok(page)
 }
+
+/// Everything chat holds about `user`: memberships and the messages they sent.
+pub async fn export(db: &DatabaseConnection, user: Uuid) -> Result<serde_json::Value, Error> {
+    let conversations = conversations::of_user(db, user).await?;
+    let sent = message::Entity::find()
+        .filter(message::Column::SenderId.eq(user))
+        .order_by_asc(message::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(serde_json::json!({
+        "conversations": conversations.iter().map(|c| serde_json::json!({
+            "id": c.id, "kind": c.kind, "title": c.title, "createdAt": c.created_at,
+        })).collect::<Vec<_>>(),
+        "messagesSent": sent.iter().map(|m| serde_json::json!({
+            "id": m.id, "conversationId": m.conversation_id, "seq": m.seq,
+            "body": m.body, "createdAt": m.created_at,
+        })).collect::<Vec<_>>(),
+    }))
+}

@@ -91,6 +91,35 @@ impl From<notification::Model> for Notification {
     }
 }
 
+/// A user, as far as notifications go.
+pub struct User {
+    id: Uuid,
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// Every notification this user has, as JSON; only for its owner.
+    async fn notification_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
+        let me = viewer(ctx).extend()?.user_id;
+        if me != self.id {
+            return Err(Error::forbidden("only the account owner can export it").extend());
+        }
+        let all = feed::latest(&app(ctx).db, me, 100_000).await.extend()?;
+        Ok(Json(serde_json::json!(
+            all.into_iter()
+                .map(|n| serde_json::json!({
+                    "id": n.id, "kind": n.kind, "payload": n.payload,
+                    "createdAt": n.created_at, "readAt": n.read_at,
+                }))
+                .collect::<Vec<_>>()
+        )))
+    }
+}
+
 /// Reads.
 pub struct Query;
 
@@ -110,6 +139,11 @@ impl Query {
             .await
             .extend()?;
         Ok(found.into_iter().map(Notification::from).collect())
+    }
+
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> Option<User> {
+        Uuid::parse_str(&id).ok().map(|id| User { id })
     }
 
     /// Resolves a `Notification` reference for the gateway; only its owner sees it.

@@ -94,6 +94,33 @@ impl User {
         Ok(self.profile(ctx).await.extend()?.and_then(|p| p.bio))
     }
 
+    /// Everything the profile subgraph holds about this user (profile, friends,
+    /// friend requests), as JSON; only for its owner.
+    async fn profile_export(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<async_graphql::Json<serde_json::Value>> {
+        let me = viewer(ctx).extend()?.user_id;
+        if me != self.id {
+            return Err(Error::forbidden("only the account owner can export it").extend());
+        }
+        let db = &app(ctx).db;
+        let profile = self.profile(ctx).await?;
+        let friends = friends::friends_of(db, me).await.extend()?;
+        let mut requests = friends::pending(db, me, true).await.extend()?;
+        requests.extend(friends::pending(db, me, false).await.extend()?);
+        Ok(async_graphql::Json(serde_json::json!({
+            "profile": profile.map(|p| serde_json::json!({
+                "username": p.username, "displayName": p.display_name, "bio": p.bio,
+                "createdAt": p.created_at, "updatedAt": p.updated_at,
+            })),
+            "friends": friends,
+            "pendingFriendRequests": requests.iter().map(|r| serde_json::json!({
+                "id": r.id, "from": r.from_user, "to": r.to_user, "createdAt": r.created_at,
+            })).collect::<Vec<_>>(),
+        })))
+    }
+
     /// Where the signed-in viewer stands with this user.
     async fn friendship(&self, ctx: &Context<'_>) -> Result<FriendshipStatus> {
         let me = viewer(ctx).extend()?.user_id;
