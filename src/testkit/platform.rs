@@ -149,10 +149,9 @@ impl Platform {
                     "ECHOSTREAM_S3__SECRET_KEY",
                     service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"),
                 )
-                .env(
-                    "ECHOSTREAM_S3__BUCKET",
-                    format!("es-{}", &isolation[..20].to_lowercase()),
-                )
+                // One bucket for every test platform: a bucket per platform piles
+                // up in the store; no test reads another's objects.
+                .env("ECHOSTREAM_S3__BUCKET", "echostream-e2e")
                 .env(
                     "ECHOSTREAM_SMTP__PORT",
                     service_env("TEST_ECHOSTREAM_SMTP_PORT"),

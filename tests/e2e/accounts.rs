@@ -321,7 +321,7 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
     let conversation = direct_conversation(&p, &bob, &ann).await;
     send(&p, &bob, &conversation, "hello ann", "k-export").await;
     let query = "{ me { accountExport profileExport chatExport notificationExport } }";
-    let exported = eventually("ann's notification", WAIT, || async {
+    let exported = eventually("ann's notifications", WAIT, || async {
         let out = data(&p.gateway, query, json!({}), Some(&ann.token)).await;
         let kinds: Vec<String> = out["me"]["notificationExport"]
             .as_array()
@@ -331,7 +331,9 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
                     .collect()
             })
             .unwrap_or_default();
-        kinds.iter().any(|k| k == "message").then_some(out)
+        // Both events travel different topics: wait for both.
+        (kinds.iter().any(|k| k == "message") && kinds.iter().any(|k| k == "friend_request"))
+            .then_some(out)
     })
     .await;
     let me = &exported["me"];

@@ -339,10 +339,7 @@ pub async fn reset_password(
 }
 
 async fn with_password(auth: &Auth, user_id: Uuid, password: &str) -> Result<user::Model, Error> {
-    let account = user::Entity::find_by_id(user_id)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let account = existing(&auth.db, user_id).await?;
     if !passwords::verify(password.to_string(), account.password_hash.clone()).await? {
         return Err(Error::forbidden("the current password is wrong"));
     }
@@ -411,10 +408,7 @@ pub async fn confirm_email_change(
         &user_id.to_string(),
     )
     .await?;
-    let account = user::Entity::find_by_id(user_id)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let account = existing(&auth.db, user_id).await?;
     let checked = codes::check(&auth.db, user_id, Purpose::ChangeEmail, code).await?;
     let new_email = checked.target.clone().ok_or_else(codes::invalid)?;
     let old_email = account.email.clone();
@@ -512,6 +506,15 @@ pub async fn export(db: &DatabaseConnection, user_id: Uuid) -> Result<serde_json
         },
         "sessions": devices,
     }))
+}
+
+/// The account `id` of a signed-in caller; `UNAUTHENTICATED` when it was deleted
+/// meanwhile.
+pub async fn existing(db: &DatabaseConnection, id: Uuid) -> Result<user::Model, Error> {
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))
 }
 
 /// Finds accounts by id (the entity loader's query).

@@ -550,10 +550,7 @@ async fn sign_in(
         .one(&auth.db)
         .await?;
     let account = match linked {
-        Some(found) => user::Entity::find_by_id(found.user_id)
-            .one(&auth.db)
-            .await?
-            .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?,
+        Some(found) => accounts::existing(&auth.db, found.user_id).await?,
         None => create_account(auth, provider, &claims).await?,
     };
     sessions::open(auth, account, device).await
@@ -686,10 +683,7 @@ async fn link(
     provider: &str,
     claims: &IdClaims,
 ) -> Result<user::Model, Error> {
-    let account = user::Entity::find_by_id(user_id)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let account = accounts::existing(&auth.db, user_id).await?;
     match identity::Entity::find_by_id((provider.to_string(), claims.sub.clone()))
         .one(&auth.db)
         .await?
@@ -727,10 +721,7 @@ pub async fn linked(auth: &Auth, user_id: Uuid) -> Result<Vec<String>, Error> {
 
 /// Unlinks a provider; refused when it is the account's only way to sign in.
 pub async fn unlink(auth: &Auth, user_id: Uuid, provider: &str) -> Result<(), Error> {
-    let account = user::Entity::find_by_id(user_id)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let account = accounts::existing(&auth.db, user_id).await?;
     let identities = linked(auth, user_id).await?;
     if !identities.iter().any(|p| p == provider) {
         return Err(Error::not_found("this provider is not linked"));

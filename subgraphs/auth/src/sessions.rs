@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::entities::{session, spent_refresh_token, user};
-use crate::{Auth, limits, passwords};
+use crate::{Auth, accounts, limits, passwords};
 
 /// Tokens handed to a signed-in client.
 pub struct Tokens {
@@ -176,10 +176,7 @@ pub async fn refresh(auth: &Auth, refresh_token: &str, ip: &str) -> Result<Token
             "invalid or expired refresh token".into(),
         ));
     };
-    let account = user::Entity::find_by_id(current.user_id)
-        .one(&auth.db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
+    let account = accounts::existing(&auth.db, current.user_id).await?;
     let next = new_refresh_token();
     let next_hash = token_hash(&next);
     let ip = ip.to_string();

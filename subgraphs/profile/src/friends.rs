@@ -29,24 +29,10 @@ pub async fn send_request(
     if are_friends(&app.db, from, target.user_id).await? {
         return Err(Error::conflict("you are already friends"));
     }
-    let open = friend_request::Entity::find()
-        .filter(friend_request::Column::Status.eq("pending"))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(friend_request::Column::FromUser.eq(from))
-                        .add(friend_request::Column::ToUser.eq(target.user_id)),
-                )
-                .add(
-                    Condition::all()
-                        .add(friend_request::Column::FromUser.eq(target.user_id))
-                        .add(friend_request::Column::ToUser.eq(from)),
-                ),
-        )
-        .one(&app.db)
-        .await?;
-    if open.is_some() {
+    if pending_between(&app.db, from, target.user_id)
+        .await?
+        .is_some()
+    {
         return Err(Error::conflict(
             "a friend request between you is already pending",
         ));
@@ -156,6 +142,24 @@ pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, 
         .into_iter()
         .map(|f| f.friend_id)
         .collect())
+}
+
+/// The pending request between `a` and `b`, in either direction.
+pub async fn pending_between(
+    db: &DatabaseConnection,
+    a: Uuid,
+    b: Uuid,
+) -> Result<Option<friend_request::Model>, Error> {
+    let direction = |from: Uuid, to: Uuid| {
+        Condition::all()
+            .add(friend_request::Column::FromUser.eq(from))
+            .add(friend_request::Column::ToUser.eq(to))
+    };
+    Ok(friend_request::Entity::find()
+        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(Condition::any().add(direction(a, b)).add(direction(b, a)))
+        .one(db)
+        .await?)
 }
 
 /// Pending requests addressed to `me` (incoming) or sent by `me` (outgoing).

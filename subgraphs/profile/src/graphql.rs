@@ -131,23 +131,14 @@ impl User {
         if friends::are_friends(db, me, self.id).await.extend()? {
             return Ok(FriendshipStatus::Friends);
         }
-        if friends::pending(db, me, false)
-            .await
-            .extend()?
-            .iter()
-            .any(|r| r.to_user == self.id)
-        {
-            return Ok(FriendshipStatus::RequestSent);
-        }
-        if friends::pending(db, me, true)
-            .await
-            .extend()?
-            .iter()
-            .any(|r| r.from_user == self.id)
-        {
-            return Ok(FriendshipStatus::RequestReceived);
-        }
-        Ok(FriendshipStatus::None)
+        // One query for a request in either direction.
+        Ok(
+            match friends::pending_between(db, me, self.id).await.extend()? {
+                Some(r) if r.from_user == me => FriendshipStatus::RequestSent,
+                Some(_) => FriendshipStatus::RequestReceived,
+                None => FriendshipStatus::None,
+            },
+        )
     }
 }
 

@@ -40,12 +40,7 @@ pub async fn connect(config: &Config, subgraph: Subgraph) -> Result<DatabaseConn
             Ok(db)
         }
         Profile::Services => {
-            ensure_database(&config.database.url).await?;
-            let admin = Database::connect(config.database.url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
-                .await?;
-            admin.close().await?;
+            ensure_database_once(&config.database.url).await?;
             let mut options = ConnectOptions::new(config.database.url.clone());
             options
                 .max_connections(config.database.max_connections)
@@ -53,9 +48,26 @@ pub async fn connect(config: &Config, subgraph: Subgraph) -> Result<DatabaseConn
                 .acquire_timeout(Duration::from_secs(10))
                 .set_schema_search_path(name)
                 .sqlx_logging(false);
-            Database::connect(options).await
+            let db = Database::connect(options).await?;
+            // The search path may name a schema that does not exist yet.
+            db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+                .await?;
+            Ok(db)
         }
     }
+}
+
+/// [`ensure_database`] once per database per process: the five subgraphs of one
+/// process share it.
+async fn ensure_database_once(url: &str) -> Result<(), DbErr> {
+    static ENSURED: std::sync::LazyLock<tokio::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut ensured = ENSURED.lock().await;
+    if !ensured.contains(url) {
+        ensure_database(url).await?;
+        ensured.insert(url.to_string());
+    }
+    Ok(())
 }
 
 /// Creates the database named in `url` when it does not exist yet.

@@ -76,7 +76,7 @@ pub struct Connection {
     pubsub: Arc<dyn PubSub>,
     user: Uuid,
     id: String,
-    heartbeat: tokio::task::JoinHandle<()>,
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Connection {
@@ -104,7 +104,7 @@ impl Connection {
             pubsub,
             user,
             id,
-            heartbeat,
+            heartbeat: Some(heartbeat),
         })
     }
 }
@@ -123,7 +123,15 @@ async fn announce(pubsub: &dyn PubSub, user: Uuid, online: bool) {
     }
 }
 
-async fn close(pubsub: Arc<dyn PubSub>, user: Uuid, id: String) {
+async fn close(
+    pubsub: Arc<dyn PubSub>,
+    user: Uuid,
+    id: String,
+    heartbeat: tokio::task::JoinHandle<()>,
+) {
+    // A refresh already sent must land before the removal, or it would bring the
+    // entry back for a whole TTL: wait until the aborted heartbeat has stopped.
+    let _ = heartbeat.await;
     let result = async {
         // Last seen first, so a reader never sees "offline, never seen".
         pubsub
@@ -146,9 +154,17 @@ async fn close(pubsub: Arc<dyn PubSub>, user: Uuid, id: String) {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.heartbeat.abort();
+        let Some(heartbeat) = self.heartbeat.take() else {
+            return;
+        };
+        heartbeat.abort();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(close(Arc::clone(&self.pubsub), self.user, self.id.clone()));
+            handle.spawn(close(
+                Arc::clone(&self.pubsub),
+                self.user,
+                self.id.clone(),
+                heartbeat,
+            ));
         }
     }
 }
