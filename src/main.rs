@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 mod bench;
 
+#[global_allocator]
+static ALLOCATOR: echostream_gateway::Allocator = echostream_gateway::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "echostream",
@@ -95,6 +98,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         .collect();
     let supergraph = absolute(&config.gateway.supergraph)?;
     let playground = absolute(&config.gateway.playground)?;
+    let g = &config.gateway;
     let settings = echostream_gateway::router_config::GatewaySettings {
         host: &config.gateway.host,
         port: config.gateway.port,
@@ -103,8 +107,18 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         subgraphs,
         issuer: &config.auth.issuer,
         audience: &config.auth.audience,
-        max_depth: config.gateway.max_depth,
-        max_aliases: config.gateway.max_aliases,
+        limits: echostream_gateway::router_config::Limits {
+            max_depth: g.max_depth,
+            max_aliases: g.max_aliases,
+            max_request_bytes: g.max_request_bytes,
+            max_tokens: g.max_tokens,
+            max_directives: g.max_directives,
+            max_json_depth: g.max_json_depth,
+            max_introspection_depth: g.max_introspection_depth,
+            max_errors: g.max_errors,
+            max_selections: g.max_selections,
+            max_websockets: g.max_websockets,
+        },
     };
     let document = echostream_gateway::router_config::build(&settings);
     std::fs::create_dir_all(&config.data_dir)

@@ -14,12 +14,27 @@ pub struct GatewaySettings<'a> {
     pub subgraphs: Vec<(&'static str, String)>,
     pub issuer: &'a str,
     pub audience: &'a str,
+    pub limits: Limits,
+}
+
+/// Bounds on what one client may ask of the gateway (`gateway.*` in the configuration;
+/// the README's configuration table gives their defaults and meaning).
+pub struct Limits {
     pub max_depth: usize,
     pub max_aliases: usize,
+    pub max_request_bytes: usize,
+    pub max_tokens: usize,
+    pub max_directives: usize,
+    pub max_json_depth: usize,
+    pub max_introspection_depth: usize,
+    pub max_errors: usize,
+    pub max_selections: u64,
+    pub max_websockets: usize,
 }
 
 /// The router configuration document (the router reads YAML or JSON).
 pub fn build(s: &GatewaySettings<'_>) -> Value {
+    let l = &s.limits;
     let auth = s
         .subgraphs
         .iter()
@@ -63,11 +78,30 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
         "error_masking": { "enabled": true, "all": { "enabled": false } },
         "override_subgraph_urls": { "subgraphs": overrides },
         "limits": {
-            "max_depth": { "n": s.max_depth },
-            "max_aliases": { "n": s.max_aliases },
+            "max_depth": { "n": l.max_depth },
+            "max_aliases": { "n": l.max_aliases },
+            "max_tokens": { "n": l.max_tokens },
+            "max_directives": { "n": l.max_directives },
+            "max_request_body_size": format!("{}B", l.max_request_bytes),
         },
+        "traffic_shaping": { "router": {
+            "max_long_lived_clients": l.max_websockets,
+            // Every subscription runs its own upstream stream, so the subgraphs count
+            // and cap them exactly (per session and per user); shared streams would
+            // let one socket fan one event out a thousand times at no cost to it.
+            "dedupe": { "enabled": false },
+        } },
         "plugins": {
             "echostream_client_ip": { "enabled": true },
+            "echostream_limits": {
+                "enabled": true,
+                "config": {
+                    "max_json_depth": l.max_json_depth,
+                    "max_introspection_depth": l.max_introspection_depth,
+                    "max_errors": l.max_errors,
+                    "max_selections": l.max_selections,
+                },
+            },
             "echostream_playground": {
                 "enabled": true,
                 "config": { "path": s.playground.display().to_string() },

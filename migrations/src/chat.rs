@@ -4,7 +4,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{create_event_tables, index, n};
+use crate::common::{create_event_tables, create_friendships_table, index, n};
 
 /// Runs the chat migrations.
 pub struct Migrator;
@@ -90,16 +90,6 @@ impl MigrationTrait for Init {
             true,
         )
         .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(n("friendships"))
-                    .if_not_exists()
-                    .col(uuid(n("user_id")))
-                    .col(uuid(n("friend_id")))
-                    .primary_key(Index::create().col(n("user_id")).col(n("friend_id")))
-                    .to_owned(),
-            )
-            .await
+        create_friendships_table(manager).await
     }
 }

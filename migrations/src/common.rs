@@ -9,6 +9,22 @@ pub fn n(name: &str) -> Alias {
     Alias::new(name)
 }
 
+/// Creates `friendships`, a subgraph's projection of profile's friendships (one row
+/// per direction; `echostream_shared::projections::friendships`).
+pub async fn create_friendships_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(n("friendships"))
+                .if_not_exists()
+                .col(uuid(n("user_id")))
+                .col(uuid(n("friend_id")))
+                .primary_key(Index::create().col(n("user_id")).col(n("friend_id")))
+                .to_owned(),
+        )
+        .await
+}
+
 /// Creates `outbox` (events waiting for the relay) and `processed_events` (event ids
 /// a consumer has applied, for idempotency).
 pub async fn create_event_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

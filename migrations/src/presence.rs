@@ -1,16 +1,17 @@
 //! The presence subgraph's schema. Live presence is ephemeral (pub/sub port); the
-//! database holds only the event tables for now.
+//! database holds the event tables and the friendship projection that decides who
+//! may see whose presence.
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::create_event_tables;
+use crate::common::{create_event_tables, create_friendships_table};
 
 /// Runs the presence migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init)]
+        vec![Box::new(Init), Box::new(Friendships)]
     }
 }
 
@@ -26,5 +27,20 @@ impl MigrationName for Init {
 impl MigrationTrait for Init {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_event_tables(manager).await
+    }
+}
+
+struct Friendships;
+
+impl MigrationName for Friendships {
+    fn name(&self) -> &str {
+        "m20261126_000001_presence_friendships"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Friendships {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_friendships_table(manager).await
     }
 }

@@ -121,6 +121,34 @@ impl Subscription {
         }
     }
 
+    /// The `extensions.code` the subscription was refused with (an `error` message,
+    /// or a `next` carrying only errors); panics if it yields data or nothing comes.
+    pub async fn error(&mut self, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .expect("a refusal in time");
+            let message = next_json(&mut self.socket, left)
+                .await
+                .expect("a refusal, not a closed socket");
+            let code = match message["type"].as_str() {
+                Some("error") => message["payload"][0]["extensions"]["code"].as_str(),
+                Some("next") => {
+                    assert!(
+                        message["payload"]["data"].is_null(),
+                        "expected a refusal, got data: {message}"
+                    );
+                    message["payload"]["errors"][0]["extensions"]["code"].as_str()
+                }
+                _ => continue,
+            };
+            return code
+                .unwrap_or_else(|| panic!("an uncoded refusal: {message}"))
+                .to_string();
+        }
+    }
+
     /// Closes the connection as a client going away does.
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;

@@ -3,6 +3,7 @@
 //! of the core flow as reusable functions.
 
 pub mod client;
+pub mod hostile;
 pub mod mail;
 pub mod platform;
 pub mod scenario;

@@ -220,6 +220,22 @@ impl Platform {
         self.child.id()
     }
 
+    /// Whether the platform process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The platform process's resident memory in MiB (from `/proc`).
+    pub fn rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+
     /// The gateway's base URL (no path).
     pub fn gateway_base(&self) -> String {
         self.gateway.trim_end_matches("/graphql").to_string()

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{Subscription, data, error_code, post};
+use echostream::testkit::client::{Subscription, data, error_code, eventually, post};
 use echostream::testkit::mail::code_sent_to;
 use echostream::testkit::platform::Profile;
 use echostream::testkit::scenario::{
@@ -213,7 +213,12 @@ async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) 
 async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
     let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
-    let before = presence_of(&p, &ann, &bob).await;
+    // Presence shows to friends once presence has learnt the friendship.
+    let before = eventually("presence visible to a friend", WAIT, || async {
+        let now = presence_of(&p, &ann, &bob).await;
+        (!now.is_null()).then_some(now)
+    })
+    .await;
     assert_eq!(before["status"], "OFFLINE");
     assert_eq!(before["lastSeenAt"], Value::Null, "never seen yet");
     let inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;

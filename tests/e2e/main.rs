@@ -3,6 +3,7 @@
 
 mod accounts;
 mod flow;
+mod hostile;
 mod oauth;
 mod schema;
 

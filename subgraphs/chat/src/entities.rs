@@ -77,21 +77,5 @@ pub mod message {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Chat's projection of profile's friendships (one row per direction).
-pub mod friendship {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "friendships")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub user_id: Uuid,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub friend_id: Uuid,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
+/// Chat's projection of profile's friendships (shared with presence).
+pub use echostream_shared::projections::friendships::friendship;

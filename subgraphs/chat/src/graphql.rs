@@ -8,7 +8,6 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::presence;
 use echostream_shared::token::viewer;
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
@@ -342,11 +341,19 @@ impl Subscription {
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
     ) -> Result<impl Stream<Item = Message> + use<>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let viewer = viewer(ctx).extend()?;
+        let me = viewer.user_id;
         let only = conversation_id
             .map(|id| parse_id(&id, "conversationId"))
             .transpose()
             .extend()?;
+        // Refused at once, rather than a stream that silently never yields.
+        if let Some(id) = only {
+            conversations::for_member(&app(ctx).db, id, me)
+                .await
+                .extend()?;
+        }
+        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
         let frames = pubsub
             .subscribe(&user_channel(me))
@@ -362,6 +369,6 @@ impl Subscription {
                 .map(Message);
             futures::future::ready(message)
         });
-        Ok(presence::track(pubsub, me, messages))
+        Ok(app(ctx).ports.live(slot, messages))
     }
 }

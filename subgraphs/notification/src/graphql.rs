@@ -13,7 +13,6 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::presence;
 use echostream_shared::token::viewer;
 use futures::{Stream, StreamExt};
 
@@ -194,7 +193,9 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Notification> + use<>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let viewer = viewer(ctx).extend()?;
+        let me = viewer.user_id;
+        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
         let frames = pubsub
             .subscribe(&feed::channel(me))
@@ -215,6 +216,6 @@ impl Subscription {
                 });
             futures::future::ready(parsed)
         });
-        Ok(presence::track(pubsub, me, items))
+        Ok(app(ctx).ports.live(slot, items))
     }
 }

@@ -8,6 +8,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
 use echostream_shared::presence::{self, channel};
+use echostream_shared::projections::friendships;
 use echostream_shared::token::viewer;
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
@@ -58,22 +59,33 @@ impl User {
         ID(self.id.to_string())
     }
 
-    /// Online while the user has a live subscription on any device.
-    async fn presence(&self, ctx: &Context<'_>) -> Result<UserPresence> {
-        viewer(ctx).extend()?;
+    /// Online while the user has a live subscription on any device. Only the user and
+    /// their friends see it; for anyone else (and when signed out) it is null.
+    async fn presence(&self, ctx: &Context<'_>) -> Result<Option<UserPresence>> {
+        let Ok(me) = viewer(ctx) else {
+            return Ok(None);
+        };
+        if !may_see(app(ctx), me.user_id, self.id).await.extend()? {
+            return Ok(None);
+        }
         let now = presence::status(app(ctx).ports.pubsub.as_ref(), self.id)
             .await
             .map_err(Error::from)
             .extend()?;
-        Ok(UserPresence {
+        Ok(Some(UserPresence {
             status: if now.online {
                 PresenceStatus::Online
             } else {
                 PresenceStatus::Offline
             },
             last_seen_at: now.last_seen,
-        })
+        }))
     }
+}
+
+/// Whether `viewer` may see `user`'s presence: their own, and their friends'.
+async fn may_see(app: &Presence, viewer: Uuid, user: Uuid) -> Result<bool, Error> {
+    Ok(viewer == user || friendships::are_friends(&app.db, viewer, user).await?)
 }
 
 /// A change of a user's presence.
@@ -100,16 +112,24 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// Online/offline changes of one user.
+    /// Online/offline changes of one user: oneself or a friend (else `FORBIDDEN`).
     async fn presence_changed(
         &self,
         ctx: &Context<'_>,
         user_id: ID,
     ) -> Result<impl Stream<Item = PresenceChange> + use<>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let viewer = viewer(ctx).extend()?;
+        let me = viewer.user_id;
         let watched = Uuid::parse_str(&user_id)
             .map_err(|_| Error::bad_input("userId is not a valid id"))
             .extend()?;
+        if !may_see(app(ctx), me, watched).await.extend()? {
+            return Err(Error::forbidden(
+                "only friends may watch each other's presence",
+            ))
+            .extend();
+        }
+        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
         let pubsub = Arc::clone(&app(ctx).ports.pubsub);
         let frames = pubsub
             .subscribe(&channel(watched))
@@ -132,6 +152,6 @@ impl Subscription {
                 });
             futures::future::ready(change)
         });
-        Ok(presence::track(pubsub, me, changes))
+        Ok(app(ctx).ports.live(slot, changes))
     }
 }

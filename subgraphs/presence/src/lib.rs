@@ -11,11 +11,15 @@ use std::sync::Arc;
 use axum::Router;
 use echostream_migrations::presence::Migrator;
 use echostream_shared::config::Subgraph;
+use echostream_shared::projections::friendships;
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use sea_orm::DatabaseConnection;
 
 /// Everything the presence resolvers need.
 pub struct Presence {
     pub ports: Ports,
+    /// Presence's own database: the friendship projection that decides who sees whom.
+    pub db: DatabaseConnection,
 }
 
 /// The subgraph's SDL for composition.
@@ -26,8 +30,15 @@ pub fn sdl() -> String {
 /// Migrates and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Presence).await?;
+    ports.consume("profile", "presence", db.clone(), |db, delivery| async move {
+        friendships::apply_profile_event(&db, "presence", delivery).await
+    });
+    ports.consume("auth", "presence", db.clone(), |db, delivery| async move {
+        friendships::apply_auth_event(&db, "presence", delivery).await
+    });
     let app = Arc::new(Presence {
         ports: ports.clone(),
+        db: db.clone(),
     });
     serve(
         Subgraph::Presence,

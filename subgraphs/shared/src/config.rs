@@ -188,12 +188,32 @@ pub struct GatewayConfig {
     pub supergraph: PathBuf,
     /// The playground page served at `GET /`.
     pub playground: PathBuf,
-    /// Largest accepted operation depth.
+    /// Largest accepted operation depth (introspection has its own limit).
     pub max_depth: usize,
     /// Largest number of aliases in one operation.
     pub max_aliases: usize,
-    /// Largest request body in bytes.
+    /// Largest request body in bytes; a larger one gets `413` naming the limit.
     pub max_request_bytes: usize,
+    /// Most lexical tokens in one GraphQL document (what a document costs to parse
+    /// and validate grows with them).
+    pub max_tokens: usize,
+    /// Most directives in one operation.
+    pub max_directives: usize,
+    /// Deepest nesting of arrays and objects in a request's JSON (body, variables,
+    /// extensions, WebSocket messages).
+    pub max_json_depth: usize,
+    /// Deepest introspection selection (`__schema`/`__type` and below).
+    pub max_introspection_depth: usize,
+    /// Most errors in one response, the closing "… more" error included.
+    pub max_errors: usize,
+    /// Most field selections in one operation once its fragments are expanded.
+    pub max_selections: u64,
+    /// Most WebSocket connections the gateway holds at once (all clients together).
+    pub max_websockets: usize,
+    /// Most live subscriptions one signed-in session (one client socket) may hold.
+    pub max_subscriptions_per_session: usize,
+    /// Most live subscriptions one user may hold over all sessions and sockets.
+    pub max_subscriptions_per_user: usize,
 }
 
 impl Default for GatewayConfig {
@@ -205,7 +225,16 @@ impl Default for GatewayConfig {
             playground: PathBuf::from("playground/index.html"),
             max_depth: 12,
             max_aliases: 30,
-            max_request_bytes: 2 * 1024 * 1024,
+            max_request_bytes: 1024 * 1024,
+            max_tokens: 2_000,
+            max_directives: 50,
+            max_json_depth: 32,
+            max_introspection_depth: 18,
+            max_errors: 20,
+            max_selections: 5_000,
+            max_websockets: 10_000,
+            max_subscriptions_per_session: 50,
+            max_subscriptions_per_user: 200,
         }
     }
 }
@@ -464,8 +493,41 @@ impl Config {
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");
         }
-        if self.gateway.max_depth == 0 {
-            return fail("gateway.max_depth", "must be positive");
+        for (key, value) in [
+            ("gateway.max_depth", self.gateway.max_depth),
+            ("gateway.max_aliases", self.gateway.max_aliases),
+            ("gateway.max_request_bytes", self.gateway.max_request_bytes),
+            ("gateway.max_tokens", self.gateway.max_tokens),
+            ("gateway.max_directives", self.gateway.max_directives),
+            ("gateway.max_json_depth", self.gateway.max_json_depth),
+            (
+                "gateway.max_introspection_depth",
+                self.gateway.max_introspection_depth,
+            ),
+            ("gateway.max_errors", self.gateway.max_errors),
+            (
+                "gateway.max_selections",
+                self.gateway.max_selections as usize,
+            ),
+            ("gateway.max_websockets", self.gateway.max_websockets),
+            (
+                "gateway.max_subscriptions_per_session",
+                self.gateway.max_subscriptions_per_session,
+            ),
+            (
+                "gateway.max_subscriptions_per_user",
+                self.gateway.max_subscriptions_per_user,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be positive");
+            }
+        }
+        if self.gateway.max_json_depth > 128 {
+            return fail(
+                "gateway.max_json_depth",
+                "must be at most 128 (the JSON parser's own bound)",
+            );
         }
         if self.profile == Profile::Services && !self.database.url.starts_with("postgres") {
             return fail(

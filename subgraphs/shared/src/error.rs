@@ -27,6 +27,10 @@ pub enum Error {
     /// Too many attempts; retry after the given number of seconds.
     #[error("too many requests, retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A cap on concurrent use is reached (live subscriptions, connections): retry
+    /// after releasing some.
+    #[error("{0}")]
+    TooMany(String),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow_like::Boxed),
@@ -44,7 +48,7 @@ impl Error {
             Error::BadUserInput(_) => "BAD_USER_INPUT",
             Error::NotFound(_) => "NOT_FOUND",
             Error::Conflict(_) => "CONFLICT",
-            Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::RateLimited { .. } | Error::TooMany(_) => "RATE_LIMITED",
             Error::Internal(_) => "INTERNAL",
         }
     }

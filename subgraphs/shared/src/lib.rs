@@ -9,8 +9,10 @@ pub mod events;
 pub mod mail;
 pub mod objects;
 pub mod presence;
+pub mod projections;
 pub mod pubsub;
 pub mod service;
+pub mod subscriptions;
 pub mod token;
 
 pub use error::{Error, Result};

@@ -32,7 +32,8 @@ use crate::objects::s3::S3Objects;
 use crate::pubsub::PubSub;
 use crate::pubsub::memory::MemoryPubSub;
 use crate::pubsub::redis::RedisPubSub;
-use crate::token::TokenVerifier;
+use crate::subscriptions::SubscriptionSlots;
+use crate::token::{TokenRejected, TokenVerifier};
 
 /// The ports and settings shared by every service of one process.
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct Ports {
     pub objects: Arc<dyn ObjectStore>,
     pub mail: Arc<dyn Mailer>,
     pub tokens: Arc<TokenVerifier>,
+    /// Caps on live subscriptions, shared by every subgraph of the process.
+    pub subscriptions: Arc<SubscriptionSlots>,
     /// Cancelled when the process shuts down; every task watches it.
     pub shutdown: CancellationToken,
 }
@@ -108,7 +111,12 @@ impl Ports {
             config.auth.audience.clone(),
             Arc::clone(&pubsub),
         );
+        let subscriptions = SubscriptionSlots::new(
+            config.gateway.max_subscriptions_per_session,
+            config.gateway.max_subscriptions_per_user,
+        );
         Ok(Ports {
+            subscriptions,
             config: Arc::new(config),
             events,
             pubsub,
@@ -137,6 +145,28 @@ impl Ports {
         let relay = Relay::new();
         relay.spawn(db.clone(), Arc::clone(&self.events), self.shutdown.clone());
         relay
+    }
+
+    /// Takes a live-subscription slot for `viewer`, or refuses with `RATE_LIMITED`
+    /// (see [`crate::subscriptions`]); take it before subscribing to anything.
+    pub fn subscription_slot(
+        &self,
+        viewer: &crate::token::Viewer,
+    ) -> Result<crate::subscriptions::Slot, crate::Error> {
+        self.subscriptions.acquire(viewer)
+    }
+
+    /// Serves `stream` as the live subscription holding `slot`.
+    pub fn live<S>(
+        &self,
+        slot: crate::subscriptions::Slot,
+        stream: S,
+    ) -> impl futures::Stream<Item = S::Item> + use<S>
+    where
+        S: futures::Stream + Send + 'static,
+        S::Item: Send,
+    {
+        crate::subscriptions::serve(slot, Arc::clone(&self.pubsub), stream)
     }
 
     /// Consumes `topic` as consumer `group`, calling `handle(state, event)` for each
@@ -230,7 +260,13 @@ where
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready::<Q, M, S>))
         .with_state(state)
-        .merge(extra);
+        .merge(extra)
+        // The gateway bounds what clients send; a subgraph bounds what reaches it
+        // directly the same way (413 past the limit). JSON nesting is bounded by
+        // serde_json's own recursion limit (128).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            ports.config.gateway.max_request_bytes,
+        ));
     let addr = format!(
         "{}:{}",
         ports.config.listen.host,
@@ -256,6 +292,9 @@ where
         }
     }))
 }
+
+/// The largest WebSocket message a subgraph accepts (the gateway's own bound).
+const WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// The address the request came from: the first `X-Forwarded-For` entry (the gateway
 /// sets it to the client's address, replacing whatever the client sent), else the
@@ -309,6 +348,9 @@ where
 {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // As the gateway's WebSocket codec does.
+        .max_message_size(WS_MAX_MESSAGE_BYTES)
+        .max_frame_size(WS_MAX_MESSAGE_BYTES)
         .on_upgrade(move |stream| {
             let tokens = Arc::clone(&state.tokens);
             GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
@@ -320,13 +362,18 @@ where
                             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
                             .and_then(|(_, v)| v.as_str().map(str::to_string))
                     });
+                    // A bad token does not fail the handshake (the gateway would
+                    // report that as an internal error): the connection stays
+                    // anonymous and remembers why, so each subscription is refused
+                    // with UNAUTHENTICATED and the reason.
                     let mut data = Data::default();
-                    if let Some(viewer) = tokens
+                    match tokens
                         .viewer_from_authorization(authorization.as_deref())
                         .await
-                        .map_err(|e| async_graphql::ErrorExtensions::extend(&e))?
                     {
-                        data.insert(viewer);
+                        Ok(Some(viewer)) => data.insert(viewer),
+                        Ok(None) => {}
+                        Err(err) => data.insert(TokenRejected(err.to_string())),
                     }
                     Ok(data)
                 })

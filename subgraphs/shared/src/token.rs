@@ -52,8 +52,16 @@ impl From<Claims> for Viewer {
 
 /// The caller of this request, or `UNAUTHENTICATED`.
 pub fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, Error> {
-    ctx.data_opt::<Viewer>().ok_or_else(Error::unauthenticated)
+    ctx.data_opt::<Viewer>()
+        .ok_or_else(|| match ctx.data_opt::<TokenRejected>() {
+            Some(TokenRejected(reason)) => Error::Unauthenticated(reason.clone()),
+            None => Error::unauthenticated(),
+        })
 }
+
+/// Why a WebSocket connection's token was refused; its subscriptions answer with it.
+#[derive(Debug, Clone)]
+pub struct TokenRejected(pub String);
 
 /// The key under which an ended session is remembered until its last access token
 /// has expired.

@@ -1,0 +1,426 @@
+//! Limits the router's own configuration cannot express, checked before the
+//! expensive work they guard:
+//!
+//! - **JSON nesting** of the request body (or, over WebSocket, of a subscribe
+//!   message's variables and extensions), scanned before the router's parser builds
+//!   anything from it. The vendored parser refuses past 128 levels whatever this
+//!   says (vendor/README.md); this limit is the configurable, named one.
+//! - **Introspection depth**: the router's depth rule skips `__schema`/`__type`, so
+//!   `__type { ofType { ofType … } }` could nest without bound; it gets its own rule.
+//! - **Errors per response**, after validation and after execution: the first
+//!   `max_errors - 1` are kept and a last error says how many were left out, so a
+//!   document of 10,000 unknown fields cannot buy a megabyte-sized answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hive_router::GraphQLError;
+use hive_router::config::limits::MaxDepthRuleConfig;
+use hive_router::graphql_tools::static_graphql::query::{
+    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+};
+use hive_router::graphql_tools::validation::utils::ValidationError;
+use hive_router::http::StatusCode;
+use hive_router::pipeline::validation::max_depth_rule::MaxDepthRule;
+use hive_router::plugins::hooks::on_execute::{
+    OnExecuteStartHookPayload, OnExecuteStartHookResult,
+};
+use hive_router::plugins::hooks::on_graphql_params::{
+    OnGraphQLParamsStartHookPayload, OnGraphQLParamsStartHookResult,
+};
+use hive_router::plugins::hooks::on_graphql_validation::{
+    OnGraphQLValidationStartHookPayload, OnGraphQLValidationStartHookResult,
+};
+use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
+use hive_router::plugins::plugin_trait::{EndHookPayload, RouterPlugin, StartHookPayload};
+use hive_router::sonic_rs::{JsonContainerTrait, Value};
+use serde::Deserialize;
+
+/// The stable `extensions.code` of a request refused by one of these limits.
+pub const LIMIT_CODE: &str = "BAD_USER_INPUT";
+
+/// The plugin's configuration (from `gateway.*` in EchoStream's configuration).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsConfig {
+    /// Deepest nesting of arrays and objects in a request's JSON.
+    pub max_json_depth: usize,
+    /// Deepest introspection selection (`__schema`/`__type` and below).
+    pub max_introspection_depth: usize,
+    /// Most errors in one response, the closing "… more" error included.
+    pub max_errors: usize,
+    /// Most field selections in one operation once every fragment is expanded.
+    pub max_selections: u64,
+}
+
+/// The limits plugin.
+pub struct Limits {
+    config: LimitsConfig,
+    introspection_rule: MaxDepthRuleConfig,
+}
+
+#[hive_router::async_trait]
+impl RouterPlugin for Limits {
+    type Config = LimitsConfig;
+
+    fn plugin_name() -> &'static str {
+        "echostream_limits"
+    }
+
+    fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
+        let config = payload.config()?;
+        // The router's depth rule, counting introspection this time; fragments add no
+        // level of their own, so GraphiQL's introspection query (depth 14) passes.
+        let introspection_rule = serde_json::from_value(serde_json::json!({
+            "n": config.max_introspection_depth,
+            "ignore_introspection": false,
+            "flatten_fragments": true,
+        }))
+        .map_err(|e| format!("introspection depth rule: {e}"))?;
+        payload.initialize_plugin(Limits {
+            config,
+            introspection_rule,
+        })
+    }
+
+    async fn on_graphql_params<'exec>(
+        &'exec self,
+        payload: OnGraphQLParamsStartHookPayload<'exec>,
+    ) -> OnGraphQLParamsStartHookResult<'exec> {
+        let max = self.config.max_json_depth;
+        let too_deep = if !payload.body.is_empty() {
+            json_depth_exceeds(&payload.body, max)
+        } else if let Some(params) = &payload.graphql_params {
+            // A WebSocket subscribe message, already parsed (within the parser's bound).
+            params.variables.values().any(|v| value_depth(v) > max)
+                || params
+                    .extensions
+                    .iter()
+                    .flat_map(|e| e.values())
+                    .any(|v| value_depth(v) > max)
+        } else {
+            query_string_json_depth_exceeds(payload.router_http_request.query_string, max)
+        };
+        if too_deep {
+            return payload.end_with_graphql_error(
+                refusal(format!(
+                    "The request's JSON is nested deeper than {max} levels (gateway.max_json_depth)."
+                )),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+        payload.proceed()
+    }
+
+    async fn on_graphql_validation<'exec>(
+        &'exec self,
+        payload: OnGraphQLValidationStartHookPayload<'exec>,
+    ) -> OnGraphQLValidationStartHookResult<'exec> {
+        // Before any rule runs: a fragment bomb is small to send and exponential to
+        // expand (each level spreading the one below twice), and some validation
+        // rules and the planner expand it.
+        let selections = expanded_selections(&payload.document);
+        let max = self.config.max_selections;
+        if selections > max {
+            return payload.end_with_graphql_error(
+                refusal(format!(
+                    "The operation selects {selections} fields once its fragments are \
+                     expanded, more than {max} (gateway.max_selections)."
+                )),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+        let max_errors = self.config.max_errors;
+        payload
+            .with_validation_rule(MaxDepthRule {
+                config: self.introspection_rule.clone(),
+            })
+            .on_end(move |mut end| {
+                if end.errors.len() > max_errors {
+                    let mut kept: Vec<ValidationError> =
+                        end.errors[..max_errors.saturating_sub(1)].to_vec();
+                    kept.push(ValidationError {
+                        locations: vec![],
+                        message: omitted(end.errors.len() - kept.len()),
+                        error_code: "TOO_MANY_ERRORS",
+                    });
+                    end.errors = Arc::new(kept);
+                }
+                end.proceed()
+            })
+    }
+
+    async fn on_execute<'exec>(
+        &'exec self,
+        payload: OnExecuteStartHookPayload<'exec>,
+    ) -> OnExecuteStartHookResult<'exec> {
+        let max_errors = self.config.max_errors;
+        payload.on_end(move |mut end| {
+            cap_errors(&mut end.errors, max_errors);
+            end.proceed()
+        })
+    }
+}
+
+/// Field selections of `document` with every fragment spread expanded, counted in
+/// time linear in the document (each fragment's size is computed once; a spread in a
+/// cycle counts nothing, validation refuses cycles anyway). Saturates.
+pub fn expanded_selections(document: &Document) -> u64 {
+    let fragments: HashMap<&str, &FragmentDefinition> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Fragment(f) => Some((f.name.as_str(), f)),
+            _ => None,
+        })
+        .collect();
+    let mut sizes: HashMap<&str, Option<u64>> = HashMap::new();
+    document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Operation(op) => Some(operation_selection_set(op)),
+            _ => None,
+        })
+        .fold(0u64, |total, set| {
+            total.saturating_add(set_size(set, &fragments, &mut sizes))
+        })
+}
+
+fn operation_selection_set(op: &OperationDefinition) -> &SelectionSet {
+    match op {
+        OperationDefinition::SelectionSet(set) => set,
+        OperationDefinition::Query(q) => &q.selection_set,
+        OperationDefinition::Mutation(m) => &m.selection_set,
+        OperationDefinition::Subscription(s) => &s.selection_set,
+    }
+}
+
+fn set_size<'d>(
+    set: &'d SelectionSet,
+    fragments: &HashMap<&'d str, &'d FragmentDefinition>,
+    sizes: &mut HashMap<&'d str, Option<u64>>,
+) -> u64 {
+    set.items.iter().fold(0u64, |total, item| {
+        let size = match item {
+            Selection::Field(field) => {
+                1u64.saturating_add(set_size(&field.selection_set, fragments, sizes))
+            }
+            Selection::InlineFragment(inline) => set_size(&inline.selection_set, fragments, sizes),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.fragment_name.as_str();
+                match sizes.get(name) {
+                    Some(Some(known)) => *known,
+                    // Being counted further up: a cycle.
+                    Some(None) => 0,
+                    None => match fragments.get(name) {
+                        Some(fragment) => {
+                            sizes.insert(name, None);
+                            let n = set_size(&fragment.selection_set, fragments, sizes);
+                            sizes.insert(name, Some(n));
+                            n
+                        }
+                        None => 0,
+                    },
+                }
+            }
+        };
+        total.saturating_add(size)
+    })
+}
+
+/// A refusal by one of these limits.
+fn refusal(message: String) -> GraphQLError {
+    GraphQLError::from_message_and_code(message, LIMIT_CODE)
+}
+
+fn omitted(n: usize) -> String {
+    format!("{n} more errors were left out of this response (gateway.max_errors).")
+}
+
+/// Keeps the first `max - 1` errors and adds one saying how many were left out.
+pub fn cap_errors(errors: &mut Vec<GraphQLError>, max: usize) {
+    if errors.len() <= max {
+        return;
+    }
+    let keep = max.saturating_sub(1);
+    let left_out = errors.len() - keep;
+    errors.truncate(keep);
+    errors.push(GraphQLError::from_message_and_code(
+        omitted(left_out),
+        "TOO_MANY_ERRORS",
+    ));
+}
+
+/// Whether `json` nests arrays and objects deeper than `max`, found by one pass over
+/// the bytes (strings skipped, escapes honoured) before anything is parsed. Malformed
+/// JSON is left to the parser to refuse.
+pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The same check for the JSON parameters (`variables`, `extensions`) of a GET
+/// request's query string.
+fn query_string_json_depth_exceeds(query: &str, max: usize) -> bool {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "variables" || *k == "extensions")
+        .any(|(_, v)| {
+            let decoded = percent_decode(v);
+            json_depth_exceeds(&decoded, max)
+        })
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Nesting depth of a parsed value (a scalar is 0, `[]` is 1).
+fn value_depth(value: &Value) -> usize {
+    if let Some(array) = value.as_array() {
+        1 + array.iter().map(value_depth).max().unwrap_or(0)
+    } else if let Some(object) = value.as_object() {
+        1 + object
+            .iter()
+            .map(|(_, v)| value_depth(v))
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn depth_within_the_limit_passes_and_beyond_it_is_caught() {
+        assert!(!json_depth_exceeds(nested(32).as_bytes(), 32));
+        assert!(json_depth_exceeds(nested(33).as_bytes(), 32));
+        assert!(json_depth_exceeds(nested(1_000_000).as_bytes(), 32));
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        let body = format!(r#"{{"query":"{}","v":"\"[[[["}}"#, "{".repeat(100));
+        assert!(!json_depth_exceeds(body.as_bytes(), 2));
+    }
+
+    #[test]
+    fn get_parameters_are_decoded_before_counting() {
+        let deep = "%5B".repeat(40) + &"%5D".repeat(40);
+        assert!(query_string_json_depth_exceeds(
+            &format!("query=%7Bme%7D&variables={deep}"),
+            32
+        ));
+        // Braces of the GraphQL document itself are not JSON.
+        assert!(!query_string_json_depth_exceeds(
+            &format!("query={}", "%7B".repeat(40)),
+            32
+        ));
+    }
+
+    #[test]
+    fn parsed_values_report_their_depth() {
+        let v: Value = hive_router::sonic_rs::from_str(&nested(5)).unwrap();
+        assert_eq!(value_depth(&v), 5);
+        let o: Value = hive_router::sonic_rs::from_str(r#"{"a":{"b":[]}}"#).unwrap();
+        assert_eq!(value_depth(&o), 3);
+    }
+
+    #[test]
+    fn fragment_bombs_are_counted_expanded_in_linear_time() {
+        let mut doc = String::from("query { ...F0 }\n");
+        for i in 0..60 {
+            doc.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        doc.push_str("fragment F60 on Query { __typename }\n");
+        let parsed = hive_router::graphql_tools::parser::parse_query::<String>(&doc)
+            .unwrap()
+            .into_static();
+        assert_eq!(expanded_selections(&parsed), 1u64 << 60);
+        let plain = hive_router::graphql_tools::parser::parse_query::<String>(
+            "{ me { id friends { id } } ...on Query { __typename } }",
+        )
+        .unwrap()
+        .into_static();
+        assert_eq!(expanded_selections(&plain), 5);
+        let cycle = hive_router::graphql_tools::parser::parse_query::<String>(
+            "{ ...A } fragment A on Query { a ...B } fragment B on Query { b ...A }",
+        )
+        .unwrap()
+        .into_static();
+        assert_eq!(expanded_selections(&cycle), 2);
+    }
+
+    #[test]
+    fn errors_are_capped_with_a_closing_error() {
+        let mut errors: Vec<GraphQLError> = (0..100)
+            .map(|i| GraphQLError::from_message_and_code(format!("e{i}"), "X"))
+            .collect();
+        cap_errors(&mut errors, 20);
+        assert_eq!(errors.len(), 20);
+        assert_eq!(errors[18].message, "e18");
+        assert!(errors[19].message.starts_with("81 more errors"));
+        assert_eq!(
+            errors[19].extensions.code.as_deref(),
+            Some("TOO_MANY_ERRORS")
+        );
+    }
+}

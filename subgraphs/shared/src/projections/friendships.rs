@@ -1,0 +1,110 @@
+//! A subgraph's own copy of profile's friendships, one row per direction, built from
+//! `profile.friendship.created` and erased by `auth.user.deleted`. Chat needs it to
+//! allow direct conversations; presence to show status only to friends.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{Condition, DatabaseConnection, Set};
+use serde::Deserialize;
+
+use crate::Error;
+use crate::events::Delivery;
+use crate::events::consumer::{Work, apply_once};
+
+/// The `friendships` table.
+pub mod friendship {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "friendships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub friend_id: Uuid,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FriendshipCreated {
+    user_ids: [Uuid; 2],
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDeleted {
+    user_id: Uuid,
+}
+
+/// Whether `a` and `b` are friends, in this subgraph's projection.
+pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
+    Ok(friendship::Entity::find_by_id((a, b))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Records a friendship from profile's events, once per `consumer`.
+pub async fn apply_profile_event(
+    db: &DatabaseConnection,
+    consumer: &'static str,
+    delivery: Delivery,
+) -> Result<(), Error> {
+    if delivery.event.kind != "profile.friendship.created" {
+        return Ok(());
+    }
+    let payload: FriendshipCreated = delivery.event.payload_as().map_err(Error::internal)?;
+    let work: Work = Box::new(move |txn| {
+        Box::pin(async move {
+            let [a, b] = payload.user_ids;
+            for (user, friend) in [(a, b), (b, a)] {
+                friendship::Entity::insert(friendship::ActiveModel {
+                    user_id: Set(user),
+                    friend_id: Set(friend),
+                })
+                .on_conflict(
+                    OnConflict::columns([friendship::Column::UserId, friendship::Column::FriendId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .do_nothing()
+                .exec(txn)
+                .await?;
+            }
+            Ok(())
+        })
+    });
+    apply_once(db, consumer, delivery.event.id, work).await
+}
+
+/// Forgets a deleted account's friendships, once per `consumer`.
+pub async fn apply_auth_event(
+    db: &DatabaseConnection,
+    consumer: &'static str,
+    delivery: Delivery,
+) -> Result<(), Error> {
+    if delivery.event.kind != "auth.user.deleted" {
+        return Ok(());
+    }
+    let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
+    let work: Work = Box::new(move |txn| {
+        Box::pin(async move {
+            friendship::Entity::delete_many()
+                .filter(
+                    Condition::any()
+                        .add(friendship::Column::UserId.eq(user_id))
+                        .add(friendship::Column::FriendId.eq(user_id)),
+                )
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    });
+    apply_once(db, consumer, delivery.event.id, work).await
+}

@@ -1,0 +1,490 @@
+//! Hostile input, on both profiles: no request may crash, stall or bloat the
+//! platform, leak an internal, or see what it may not.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use echostream::testkit::client::{Subscription, data, error_code, eventually, post};
+use echostream::testkit::hostile::{self, Tally};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::{
+    MESSAGES, WAIT, direct_conversation, friends, presence_of, signed_up,
+};
+
+use crate::on_both_profiles;
+use crate::start as start_platform;
+
+fn deep(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+async fn raw_post(url: &str, body: String) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(json!({ "raw": text })),
+    )
+}
+
+async fn alive(p: &mut Platform) {
+    assert!(p.is_running(), "the platform process died");
+    let body = post(&p.gateway, "{ __typename }", json!({}), None).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(url: &str) -> Socket {
+    let mut request = url
+        .replacen("http", "ws", 1)
+        .into_client_request()
+        .expect("ws request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("ws connect")
+        .0
+}
+
+/// The next JSON message, or the close code as `{"close": code}`.
+async fn next_message(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("an answer within 15 s");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] != "ping" {
+                    return v;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return json!({ "close": frame.map(|f| u16::from(f.code)) });
+            }
+            Some(Ok(_)) => {}
+            _ => return json!({ "close": null }),
+        }
+    }
+}
+
+async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) {
+    let mut p = start_platform(profile).await;
+    // Depth 10,000 killed the whole process before the parser was bounded.
+    for depth in [33, 200, 10_000, 100_000] {
+        let (status, body) = raw_post(
+            &p.gateway,
+            format!(
+                r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
+                deep(depth)
+            ),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("gateway.max_json_depth"),
+            "the refusal names the limit: {body}"
+        );
+        let (status, _) = raw_post(
+            &p.gateway,
+            format!(
+                r#"{{"query":"{{ __typename }}","extensions":{{"e":{}}}}}"#,
+                deep(depth)
+            ),
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
+    // Within the limit, variables still work.
+    let (status, body) = raw_post(
+        &p.gateway,
+        format!(
+            r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
+            deep(30)
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["data"]["__typename"]),
+        (200, &json!("Query"))
+    );
+    // GET parameters too.
+    let get = reqwest::get(format!(
+        "{}?query=%7B__typename%7D&variables=%7B%22v%22%3A{}%7D",
+        p.gateway,
+        deep(10_000)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(get.status().as_u16(), 400);
+    // A connection_init payload nested 10,000 deep closes the socket with 4400.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        format!(
+            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
+            deep(10_000)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
+    // Subscribe variables beyond the limit are refused with the same code.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(r#"{"type":"connection_init"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    ws.send(Message::Text(
+        format!(
+            r#"{{"id":"1","type":"subscribe","payload":{{"query":"{{ __typename }}","variables":{{"v":{}}}}}}}"#,
+            deep(100)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    let answer = next_message(&mut ws).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+    // Straight to every subgraph: refused, never a crash.
+    for (name, _) in p.subgraph_ports.clone() {
+        let (status, body) = raw_post(
+            &p.subgraph_url(name),
+            format!(
+                r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
+                deep(100_000)
+            ),
+        )
+        .await;
+        assert!((400..500).contains(&status), "{name}: {status} {body}");
+    }
+    alive(&mut p).await;
+}
+
+async fn amplification_is_refused_before_it_costs(profile: Profile) {
+    let mut p = start_platform(profile).await;
+    // 10,000 repeated fields held a core for seconds: now too many tokens.
+    let repeated = format!("{{ {} }}", "__typename ".repeat(10_000));
+    let body = post(&p.gateway, &repeated, json!({}), None).await;
+    assert!(body["data"].is_null(), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("token"),
+        "{body}"
+    );
+    // Many unknown fields: the errors are capped, with a last one saying so.
+    let unknown: Vec<String> = (0..1_500).map(|i| format!("f{i}")).collect();
+    let body = post(
+        &p.gateway,
+        &format!("{{ {} }}", unknown.join(" ")),
+        json!({}),
+        None,
+    )
+    .await;
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 20, "{body}");
+    assert!(
+        errors[19]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1481 more errors"),
+        "{}",
+        errors[19]
+    );
+    // Introspection has a depth limit too (and far deeper, the parser's own).
+    let introspection = |depth: usize| {
+        format!(
+            r#"{{ __type(name: "User") {{ {}name{} }} }}"#,
+            "ofType { ".repeat(depth),
+            " }".repeat(depth)
+        )
+    };
+    let body = post(&p.gateway, &introspection(25), json!({}), None).await;
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(error_code(&body), "MAX_DEPTH_EXCEEDED", "{body}");
+    let body = post(&p.gateway, &introspection(500), json!({}), None).await;
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+    // A fragment bomb (2^40 fields once expanded) is refused before it is expanded.
+    let mut bomb = String::from("query { ...F0 }\n");
+    for i in 0..40 {
+        bomb.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    bomb.push_str("fragment F40 on Query { __typename }\n");
+    let body = post(&p.gateway, &bomb, json!({}), None).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.max_selections")
+    );
+    // GraphiQL's own introspection query still passes.
+    let full = post(&p.gateway, INTROSPECTION, json!({}), None).await;
+    assert!(full["data"]["__schema"]["types"].is_array(), "{full}");
+    // A body over gateway.max_request_bytes gets 413, not a reset.
+    let big = format!(
+        r#"{{"query":"{{ __typename }}","variables":{{"v":"{}"}}}}"#,
+        "x".repeat(1_100_000)
+    );
+    let (status, body) = raw_post(&p.gateway, big).await;
+    assert_eq!(status, 413, "{body}");
+    alive(&mut p).await;
+}
+
+async fn websocket_auth_and_caps_are_coded(profile: Profile) {
+    let mut p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[("ECHOSTREAM_GATEWAY__MAX_SUBSCRIPTIONS_PER_SESSION", "3")],
+    )
+    .await;
+    // An invalid token: the subscription is refused as unauthenticated (and the
+    // socket closed with 4403), never an internal error.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        r#"{"type":"connection_init","payload":{"Authorization":"Bearer not.a.token"}}"#.into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    ws.send(Message::Text(
+        r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { notificationAdded { id } }"}}"#.into(),
+    ))
+    .await
+    .unwrap();
+    let answer = next_message(&mut ws).await;
+    let code = answer["payload"][0]["extensions"]["code"]
+        .as_str()
+        .or(answer["payload"]["errors"][0]["extensions"]["code"].as_str())
+        .unwrap_or_default();
+    assert!(
+        answer == json!({ "close": 4403 }) || code == "UNAUTHENTICATED",
+        "{answer}"
+    );
+    // Per session: the fourth live subscription is refused with RATE_LIMITED.
+    let ann = signed_up(&p, "ann").await;
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", ann.token) } })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    for id in 1..=4 {
+        ws.send(Message::Text(
+            json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": "subscription { notificationAdded { id } }" } })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    }
+    // At most three run; the rest are refused with RATE_LIMITED naming the cap.
+    let mut refused = 0;
+    while refused < 1 {
+        let m = next_message(&mut ws).await;
+        let code = m["payload"][0]["extensions"]["code"]
+            .as_str()
+            .or(m["payload"]["errors"][0]["extensions"]["code"].as_str());
+        if let Some(code) = code {
+            assert_eq!(code, "RATE_LIMITED", "{m}");
+            assert!(
+                m.to_string().contains("max_subscriptions_per_session"),
+                "{m}"
+            );
+            refused += 1;
+        }
+    }
+    alive(&mut p).await;
+}
+
+async fn strangers_see_no_presence_nor_foreign_conversations(profile: Profile) {
+    let mut p = start_platform(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let eve = signed_up(&p, "eve").await;
+    // A friend sees presence (once presence has learnt the friendship)...
+    eventually("presence visible to a friend", WAIT, || async {
+        (!presence_of(&p, &ann, &bob).await.is_null()).then_some(())
+    })
+    .await;
+    // ...a stranger and an anonymous caller do not.
+    assert_eq!(presence_of(&p, &eve, &bob).await, Value::Null);
+    let anonymous = data(
+        &p.gateway,
+        "query P($id: ID!) { user(id: $id) { username email presence { status lastSeenAt } } }",
+        json!({ "id": bob.id }),
+        None,
+    )
+    .await;
+    assert_eq!(anonymous["user"]["presence"], Value::Null);
+    assert_eq!(anonymous["user"]["email"], Value::Null);
+    // Watching a stranger's presence is refused at once.
+    let mut watch = Subscription::start(
+        &p.gateway,
+        "subscription W($u: ID!) { presenceChanged(userId: $u) { status } }",
+        json!({ "u": bob.id }),
+        &eve.token,
+    )
+    .await;
+    let refused = watch.error(Duration::from_secs(15)).await;
+    assert_eq!(refused, "FORBIDDEN");
+    // So is listening to a conversation one is not in.
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let mut eavesdrop = Subscription::start(
+        &p.gateway,
+        "subscription M($c: ID) { messageAdded(conversationId: $c) { id } }",
+        json!({ "c": conversation }),
+        &eve.token,
+    )
+    .await;
+    assert_eq!(eavesdrop.error(Duration::from_secs(15)).await, "NOT_FOUND");
+    // A member may.
+    let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    assert!(inbox.next(Duration::from_millis(300)).await.is_none());
+    alive(&mut p).await;
+}
+
+/// Generated hostile requests through the gateway and straight to the subgraphs,
+/// `HOSTILE_CASES` of them (2,000 by default), `HOSTILE_SEED` to reproduce a run.
+async fn generated_hostile_requests_get_no_5xx_no_leak_no_crash(profile: Profile) {
+    let mut p = start_platform(profile).await;
+    let cases: usize = std::env::var("HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let seed: u64 = std::env::var("HOSTILE_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(rand::random);
+    let mut rng = hostile::rng(seed);
+    let client = reqwest::Client::new();
+    let targets: Vec<String> = std::iter::once(p.gateway.clone())
+        .chain(p.subgraph_ports.iter().map(|(n, _)| p.subgraph_url(n)))
+        .collect();
+    alive(&mut p).await;
+    let rss_before = p.rss_mib();
+    let mut tally = Tally::default();
+    for i in 0..cases {
+        // Most cases go through the gateway, as clients do; one in four straight to
+        // a subgraph, as an attacker inside the network would.
+        let target = if i % 4 == 3 {
+            &targets[1 + (i / 4) % (targets.len() - 1)]
+        } else {
+            &targets[0]
+        };
+        // Fragment bombs go to the gateway only: a subgraph's own validation expands
+        // them (async-graphql), and only the gateway may call a subgraph (issue 8).
+        let direct = i % 4 == 3;
+        if i % 5 == 4 {
+            let mut case = hostile::ws_case(&mut rng);
+            while direct && case.class == "ws-fragment-bomb" {
+                case = hostile::ws_case(&mut rng);
+            }
+            hostile::send_ws(target, &case, &mut tally).await;
+        } else {
+            let mut case = hostile::http_case(&mut rng);
+            while direct && case.class == "fragment-bomb" {
+                case = hostile::http_case(&mut rng);
+            }
+            hostile::send_http(&client, target, &case, &mut tally).await;
+        }
+        if i % 250 == 249 {
+            assert!(
+                p.is_running(),
+                "the platform died at case {i} (seed {seed})"
+            );
+        }
+    }
+    alive(&mut p).await;
+    // Give the allocator its purge delay, then read memory again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = p.rss_mib();
+    eprintln!(
+        "hostile run ({profile:?}, seed {seed}): {}\n  RSS before {rss_before:.0} MiB, after {rss_after:.0} MiB",
+        tally.summary()
+    );
+    assert!(
+        tally.server_errors.is_empty(),
+        "5xx answers (seed {seed}):\n{}",
+        tally.server_errors.join("\n")
+    );
+    assert!(
+        tally.leaks.is_empty(),
+        "internals leaked (seed {seed}):\n{}",
+        tally.leaks.join("\n")
+    );
+    assert!(
+        rss_after < rss_before + 150.0,
+        "memory grew from {rss_before:.0} to {rss_after:.0} MiB (seed {seed})"
+    );
+    alive(&mut p).await;
+}
+
+on_both_profiles!(
+    deep_json_anywhere_is_refused_and_the_platform_lives,
+    amplification_is_refused_before_it_costs,
+    websocket_auth_and_caps_are_coded,
+    strangers_see_no_presence_nor_foreign_conversations,
+    generated_hostile_requests_get_no_5xx_no_leak_no_crash,
+);
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+"#;
