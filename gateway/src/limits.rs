@@ -6,7 +6,9 @@
 //!   anything from it. The vendored parser refuses past 128 levels whatever this
 //!   says (vendor/README.md); this limit is the configurable, named one.
 //! - **Introspection depth**: the router's depth rule skips `__schema`/`__type`, so
-//!   `__type { ofType { ofType … } }` could nest without bound; it gets its own rule.
+//!   `__type { ofType { ofType … } }` could nest without bound; it gets its own limit.
+//! - **Field selections once fragments are expanded** (fragment bombs), measured
+//!   with introspection depth in one linear pass before validation.
 //! - **Errors per response**, after validation and after execution: the first
 //!   `max_errors - 1` are kept and a last error says how many were left out, so a
 //!   document of 10,000 unknown fields cannot buy a megabyte-sized answer.
@@ -15,13 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hive_router::GraphQLError;
-use hive_router::config::limits::MaxDepthRuleConfig;
 use hive_router::graphql_tools::static_graphql::query::{
     Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
 };
 use hive_router::graphql_tools::validation::utils::ValidationError;
 use hive_router::http::StatusCode;
-use hive_router::pipeline::validation::max_depth_rule::MaxDepthRule;
 use hive_router::plugins::hooks::on_execute::{
     OnExecuteStartHookPayload, OnExecuteStartHookResult,
 };
@@ -55,7 +55,6 @@ pub struct LimitsConfig {
 /// The limits plugin.
 pub struct Limits {
     config: LimitsConfig,
-    introspection_rule: MaxDepthRuleConfig,
 }
 
 #[hive_router::async_trait]
@@ -68,18 +67,7 @@ impl RouterPlugin for Limits {
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
-        // The router's depth rule, counting introspection this time; fragments add no
-        // level of their own, so GraphiQL's introspection query (depth 14) passes.
-        let introspection_rule = serde_json::from_value(serde_json::json!({
-            "n": config.max_introspection_depth,
-            "ignore_introspection": false,
-            "flatten_fragments": true,
-        }))
-        .map_err(|e| format!("introspection depth rule: {e}"))?;
-        payload.initialize_plugin(Limits {
-            config,
-            introspection_rule,
-        })
+        payload.initialize_plugin(Limits { config })
     }
 
     async fn on_graphql_params<'exec>(
@@ -117,36 +105,48 @@ impl RouterPlugin for Limits {
     ) -> OnGraphQLValidationStartHookResult<'exec> {
         // Before any rule runs: a fragment bomb is small to send and exponential to
         // expand (each level spreading the one below twice), and some validation
-        // rules and the planner expand it.
-        let selections = expanded_selections(&payload.document);
+        // rules and the planner expand it. The router's depth rule skips
+        // introspection, so its depth is measured here too.
+        let shape = Shape::of(&payload.document);
         let max = self.config.max_selections;
-        if selections > max {
+        if shape.selections > max {
             return payload.end_with_graphql_error(
                 refusal(format!(
-                    "The operation selects {selections} fields once its fragments are \
-                     expanded, more than {max} (gateway.max_selections)."
+                    "The operation selects {} fields once its fragments are expanded, \
+                     more than {max} (gateway.max_selections).",
+                    shape.selections
                 )),
                 StatusCode::BAD_REQUEST,
             );
         }
+        let max = self.config.max_introspection_depth;
+        if shape.introspection_depth > max {
+            return payload.end_with_graphql_error(
+                GraphQLError::from_message_and_code(
+                    format!(
+                        "Introspection nested {} levels deep, more than {max} \
+                         (gateway.max_introspection_depth).",
+                        shape.introspection_depth
+                    ),
+                    "MAX_DEPTH_EXCEEDED",
+                ),
+                StatusCode::BAD_REQUEST,
+            );
+        }
         let max_errors = self.config.max_errors;
-        payload
-            .with_validation_rule(MaxDepthRule {
-                config: self.introspection_rule.clone(),
-            })
-            .on_end(move |mut end| {
-                if end.errors.len() > max_errors {
-                    let mut kept: Vec<ValidationError> =
-                        end.errors[..max_errors.saturating_sub(1)].to_vec();
-                    kept.push(ValidationError {
-                        locations: vec![],
-                        message: omitted(end.errors.len() - kept.len()),
-                        error_code: "TOO_MANY_ERRORS",
-                    });
-                    end.errors = Arc::new(kept);
-                }
-                end.proceed()
-            })
+        payload.on_end(move |mut end| {
+            if end.errors.len() > max_errors {
+                let mut kept: Vec<ValidationError> =
+                    end.errors[..max_errors.saturating_sub(1)].to_vec();
+                kept.push(ValidationError {
+                    locations: vec![],
+                    message: omitted(end.errors.len() - kept.len()),
+                    error_code: "TOO_MANY_ERRORS",
+                });
+                end.errors = Arc::new(kept);
+            }
+            end.proceed()
+        })
     }
 
     async fn on_execute<'exec>(
@@ -161,29 +161,99 @@ impl RouterPlugin for Limits {
     }
 }
 
-/// Field selections of `document` with every fragment spread expanded, counted in
-/// time linear in the document (each fragment's size is computed once; a spread in a
-/// cycle counts nothing, validation refuses cycles anyway). Saturates.
-pub fn expanded_selections(document: &Document) -> u64 {
-    let fragments: HashMap<&str, &FragmentDefinition> = document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Fragment(f) => Some((f.name.as_str(), f)),
-            _ => None,
-        })
-        .collect();
-    let mut sizes: HashMap<&str, Option<u64>> = HashMap::new();
-    document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Operation(op) => Some(operation_selection_set(op)),
-            _ => None,
-        })
-        .fold(0u64, |total, set| {
-            total.saturating_add(set_size(set, &fragments, &mut sizes))
-        })
+/// What a document asks for once every fragment spread is expanded, measured in
+/// time linear in the document: each fragment is measured once (a spread inside a
+/// cycle counts nothing; validation refuses cycles anyway). Fragments add no depth.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Field selections, saturating.
+    pub selections: u64,
+    /// Deepest nesting of fields.
+    pub depth: usize,
+    /// Deepest nesting under an introspection field (`__schema`, `__type`), counted
+    /// from that field.
+    pub introspection_depth: usize,
+}
+
+impl Shape {
+    /// The shape of every operation of `document` together.
+    pub fn of(document: &Document) -> Shape {
+        let mut walk = Walk {
+            fragments: document
+                .definitions
+                .iter()
+                .filter_map(|d| match d {
+                    Definition::Fragment(f) => Some((f.name.as_str(), f)),
+                    _ => None,
+                })
+                .collect(),
+            measured: HashMap::new(),
+        };
+        document
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                Definition::Operation(op) => Some(walk.set(operation_selection_set(op))),
+                _ => None,
+            })
+            .fold(Shape::default(), Shape::beside)
+    }
+
+    /// Two selections side by side in one set.
+    fn beside(self, other: Shape) -> Shape {
+        Shape {
+            selections: self.selections.saturating_add(other.selections),
+            depth: self.depth.max(other.depth),
+            introspection_depth: self.introspection_depth.max(other.introspection_depth),
+        }
+    }
+}
+
+struct Walk<'d> {
+    fragments: HashMap<&'d str, &'d FragmentDefinition>,
+    /// `None` while a fragment is being measured (a spread reaching it is a cycle).
+    measured: HashMap<&'d str, Option<Shape>>,
+}
+
+impl<'d> Walk<'d> {
+    fn set(&mut self, set: &'d SelectionSet) -> Shape {
+        set.items
+            .iter()
+            .map(|item| match item {
+                Selection::Field(field) => {
+                    let below = self.set(&field.selection_set);
+                    let introspection = matches!(field.name.as_str(), "__schema" | "__type");
+                    Shape {
+                        selections: below.selections.saturating_add(1),
+                        depth: below.depth + 1,
+                        introspection_depth: if introspection {
+                            below.depth + 1
+                        } else {
+                            below.introspection_depth
+                        },
+                    }
+                }
+                Selection::InlineFragment(inline) => self.set(&inline.selection_set),
+                Selection::FragmentSpread(spread) => self.fragment(spread.fragment_name.as_str()),
+            })
+            .fold(Shape::default(), Shape::beside)
+    }
+
+    fn fragment(&mut self, name: &'d str) -> Shape {
+        match self.measured.get(name) {
+            Some(Some(known)) => *known,
+            Some(None) => Shape::default(),
+            None => match self.fragments.get(name).copied() {
+                Some(fragment) => {
+                    self.measured.insert(name, None);
+                    let shape = self.set(&fragment.selection_set);
+                    self.measured.insert(name, Some(shape));
+                    shape
+                }
+                None => Shape::default(),
+            },
+        }
+    }
 }
 
 fn operation_selection_set(op: &OperationDefinition) -> &SelectionSet {
@@ -193,39 +263,6 @@ fn operation_selection_set(op: &OperationDefinition) -> &SelectionSet {
         OperationDefinition::Mutation(m) => &m.selection_set,
         OperationDefinition::Subscription(s) => &s.selection_set,
     }
-}
-
-fn set_size<'d>(
-    set: &'d SelectionSet,
-    fragments: &HashMap<&'d str, &'d FragmentDefinition>,
-    sizes: &mut HashMap<&'d str, Option<u64>>,
-) -> u64 {
-    set.items.iter().fold(0u64, |total, item| {
-        let size = match item {
-            Selection::Field(field) => {
-                1u64.saturating_add(set_size(&field.selection_set, fragments, sizes))
-            }
-            Selection::InlineFragment(inline) => set_size(&inline.selection_set, fragments, sizes),
-            Selection::FragmentSpread(spread) => {
-                let name = spread.fragment_name.as_str();
-                match sizes.get(name) {
-                    Some(Some(known)) => *known,
-                    // Being counted further up: a cycle.
-                    Some(None) => 0,
-                    None => match fragments.get(name) {
-                        Some(fragment) => {
-                            sizes.insert(name, None);
-                            let n = set_size(&fragment.selection_set, fragments, sizes);
-                            sizes.insert(name, Some(n));
-                            n
-                        }
-                        None => 0,
-                    },
-                }
-            }
-        };
-        total.saturating_add(size)
-    })
 }
 
 /// A refusal by one of these limits.
@@ -287,39 +324,9 @@ pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
 /// The same check for the JSON parameters (`variables`, `extensions`) of a GET
 /// request's query string.
 fn query_string_json_depth_exceeds(query: &str, max: usize) -> bool {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == "variables" || *k == "extensions")
-        .any(|(_, v)| {
-            let decoded = percent_decode(v);
-            json_depth_exceeds(&decoded, max)
-        })
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "variables" || k == "extensions")
+        .any(|(_, v)| json_depth_exceeds(v.as_bytes(), max))
 }
 
 /// Nesting depth of a parsed value (a scalar is 0, `[]` is 1).
@@ -394,19 +401,33 @@ mod tests {
         let parsed = hive_router::graphql_tools::parser::parse_query::<String>(&doc)
             .unwrap()
             .into_static();
-        assert_eq!(expanded_selections(&parsed), 1u64 << 60);
+        assert_eq!(Shape::of(&parsed).selections, 1u64 << 60);
         let plain = hive_router::graphql_tools::parser::parse_query::<String>(
             "{ me { id friends { id } } ...on Query { __typename } }",
         )
         .unwrap()
         .into_static();
-        assert_eq!(expanded_selections(&plain), 5);
+        assert_eq!(Shape::of(&plain).selections, 5);
+        assert_eq!(Shape::of(&plain).depth, 3);
         let cycle = hive_router::graphql_tools::parser::parse_query::<String>(
             "{ ...A } fragment A on Query { a ...B } fragment B on Query { b ...A }",
         )
         .unwrap()
         .into_static();
-        assert_eq!(expanded_selections(&cycle), 2);
+        assert_eq!(Shape::of(&cycle).selections, 2);
+    }
+
+    #[test]
+    fn introspection_depth_counts_from_the_introspection_field_through_fragments() {
+        let doc = hive_router::graphql_tools::parser::parse_query::<String>(
+            "{ me { id } __type(name: \"User\") { ...T } } \
+             fragment T on __Type { ofType { ofType { name } } }",
+        )
+        .unwrap()
+        .into_static();
+        let shape = Shape::of(&doc);
+        assert_eq!(shape.introspection_depth, 4);
+        assert_eq!(shape.depth, 4);
     }
 
     #[test]

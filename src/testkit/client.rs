@@ -66,8 +66,19 @@ where
     }
 }
 
-type Socket =
+/// A client WebSocket.
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a graphql-transport-ws WebSocket to `url` (an `http://…/graphql` URL).
+pub async fn connect_ws(url: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = url.replacen("http", "ws", 1).into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header value"),
+    );
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
 
 /// One graphql-transport-ws connection with one subscription.
 pub struct Subscription {
@@ -77,15 +88,7 @@ pub struct Subscription {
 impl Subscription {
     /// Connects, initialises with the token, and subscribes to `query`.
     pub async fn start(url: &str, query: &str, variables: Value, token: &str) -> Subscription {
-        let ws_url = url.replacen("http", "ws", 1);
-        let mut request = ws_url.into_client_request().expect("ws request");
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("ws connect");
+        let mut socket = connect_ws(url).await.expect("ws connect");
         let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
         socket
             .send(Message::Text(init.to_string().into()))

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::client::connect_ws;
 
 /// One hostile HTTP request.
 #[derive(Debug, Clone)]
@@ -85,6 +86,21 @@ fn post(class: &'static str, body: Vec<u8>) -> HttpCase {
     }
 }
 
+/// A fragment bomb: `levels` fragments, each spreading the one below twice, so the
+/// document selects 2^levels fields once expanded.
+pub fn fragment_bomb(levels: usize) -> String {
+    let mut doc = String::from("query { ...F0 }\n");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    doc.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
+    doc
+}
+
 /// A GraphQL document of one hostile class (and its class name).
 fn hostile_document(rng: &mut StdRng) -> (&'static str, String) {
     match rng.gen_range(0..9) {
@@ -123,20 +139,7 @@ fn hostile_document(rng: &mut StdRng) -> (&'static str, String) {
             let aliases: Vec<String> = (0..n).map(|i| format!("a{i}: __typename")).collect();
             ("aliases", format!("{{ {} }}", aliases.join(" ")))
         }
-        5 => {
-            // A fragment bomb: each level spreads the one below twice.
-            let levels = rng.gen_range(10..40);
-            let mut doc = String::from("query { ...F0 }\n");
-            for i in 0..levels {
-                doc.push_str(&format!(
-                    "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
-                    i + 1,
-                    i + 1
-                ));
-            }
-            doc.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
-            ("fragment-bomb", doc)
-        }
+        5 => ("fragment-bomb", fragment_bomb(rng.gen_range(10..40))),
         6 => {
             let n = rng.gen_range(51..3_000);
             (
@@ -487,17 +490,9 @@ pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tal
 /// Runs `case` on a fresh WebSocket to `url` and records how it ended.
 pub async fn send_ws(url: &str, case: &WsCase, tally: &mut Tally) {
     let started = Instant::now();
-    let mut request = url
-        .replacen("http", "ws", 1)
-        .into_client_request()
-        .expect("ws request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let outcome = match tokio_tungstenite::connect_async(request).await {
+    let outcome = match connect_ws(url).await {
         Err(err) => format!("ws refused: {err}"),
-        Ok((mut socket, _)) => {
+        Ok(mut socket) => {
             for frame in &case.frames {
                 if socket.send(frame.clone()).await.is_err() {
                     break;
@@ -563,11 +558,6 @@ pub async fn send_ws(url: &str, case: &WsCase, tally: &mut Tally) {
 
 fn cut(text: &str) -> String {
     text.chars().take(300).collect()
-}
-
-/// The operation every check of liveness sends.
-pub fn liveness_query() -> Value {
-    json!({ "query": "{ __typename }" })
 }
 
 /// A seeded generator for one run.

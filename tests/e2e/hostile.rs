@@ -6,9 +6,10 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use echostream::testkit::client::{Subscription, data, error_code, eventually, post};
+use echostream::testkit::client::{
+    Socket, Subscription, connect_ws, data, error_code, eventually, post,
+};
 use echostream::testkit::hostile::{self, Tally};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
@@ -20,6 +21,14 @@ use crate::start as start_platform;
 
 fn deep(depth: usize) -> String {
     format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// A request body whose `field` (`variables` or `extensions`) nests `depth` levels.
+fn deep_in(field: &str, depth: usize) -> String {
+    format!(
+        r#"{{"query":"{{ __typename }}","{field}":{{"v":{}}}}}"#,
+        deep(depth)
+    )
 }
 
 async fn raw_post(url: &str, body: String) -> (u16, Value) {
@@ -45,22 +54,8 @@ async fn alive(p: &mut Platform) {
     assert_eq!(body["data"]["__typename"], "Query", "{body}");
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn socket(url: &str) -> Socket {
-    let mut request = url
-        .replacen("http", "ws", 1)
-        .into_client_request()
-        .expect("ws request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("ws connect")
-        .0
+    connect_ws(url).await.expect("ws connect")
 }
 
 /// The next JSON message, or the close code as `{"close": code}`.
@@ -89,14 +84,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     let mut p = start_platform(profile).await;
     // Depth 10,000 killed the whole process before the parser was bounded.
     for depth in [33, 200, 10_000, 100_000] {
-        let (status, body) = raw_post(
-            &p.gateway,
-            format!(
-                r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
-                deep(depth)
-            ),
-        )
-        .await;
+        let (status, body) = raw_post(&p.gateway, deep_in("variables", depth)).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
         assert!(
@@ -106,25 +94,11 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
                 .contains("gateway.max_json_depth"),
             "the refusal names the limit: {body}"
         );
-        let (status, _) = raw_post(
-            &p.gateway,
-            format!(
-                r#"{{"query":"{{ __typename }}","extensions":{{"e":{}}}}}"#,
-                deep(depth)
-            ),
-        )
-        .await;
+        let (status, _) = raw_post(&p.gateway, deep_in("extensions", depth)).await;
         assert_eq!(status, 400);
     }
     // Within the limit, variables still work.
-    let (status, body) = raw_post(
-        &p.gateway,
-        format!(
-            r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
-            deep(30)
-        ),
-    )
-    .await;
+    let (status, body) = raw_post(&p.gateway, deep_in("variables", 30)).await;
     assert_eq!(
         (status, &body["data"]["__typename"]),
         (200, &json!("Query"))
@@ -172,14 +146,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     );
     // Straight to every subgraph: refused, never a crash.
     for (name, _) in p.subgraph_ports.clone() {
-        let (status, body) = raw_post(
-            &p.subgraph_url(name),
-            format!(
-                r#"{{"query":"{{ __typename }}","variables":{{"v":{}}}}}"#,
-                deep(100_000)
-            ),
-        )
-        .await;
+        let (status, body) = raw_post(&p.subgraph_url(name), deep_in("variables", 100_000)).await;
         assert!((400..500).contains(&status), "{name}: {status} {body}");
     }
     alive(&mut p).await;
@@ -233,16 +200,7 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
     assert!(body["data"].is_null(), "{body}");
     assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
     // A fragment bomb (2^40 fields once expanded) is refused before it is expanded.
-    let mut bomb = String::from("query { ...F0 }\n");
-    for i in 0..40 {
-        bomb.push_str(&format!(
-            "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
-            i + 1,
-            i + 1
-        ));
-    }
-    bomb.push_str("fragment F40 on Query { __typename }\n");
-    let body = post(&p.gateway, &bomb, json!({}), None).await;
+    let body = post(&p.gateway, &hostile::fragment_bomb(40), json!({}), None).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
     assert!(
         body["errors"][0]["message"]

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use crate::Error;
@@ -110,14 +110,12 @@ where
     S: Stream + Send + 'static,
     S::Item: Send,
 {
-    let tracked = presence::track(pubsub, slot.user, stream);
-    async_stream::stream! {
-        let _slot = slot;
-        let mut tracked = std::pin::pin!(tracked);
-        while let Some(item) = futures::StreamExt::next(&mut tracked).await {
-            yield item;
-        }
-    }
+    let user = slot.user;
+    // The closure owns the slot, so it is released when the stream is dropped.
+    presence::track(pubsub, user, stream).map(move |item| {
+        let _held = &slot;
+        item
+    })
 }
 
 #[cfg(test)]
