@@ -52,6 +52,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    echostream_gateway::return_freed_memory_at_once();
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Run) {
@@ -112,12 +113,14 @@ fn prepare_gateway(config: &Config) -> Result<()> {
             max_aliases: g.max_aliases,
             max_request_bytes: g.max_request_bytes,
             max_tokens: g.max_tokens,
+            max_document_bytes: g.max_document_bytes,
             max_directives: g.max_directives,
             max_json_depth: g.max_json_depth,
             max_introspection_depth: g.max_introspection_depth,
             max_errors: g.max_errors,
             max_selections: g.max_selections,
             max_websockets: g.max_websockets,
+            max_websockets_per_user: g.max_websockets_per_user,
         },
     };
     let document = echostream_gateway::router_config::build(&settings);

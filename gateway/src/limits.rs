@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hive_router::GraphQLError;
+use hive_router::graphql_tools::parser::query::parse_query_with_token_limit;
 use hive_router::graphql_tools::static_graphql::query::{
     Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
 };
@@ -50,6 +51,10 @@ pub struct LimitsConfig {
     pub max_errors: usize,
     /// Most field selections in one operation once every fragment is expanded.
     pub max_selections: u64,
+    /// The router's token limit, for documents this plugin parses itself.
+    pub max_tokens: usize,
+    /// Longest GraphQL document, in bytes.
+    pub max_document_bytes: usize,
 }
 
 /// The limits plugin.
@@ -96,7 +101,33 @@ impl RouterPlugin for Limits {
                 StatusCode::BAD_REQUEST,
             );
         }
-        payload.proceed()
+        // A WebSocket subscribe arrives parsed; an HTTP request is parsed after this
+        // hook, so its document is checked when the hook ends.
+        if let Some(params) = &payload.graphql_params {
+            let query = params.query.as_deref();
+            if let Some(refused) = self.refuse_document_size(query) {
+                return payload.end_with_graphql_error(refused, StatusCode::BAD_REQUEST);
+            }
+            // Over WebSocket the router takes an early answer only from this hook, so
+            // a subscribe's document is measured here (parsed once more; the parser's
+            // own token and recursion limits apply). Over HTTP it is measured in the
+            // validation hook, on the router's cached parse.
+            if let Some(query) = query
+                && let Ok(document) =
+                    parse_query_with_token_limit::<String>(query, self.config.max_tokens)
+                && let Some(refused) = self.refuse_shape(&document.into_static())
+            {
+                return payload.end_with_graphql_error(refused, StatusCode::BAD_REQUEST);
+            }
+            return payload.proceed();
+        }
+        let max_document_bytes = self.config.max_document_bytes;
+        payload.on_end(move |end| {
+            match document_too_large(end.graphql_params.query.as_deref(), max_document_bytes) {
+                Some(refused) => end.end_with_graphql_error(refused, StatusCode::BAD_REQUEST),
+                None => end.proceed(),
+            }
+        })
     }
 
     async fn on_graphql_validation<'exec>(
@@ -105,33 +136,9 @@ impl RouterPlugin for Limits {
     ) -> OnGraphQLValidationStartHookResult<'exec> {
         // Before any rule runs: a fragment bomb is small to send and exponential to
         // expand (each level spreading the one below twice), and some validation
-        // rules and the planner expand it. The router's depth rule skips
-        // introspection, so its depth is measured here too.
-        let shape = Shape::of(&payload.document);
-        let max = self.config.max_selections;
-        if shape.selections > max {
-            return payload.end_with_graphql_error(
-                refusal(format!(
-                    "The operation selects {} fields once its fragments are expanded, \
-                     more than {max} (gateway.max_selections).",
-                    shape.selections
-                )),
-                StatusCode::BAD_REQUEST,
-            );
-        }
-        let max = self.config.max_introspection_depth;
-        if shape.introspection_depth > max {
-            return payload.end_with_graphql_error(
-                GraphQLError::from_message_and_code(
-                    format!(
-                        "Introspection nested {} levels deep, more than {max} \
-                         (gateway.max_introspection_depth).",
-                        shape.introspection_depth
-                    ),
-                    "MAX_DEPTH_EXCEEDED",
-                ),
-                StatusCode::BAD_REQUEST,
-            );
+        // rules and the planner expand it.
+        if let Some(refused) = self.refuse_shape(&payload.document) {
+            return payload.end_with_graphql_error(refused, StatusCode::BAD_REQUEST);
         }
         let max_errors = self.config.max_errors;
         payload.on_end(move |mut end| {
@@ -262,6 +269,51 @@ fn operation_selection_set(op: &OperationDefinition) -> &SelectionSet {
         OperationDefinition::Query(q) => &q.selection_set,
         OperationDefinition::Mutation(m) => &m.selection_set,
         OperationDefinition::Subscription(s) => &s.selection_set,
+    }
+}
+
+/// Refuses a document longer than `max` bytes: every parsed document is cached by
+/// the router (a thousand entries), so its length, not only its tokens, is bounded.
+/// Long values belong in variables.
+fn document_too_large(query: Option<&str>, max: usize) -> Option<GraphQLError> {
+    let len = query.map_or(0, str::len);
+    (len > max).then(|| {
+        refusal(format!(
+            "The GraphQL document is {len} bytes long, more than {max} \
+             (gateway.max_document_bytes); pass long values as variables."
+        ))
+    })
+}
+
+impl Limits {
+    fn refuse_document_size(&self, query: Option<&str>) -> Option<GraphQLError> {
+        document_too_large(query, self.config.max_document_bytes)
+    }
+
+    /// The refusal of a document too large once expanded, or with introspection too
+    /// deep; `None` when it is within both limits.
+    fn refuse_shape(&self, document: &Document) -> Option<GraphQLError> {
+        let shape = Shape::of(document);
+        let max = self.config.max_selections;
+        if shape.selections > max {
+            return Some(refusal(format!(
+                "The operation selects {} fields once its fragments are expanded, \
+                 more than {max} (gateway.max_selections).",
+                shape.selections
+            )));
+        }
+        let max = self.config.max_introspection_depth;
+        if shape.introspection_depth > max {
+            return Some(GraphQLError::from_message_and_code(
+                format!(
+                    "Introspection nested {} levels deep, more than {max} \
+                     (gateway.max_introspection_depth).",
+                    shape.introspection_depth
+                ),
+                "MAX_DEPTH_EXCEEDED",
+            ));
+        }
+        None
     }
 }
 

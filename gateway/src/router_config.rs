@@ -24,12 +24,14 @@ pub struct Limits {
     pub max_aliases: usize,
     pub max_request_bytes: usize,
     pub max_tokens: usize,
+    pub max_document_bytes: usize,
     pub max_directives: usize,
     pub max_json_depth: usize,
     pub max_introspection_depth: usize,
     pub max_errors: usize,
     pub max_selections: u64,
     pub max_websockets: usize,
+    pub max_websockets_per_user: usize,
 }
 
 /// The router configuration document (the router reads YAML or JSON).
@@ -93,6 +95,10 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
         } },
         "plugins": {
             "echostream_client_ip": { "enabled": true },
+            "echostream_sockets": {
+                "enabled": true,
+                "config": { "max_per_user": l.max_websockets_per_user },
+            },
             "echostream_limits": {
                 "enabled": true,
                 "config": {
@@ -100,6 +106,8 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
                     "max_introspection_depth": l.max_introspection_depth,
                     "max_errors": l.max_errors,
                     "max_selections": l.max_selections,
+                    "max_tokens": l.max_tokens,
+                    "max_document_bytes": l.max_document_bytes,
                 },
             },
             "echostream_playground": {

@@ -472,6 +472,11 @@ pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tal
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| "-".into());
+            if code.starts_with("INTERNAL") {
+                tally
+                    .server_errors
+                    .push(format!("{} {status}: {}", case.class, cut(&text)));
+            }
             format!("{} {code}", status.as_u16())
         }
         // A refused oversized body may reach the client as a reset; the process's
@@ -543,6 +548,11 @@ pub async fn send_ws(url: &str, case: &WsCase, tally: &mut Tally) {
                                 .as_str()
                                 .or(v["payload"]["errors"][0]["extensions"]["code"].as_str())
                                 .unwrap_or("-");
+                            if code.starts_with("INTERNAL") {
+                                tally
+                                    .server_errors
+                                    .push(format!("{}: {}", case.class, cut(&text)));
+                            }
                             outcome = format!("ws {} {code}", v["type"].as_str().unwrap_or("?"));
                         }
                     }

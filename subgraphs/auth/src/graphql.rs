@@ -28,7 +28,10 @@ pub fn schema(auth: Option<Arc<Auth>>) -> AuthSchema {
     let mut builder = Schema::build(Query, Mutation, EmptySubscription).enable_federation();
     if let Some(auth) = auth {
         let loader = DataLoader::new(UserLoader(auth.db.clone()), tokio::spawn);
-        builder = builder.data(auth).data(loader);
+        builder = builder
+            .extension(auth.ports.document_limits())
+            .data(auth)
+            .data(loader);
     }
     builder.finish()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use echostream_shared::Error;
 use echostream_shared::config::AuthConfig;
 use echostream_shared::pubsub::PubSub;
+use sha2::{Digest, Sha256};
 
 /// One limit: at most `max` hits per `window` per subject (an IP or an account).
 #[derive(Debug, Clone, Copy)]
@@ -67,9 +68,21 @@ pub const RESEND_COOLDOWN: Limit = Limit {
     window: Duration::from_secs(60),
 };
 
+/// The store key of `subject`'s counter. Subjects come from clients (a login as
+/// typed), so a long one is stored as its SHA-256: a counter costs the same whatever
+/// was sent.
 fn key(limit: Limit, subject: &str) -> String {
-    format!("rate:{}:{}", limit.name, subject.to_lowercase())
+    let subject = subject.to_lowercase();
+    if subject.len() <= MAX_PLAIN_SUBJECT {
+        return format!("rate:{}:{subject}", limit.name);
+    }
+    let digest = Sha256::digest(subject.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("rate:{}:sha256:{hex}", limit.name)
 }
+
+/// Longest subject kept as typed in a counter's key (an email address's limit).
+const MAX_PLAIN_SUBJECT: usize = 254;
 
 /// Counts a hit; `RATE_LIMITED` (with seconds to wait) once the window is used up.
 pub async fn hit(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(), Error> {
@@ -107,6 +120,18 @@ pub async fn clear(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(
 mod tests {
     use super::*;
     use echostream_shared::pubsub::memory::MemoryPubSub;
+
+    #[test]
+    fn long_subjects_are_keyed_by_their_digest() {
+        let long = "a".repeat(100_000);
+        let key = key(LOGIN_FAILURES, &long);
+        assert!(key.len() < 100, "{key}");
+        assert_eq!(key, super::key(LOGIN_FAILURES, &long.to_uppercase()));
+        assert_eq!(
+            super::key(LOGIN_FAILURES, "Ann"),
+            format!("rate:{}:ann", LOGIN_FAILURES.name)
+        );
+    }
 
     #[tokio::test]
     async fn the_hit_after_the_last_allowed_one_is_refused_with_a_wait() {

@@ -70,6 +70,12 @@ pub async fn login(
     password: &str,
     client: Client<'_>,
 ) -> Result<Tokens, Error> {
+    // No account has a longer login or password: refused before any work.
+    if login.len() > 254 || password.chars().count() > 128 {
+        return Err(Error::bad_input(
+            "login is at most 254 characters and password at most 128",
+        ));
+    }
     let pubsub = auth.ports.pubsub.as_ref();
     limits::hit(
         pubsub,

@@ -31,6 +31,7 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
     if let Some(app) = app {
         let db = app.db.clone();
         builder = builder
+            .extension(app.ports.document_limits())
             .data(DataLoader::new(
                 ConversationLoader(db.clone()),
                 tokio::spawn,

@@ -29,7 +29,10 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
         .enable_subscription_in_federation();
     if let Some(app) = app {
         let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
-        builder = builder.data(loader).data(app);
+        builder = builder
+            .extension(app.ports.document_limits())
+            .data(loader)
+            .data(app);
     }
     builder.finish()
 }

@@ -24,7 +24,10 @@ pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
     let mut builder = Schema::build(Query, Mutation, EmptySubscription).enable_federation();
     if let Some(app) = app {
         let loader = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
-        builder = builder.data(app).data(loader);
+        builder = builder
+            .extension(app.ports.document_limits())
+            .data(app)
+            .data(loader);
     }
     builder.finish()
 }

@@ -197,6 +197,8 @@ pub struct GatewayConfig {
     /// Most lexical tokens in one GraphQL document (what a document costs to parse
     /// and validate grows with them).
     pub max_tokens: usize,
+    /// Longest GraphQL document in bytes (long values belong in variables).
+    pub max_document_bytes: usize,
     /// Most directives in one operation.
     pub max_directives: usize,
     /// Deepest nesting of arrays and objects in a request's JSON (body, variables,
@@ -210,6 +212,8 @@ pub struct GatewayConfig {
     pub max_selections: u64,
     /// Most WebSocket connections the gateway holds at once (all clients together).
     pub max_websockets: usize,
+    /// Most WebSocket connections one user may hold at once.
+    pub max_websockets_per_user: usize,
     /// Most live subscriptions one signed-in session (one client socket) may hold.
     pub max_subscriptions_per_session: usize,
     /// Most live subscriptions one user may hold over all sessions and sockets.
@@ -227,12 +231,14 @@ impl Default for GatewayConfig {
             max_aliases: 30,
             max_request_bytes: 1024 * 1024,
             max_tokens: 2_000,
+            max_document_bytes: 32 * 1024,
             max_directives: 50,
             max_json_depth: 32,
             max_introspection_depth: 18,
             max_errors: 20,
             max_selections: 5_000,
             max_websockets: 10_000,
+            max_websockets_per_user: 16,
             max_subscriptions_per_session: 50,
             max_subscriptions_per_user: 200,
         }
@@ -498,6 +504,10 @@ impl Config {
             ("gateway.max_aliases", self.gateway.max_aliases),
             ("gateway.max_request_bytes", self.gateway.max_request_bytes),
             ("gateway.max_tokens", self.gateway.max_tokens),
+            (
+                "gateway.max_document_bytes",
+                self.gateway.max_document_bytes,
+            ),
             ("gateway.max_directives", self.gateway.max_directives),
             ("gateway.max_json_depth", self.gateway.max_json_depth),
             (
@@ -510,6 +520,10 @@ impl Config {
                 self.gateway.max_selections as usize,
             ),
             ("gateway.max_websockets", self.gateway.max_websockets),
+            (
+                "gateway.max_websockets_per_user",
+                self.gateway.max_websockets_per_user,
+            ),
             (
                 "gateway.max_subscriptions_per_session",
                 self.gateway.max_subscriptions_per_session,

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod db;
+pub mod document_limits;
 pub mod error;
 pub mod events;
 pub mod mail;

@@ -147,6 +147,14 @@ impl Ports {
         relay
     }
 
+    /// The bound every subgraph schema puts on expanded documents (see
+    /// [`crate::document_limits`]).
+    pub fn document_limits(&self) -> crate::document_limits::DocumentLimits {
+        crate::document_limits::DocumentLimits {
+            max_selections: self.config.gateway.max_selections,
+        }
+    }
+
     /// Takes a live-subscription slot for `viewer`, or refuses with `RATE_LIMITED`
     /// (see [`crate::subscriptions`]); take it before subscribing to anything.
     pub fn subscription_slot(

@@ -1,0 +1,189 @@
+//! Caps the WebSocket connections one user holds at once.
+//!
+//! A socket's user is known only once the router has verified the token its
+//! `connection_init` carried, which it does for each operation; so the socket is
+//! counted at its first operation with a verified token (the query-plan hook runs
+//! after verification), and released when the connection ends (the per-connection
+//! plugin context, which holds the lease, is dropped). An operation on a socket
+//! beyond the cap is refused with `RATE_LIMITED` naming the limit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use hive_router::GraphQLError;
+use hive_router::http::StatusCode;
+use hive_router::plugins::hooks::on_http_request::{
+    OnHttpRequestHookFuture, OnHttpRequestHookPayload,
+};
+use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
+use hive_router::plugins::hooks::on_query_plan::{
+    OnQueryPlanStartHookPayload, OnQueryPlanStartHookResult,
+};
+use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
+use serde::Deserialize;
+
+/// The plugin's configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SocketsConfig {
+    /// Most WebSocket connections one user may hold at once.
+    pub max_per_user: usize,
+}
+
+/// Open sockets per user id.
+type Registry = Arc<Mutex<HashMap<String, usize>>>;
+
+/// The sockets plugin.
+pub struct Sockets {
+    max_per_user: usize,
+    open: Registry,
+}
+
+/// Marks a connection's plugin context as a WebSocket's.
+struct WebSocket;
+
+/// A socket counted against its user; released when the connection's context is
+/// dropped.
+struct Lease {
+    user: String,
+    open: Registry,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+#[hive_router::async_trait]
+impl RouterPlugin for Sockets {
+    type Config = SocketsConfig;
+
+    fn plugin_name() -> &'static str {
+        "echostream_sockets"
+    }
+
+    fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
+        let config = payload.config()?;
+        payload.initialize_plugin(Sockets {
+            max_per_user: config.max_per_user,
+            open: Registry::default(),
+        })
+    }
+
+    fn on_http_request<'req>(
+        &'req self,
+        payload: OnHttpRequestHookPayload<'req>,
+    ) -> OnHttpRequestHookFuture<'req> {
+        Box::pin(async move {
+            let upgrade = payload
+                .router_http_request
+                .headers()
+                .get("upgrade")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+            if upgrade {
+                payload.context.insert(WebSocket);
+            }
+            payload.proceed()
+        })
+    }
+
+    async fn on_query_plan<'exec>(
+        &'exec self,
+        payload: OnQueryPlanStartHookPayload<'exec>,
+    ) -> OnQueryPlanStartHookResult<'exec> {
+        if !payload.context.contains::<WebSocket>() || payload.context.contains::<Lease>() {
+            return payload.proceed();
+        }
+        let verified = payload
+            .request_context
+            .read()
+            .ok()
+            .and_then(|r| r.authentication().jwt_status().copied())
+            .unwrap_or(false);
+        // The router verified this very token, so its subject can be read as is.
+        let user = verified
+            .then(|| payload.router_http_request.headers.get("authorization"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(subject);
+        let Some(user) = user else {
+            return payload.proceed();
+        };
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let held = open.get(&user).copied().unwrap_or(0);
+        if held >= self.max_per_user {
+            drop(open);
+            return payload.end_with_graphql_error(
+                GraphQLError::from_message_and_code(
+                    format!(
+                        "You already have {held} open connections \
+                         (gateway.max_websockets_per_user); close one first."
+                    ),
+                    "RATE_LIMITED",
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        *open.entry(user.clone()).or_default() += 1;
+        drop(open);
+        payload.context.insert(Lease {
+            user,
+            open: Arc::clone(&self.open),
+        });
+        payload.proceed()
+    }
+}
+
+/// The `sub` claim of a bearer token (`Bearer header.payload.signature`).
+fn subject(authorization: &str) -> Option<String> {
+    let token = authorization.strip_prefix("Bearer ")?;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Claims {
+        sub: String,
+    }
+    serde_json::from_slice::<Claims>(&bytes).ok().map(|c| c.sub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_is_read_from_the_token_payload() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"u1","sid":"s"}"#);
+        assert_eq!(
+            subject(&format!("Bearer h.{payload}.sig")).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(subject("Bearer nonsense"), None);
+        assert_eq!(subject("Basic abc"), None);
+    }
+
+    #[test]
+    fn a_lease_is_given_back_when_dropped() {
+        let open = Registry::default();
+        open.lock().unwrap().insert("u".into(), 2);
+        drop(Lease {
+            user: "u".into(),
+            open: Arc::clone(&open),
+        });
+        assert_eq!(open.lock().unwrap().get("u"), Some(&1));
+        drop(Lease {
+            user: "u".into(),
+            open: Arc::clone(&open),
+        });
+        assert!(open.lock().unwrap().is_empty());
+    }
+}
