@@ -220,6 +220,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let loaded = summarise(under_load, login_elapsed);
     let rss_end = rss_mib(platform.pid());
     inbox.close().await;
+    // What the burst left behind once the platform is idle again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle = rss_mib(platform.pid());
 
     println!("EchoStream bench ({profile:?} profile, {queries} queries, {messages} messages)");
     println!(
@@ -236,8 +239,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         gateway.p50.saturating_sub(direct.p50),
         gateway.p99.saturating_sub(direct.p99)
     );
-    if let (Some(a), Some(b)) = (rss_start, rss_end) {
-        println!("platform resident memory: {a:.1} MiB at start, {b:.1} MiB after the run");
+    if let (Some(a), Some(b), Some(c)) = (rss_start, rss_end, rss_idle) {
+        println!(
+            "platform resident memory: {a:.1} MiB at start, {b:.1} MiB after the run, \
+             {c:.1} MiB after 3 s idle"
+        );
     }
     Ok(())
 }

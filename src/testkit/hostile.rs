@@ -484,7 +484,7 @@ pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tal
         Err(err) if err.is_timeout() => {
             tally
                 .server_errors
-                .push(format!("{}: no answer in 30 s", case.class));
+                .push(format!("{} to {url}: no answer in 30 s", case.class));
             "timeout".into()
         }
         Err(_) => "connection closed".into(),

@@ -261,9 +261,9 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
         Some("BAD_USER_INPUT"),
         "{answer}"
     );
-    // A subgraph reached directly refuses it too (deeper than its parser allows, or
-    // counted too large once expanded), with a code.
-    for levels in [40, 30] {
+    // A subgraph reached directly refuses it too, at once (async-graphql's own
+    // depth check would walk all 2^31 paths of the 31-level one).
+    for levels in [40, 31] {
         let (status, body) = raw_post(
             &p.subgraph_url("chat"),
             json!({ "query": hostile::fragment_bomb(levels) }).to_string(),

@@ -1,5 +1,5 @@
 //! A subgraph's own bound on what one document may ask for once its fragments are
-//! expanded, checked right after parsing: a fragment bomb (each fragment spreading
+//! expanded, checked before any of async-graphql's own checks: a fragment bomb (each fragment spreading
 //! the next twice) is small to send, and async-graphql's validation expands it.
 //! The gateway refuses such documents first; this guards a subgraph reached directly.
 //! Parse errors, which async-graphql leaves uncoded, get `BAD_USER_INPUT` here too.
@@ -7,11 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensions, Name, Pos, Positioned, ServerResult, Variables};
+use async_graphql::{ErrorExtensions, Name, Pos, Positioned, Request, ServerResult};
 
 use crate::Error;
 
@@ -35,21 +37,23 @@ struct DocumentLimitsCheck {
 
 #[async_trait::async_trait]
 impl Extension for DocumentLimitsCheck {
-    async fn parse_query(
+    /// Runs before async-graphql's own checks: its recursion-depth check walks every
+    /// fragment spread without memory, so a bomb of 31 levels took it minutes. The
+    /// document parsed here is the one the request goes on with (parsed once).
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // async-graphql's own parse errors carry no code; they get the client's.
-        let document = next.run(ctx, query, variables).await.map_err(|mut err| {
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // async-graphql's parse errors carry no code; they get the client's.
+        let document = request.parsed_query().map_err(|mut err| {
             err.extensions
                 .get_or_insert_with(Default::default)
                 .set("code", "BAD_USER_INPUT");
             err
         })?;
-        let selections = expanded_selections(&document);
+        let selections = expanded_selections(document);
         if selections > self.max_selections {
             let refused = Error::bad_input(format!(
                 "the operation selects {selections} fields once its fragments are expanded, \
@@ -58,7 +62,7 @@ impl Extension for DocumentLimitsCheck {
             ));
             return Err(refused.extend().into_server_error(Pos::default()));
         }
-        Ok(document)
+        next.run(ctx, request).await
     }
 }
 
