@@ -511,21 +511,7 @@ pub async fn send_ws(url: &str, case: &WsCase, tally: &mut Tally) {
             {
                 match message {
                     Message::Close(frame) => {
-                        let frame_reason = frame
-                            .as_ref()
-                            .map(|f| f.reason.to_string())
-                            .unwrap_or_default();
                         let code = frame.map_or(CloseCode::Status, |f| f.code);
-                        let reason = frame_reason.clone();
-                        // async-graphql closes "subscribe before connection_init"
-                        // with 1011 where graphql-transport-ws says 4401; only a
-                        // caller bypassing the gateway meets it (the gateway answers
-                        // 4401). Recorded apart, not as a server failure.
-                        if reason == "The handshake is not completed." {
-                            outcome =
-                                "ws close 1011 (async-graphql: handshake not completed)".into();
-                            break;
-                        }
                         if matches!(code, CloseCode::Error) || u16::from(code) == 4500 {
                             tally
                                 .server_errors

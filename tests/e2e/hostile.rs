@@ -168,6 +168,20 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
         answer["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{answer}"
     );
+    // A subscribe before connection_init: 4401, at the gateway and at a subgraph.
+    for url in [p.gateway.clone(), p.subgraph_url("notification")] {
+        let mut ws = socket(&url).await;
+        ws.send(Message::Text(
+            r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { notificationAdded { id } }"}}"#.into(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            next_message(&mut ws).await,
+            json!({ "close": 4401 }),
+            "{url}"
+        );
+    }
     // Straight to every subgraph: refused, never a crash.
     for (name, _) in p.subgraph_ports.clone() {
         let (status, body) = raw_post(&p.subgraph_url(name), deep_in("variables", 100_000)).await;

@@ -15,5 +15,6 @@ pub mod pubsub;
 pub mod service;
 pub mod subscriptions;
 pub mod token;
+pub mod ws_handshake;
 
 pub use error::{Error, Result};

@@ -34,6 +34,8 @@ use crate::pubsub::memory::MemoryPubSub;
 use crate::pubsub::redis::RedisPubSub;
 use crate::subscriptions::SubscriptionSlots;
 use crate::token::{TokenRejected, TokenVerifier};
+use crate::ws_handshake;
+use futures::StreamExt;
 
 /// The ports and settings shared by every service of one process.
 #[derive(Clone)]
@@ -359,9 +361,15 @@ where
         // As the gateway's WebSocket codec does.
         .max_message_size(WS_MAX_MESSAGE_BYTES)
         .max_frame_size(WS_MAX_MESSAGE_BYTES)
-        .on_upgrade(move |stream| {
+        .on_upgrade(move |socket| {
             let tokens = Arc::clone(&state.tokens);
-            GraphQLWebSocket::new(stream, state.schema.clone(), protocol)
+            // Outgoing frames go through a queue, so the handshake check can close
+            // the socket itself (see `ws_handshake`).
+            let (sink, client) = socket.split();
+            let (out, outgoing) = futures::channel::mpsc::channel(16);
+            tokio::spawn(outgoing.map(Ok).forward(sink));
+            let client = ws_handshake::handshake_first(client, out.clone());
+            GraphQLWebSocket::new_with_pair(out, client, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     // The gateway forwards the client's headers as the init payload.
                     let authorization = payload.as_object().and_then(|fields| {
