@@ -399,6 +399,8 @@ pub struct Tally {
     pub outcomes: BTreeMap<String, usize>,
     pub server_errors: Vec<String>,
     pub leaks: Vec<String>,
+    /// Refusals (4xx) without a GraphQL error carrying `extensions.code`.
+    pub uncoded: Vec<String>,
     pub slowest: Duration,
     pub slowest_class: &'static str,
 }
@@ -416,10 +418,11 @@ impl Tally {
     /// Refusals and answers, one line per kind.
     pub fn summary(&self) -> String {
         let mut lines = vec![format!(
-            "cases {} · 5xx {} · leaks {} · slowest {:?} ({})",
+            "cases {} · 5xx {} · leaks {} · uncoded refusals {} · slowest {:?} ({})",
             self.cases,
             self.server_errors.len(),
             self.leaks.len(),
+            self.uncoded.len(),
             self.slowest,
             self.slowest_class
         )];
@@ -476,6 +479,11 @@ pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tal
                 tally
                     .server_errors
                     .push(format!("{} {status}: {}", case.class, cut(&text)));
+            }
+            if status.is_client_error() && code == "-" {
+                tally
+                    .uncoded
+                    .push(format!("{} to {url} {status}: {}", case.class, cut(&text)));
             }
             format!("{} {code}", status.as_u16())
         }

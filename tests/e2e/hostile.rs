@@ -182,6 +182,14 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
             "{url}"
         );
     }
+    // A body that is not a GraphQL request gets a coded GraphQL error from a
+    // subgraph too.
+    let (status, body) = raw_post(&p.subgraph_url("chat"), "garbage".into()).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "BAD_USER_INPUT"),
+        "{body}"
+    );
     // Straight to every subgraph: refused, never a crash.
     for (name, _) in p.subgraph_ports.clone() {
         let (status, body) = raw_post(&p.subgraph_url(name), deep_in("variables", 100_000)).await;
@@ -214,6 +222,16 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
         &p.gateway,
         "mutation L($input: LoginInput!) { login(input: $input) { accessToken } }",
         json!({ "input": { "login": "a".repeat(500_000), "password": "correct horse" } }),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    // A variable of the wrong type that only the subgraph catches keeps a client's
+    // code, not the gateway's DOWNSTREAM_SERVICE_ERROR.
+    let body = post(
+        &p.gateway,
+        "mutation L($input: LoginInput!) { login(input: $input) { accessToken } }",
+        json!({ "input": { "login": 7, "password": "correct horse" } }),
         None,
     )
     .await;
@@ -511,6 +529,11 @@ async fn generated_hostile_requests_get_no_5xx_no_leak_no_crash(profile: Profile
         tally.server_errors.is_empty(),
         "5xx answers (seed {seed}):\n{}",
         tally.server_errors.join("\n")
+    );
+    assert!(
+        tally.uncoded.is_empty(),
+        "refusals without a code (seed {seed}):\n{}",
+        tally.uncoded.join("\n")
     );
     assert!(
         tally.leaks.is_empty(),

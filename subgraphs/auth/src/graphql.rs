@@ -29,7 +29,7 @@ pub fn schema(auth: Option<Arc<Auth>>) -> AuthSchema {
     if let Some(auth) = auth {
         let loader = DataLoader::new(UserLoader(auth.db.clone()), tokio::spawn);
         builder = builder
-            .extension(auth.ports.document_limits())
+            .extension(auth.ports.request_checks())
             .data(auth)
             .data(loader);
     }

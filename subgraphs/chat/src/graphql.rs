@@ -31,7 +31,7 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
     if let Some(app) = app {
         let db = app.db.clone();
         builder = builder
-            .extension(app.ports.document_limits())
+            .extension(app.ports.request_checks())
             .data(DataLoader::new(
                 ConversationLoader(db.clone()),
                 tokio::spawn,

@@ -30,7 +30,7 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
     if let Some(app) = app {
         let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
         builder = builder
-            .extension(app.ports.document_limits())
+            .extension(app.ports.request_checks())
             .data(loader)
             .data(app);
     }

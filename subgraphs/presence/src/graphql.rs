@@ -24,7 +24,7 @@ pub fn schema(app: Option<Arc<Presence>>) -> PresenceSchema {
         .enable_federation()
         .enable_subscription_in_federation();
     if let Some(app) = app {
-        builder = builder.extension(app.ports.document_limits()).data(app);
+        builder = builder.extension(app.ports.request_checks()).data(app);
     }
     builder.finish()
 }

@@ -25,7 +25,7 @@ pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
     if let Some(app) = app {
         let loader = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
         builder = builder
-            .extension(app.ports.document_limits())
+            .extension(app.ports.request_checks())
             .data(app)
             .data(loader);
     }

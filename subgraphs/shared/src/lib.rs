@@ -4,7 +4,6 @@
 
 pub mod config;
 pub mod db;
-pub mod document_limits;
 pub mod error;
 pub mod events;
 pub mod mail;
@@ -12,6 +11,7 @@ pub mod objects;
 pub mod presence;
 pub mod projections;
 pub mod pubsub;
+pub mod request_checks;
 pub mod service;
 pub mod subscriptions;
 pub mod token;

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, ObjectType, Schema, SubscriptionType};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +18,7 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
+use crate::Error;
 use crate::config::{Config, Profile, Subgraph};
 use std::future::Future;
 
@@ -149,10 +152,10 @@ impl Ports {
         relay
     }
 
-    /// The bound every subgraph schema puts on expanded documents (see
-    /// [`crate::document_limits`]).
-    pub fn document_limits(&self) -> crate::document_limits::DocumentLimits {
-        crate::document_limits::DocumentLimits {
+    /// The checks every subgraph schema runs on each request (see
+    /// [`crate::request_checks`]).
+    pub fn request_checks(&self) -> crate::request_checks::RequestChecks {
+        crate::request_checks::RequestChecks {
             max_selections: self.config.gateway.max_selections,
         }
     }
@@ -316,8 +319,8 @@ async fn graphql_http<Q, M, S>(
     State(state): State<AppState<Q, M, S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
@@ -330,32 +333,62 @@ where
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
     let ip = ClientIp(forwarded.unwrap_or_else(|| peer.ip().to_string()));
+    let request = match request {
+        Ok(request) => request,
+        Err(rejection) => return not_a_request(&rejection),
+    };
     let mut request = request.into_inner().data(ip);
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     match state.tokens.viewer_from_authorization(authorization).await {
         Ok(Some(viewer)) => request = request.data(viewer),
         Ok(None) => {}
-        Err(err) => {
-            let error = async_graphql::ErrorExtensions::extend(&err);
-            return async_graphql::Response::from_errors(vec![
-                error.into_server_error(async_graphql::Pos::default()),
-            ])
-            .into();
-        }
+        Err(err) => return graphql_error(StatusCode::OK, &err),
     }
-    state.schema.execute(request).await.into()
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// A body that is not a GraphQL request at all: a coded GraphQL error, as everywhere
+/// else, rather than async-graphql's plain-text description of its parse failure.
+fn not_a_request(rejection: &GraphQLRejection) -> Response {
+    match rejection.0 {
+        async_graphql::ParseRequestError::PayloadTooLarge => graphql_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &Error::bad_input("the request body is larger than gateway.max_request_bytes"),
+        ),
+        _ => graphql_error(
+            StatusCode::BAD_REQUEST,
+            &Error::bad_input("the request body is not a GraphQL request (JSON with a query)"),
+        ),
+    }
+}
+
+/// A response carrying one error, with its code.
+fn graphql_error(status: StatusCode, err: &Error) -> Response {
+    let error = async_graphql::ErrorExtensions::extend(err);
+    let body = async_graphql::Response::from_errors(vec![
+        error.into_server_error(async_graphql::Pos::default()),
+    ]);
+    (status, GraphQLResponse::from(body)).into_response()
 }
 
 async fn graphql_ws<Q, M, S>(
     State(state): State<AppState<Q, M, S>>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) else {
+        return graphql_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &Error::bad_input(
+                "a subgraph takes GraphQL over POST, or over a graphql-transport-ws WebSocket",
+            ),
+        );
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // As the gateway's WebSocket codec does.

@@ -1,42 +1,52 @@
-//! A subgraph's own bound on what one document may ask for once its fragments are
-//! expanded, checked before any of async-graphql's own checks: a fragment bomb (each fragment spreading
-//! the next twice) is small to send, and async-graphql's validation expands it.
-//! The gateway refuses such documents first; this guards a subgraph reached directly.
-//! Parse errors, which async-graphql leaves uncoded, get `BAD_USER_INPUT` here too.
+//! What every subgraph checks of a request before running it, in one async-graphql
+//! extension:
+//!
+//! - a bound on what one document may ask for once its fragments are expanded,
+//!   checked before any of async-graphql's own checks: a fragment bomb (each
+//!   fragment spreading the next twice) is small to send, and async-graphql's
+//!   depth check and validation expand it;
+//! - a code on async-graphql's own refusals (parse errors, validation, variables of
+//!   the wrong type), which it leaves uncoded: `BAD_USER_INPUT`, so a client sees
+//!   the same code whether the gateway or a subgraph refused.
+//!
+//! The gateway refuses oversized documents first; the bound guards a subgraph
+//! reached directly.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensions, Name, Pos, Positioned, Request, ServerResult};
+use async_graphql::{
+    ErrorExtensions, Name, Pos, Positioned, Request, ServerError, ServerResult, ValidationResult,
+};
 
 use crate::Error;
 
 /// The extension: refuses documents selecting more than `max_selections` fields once
-/// expanded, with `BAD_USER_INPUT`.
-pub struct DocumentLimits {
+/// expanded, and codes async-graphql's own refusals, both with `BAD_USER_INPUT`.
+pub struct RequestChecks {
     pub max_selections: u64,
 }
 
-impl ExtensionFactory for DocumentLimits {
+impl ExtensionFactory for RequestChecks {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsCheck {
+        Arc::new(RequestCheck {
             max_selections: self.max_selections,
         })
     }
 }
 
-struct DocumentLimitsCheck {
+struct RequestCheck {
     max_selections: u64,
 }
 
 #[async_trait::async_trait]
-impl Extension for DocumentLimitsCheck {
+impl Extension for RequestCheck {
     /// Runs before async-graphql's own checks: its recursion-depth check walks every
     /// fragment spread without memory, so a bomb of 31 levels took it minutes. The
     /// document parsed here is the one the request goes on with (parsed once).
@@ -46,13 +56,7 @@ impl Extension for DocumentLimitsCheck {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // async-graphql's parse errors carry no code; they get the client's.
-        let document = request.parsed_query().map_err(|mut err| {
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "BAD_USER_INPUT");
-            err
-        })?;
+        let document = request.parsed_query().map_err(coded)?;
         let selections = expanded_selections(document);
         if selections > self.max_selections {
             let refused = Error::bad_input(format!(
@@ -64,6 +68,25 @@ impl Extension for DocumentLimitsCheck {
         }
         next.run(ctx, request).await
     }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(coded).collect())
+    }
+}
+
+/// `err` with the code `BAD_USER_INPUT` unless it has one.
+fn coded(mut err: ServerError) -> ServerError {
+    let extensions = err.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", "BAD_USER_INPUT");
+    }
+    err
 }
 
 /// Field selections of `document` with every fragment spread expanded, in time
