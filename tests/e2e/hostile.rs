@@ -313,6 +313,18 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
     );
     let (status, body) = raw_post(&p.gateway, big).await;
     assert_eq!(status, 413, "{body}");
+    assert_eq!(
+        error_code(&body),
+        "PAYLOAD_TOO_LARGE_CONTENT_LENGTH",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1048576"),
+        "the refusal names the limit: {body}"
+    );
     alive(&mut p).await;
 }
 
