@@ -14,6 +14,7 @@ use echostream_shared::service::Ports;
 use tokio_util::sync::CancellationToken;
 
 mod bench;
+mod dead_letters;
 
 #[global_allocator]
 static ALLOCATOR: echostream_gateway::Allocator = echostream_gateway::Allocator;
@@ -49,6 +50,11 @@ enum Command {
     /// Start a platform of its own and print gateway overhead, send→receive latency
     /// and memory figures.
     Bench(bench::BenchArgs),
+    /// List the events consumers could not apply and parked, or ask for their replay.
+    DeadLetters {
+        #[command(subcommand)]
+        action: dead_letters::Action,
+    },
 }
 
 fn main() -> Result<()> {
@@ -64,6 +70,7 @@ fn main() -> Result<()> {
         }
         Command::Schema { check } => write_schema(Path::new("schema"), check),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
+        Command::DeadLetters { action } => runtime()?.block_on(dead_letters::run(config, action)),
     }
 }
 
@@ -108,6 +115,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         subgraphs,
         issuer: &config.auth.issuer,
         audience: &config.auth.audience,
+        subgraph_secret: &config.gateway.subgraph_secret,
         limits: echostream_gateway::router_config::Limits {
             max_depth: g.max_depth,
             max_aliases: g.max_aliases,
@@ -127,7 +135,19 @@ fn prepare_gateway(config: &Config) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
     let path = absolute(&config.data_dir)?.join("gateway-router.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&document)?)?;
+    // It holds the subgraph secret: readable by this user only.
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(&path);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(&serde_json::to_vec_pretty(&document)?)?;
+    }
     // SAFETY: called before any other thread of this process exists.
     unsafe { std::env::set_var("ROUTER_CONFIG_FILE_PATH", &path) };
     Ok(())
@@ -138,6 +158,8 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 fn run_all(config: Config) -> Result<()> {
+    // One process: the gateway and the subgraphs share a secret made here if none is set.
+    let config = config.with_subgraph_secret();
     prepare_gateway(&config)?;
     let shutdown = CancellationToken::new();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
@@ -198,6 +220,13 @@ fn run_all(config: Config) -> Result<()> {
 }
 
 fn serve_one(config: Config, service: &str) -> Result<()> {
+    if config.gateway.subgraph_secret.is_empty() && config.require_signature() {
+        bail!(
+            "gateway.subgraph_secret must be set when services run in separate processes: \
+             the gateway signs its subgraph requests with it and the subgraphs check them"
+        );
+    }
+    let config = config.with_subgraph_secret();
     if service == "gateway" {
         prepare_gateway(&config)?;
         return echostream_gateway::run().context("gateway");

@@ -1,6 +1,10 @@
 //! Tells subgraphs who the client is: sets `X-Forwarded-For` to the address the
-//! request came from, replacing any value the client sent, so per-IP rate limits in
-//! the subgraphs cannot be dodged with a forged header.
+//! request came from, replacing any value the client sent, and beside it
+//! `x-echostream-client-mac`, an HMAC of that address with the subgraph secret.
+//! Subgraphs believe the address only with its MAC (`echostream_shared::trust`), so
+//! per-IP rate limits cannot be dodged with a forged header: not by a direct caller,
+//! and not by a WebSocket client, whose operations carry the headers of its own
+//! `connection_init` rather than these.
 
 use hive_router::ntex::http::header::{HeaderName, HeaderValue};
 use hive_router::plugins::hooks::on_http_request::{
@@ -8,20 +12,43 @@ use hive_router::plugins::hooks::on_http_request::{
 };
 use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-/// The plugin; it has no settings.
-#[derive(Default)]
-pub struct ClientIp;
+/// The plugin, with the secret it signs addresses with.
+pub struct ClientIp {
+    secret: Vec<u8>,
+}
+
+/// The plugin's settings.
+#[derive(serde::Deserialize)]
+pub struct ClientIpConfig {
+    secret: String,
+}
+
+impl ClientIp {
+    /// The MAC of `address` (hex HMAC-SHA256 of `"ip:<address>"`).
+    pub fn mac(&self, address: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(format!("ip:{address}").as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
 
 impl RouterPlugin for ClientIp {
-    type Config = serde_json::Value;
+    type Config = ClientIpConfig;
 
     fn plugin_name() -> &'static str {
         "echostream_client_ip"
     }
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
-        payload.initialize_plugin(ClientIp)
+        let secret = payload.config()?.secret.into_bytes();
+        payload.initialize_plugin(ClientIp { secret })
     }
 
     fn on_http_request<'req>(
@@ -33,10 +60,15 @@ impl RouterPlugin for ClientIp {
                 .router_http_request
                 .peer_addr()
                 .map(|a| a.ip().to_string());
+            let mac = peer.as_deref().map(|ip| self.mac(ip));
             let headers = payload.router_http_request.headers_mut();
             headers.remove("x-forwarded-for");
-            if let Some(value) = peer.and_then(|ip| HeaderValue::from_str(&ip).ok()) {
-                headers.insert(HeaderName::from_static("x-forwarded-for"), value);
+            headers.remove("x-echostream-client-mac");
+            if let (Some(ip), Some(mac)) = (peer, mac)
+                && let (Ok(ip), Ok(mac)) = (HeaderValue::from_str(&ip), HeaderValue::from_str(&mac))
+            {
+                headers.insert(HeaderName::from_static("x-forwarded-for"), ip);
+                headers.insert(HeaderName::from_static("x-echostream-client-mac"), mac);
             }
             payload.proceed()
         })

@@ -14,6 +14,9 @@ pub struct GatewaySettings<'a> {
     pub subgraphs: Vec<(&'static str, String)>,
     pub issuer: &'a str,
     pub audience: &'a str,
+    /// The secret the gateway signs its subgraph requests and client addresses with
+    /// (`gateway.subgraph_secret`; `echostream_shared::trust` checks them).
+    pub subgraph_secret: &'a str,
     pub limits: Limits,
 }
 
@@ -32,6 +35,16 @@ pub struct Limits {
     pub max_selections: u64,
     pub max_websockets: usize,
     pub max_websockets_per_user: usize,
+}
+
+/// The VRL expression that signs one subgraph request: `t=<unix seconds>,v1=<hex
+/// HMAC-SHA256 of "v1:<t>:<subgraph>">` (the format `echostream_shared::trust` checks).
+fn signature_expression(secret: &str) -> String {
+    let key = serde_json::to_string(secret).expect("a string serializes");
+    format!(
+        r#"t = to_string(to_unix_timestamp(now()))
+"t=" + t + ",v1=" + encode_base16(hmac("v1:" + t + ":" + string!(.subgraph.name), {key}, "SHA-256"))"#
+    )
 }
 
 /// The router configuration document (the router reads YAML or JSON).
@@ -74,7 +87,13 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
                 "prefetch": true,
             }],
         },
-        "headers": { "all": { "request": [ { "propagate": { "named": ["Authorization", "X-Forwarded-For"] } } ] } },
+        // Every subgraph request (HTTP, and a WebSocket's connection_init) carries a
+        // fresh signature of the gateway, computed per request; the client's address
+        // travels with the MAC the client_ip plugin put beside it.
+        "headers": { "all": { "request": [
+            { "propagate": { "named": ["Authorization", "X-Forwarded-For", "X-EchoStream-Client-Mac"] } },
+            { "insert": { "name": "x-echostream-signature", "expression": signature_expression(s.subgraph_secret) } },
+        ] } },
         // Subgraphs already reduce internal failures to a generic INTERNAL error and
         // log the details; their other messages are meant for users, so they pass.
         "error_masking": { "enabled": true, "all": { "enabled": false } },
@@ -94,7 +113,10 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             "dedupe": { "enabled": false },
         } },
         "plugins": {
-            "echostream_client_ip": { "enabled": true },
+            "echostream_client_ip": {
+                "enabled": true,
+                "config": { "secret": s.subgraph_secret },
+            },
             "echostream_sockets": {
                 "enabled": true,
                 "config": { "max_per_user": l.max_websockets_per_user },

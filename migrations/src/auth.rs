@@ -3,14 +3,19 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{create_event_tables, index, n};
+use crate::common::{DeadLetters, create_event_tables, index, n};
 
 /// Runs the auth migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(Sessions), Box::new(Identities)]
+        vec![
+            Box::new(Init),
+            Box::new(Sessions),
+            Box::new(Identities),
+            Box::new(DeadLetters),
+        ]
     }
 }
 

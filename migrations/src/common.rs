@@ -88,3 +88,49 @@ pub async fn index(
     }
     manager.create_index(stmt.to_owned()).await
 }
+
+/// Adds `dead_letters`: events a consumer of this subgraph could not decode or apply
+/// after its retries, parked with the error so the partition goes on
+/// (`echostream_shared::events::dead_letters`).
+pub struct DeadLetters;
+
+impl MigrationName for DeadLetters {
+    fn name(&self) -> &str {
+        "m20261126_000002_dead_letters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeadLetters {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("dead_letters"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(string(n("consumer")))
+                    .col(string(n("topic")))
+                    .col(integer(n("partition")))
+                    .col(big_integer(n("offset")))
+                    .col(uuid(n("event_id")))
+                    .col(json(n("event")))
+                    .col(text(n("error")))
+                    .col(integer(n("attempts")))
+                    .col(timestamp_with_time_zone(n("parked_at")))
+                    .col(timestamp_with_time_zone_null(n("replay_requested_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("dead_letters_consumer")
+                    .table(n("dead_letters"))
+                    .col(n("consumer"))
+                    .col(n("replay_requested_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+}

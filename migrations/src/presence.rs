@@ -4,14 +4,14 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::{create_event_tables, create_friendships_table};
+use crate::common::{DeadLetters, create_event_tables, create_friendships_table};
 
 /// Runs the presence migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(Friendships)]
+        vec![Box::new(Init), Box::new(Friendships), Box::new(DeadLetters)]
     }
 }
 

@@ -3,14 +3,14 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{create_event_tables, index, n};
+use crate::common::{DeadLetters, create_event_tables, index, n};
 
 /// Runs the profile migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init)]
+        vec![Box::new(Init), Box::new(DeadLetters)]
     }
 }
 

@@ -7,18 +7,19 @@
 
 use chrono::{Duration, Utc};
 use echostream_shared::Error;
-use echostream_shared::events::{Envelope, outbox};
-use echostream_shared::mail::Mail;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+use echostream_shared::contracts::auth::{
+    EmailChanged, PasswordChanged, UserDeleted, UserRegistered, UserVerified,
 };
+use echostream_shared::db::conflict;
+use echostream_shared::events::outbox::Change;
+use echostream_shared::mail::Mail;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::codes::{self, Purpose};
 use crate::entities::{email_code, session, user};
-use crate::{Auth, limits, passwords, sessions};
+use crate::{Auth, limits, passwords, sessions, users};
 
 /// Checks a username: 3–32 of `a-z 0-9 _ .`, starting with a letter or digit.
 pub fn validate_username(username: &str) -> Result<(), Error> {
@@ -91,13 +92,6 @@ fn code_mail(to: &str, subject: &str, intro: &str, code: &str, ttl: Duration) ->
     }
 }
 
-async fn by_email(db: &DatabaseConnection, email: &str) -> Result<Option<user::Model>, Error> {
-    Ok(user::Entity::find()
-        .filter(user::Column::EmailKey.eq(email.trim().to_lowercase()))
-        .one(db)
-        .await?)
-}
-
 /// Creates an unverified account and emails its verification code.
 pub async fn register(
     auth: &Auth,
@@ -117,18 +111,13 @@ pub async fn register(
         ip,
     )
     .await?;
-    let email_key = email.to_lowercase();
-    let username_key = username.to_lowercase();
-    if user::Entity::find()
-        .filter(user::Column::UsernameKey.eq(&username_key))
-        .one(&auth.db)
-        .await?
-        .is_some()
-    {
-        return Err(Error::conflict("that username is taken"));
+    let email_key = users::key(email);
+    let username_key = users::key(username);
+    if users::by_username(&auth.db, username).await?.is_some() {
+        return Err(Error::conflict(users::UNIQUE_USERNAME.message));
     }
-    if by_email(&auth.db, email).await?.is_some() {
-        return Err(Error::conflict("an account with that email exists"));
+    if users::by_email(&auth.db, email).await?.is_some() {
+        return Err(Error::conflict(users::UNIQUE_EMAIL.message));
     }
     let password_hash = passwords::hash(password.to_string()).await?;
     let model = user::Model {
@@ -143,34 +132,24 @@ pub async fn register(
     };
     let ttl = code_ttl(auth);
     let (saved, code) = auth
-        .db
-        .transaction::<_, (user::Model, String), Error>(|txn| {
-            let model = model.clone();
+        .relay
+        .write(move |txn| {
             Box::pin(async move {
+                // The unique indexes decide races the checks above cannot.
                 let saved = user::ActiveModel::from(model)
                     .insert(txn)
                     .await
-                    .map_err(|e| {
-                        // The unique indexes decide races the checks above cannot.
-                        if e.to_string().to_lowercase().contains("unique") {
-                            Error::conflict("that username or email is taken")
-                        } else {
-                            Error::from(e)
-                        }
-                    })?;
+                    .map_err(|e| conflict(e, &[&users::UNIQUE_USERNAME, &users::UNIQUE_EMAIL]))?;
                 let code = codes::issue(txn, saved.id, Purpose::VerifyEmail, None, ttl).await?;
-                let event = Envelope::new(
-                    "auth.user.registered",
-                    Some(saved.id),
-                    saved.id.to_string(),
-                    json!({ "userId": saved.id, "username": saved.username }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok((saved, code))
+                let event = UserRegistered {
+                    user_id: saved.id,
+                    username: saved.username.clone(),
+                    provider: None,
+                };
+                Ok(Change::new((saved, code)).emit(&event, Some(event.user_id)))
             })
         })
         .await?;
-    auth.relay.wake();
     let intro = format!("Welcome to EchoStream, {}!", saved.username);
     auth.ports
         .mail
@@ -195,7 +174,7 @@ pub async fn resend_verification(auth: &Auth, email: &str) -> Result<(), Error> 
         email.trim(),
     )
     .await?;
-    let Some(account) = by_email(&auth.db, email).await? else {
+    let Some(account) = users::by_email(&auth.db, email).await? else {
         return Ok(());
     };
     if account.email_verified_at.is_some() {
@@ -224,34 +203,29 @@ pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::
         email.trim(),
     )
     .await?;
-    let account = by_email(&auth.db, email)
+    let account = users::by_email(&auth.db, email)
         .await?
         .ok_or_else(codes::invalid)?;
     if account.email_verified_at.is_some() {
         return Err(Error::conflict("this email is already verified"));
     }
     let checked = codes::check(&auth.db, account.id, Purpose::VerifyEmail, code).await?;
-    let verified = auth
-        .db
-        .transaction::<_, user::Model, Error>(|txn| {
+    auth.relay
+        .write(move |txn| {
             Box::pin(async move {
                 codes::consume(txn, checked).await?;
                 let mut active: user::ActiveModel = account.into();
                 active.email_verified_at = Set(Some(Utc::now()));
                 let saved = active.update(txn).await?;
-                let event = Envelope::new(
-                    "auth.user.verified",
-                    Some(saved.id),
-                    saved.id.to_string(),
-                    json!({ "userId": saved.id, "username": saved.username }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                let event = UserVerified {
+                    user_id: saved.id,
+                    username: saved.username.clone(),
+                    provider: None,
+                };
+                Ok(Change::new(saved).emit(&event, Some(event.user_id)))
             })
         })
-        .await?;
-    auth.relay.wake();
-    Ok(verified)
+        .await
 }
 
 /// Emails a reset code if the address has an account; answers the same either way.
@@ -260,7 +234,7 @@ pub async fn request_password_reset(auth: &Auth, email: &str, ip: &str) -> Resul
     let pubsub = auth.ports.pubsub.as_ref();
     limits::hit(pubsub, limits::RESET_PER_IP, ip).await?;
     limits::hit(pubsub, limits::RESET_PER_EMAIL, email.trim()).await?;
-    let Some(account) = by_email(&auth.db, email).await? else {
+    let Some(account) = users::by_email(&auth.db, email).await? else {
         return Ok(());
     };
     let ttl = code_ttl(auth);
@@ -287,8 +261,8 @@ async fn set_password(
     validate_password(password)?;
     let password_hash = passwords::hash(password.to_string()).await?;
     let id = account.id;
-    auth.db
-        .transaction::<_, (), Error>(|txn| {
+    auth.relay
+        .write(move |txn| {
             Box::pin(async move {
                 if let Some(code) = used {
                     codes::consume(txn, code).await?;
@@ -300,18 +274,10 @@ async fn set_password(
                     active.email_verified_at = Set(Some(Utc::now()));
                 }
                 active.update(txn).await?;
-                let event = Envelope::new(
-                    "auth.user.password_changed",
-                    Some(id),
-                    id.to_string(),
-                    json!({ "userId": id }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(())
+                Ok(Change::new(()).emit(&PasswordChanged { user_id: id }, Some(id)))
             })
         })
         .await?;
-    auth.relay.wake();
     Ok(id)
 }
 
@@ -329,7 +295,7 @@ pub async fn reset_password(
         email.trim(),
     )
     .await?;
-    let account = by_email(&auth.db, email)
+    let account = users::by_email(&auth.db, email)
         .await?
         .ok_or_else(codes::invalid)?;
     let checked = codes::check(&auth.db, account.id, Purpose::ResetPassword, code).await?;
@@ -339,7 +305,7 @@ pub async fn reset_password(
 }
 
 async fn with_password(auth: &Auth, user_id: Uuid, password: &str) -> Result<user::Model, Error> {
-    let account = existing(&auth.db, user_id).await?;
+    let account = users::existing(&auth.db, user_id).await?;
     if !passwords::verify(password.to_string(), account.password_hash.clone()).await? {
         return Err(Error::forbidden("the current password is wrong"));
     }
@@ -371,7 +337,7 @@ pub async fn request_email_change(
     let new_email = new_email.trim();
     validate_email(new_email)?;
     let account = with_password(auth, user_id, password).await?;
-    if by_email(&auth.db, new_email).await?.is_some() {
+    if users::by_email(&auth.db, new_email).await?.is_some() {
         return Err(Error::conflict("an account with that email exists"));
     }
     let ttl = code_ttl(auth);
@@ -408,38 +374,28 @@ pub async fn confirm_email_change(
         &user_id.to_string(),
     )
     .await?;
-    let account = existing(&auth.db, user_id).await?;
+    let account = users::existing(&auth.db, user_id).await?;
     let checked = codes::check(&auth.db, user_id, Purpose::ChangeEmail, code).await?;
     let new_email = checked.target.clone().ok_or_else(codes::invalid)?;
     let old_email = account.email.clone();
     let saved = auth
-        .db
-        .transaction::<_, user::Model, Error>(|txn| {
+        .relay
+        .write(move |txn| {
             Box::pin(async move {
                 codes::consume(txn, checked).await?;
                 let mut active: user::ActiveModel = account.into();
-                active.email_key = Set(new_email.to_lowercase());
+                active.email_key = Set(users::key(&new_email));
                 active.email = Set(new_email);
                 active.email_verified_at = Set(Some(Utc::now()));
-                let saved = active.update(txn).await.map_err(|e| {
-                    if e.to_string().to_lowercase().contains("unique") {
-                        Error::conflict("an account with that email exists")
-                    } else {
-                        Error::from(e)
-                    }
-                })?;
-                let event = Envelope::new(
-                    "auth.user.email_changed",
-                    Some(saved.id),
-                    saved.id.to_string(),
-                    json!({ "userId": saved.id }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                let saved = active
+                    .update(txn)
+                    .await
+                    .map_err(|e| conflict(e, &[&users::UNIQUE_EMAIL]))?;
+                let event = EmailChanged { user_id: saved.id };
+                Ok(Change::new(saved).emit(&event, Some(event.user_id)))
             })
         })
         .await?;
-    auth.relay.wake();
     mail_later(
         auth,
         Mail {
@@ -456,8 +412,8 @@ pub async fn confirm_email_change(
 pub async fn delete_account(auth: &Auth, user_id: Uuid, password: &str) -> Result<(), Error> {
     let account = with_password(auth, user_id, password).await?;
     sessions::revoke_all(auth, user_id, None, "account_deleted").await?;
-    auth.db
-        .transaction::<_, (), Error>(|txn| {
+    auth.relay
+        .write(move |txn| {
             Box::pin(async move {
                 email_code::Entity::delete_many()
                     .filter(email_code::Column::UserId.eq(user_id))
@@ -468,19 +424,10 @@ pub async fn delete_account(auth: &Auth, user_id: Uuid, password: &str) -> Resul
                     .exec(txn)
                     .await?;
                 user::Entity::delete_by_id(account.id).exec(txn).await?;
-                let event = Envelope::new(
-                    "auth.user.deleted",
-                    Some(user_id),
-                    user_id.to_string(),
-                    json!({ "userId": user_id }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(())
+                Ok(Change::new(()).emit(&UserDeleted { user_id }, Some(user_id)))
             })
         })
-        .await?;
-    auth.relay.wake();
-    Ok(())
+        .await
 }
 
 /// Everything auth holds about a user, for "export my data".
@@ -506,23 +453,6 @@ pub async fn export(db: &DatabaseConnection, user_id: Uuid) -> Result<serde_json
         },
         "sessions": devices,
     }))
-}
-
-/// The account `id` of a signed-in caller; `UNAUTHENTICATED` when it was deleted
-/// meanwhile.
-pub async fn existing(db: &DatabaseConnection, id: Uuid) -> Result<user::Model, Error> {
-    user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))
-}
-
-/// Finds accounts by id (the entity loader's query).
-pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<user::Model>, Error> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
 }
 
 #[cfg(test)]

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, Result, ResultExt,
-    Schema, SimpleObject,
+    Context, EmptySubscription, ID, InputObject, Json, Object, Result, Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::token::viewer;
+use echostream_shared::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -18,7 +17,7 @@ use echostream_shared::service::ClientIp;
 
 use crate::entities::{session, user};
 use crate::sessions::{self, Client};
-use crate::{Auth, accounts, oauth};
+use crate::{Auth, accounts, oauth, users};
 
 /// The auth subgraph's schema type.
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -36,13 +35,8 @@ pub fn schema(auth: Option<Arc<Auth>>) -> AuthSchema {
     builder.finish()
 }
 
-fn auth<'a>(ctx: &'a Context<'_>) -> &'a Arc<Auth> {
-    ctx.data_unchecked::<Arc<Auth>>()
-}
-
-/// Parses a GraphQL `ID` holding a UUID.
-pub fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
+fn auth<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Auth>, Error> {
+    ctx.state()
 }
 
 /// Loads accounts by id in one query per batch.
@@ -53,18 +47,17 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let found = accounts::by_ids(&self.0, keys).await.map_err(Arc::new)?;
+        let found = users::by_ids(&self.0, keys).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
 async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
-    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    let loader = ctx.loader::<UserLoader>()?;
     let found = loader
         .load_one(id)
         .await
-        .map_err(|e| Error::internal(e.to_string()))
-        .extend()?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     Ok(found.map(User))
 }
 
@@ -84,7 +77,7 @@ impl User {
 
     /// The account's email address; visible only to its owner.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let me = ctx.data_opt::<echostream_shared::token::Viewer>();
+        let me = ctx.viewer_opt();
         me.filter(|v| v.user_id == self.0.id)
             .map(|_| self.0.email.as_str())
     }
@@ -99,23 +92,17 @@ impl User {
 
     /// Providers linked to this account; only for its owner.
     async fn linked_providers(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let me = viewer(ctx).extend()?;
-        if me.user_id != self.0.id {
-            return Err(Error::forbidden("only the account owner can see this").extend());
-        }
-        oauth::linked(auth(ctx), me.user_id).await.extend()
+        let me = ctx.viewer()?;
+        me.must_be(self.0.id)?;
+        Ok(oauth::linked(auth(ctx)?, me.user_id).await?)
     }
 
     /// Everything the auth subgraph holds about this user, as JSON; only for its owner.
     /// (Each subgraph adds its own `…Export` field; query them together.)
     async fn account_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
-        let me = viewer(ctx).extend()?;
-        if me.user_id != self.0.id {
-            return Err(Error::forbidden("only the account owner can export it").extend());
-        }
-        Ok(Json(
-            accounts::export(&auth(ctx).db, me.user_id).await.extend()?,
-        ))
+        let me = ctx.viewer()?;
+        me.must_be(self.0.id)?;
+        Ok(Json(accounts::export(&auth(ctx)?.db, me.user_id).await?))
     }
 }
 
@@ -223,26 +210,26 @@ pub struct Query;
 impl Query {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         load_user(ctx, me.user_id)
             .await?
-            .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()).extend())
+            .ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()).into())
     }
 
     /// An account by id.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
-        load_user(ctx, parse_id(&id, "id").extend()?).await
+        load_user(ctx, parse_id(&id, "id")?).await
     }
 
     /// The OpenID Connect providers one can sign in with.
-    async fn oauth_providers(&self, ctx: &Context<'_>) -> Vec<String> {
-        auth(ctx).oauth.names()
+    async fn oauth_providers(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(auth(ctx)?.oauth.names())
     }
 
     /// The viewer's live sessions (signed-in devices), most recently used first.
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
-        let me = viewer(ctx).extend()?;
-        let found = sessions::list(&auth(ctx).db, me.user_id).await.extend()?;
+        let me = ctx.viewer()?;
+        let found = sessions::list(&auth(ctx)?.db, me.user_id).await?;
         Ok(found
             .into_iter()
             .map(|model| Session {
@@ -270,32 +257,27 @@ impl Mutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<User> {
         let ip = client_ip(ctx);
         let saved = accounts::register(
-            auth(ctx),
+            auth(ctx)?,
             &input.email,
             &input.username,
             &input.password,
             &ip,
         )
-        .await
-        .extend()?;
+        .await?;
         Ok(User(saved))
     }
 
     /// Emails a new verification code (at most once a minute). Answers `true` whether
     /// or not the address has an account waiting for verification.
     async fn resend_verification_code(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
-        accounts::resend_verification(auth(ctx), &email)
-            .await
-            .extend()?;
+        accounts::resend_verification(auth(ctx)?, &email).await?;
         Ok(true)
     }
 
     /// Confirms the email address with the emailed code.
     async fn verify_email(&self, ctx: &Context<'_>, email: String, code: String) -> Result<User> {
         Ok(User(
-            accounts::verify_email(auth(ctx), &email, &code)
-                .await
-                .extend()?,
+            accounts::verify_email(auth(ctx)?, &email, &code).await?,
         ))
     }
 
@@ -307,9 +289,7 @@ impl Mutation {
             device_id: input.device_id.as_deref(),
             device_name: input.device_name.as_deref(),
         };
-        let tokens = sessions::login(auth(ctx), &input.login, &input.password, client)
-            .await
-            .extend()?;
+        let tokens = sessions::login(auth(ctx)?, &input.login, &input.password, client).await?;
         Ok(tokens.into())
     }
 
@@ -321,9 +301,8 @@ impl Mutation {
         provider: String,
         redirect_uri: String,
     ) -> Result<OAuthStart> {
-        let (authorization_url, state) = oauth::start(auth(ctx), &provider, &redirect_uri, None)
-            .await
-            .extend()?;
+        let (authorization_url, state) =
+            oauth::start(auth(ctx)?, &provider, &redirect_uri, None).await?;
         Ok(OAuthStart {
             authorization_url,
             state,
@@ -347,12 +326,9 @@ impl Mutation {
             device_id: device_id.as_deref(),
             device_name: device_name.as_deref(),
         };
-        match oauth::complete(auth(ctx), &state, &code, None, device)
-            .await
-            .extend()?
-        {
+        match oauth::complete(auth(ctx)?, &state, &code, None, device).await? {
             oauth::Completed::SignedIn(tokens) => Ok(tokens.into()),
-            oauth::Completed::Linked(_) => Err(Error::bad_input("this was a linking").extend()),
+            oauth::Completed::Linked(_) => Err(Error::bad_input("this was a linking").into()),
         }
     }
 
@@ -373,9 +349,8 @@ impl Mutation {
             device_id: device_id.as_deref(),
             device_name: device_name.as_deref(),
         };
-        let tokens = oauth::sign_in_with_id_token(auth(ctx), &provider, &id_token, &nonce, device)
-            .await
-            .extend()?;
+        let tokens =
+            oauth::sign_in_with_id_token(auth(ctx)?, &provider, &id_token, &nonce, device).await?;
         Ok(tokens.into())
     }
 
@@ -387,11 +362,9 @@ impl Mutation {
         provider: String,
         redirect_uri: String,
     ) -> Result<OAuthStart> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         let (authorization_url, state) =
-            oauth::start(auth(ctx), &provider, &redirect_uri, Some(me.user_id))
-                .await
-                .extend()?;
+            oauth::start(auth(ctx)?, &provider, &redirect_uri, Some(me.user_id)).await?;
         Ok(OAuthStart {
             authorization_url,
             state,
@@ -406,29 +379,24 @@ impl Mutation {
         state: String,
         code: String,
     ) -> Result<User> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         let ip = client_ip(ctx);
         let device = Client {
             ip: &ip,
             device_id: None,
             device_name: None,
         };
-        match oauth::complete(auth(ctx), &state, &code, Some(me.user_id), device)
-            .await
-            .extend()?
-        {
+        match oauth::complete(auth(ctx)?, &state, &code, Some(me.user_id), device).await? {
             oauth::Completed::Linked(account) => Ok(User(account)),
-            oauth::Completed::SignedIn(_) => Err(Error::bad_input("this was a sign-in").extend()),
+            oauth::Completed::SignedIn(_) => Err(Error::bad_input("this was a sign-in").into()),
         }
     }
 
     /// Unlinks a provider from the viewer's account.
     #[graphql(name = "unlinkOAuth")]
     async fn unlink_oauth(&self, ctx: &Context<'_>, provider: String) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
-        oauth::unlink(auth(ctx), me.user_id, &provider)
-            .await
-            .extend()?;
+        let me = ctx.viewer()?;
+        oauth::unlink(auth(ctx)?, me.user_id, &provider).await?;
         Ok(true)
     }
 
@@ -436,51 +404,42 @@ impl Mutation {
     /// spent one again ends its session.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let ip = client_ip(ctx);
-        let tokens = sessions::refresh(auth(ctx), &refresh_token, &ip)
-            .await
-            .extend()?;
+        let tokens = sessions::refresh(auth(ctx)?, &refresh_token, &ip).await?;
         Ok(tokens.into())
     }
 
     /// Ends this device's session.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
-        sessions::revoke(auth(ctx), me.session_id, "logout")
-            .await
-            .extend()?;
+        let me = ctx.viewer()?;
+        sessions::revoke(auth(ctx)?, me.session_id, "logout").await?;
         Ok(true)
     }
 
     /// Ends one of the viewer's sessions.
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
-        let id = parse_id(&id, "id").extend()?;
-        sessions::revoke_own(auth(ctx), me.user_id, id)
-            .await
-            .extend()?;
+        let me = ctx.viewer()?;
+        let id = parse_id(&id, "id")?;
+        sessions::revoke_own(auth(ctx)?, me.user_id, id).await?;
         Ok(true)
     }
 
     /// Ends every session of the viewer but this one; returns how many ended.
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> Result<u64> {
-        let me = viewer(ctx).extend()?;
-        sessions::revoke_all(
-            auth(ctx),
+        let me = ctx.viewer()?;
+        Ok(sessions::revoke_all(
+            auth(ctx)?,
             me.user_id,
             Some(me.session_id),
             "revoked_by_user",
         )
-        .await
-        .extend()
+        .await?)
     }
 
     /// Emails a password-reset code if the address has an account. Answers `true`
     /// either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
         let ip = client_ip(ctx);
-        accounts::request_password_reset(auth(ctx), &email, &ip)
-            .await
-            .extend()?;
+        accounts::request_password_reset(auth(ctx)?, &email, &ip).await?;
         Ok(true)
     }
 
@@ -492,9 +451,7 @@ impl Mutation {
         code: String,
         new_password: String,
     ) -> Result<bool> {
-        accounts::reset_password(auth(ctx), &email, &code, &new_password)
-            .await
-            .extend()?;
+        accounts::reset_password(auth(ctx)?, &email, &code, &new_password).await?;
         Ok(true)
     }
 
@@ -505,16 +462,15 @@ impl Mutation {
         current_password: String,
         new_password: String,
     ) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         accounts::change_password(
-            auth(ctx),
+            auth(ctx)?,
             me.user_id,
             me.session_id,
             &current_password,
             &new_password,
         )
-        .await
-        .extend()?;
+        .await?;
         Ok(true)
     }
 
@@ -525,29 +481,23 @@ impl Mutation {
         new_email: String,
         password: String,
     ) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
-        accounts::request_email_change(auth(ctx), me.user_id, &new_email, &password)
-            .await
-            .extend()?;
+        let me = ctx.viewer()?;
+        accounts::request_email_change(auth(ctx)?, me.user_id, &new_email, &password).await?;
         Ok(true)
     }
 
     /// Completes the email change with the code sent to the new address.
     async fn confirm_email_change(&self, ctx: &Context<'_>, code: String) -> Result<User> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         Ok(User(
-            accounts::confirm_email_change(auth(ctx), me.user_id, &code)
-                .await
-                .extend()?,
+            accounts::confirm_email_change(auth(ctx)?, me.user_id, &code).await?,
         ))
     }
 
     /// Deletes the viewer's account for good; the other subgraphs erase their data.
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool> {
-        let me = viewer(ctx).extend()?;
-        accounts::delete_account(auth(ctx), me.user_id, &password)
-            .await
-            .extend()?;
+        let me = ctx.viewer()?;
+        accounts::delete_account(auth(ctx)?, me.user_id, &password).await?;
         Ok(true)
     }
 }

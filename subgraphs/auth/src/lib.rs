@@ -12,6 +12,7 @@ pub mod limits;
 pub mod oauth;
 pub mod passwords;
 pub mod sessions;
+pub mod users;
 
 use std::sync::Arc;
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 use chrono::Utc;
 use echostream_shared::Error;
 use echostream_shared::config::OidcProviderConfig;
-use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::contracts::auth::{UserRegistered, UserVerified};
+use echostream_shared::events::outbox::Change;
 use jsonwebtoken::{DecodingKey, Validation};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -29,15 +30,14 @@ use oauth2::{
     EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::entities::{identity, user};
 use crate::sessions::{self, Client as DeviceClient, Tokens};
-use crate::{Auth, accounts};
+use crate::{Auth, accounts, users};
 
 /// How long a started sign-in may take.
 const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -550,7 +550,7 @@ async fn sign_in(
         .one(&auth.db)
         .await?;
     let account = match linked {
-        Some(found) => accounts::existing(&auth.db, found.user_id).await?,
+        Some(found) => users::existing(&auth.db, found.user_id).await?,
         None => create_account(auth, provider, &claims).await?,
     };
     sessions::open(auth, account, device).await
@@ -595,11 +595,7 @@ async fn pick_username(auth: &Auth, claims: &IdClaims) -> Result<String, Error> 
             )
         };
         if accounts::validate_username(&candidate).is_ok()
-            && user::Entity::find()
-                .filter(user::Column::UsernameKey.eq(candidate.to_lowercase()))
-                .one(&auth.db)
-                .await?
-                .is_none()
+            && users::by_username(&auth.db, &candidate).await?.is_none()
         {
             return Ok(candidate);
         }
@@ -634,7 +630,7 @@ async fn create_account(
     let model = user::Model {
         id: Uuid::now_v7(),
         email: email.clone(),
-        email_key: email.to_lowercase(),
+        email_key: users::key(&email),
         username,
         username_key: String::new(),
         // No password: sign-in is through the provider until one is set by reset.
@@ -644,12 +640,11 @@ async fn create_account(
     };
     let provider = provider.to_string();
     let subject = claims.sub.clone();
-    let saved = auth
-        .db
-        .transaction::<_, user::Model, Error>(|txn| {
+    auth.relay
+        .write(move |txn| {
             Box::pin(async move {
                 let mut model = model;
-                model.username_key = model.username.to_lowercase();
+                model.username_key = users::key(&model.username);
                 let saved = user::ActiveModel::from(model).insert(txn).await?;
                 identity::ActiveModel {
                     provider: Set(provider.clone()),
@@ -660,21 +655,23 @@ async fn create_account(
                 }
                 .insert(txn)
                 .await?;
-                for kind in ["auth.user.registered", "auth.user.verified"] {
-                    let event = Envelope::new(
-                        kind,
-                        Some(saved.id),
-                        saved.id.to_string(),
-                        json!({ "userId": saved.id, "username": saved.username, "provider": provider }),
-                    );
-                    outbox::enqueue(txn, &event).await?;
-                }
-                Ok(saved)
+                let (user_id, username) = (saved.id, saved.username.clone());
+                let registered = UserRegistered {
+                    user_id,
+                    username: username.clone(),
+                    provider: Some(provider.clone()),
+                };
+                let verified = UserVerified {
+                    user_id,
+                    username,
+                    provider: Some(provider),
+                };
+                Ok(Change::new(saved)
+                    .emit(&registered, Some(user_id))
+                    .emit(&verified, Some(user_id)))
             })
         })
-        .await?;
-    auth.relay.wake();
-    Ok(saved)
+        .await
 }
 
 async fn link(
@@ -683,7 +680,7 @@ async fn link(
     provider: &str,
     claims: &IdClaims,
 ) -> Result<user::Model, Error> {
-    let account = accounts::existing(&auth.db, user_id).await?;
+    let account = users::existing(&auth.db, user_id).await?;
     match identity::Entity::find_by_id((provider.to_string(), claims.sub.clone()))
         .one(&auth.db)
         .await?
@@ -721,7 +718,7 @@ pub async fn linked(auth: &Auth, user_id: Uuid) -> Result<Vec<String>, Error> {
 
 /// Unlinks a provider; refused when it is the account's only way to sign in.
 pub async fn unlink(auth: &Auth, user_id: Uuid, provider: &str) -> Result<(), Error> {
-    let account = accounts::existing(&auth.db, user_id).await?;
+    let account = users::existing(&auth.db, user_id).await?;
     let identities = linked(auth, user_id).await?;
     if !identities.iter().any(|p| p == provider) {
         return Err(Error::not_found("this provider is not linked"));

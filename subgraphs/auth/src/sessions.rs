@@ -10,18 +10,18 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use echostream_shared::Error;
-use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::contracts::auth::SessionRevoked;
+use echostream_shared::events::outbox::Change;
 use echostream_shared::token::revoked_session_key;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
 };
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::entities::{session, spent_refresh_token, user};
-use crate::{Auth, accounts, limits, passwords};
+use crate::{Auth, limits, passwords, users};
 
 /// Tokens handed to a signed-in client.
 pub struct Tokens {
@@ -49,20 +49,6 @@ fn new_refresh_token() -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
-/// Finds an account by email address or username.
-pub async fn find_login(
-    db: &DatabaseConnection,
-    login: &str,
-) -> Result<Option<user::Model>, Error> {
-    let key = login.trim().to_lowercase();
-    let column = if key.contains('@') {
-        user::Column::EmailKey
-    } else {
-        user::Column::UsernameKey
-    };
-    Ok(user::Entity::find().filter(column.eq(key)).one(db).await?)
-}
-
 /// Signs in with email or username and password, opening a session for the device.
 pub async fn login(
     auth: &Auth,
@@ -85,7 +71,7 @@ pub async fn login(
     .await?;
     let subject = login.trim().to_lowercase();
     limits::check(pubsub, limits::LOGIN_FAILURES, &subject).await?;
-    let found = find_login(&auth.db, login).await?;
+    let found = users::by_login(&auth.db, login).await?;
     // Unknown logins are checked against a dummy hash: the same cost, so timing does
     // not tell which accounts exist.
     // Accounts made through a provider have no password: they take the same path.
@@ -182,7 +168,7 @@ pub async fn refresh(auth: &Auth, refresh_token: &str, ip: &str) -> Result<Token
             "invalid or expired refresh token".into(),
         ));
     };
-    let account = accounts::existing(&auth.db, current.user_id).await?;
+    let account = users::existing(&auth.db, current.user_id).await?;
     let next = new_refresh_token();
     let next_hash = token_hash(&next);
     let ip = ip.to_string();
@@ -229,24 +215,21 @@ pub async fn revoke(auth: &Auth, session_id: Uuid, reason: &str) -> Result<(), E
     let user_id = found.user_id;
     if found.revoked_at.is_none() {
         let reason = reason.to_string();
-        auth.db
-            .transaction::<_, (), Error>(|txn| {
+        auth.relay
+            .write(move |txn| {
                 Box::pin(async move {
                     let mut active: session::ActiveModel = found.into();
                     active.revoked_at = Set(Some(Utc::now()));
                     active.update(txn).await?;
-                    let event = Envelope::new(
-                        "auth.session.revoked",
-                        Some(user_id),
-                        user_id.to_string(),
-                        json!({ "userId": user_id, "sessionId": session_id, "reason": reason }),
-                    );
-                    outbox::enqueue(txn, &event).await?;
-                    Ok(())
+                    let event = SessionRevoked {
+                        user_id,
+                        session_id,
+                        reason,
+                    };
+                    Ok(Change::new(()).emit(&event, Some(user_id)))
                 })
             })
             .await?;
-        auth.relay.wake();
     }
     // Remembered as long as any access token of the session can still be valid.
     let ttl = StdDuration::from_secs(auth.ports.config.auth.access_token_ttl_secs + 60);

@@ -2,16 +2,24 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
-use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::contracts::chat::ConversationCreated;
+use echostream_shared::db::{Unique, conflict};
+use echostream_shared::events::outbox::Change;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::Chat;
 use crate::entities::{conversation, friendship, member};
+
+/// One direct conversation per pair of people (migrations/src/chat.rs).
+const UNIQUE_DIRECT_KEY: Unique = Unique {
+    name: "conversations_direct_key_key",
+    table: "conversations",
+    columns: &["direct_key"],
+    message: "this direct conversation already exists",
+};
 
 /// The one direct conversation between `me` and `other`, made on first use.
 ///
@@ -44,23 +52,24 @@ pub async fn start_direct(
     {
         return Ok(existing);
     }
+    let direct_key = key.clone();
     let created = chat
-        .db
-        .transaction::<_, conversation::Model, Error>(|txn| {
-            let key = key.clone();
+        .relay
+        .write(move |txn| {
             Box::pin(async move {
                 let now = Utc::now();
                 let saved = conversation::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     kind: Set("direct".into()),
-                    direct_key: Set(Some(key)),
+                    direct_key: Set(Some(direct_key)),
                     title: Set(None),
                     created_by: Set(me),
                     last_seq: Set(0),
                     created_at: Set(now),
                 }
                 .insert(txn)
-                .await?;
+                .await
+                .map_err(|e| conflict(e, &[&UNIQUE_DIRECT_KEY]))?;
                 for user in [me, other] {
                     member::ActiveModel {
                         conversation_id: Set(saved.id),
@@ -72,28 +81,23 @@ pub async fn start_direct(
                     .insert(txn)
                     .await?;
                 }
-                let event = Envelope::new(
-                    "chat.conversation.created",
-                    Some(me),
-                    saved.id.to_string(),
-                    json!({ "conversationId": saved.id, "kind": "direct", "memberIds": [me, other] }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                let event = ConversationCreated {
+                    conversation_id: saved.id,
+                    kind: "direct".into(),
+                    member_ids: vec![me, other],
+                };
+                Ok(Change::new(saved).emit(&event, Some(me)))
             })
         })
         .await;
     match created {
-        Ok(saved) => {
-            chat.relay.wake();
-            Ok(saved)
-        }
         // Both sides started it at once: the unique key kept one; return it.
-        Err(err) => conversation::Entity::find()
+        Err(Error::Conflict(_)) => conversation::Entity::find()
             .filter(conversation::Column::DirectKey.eq(&key))
             .one(&chat.db)
             .await?
-            .ok_or_else(|| Error::from(err)),
+            .ok_or_else(|| Error::internal("a direct conversation vanished")),
+        other => other,
     }
 }
 

@@ -2,23 +2,20 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, Schema,
-    Subscription,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, Schema, Subscription};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::token::viewer;
-use futures::{Stream, StreamExt};
+use echostream_shared::resolver::{RequestExt, parse_id};
+use futures::Stream;
 use uuid::Uuid;
 
 use async_graphql::dataloader::DataLoader;
 
 use crate::entities::{conversation, member};
-use crate::fanout::user_channel;
 use crate::loaders::{ConversationLoader, MembersLoader, MessageLoader};
-use crate::messages::{self, Draft, SentMessage};
+use crate::messages::{self, Draft};
 use crate::{Chat, conversations};
+use echostream_shared::contracts::chat::{ChatFrame, MessageSent, user_channel};
 
 /// The chat subgraph's schema type.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
@@ -43,22 +40,14 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
     builder.finish()
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Chat> {
-    ctx.data_unchecked::<Arc<Chat>>()
-}
-
-fn loader_error(err: Arc<Error>) -> async_graphql::Error {
-    Error::internal(err.to_string()).extend()
+fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Chat>, Error> {
+    ctx.state()
 }
 
 /// The members of a conversation, batched across the whole response.
 async fn members_of(ctx: &Context<'_>, conversation: Uuid) -> Result<Vec<member::Model>> {
-    let loader = ctx.data_unchecked::<DataLoader<MembersLoader>>();
-    Ok(loader
-        .load_one(conversation)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default())
+    let loader = ctx.loader::<MembersLoader>()?;
+    Ok(loader.load_one(conversation).await?.unwrap_or_default())
 }
 
 /// Whether `user` is a member of `conversation`.
@@ -67,10 +56,6 @@ async fn is_member(ctx: &Context<'_>, conversation: Uuid, user: Uuid) -> Result<
         .await?
         .iter()
         .any(|m| m.user_id == user))
-}
-
-fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
 }
 
 /// A user, as far as chat goes; other subgraphs resolve the rest.
@@ -90,12 +75,10 @@ impl User {
         &self,
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
-        let me = viewer(ctx).extend()?.user_id;
-        if self.id.as_str() != me.to_string() {
-            return Err(Error::forbidden("only the account owner can export it").extend());
-        }
+        let me = ctx.viewer()?;
+        me.must_be(parse_id(&self.id, "id")?)?;
         Ok(async_graphql::Json(
-            messages::export(&app(ctx).db, me).await.extend()?,
+            messages::export(&app(ctx)?.db, me.user_id).await?,
         ))
     }
 }
@@ -107,7 +90,7 @@ fn user(id: Uuid) -> User {
 }
 
 /// A message.
-pub struct Message(pub SentMessage);
+pub struct Message(pub MessageSent);
 
 #[Object]
 impl Message {
@@ -194,9 +177,7 @@ impl Conversation {
     }
 
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let found = conversations::members(&app(ctx).db, self.0.id)
-            .await
-            .extend()?;
+        let found = conversations::members(&app(ctx)?.db, self.0.id).await?;
         Ok(found.into_iter().map(Member).collect())
     }
 
@@ -208,12 +189,10 @@ impl Conversation {
         before_seq: Option<i64>,
     ) -> Result<Vec<Message>> {
         if !(1..=200).contains(&last) {
-            return Err(Error::bad_input("last must be between 1 and 200").extend());
+            return Err(Error::bad_input("last must be between 1 and 200").into());
         }
-        let page = messages::history(&app(ctx).db, self.0.id, before_seq, last as u64)
-            .await
-            .extend()?;
-        Ok(page.iter().map(|m| Message(SentMessage::from(m))).collect())
+        let page = messages::history(&app(ctx)?.db, self.0.id, before_seq, last as u64).await?;
+        Ok(page.iter().map(|m| Message(messages::sent(m))).collect())
     }
 }
 
@@ -234,8 +213,8 @@ pub struct Query;
 impl Query {
     /// The viewer's conversations, newest first.
     async fn conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
-        let me = viewer(ctx).extend()?.user_id;
-        let found = conversations::of_user(&app(ctx).db, me).await.extend()?;
+        let me = ctx.viewer()?.user_id;
+        let found = conversations::of_user(&app(ctx)?.db, me).await?;
         Ok(found.into_iter().map(Conversation).collect())
     }
 
@@ -246,37 +225,33 @@ impl Query {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Option<Conversation>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let me = ctx.viewer()?.user_id;
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
         if !is_member(ctx, id, me).await? {
             return Ok(None);
         }
-        let loader = ctx.data_unchecked::<DataLoader<ConversationLoader>>();
-        Ok(loader
-            .load_one(id)
-            .await
-            .map_err(loader_error)?
-            .map(Conversation))
+        let loader = ctx.loader::<ConversationLoader>()?;
+        Ok(loader.load_one(id).await?.map(Conversation))
     }
 
     /// Resolves a `Message` reference for the gateway; only members of its
     /// conversation see it.
     #[graphql(entity)]
     async fn find_message_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let me = ctx.viewer()?.user_id;
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<MessageLoader>>();
-        let Some(found) = loader.load_one(id).await.map_err(loader_error)? else {
+        let loader = ctx.loader::<MessageLoader>()?;
+        let Some(found) = loader.load_one(id).await? else {
             return Ok(None);
         };
         if !is_member(ctx, found.conversation_id, me).await? {
             return Ok(None);
         }
-        Ok(Some(Message(SentMessage::from(&found))))
+        Ok(Some(Message(messages::sent(&found))))
     }
 
     #[graphql(entity)]
@@ -286,12 +261,10 @@ impl Query {
 
     /// One of the viewer's conversations.
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
-        let me = viewer(ctx).extend()?.user_id;
-        let id = parse_id(&id, "id").extend()?;
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
         Ok(Conversation(
-            conversations::for_member(&app(ctx).db, id, me)
-                .await
-                .extend()?,
+            conversations::for_member(&app(ctx)?.db, id, me).await?,
         ))
     }
 }
@@ -307,27 +280,23 @@ impl Mutation {
         ctx: &Context<'_>,
         user_id: ID,
     ) -> Result<Conversation> {
-        let me = viewer(ctx).extend()?.user_id;
-        let other = parse_id(&user_id, "userId").extend()?;
+        let me = ctx.viewer()?.user_id;
+        let other = parse_id(&user_id, "userId")?;
         Ok(Conversation(
-            conversations::start_direct(app(ctx), me, other)
-                .await
-                .extend()?,
+            conversations::start_direct(app(ctx)?, me, other).await?,
         ))
     }
 
     /// Sends a text message; retrying with the same idempotency key is safe.
     async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
-        let me = viewer(ctx).extend()?;
+        let me = ctx.viewer()?;
         let draft = Draft {
-            conversation_id: parse_id(&input.conversation_id, "conversationId").extend()?,
+            conversation_id: parse_id(&input.conversation_id, "conversationId")?,
             body: &input.body,
             idempotency_key: &input.idempotency_key,
         };
-        let saved = messages::send(app(ctx), me.user_id, &me.device_id, draft)
-            .await
-            .extend()?;
-        Ok(Message(SentMessage::from(&saved)))
+        let saved = messages::send(app(ctx)?, me.user_id, &me.device_id, draft).await?;
+        Ok(Message(messages::sent(&saved)))
     }
 }
 
@@ -342,34 +311,20 @@ impl Subscription {
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
     ) -> Result<impl Stream<Item = Message> + use<>> {
-        let viewer = viewer(ctx).extend()?;
+        let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let only = conversation_id
             .map(|id| parse_id(&id, "conversationId"))
-            .transpose()
-            .extend()?;
+            .transpose()?;
         // Refused at once, rather than a stream that silently never yields.
         if let Some(id) = only {
-            conversations::for_member(&app(ctx).db, id, me)
-                .await
-                .extend()?;
+            conversations::for_member(&app(ctx)?.db, id, me).await?;
         }
-        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
-        let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub
-            .subscribe(&user_channel(me))
-            .await
-            .map_err(Error::from)
-            .extend()?;
-        let messages = frames.filter_map(move |frame| {
-            let message = serde_json::from_str::<serde_json::Value>(&frame)
-                .ok()
-                .filter(|v| v["type"] == "message")
-                .and_then(|v| serde_json::from_value::<SentMessage>(v["message"].clone()).ok())
-                .filter(|m| only.is_none_or(|c| c == m.conversation_id))
-                .map(Message);
-            futures::future::ready(message)
-        });
-        Ok(app(ctx).ports.live(slot, messages))
+        let keep = move |frame| match frame {
+            ChatFrame::Message { message } => only
+                .is_none_or(|c| c == message.conversation_id)
+                .then_some(Message(message)),
+        };
+        Ok(app(ctx)?.ports.live(viewer, user_channel(me), keep).await?)
     }
 }

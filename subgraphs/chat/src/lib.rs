@@ -37,16 +37,21 @@ pub fn sdl() -> String {
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Chat).await?;
     let relay = ports.relay(&db);
-    ports.consume("profile", "chat", db.clone(), |db, delivery| async move {
-        fanout::apply_profile_event(&db, delivery).await
-    });
-    ports.consume("auth", "chat", db.clone(), |db, delivery| async move {
+    ports.consume(
+        "profile",
+        "chat",
+        &db,
+        db.clone(),
+        |db, delivery| async move { fanout::apply_profile_event(&db, delivery).await },
+    );
+    ports.consume("auth", "chat", &db, db.clone(), |db, delivery| async move {
         fanout::apply_auth_event(&db, delivery).await
     });
     let pubsub = Arc::clone(&ports.pubsub);
     ports.consume(
         "chat",
         "chat-fanout",
+        &db,
         pubsub,
         |pubsub, delivery| async move { fanout::fan_out(pubsub.as_ref(), delivery).await },
     );

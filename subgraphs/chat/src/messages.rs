@@ -6,46 +6,41 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
-use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::contracts::chat::MessageSent;
+use echostream_shared::db::{Unique, conflict};
+use echostream_shared::events::outbox::Change;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryOrder, QuerySelect, Set, Statement,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations;
 use crate::entities::message;
 
+/// The unique index that stores a message once per sender device and idempotency
+/// key (migrations/src/chat.rs).
+const UNIQUE_CLIENT_KEY: Unique = Unique {
+    name: "messages_idempotency",
+    table: "messages",
+    columns: &["sender_id", "sender_device", "client_key"],
+    message: "this idempotency key was already used from this device",
+};
+
 /// Longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 4000;
 
-/// A message as events and subscriptions carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SentMessage {
-    pub message_id: Uuid,
-    pub conversation_id: Uuid,
-    pub seq: i64,
-    pub sender_id: Uuid,
-    pub body: String,
-    pub created_at: chrono::DateTime<Utc>,
-    /// Every member at the time of sending, the sender included.
-    pub member_ids: Vec<Uuid>,
-}
-
-impl From<&message::Model> for SentMessage {
-    fn from(m: &message::Model) -> Self {
-        SentMessage {
-            message_id: m.id,
-            conversation_id: m.conversation_id,
-            seq: m.seq,
-            sender_id: m.sender_id,
-            body: m.body.clone(),
-            created_at: m.created_at,
-            member_ids: Vec::new(),
-        }
+/// A stored message as events and subscriptions carry it (without its members).
+pub fn sent(m: &message::Model) -> MessageSent {
+    MessageSent {
+        message_id: m.id,
+        conversation_id: m.conversation_id,
+        seq: m.seq,
+        sender_id: m.sender_id,
+        body: m.body.clone(),
+        created_at: m.created_at,
+        member_ids: Vec::new(),
     }
 }
 
@@ -94,10 +89,10 @@ pub async fn send(
         key.to_string(),
         device.to_string(),
     );
-    let result = chat
-        .db
-        .transaction::<_, message::Model, Error>(|txn| {
-            let (body, key, device) = (body.clone(), key.clone(), device.clone());
+    let (retry_key, retry_device) = (key.clone(), device.clone());
+    let written = chat
+        .relay
+        .write(move |txn| {
             Box::pin(async move {
                 // Taking the next seq locks the conversation row until commit, so
                 // concurrent senders get distinct, gap-free numbers.
@@ -124,29 +119,20 @@ pub async fn send(
                     created_at: Set(Utc::now()),
                 }
                 .insert(txn)
-                .await?;
-                let mut payload = SentMessage::from(&saved);
-                payload.member_ids = members;
-                let event = Envelope::new(
-                    "chat.message.sent",
-                    Some(sender),
-                    conversation_id.to_string(),
-                    serde_json::to_value(&payload).map_err(Error::internal)?,
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                .await
+                .map_err(|e| conflict(e, &[&UNIQUE_CLIENT_KEY]))?;
+                let mut event = sent(&saved);
+                event.member_ids = members;
+                Ok(Change::new(saved).emit(&event, Some(sender)))
             })
         })
         .await;
-    match result {
-        Ok(saved) => {
-            chat.relay.wake();
-            Ok(saved)
-        }
+    match written {
         // The same key raced in from the same device: the unique index kept one.
-        Err(err) => find_by_key(&chat.db, sender, &device, &key)
+        Err(Error::Conflict(_)) => find_by_key(&chat.db, sender, &retry_device, &retry_key)
             .await?
-            .ok_or_else(|| Error::from(err)),
+            .ok_or_else(|| Error::internal("a duplicate message vanished")),
+        other => other,
     }
 }
 

@@ -2,8 +2,13 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
+use echostream_shared::contracts::auth::UserDeleted;
+use echostream_shared::contracts::chat::MessageSent;
+use echostream_shared::contracts::notification::{NotificationFrame, channel};
+use echostream_shared::contracts::profile::FriendRequestSent;
 use echostream_shared::events::{Delivery, consumer::first_delivery};
 use echostream_shared::pubsub::PubSub;
+use echostream_shared::service::publish;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -14,51 +19,31 @@ use uuid::Uuid;
 
 use crate::entities::notification;
 
-/// The channel a user's new notifications are pushed on.
-pub fn channel(user: Uuid) -> String {
-    format!("notifications:{user}")
-}
-
 /// Who gets what from an event: (recipient, kind, payload).
-fn recipients(delivery: &Delivery) -> Vec<(Uuid, &'static str, serde_json::Value)> {
-    let e = &delivery.event;
-    let id = |field: &str| {
-        e.payload[field]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-    };
-    match e.kind.as_str() {
-        "chat.message.sent" => {
-            let sender = id("senderId");
-            let members: Vec<Uuid> = e.payload["memberIds"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
-                .unwrap_or_default();
-            let payload = json!({
-                "conversationId": e.payload["conversationId"],
-                "messageId": e.payload["messageId"],
-                "senderId": e.payload["senderId"],
-                "seq": e.payload["seq"],
-                "preview": e.payload["body"].as_str().map(|b| b.chars().take(140).collect::<String>()),
-            });
-            members
-                .into_iter()
-                .filter(|m| Some(*m) != sender)
-                .map(|m| (m, "message", payload.clone()))
-                .collect()
-        }
-        "profile.friend_request.sent" => match id("toUserId") {
-            Some(to) => vec![(
-                to,
-                "friend_request",
-                json!({
-                    "requestId": e.payload["requestId"], "fromUserId": e.payload["fromUserId"],
-                }),
-            )],
-            None => vec![],
-        },
-        _ => vec![],
+fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json::Value)>, Error> {
+    let event = &delivery.event;
+    if let Some(message) = event.decode::<MessageSent>()? {
+        let payload = json!({
+            "conversationId": message.conversation_id,
+            "messageId": message.message_id,
+            "senderId": message.sender_id,
+            "seq": message.seq,
+            "preview": message.body.chars().take(140).collect::<String>(),
+        });
+        return Ok(message
+            .member_ids
+            .iter()
+            .filter(|m| **m != message.sender_id)
+            .map(|m| (*m, "message", payload.clone()))
+            .collect());
     }
+    if let Some(request) = event.decode::<FriendRequestSent>()? {
+        let payload = json!({
+            "requestId": request.request_id, "fromUserId": request.from_user_id,
+        });
+        return Ok(vec![(request.to_user_id, "friend_request", payload)]);
+    }
+    Ok(Vec::new())
 }
 
 /// Stores the notifications an event causes, then pushes them to their users.
@@ -67,7 +52,7 @@ pub async fn apply(
     pubsub: &dyn PubSub,
     delivery: Delivery,
 ) -> Result<(), Error> {
-    let targets = recipients(&delivery);
+    let targets = recipients(&delivery)?;
     if targets.is_empty() {
         return Ok(());
     }
@@ -109,25 +94,20 @@ pub async fn apply(
         })
         .await?;
     for row in stored {
-        let frame = json!({
-            "id": row.id, "kind": row.kind, "payload": row.payload, "createdAt": row.created_at,
-        });
-        pubsub
-            .publish(&channel(row.user_id), &frame.to_string())
-            .await?;
+        let frame = NotificationFrame {
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload,
+            created_at: row.created_at,
+        };
+        publish(pubsub, &channel(row.user_id), &frame).await?;
     }
     Ok(())
 }
 
 /// Erases a deleted account's notifications.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    if delivery.event.kind != "auth.user.deleted" {
-        return Ok(());
-    }
-    let Some(user) = delivery.event.payload["userId"]
-        .as_str()
-        .and_then(|s| Uuid::parse_str(s).ok())
-    else {
+    let Some(UserDeleted { user_id: user }) = delivery.event.decode()? else {
         return Ok(());
     };
     notification::Entity::delete_many()

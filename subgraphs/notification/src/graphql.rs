@@ -7,14 +7,12 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use async_graphql::{
-    Context, Enum, ErrorExtensions, ID, Json, Object, Result, ResultExt, Schema, SimpleObject,
-    Subscription,
-};
+use async_graphql::{Context, Enum, ID, Json, Object, Result, Schema, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::token::viewer;
-use futures::{Stream, StreamExt};
+use echostream_shared::contracts::notification::{NotificationFrame, channel};
+use echostream_shared::resolver::RequestExt;
+use futures::Stream;
 
 use crate::entities::notification;
 use crate::{Notifications, feed};
@@ -50,8 +48,8 @@ impl Loader<Uuid> for NotificationLoader {
     }
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Notifications> {
-    ctx.data_unchecked::<Arc<Notifications>>()
+fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
+    ctx.state()
 }
 
 /// What a notification is about.
@@ -106,11 +104,9 @@ impl User {
 
     /// Every notification this user has, as JSON; only for its owner.
     async fn notification_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
-        let me = viewer(ctx).extend()?.user_id;
-        if me != self.id {
-            return Err(Error::forbidden("only the account owner can export it").extend());
-        }
-        let all = feed::latest(&app(ctx).db, me, 100_000).await.extend()?;
+        let me = ctx.viewer()?.user_id;
+        ctx.viewer()?.must_be(self.id)?;
+        let all = feed::latest(&app(ctx)?.db, me, 100_000).await?;
         Ok(Json(serde_json::json!(
             all.into_iter()
                 .map(|n| serde_json::json!({
@@ -133,13 +129,11 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<Notification>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let me = ctx.viewer()?.user_id;
         if !(1..=100).contains(&first) {
-            return Err(Error::bad_input("first must be between 1 and 100").extend());
+            return Err(Error::bad_input("first must be between 1 and 100").into());
         }
-        let found = feed::latest(&app(ctx).db, me, first as u64)
-            .await
-            .extend()?;
+        let found = feed::latest(&app(ctx)?.db, me, first as u64).await?;
         Ok(found.into_iter().map(Notification::from).collect())
     }
 
@@ -155,22 +149,19 @@ impl Query {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Option<Notification>> {
-        let me = viewer(ctx).extend()?.user_id;
+        let me = ctx.viewer()?.user_id;
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<NotificationLoader>>();
-        let found = loader
-            .load_one(id)
-            .await
-            .map_err(|e| Error::internal(e.to_string()).extend())?;
+        let loader = ctx.loader::<NotificationLoader>()?;
+        let found = loader.load_one(id).await?;
         Ok(found.filter(|n| n.user_id == me).map(Notification::from))
     }
 
     /// How many of the viewer's notifications are unread.
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        let me = viewer(ctx).extend()?.user_id;
-        feed::unread_count(&app(ctx).db, me).await.extend()
+        let me = ctx.viewer()?.user_id;
+        Ok(feed::unread_count(&app(ctx)?.db, me).await?)
     }
 }
 
@@ -181,8 +172,8 @@ pub struct Mutation;
 impl Mutation {
     /// Marks every notification read; returns how many changed.
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<u64> {
-        let me = viewer(ctx).extend()?.user_id;
-        feed::mark_all_read(&app(ctx).db, me).await.extend()
+        let me = ctx.viewer()?.user_id;
+        Ok(feed::mark_all_read(&app(ctx)?.db, me).await?)
     }
 }
 
@@ -196,29 +187,17 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Notification> + use<>> {
-        let viewer = viewer(ctx).extend()?;
+        let viewer = ctx.viewer()?;
         let me = viewer.user_id;
-        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
-        let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub
-            .subscribe(&feed::channel(me))
-            .await
-            .map_err(Error::from)
-            .extend()?;
-        let items = frames.filter_map(|frame| {
-            let parsed = serde_json::from_str::<serde_json::Value>(&frame)
-                .ok()
-                .and_then(|v| {
-                    Some(Notification {
-                        id: ID(v["id"].as_str()?.to_string()),
-                        kind: kind(v["kind"].as_str()?),
-                        payload: Json(v["payload"].clone()),
-                        created_at: serde_json::from_value(v["createdAt"].clone()).ok()?,
-                        read: false,
-                    })
-                });
-            futures::future::ready(parsed)
-        });
-        Ok(app(ctx).ports.live(slot, items))
+        let keep = |frame: NotificationFrame| {
+            Some(Notification {
+                id: ID(frame.id.to_string()),
+                kind: kind(&frame.kind),
+                payload: Json(frame.payload),
+                created_at: frame.created_at,
+                read: false,
+            })
+        };
+        Ok(app(ctx)?.ports.live(viewer, channel(me), keep).await?)
     }
 }

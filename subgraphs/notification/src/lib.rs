@@ -29,13 +29,14 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     let db = ports.database::<Migrator>(Subgraph::Notification).await?;
     for topic in ["chat", "profile"] {
         let state = (db.clone(), Arc::clone(&ports.pubsub));
-        ports.consume(topic, "notification", state, |(db, pubsub), delivery| async move {
+        ports.consume(topic, "notification", &db, state, |(db, pubsub), delivery| async move {
             feed::apply(&db, pubsub.as_ref(), delivery).await
         });
     }
     ports.consume(
         "auth",
         "notification",
+        &db,
         db.clone(),
         |db, delivery| async move { feed::apply_auth_event(&db, delivery).await },
     );

@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptyMutation, Enum, ID, Object, Result, ResultExt, Schema, SimpleObject, Subscription,
+    Context, EmptyMutation, Enum, ID, Object, Result, Schema, SimpleObject, Subscription,
 };
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::presence::{self, channel};
+use echostream_shared::contracts::presence::{PresenceFrame, channel};
+use echostream_shared::presence;
 use echostream_shared::projections::friendships;
-use echostream_shared::token::viewer;
-use futures::{Stream, StreamExt};
+use echostream_shared::resolver::{RequestExt, parse_id};
+use futures::Stream;
 use uuid::Uuid;
 
 use crate::Presence;
@@ -29,8 +30,8 @@ pub fn schema(app: Option<Arc<Presence>>) -> PresenceSchema {
     builder.finish()
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Presence> {
-    ctx.data_unchecked::<Arc<Presence>>()
+fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Presence>, Error> {
+    ctx.state()
 }
 
 /// Online or offline.
@@ -62,16 +63,13 @@ impl User {
     /// Online while the user has a live subscription on any device. Only the user and
     /// their friends see it; for anyone else (and when signed out) it is null.
     async fn presence(&self, ctx: &Context<'_>) -> Result<Option<UserPresence>> {
-        let Ok(me) = viewer(ctx) else {
+        let Some(me) = ctx.viewer_opt() else {
             return Ok(None);
         };
-        if !may_see(app(ctx), me.user_id, self.id).await.extend()? {
+        if !may_see(app(ctx)?, me.user_id, self.id).await? {
             return Ok(None);
         }
-        let now = presence::status(app(ctx).ports.pubsub.as_ref(), self.id)
-            .await
-            .map_err(Error::from)
-            .extend()?;
+        let now = presence::status(app(ctx)?.ports.pubsub.as_ref(), self.id).await?;
         Ok(Some(UserPresence {
             status: if now.online {
                 PresenceStatus::Online
@@ -118,40 +116,23 @@ impl Subscription {
         ctx: &Context<'_>,
         user_id: ID,
     ) -> Result<impl Stream<Item = PresenceChange> + use<>> {
-        let viewer = viewer(ctx).extend()?;
+        let viewer = ctx.viewer()?;
         let me = viewer.user_id;
-        let watched = Uuid::parse_str(&user_id)
-            .map_err(|_| Error::bad_input("userId is not a valid id"))
-            .extend()?;
-        if !may_see(app(ctx), me, watched).await.extend()? {
-            return Err(Error::forbidden(
-                "only friends may watch each other's presence",
-            ))
-            .extend();
+        let watched = parse_id(&user_id, "userId")?;
+        if !may_see(app(ctx)?, me, watched).await? {
+            return Err(Error::forbidden("only friends may watch each other's presence").into());
         }
-        let slot = app(ctx).ports.subscription_slot(viewer).extend()?;
-        let pubsub = Arc::clone(&app(ctx).ports.pubsub);
-        let frames = pubsub
-            .subscribe(&channel(watched))
-            .await
-            .map_err(Error::from)
-            .extend()?;
-        let changes = frames.filter_map(move |frame| {
-            let change = serde_json::from_str::<serde_json::Value>(&frame)
-                .ok()
-                .and_then(|v| {
-                    Some(PresenceChange {
-                        user: User { id: watched },
-                        status: if v["online"].as_bool()? {
-                            PresenceStatus::Online
-                        } else {
-                            PresenceStatus::Offline
-                        },
-                        at: serde_json::from_value(v["at"].clone()).ok()?,
-                    })
-                });
-            futures::future::ready(change)
-        });
-        Ok(app(ctx).ports.live(slot, changes))
+        let keep = move |frame: PresenceFrame| {
+            Some(PresenceChange {
+                user: User { id: watched },
+                status: if frame.online {
+                    PresenceStatus::Online
+                } else {
+                    PresenceStatus::Offline
+                },
+                at: frame.at,
+            })
+        };
+        Ok(app(ctx)?.ports.live(viewer, channel(watched), keep).await?)
     }
 }

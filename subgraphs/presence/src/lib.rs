@@ -30,10 +30,10 @@ pub fn sdl() -> String {
 /// Migrates and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Presence).await?;
-    ports.consume("profile", "presence", db.clone(), |db, delivery| async move {
+    ports.consume("profile", "presence", &db, db.clone(), |db, delivery| async move {
         friendships::apply_profile_event(&db, "presence", delivery).await
     });
-    ports.consume("auth", "presence", db.clone(), |db, delivery| async move {
+    ports.consume("auth", "presence", &db, db.clone(), |db, delivery| async move {
         friendships::apply_auth_event(&db, "presence", delivery).await
     });
     let app = Arc::new(Presence {

@@ -2,12 +2,14 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
-use echostream_shared::events::{Envelope, outbox};
+use echostream_shared::contracts::profile::{
+    FriendRequestDeclined, FriendRequestSent, FriendshipCreated,
+};
+use echostream_shared::events::outbox::Change;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::Profile;
@@ -38,9 +40,8 @@ pub async fn send_request(
         ));
     }
     let to = target.user_id;
-    let saved = app
-        .db
-        .transaction::<_, friend_request::Model, Error>(|txn| {
+    app.relay
+        .write(move |txn| {
             Box::pin(async move {
                 let saved = friend_request::ActiveModel {
                     id: Set(Uuid::now_v7()),
@@ -52,19 +53,15 @@ pub async fn send_request(
                 }
                 .insert(txn)
                 .await?;
-                let event = Envelope::new(
-                    "profile.friend_request.sent",
-                    Some(from),
-                    to.to_string(),
-                    json!({ "requestId": saved.id, "fromUserId": from, "toUserId": to }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                let event = FriendRequestSent {
+                    request_id: saved.id,
+                    from_user_id: from,
+                    to_user_id: to,
+                };
+                Ok(Change::new(saved).emit(&event, Some(from)))
             })
         })
-        .await?;
-    app.relay.wake();
-    Ok(saved)
+        .await
 }
 
 /// Accepts (or declines) a pending request addressed to `me`.
@@ -85,9 +82,8 @@ pub async fn respond(
             request.status
         )));
     }
-    let saved = app
-        .db
-        .transaction::<_, friend_request::Model, Error>(|txn| {
+    app.relay
+        .write(move |txn| {
             Box::pin(async move {
                 let now = Utc::now();
                 let (from, to) = (request.from_user, request.to_user);
@@ -95,7 +91,9 @@ pub async fn respond(
                 active.status = Set(if accept { "accepted" } else { "declined" }.into());
                 active.responded_at = Set(Some(now));
                 let saved = active.update(txn).await?;
-                let kind = if accept {
+                let user_ids = [from, to];
+                let change = Change::new(saved.clone());
+                if accept {
                     for (a, b) in [(from, to), (to, from)] {
                         friendship::ActiveModel {
                             user_id: Set(a),
@@ -105,23 +103,21 @@ pub async fn respond(
                         .insert(txn)
                         .await?;
                     }
-                    "profile.friendship.created"
+                    let event = FriendshipCreated {
+                        request_id: saved.id,
+                        user_ids,
+                    };
+                    Ok(change.emit(&event, Some(me)))
                 } else {
-                    "profile.friend_request.declined"
-                };
-                let event = Envelope::new(
-                    kind,
-                    Some(me),
-                    from.to_string(),
-                    json!({ "requestId": saved.id, "userIds": [from, to] }),
-                );
-                outbox::enqueue(txn, &event).await?;
-                Ok(saved)
+                    let event = FriendRequestDeclined {
+                        request_id: saved.id,
+                        user_ids,
+                    };
+                    Ok(change.emit(&event, Some(me)))
+                }
             })
         })
-        .await?;
-    app.relay.wake();
-    Ok(saved)
+        .await
 }
 
 /// Whether `a` and `b` are friends.

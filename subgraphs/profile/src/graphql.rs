@@ -4,12 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, ID, Object, Result, ResultExt, Schema,
-};
+use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Result, Schema};
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::token::viewer;
+use echostream_shared::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -32,12 +30,8 @@ pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
     builder.finish()
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> &'a Arc<Profile> {
-    ctx.data_unchecked::<Arc<Profile>>()
-}
-
-fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
+fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Profile>, Error> {
+    ctx.state()
 }
 
 /// Loads profiles by user id, one query per batch.
@@ -60,12 +54,8 @@ pub struct User {
 
 impl User {
     async fn profile(&self, ctx: &Context<'_>) -> Result<Option<profile::Model>> {
-        let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
-        loader
-            .load_one(self.id)
-            .await
-            .map_err(|e| Error::internal(e.to_string()))
-            .extend()
+        let loader = ctx.loader::<ProfileLoader>()?;
+        Ok(loader.load_one(self.id).await?)
     }
 }
 
@@ -90,11 +80,11 @@ impl User {
 
     /// The name shown in chats; defaults to the username.
     async fn display_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.profile(ctx).await.extend()?.map(|p| p.display_name))
+        Ok(self.profile(ctx).await?.map(|p| p.display_name))
     }
 
     async fn bio(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.profile(ctx).await.extend()?.and_then(|p| p.bio))
+        Ok(self.profile(ctx).await?.and_then(|p| p.bio))
     }
 
     /// Everything the profile subgraph holds about this user (profile, friends,
@@ -103,15 +93,13 @@ impl User {
         &self,
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
-        let me = viewer(ctx).extend()?.user_id;
-        if me != self.id {
-            return Err(Error::forbidden("only the account owner can export it").extend());
-        }
-        let db = &app(ctx).db;
+        let me = ctx.viewer()?.user_id;
+        ctx.viewer()?.must_be(self.id)?;
+        let db = &app(ctx)?.db;
         let profile = self.profile(ctx).await?;
-        let friends = friends::friends_of(db, me).await.extend()?;
-        let mut requests = friends::pending(db, me, true).await.extend()?;
-        requests.extend(friends::pending(db, me, false).await.extend()?);
+        let friends = friends::friends_of(db, me).await?;
+        let mut requests = friends::pending(db, me, true).await?;
+        requests.extend(friends::pending(db, me, false).await?);
         Ok(async_graphql::Json(serde_json::json!({
             "profile": profile.map(|p| serde_json::json!({
                 "username": p.username, "displayName": p.display_name, "bio": p.bio,
@@ -126,22 +114,20 @@ impl User {
 
     /// Where the signed-in viewer stands with this user.
     async fn friendship(&self, ctx: &Context<'_>) -> Result<FriendshipStatus> {
-        let me = viewer(ctx).extend()?.user_id;
-        let db = &app(ctx).db;
+        let me = ctx.viewer()?.user_id;
+        let db = &app(ctx)?.db;
         if me == self.id {
             return Ok(FriendshipStatus::Myself);
         }
-        if friends::are_friends(db, me, self.id).await.extend()? {
+        if friends::are_friends(db, me, self.id).await? {
             return Ok(FriendshipStatus::Friends);
         }
         // One query for a request in either direction.
-        Ok(
-            match friends::pending_between(db, me, self.id).await.extend()? {
-                Some(r) if r.from_user == me => FriendshipStatus::RequestSent,
-                Some(_) => FriendshipStatus::RequestReceived,
-                None => FriendshipStatus::None,
-            },
-        )
+        Ok(match friends::pending_between(db, me, self.id).await? {
+            Some(r) if r.from_user == me => FriendshipStatus::RequestSent,
+            Some(_) => FriendshipStatus::RequestReceived,
+            None => FriendshipStatus::None,
+        })
     }
 }
 
@@ -199,20 +185,18 @@ impl Query {
         query: String,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<User>> {
-        viewer(ctx).extend()?;
+        ctx.viewer()?;
         if !(1..=50).contains(&first) {
-            return Err(Error::bad_input("first must be between 1 and 50").extend());
+            return Err(Error::bad_input("first must be between 1 and 50").into());
         }
-        let found = profiles::search(&app(ctx).db, &query, first as u64)
-            .await
-            .extend()?;
+        let found = profiles::search(&app(ctx)?.db, &query, first as u64).await?;
         Ok(found.into_iter().map(|p| User { id: p.user_id }).collect())
     }
 
     /// The viewer's friends.
     async fn friends(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let me = viewer(ctx).extend()?.user_id;
-        let ids = friends::friends_of(&app(ctx).db, me).await.extend()?;
+        let me = ctx.viewer()?.user_id;
+        let ids = friends::friends_of(&app(ctx)?.db, me).await?;
         Ok(ids.into_iter().map(|id| User { id }).collect())
     }
 
@@ -222,10 +206,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default = true)] incoming: bool,
     ) -> Result<Vec<FriendRequest>> {
-        let me = viewer(ctx).extend()?.user_id;
-        let found = friends::pending(&app(ctx).db, me, incoming)
-            .await
-            .extend()?;
+        let me = ctx.viewer()?.user_id;
+        let found = friends::pending(&app(ctx)?.db, me, incoming).await?;
         Ok(found.into_iter().map(FriendRequest).collect())
     }
 
@@ -246,29 +228,27 @@ impl Mutation {
         ctx: &Context<'_>,
         username: String,
     ) -> Result<FriendRequest> {
-        let me = viewer(ctx).extend()?.user_id;
+        let me = ctx.viewer()?.user_id;
         Ok(FriendRequest(
-            friends::send_request(app(ctx), me, &username)
-                .await
-                .extend()?,
+            friends::send_request(app(ctx)?, me, &username).await?,
         ))
     }
 
     /// Accepts a pending request addressed to the viewer.
     async fn accept_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
-        let me = viewer(ctx).extend()?.user_id;
-        let id = parse_id(&id, "id").extend()?;
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
         Ok(FriendRequest(
-            friends::respond(app(ctx), me, id, true).await.extend()?,
+            friends::respond(app(ctx)?, me, id, true).await?,
         ))
     }
 
     /// Declines a pending request addressed to the viewer.
     async fn decline_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
-        let me = viewer(ctx).extend()?.user_id;
-        let id = parse_id(&id, "id").extend()?;
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
         Ok(FriendRequest(
-            friends::respond(app(ctx), me, id, false).await.extend()?,
+            friends::respond(app(ctx)?, me, id, false).await?,
         ))
     }
 }

@@ -33,9 +33,13 @@ pub fn sdl() -> String {
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Profile).await?;
     let relay = ports.relay(&db);
-    ports.consume("auth", "profile", db.clone(), |db, delivery| async move {
-        profiles::apply_auth_event(&db, delivery).await
-    });
+    ports.consume(
+        "auth",
+        "profile",
+        &db,
+        db.clone(),
+        |db, delivery| async move { profiles::apply_auth_event(&db, delivery).await },
+    );
     let app = Arc::new(Profile {
         ports: ports.clone(),
         db: db.clone(),

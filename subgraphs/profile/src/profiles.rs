@@ -2,42 +2,34 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
+use echostream_shared::contracts::auth::{UserDeleted, UserVerified};
 use echostream_shared::events::Delivery;
 use echostream_shared::events::consumer::{Work, apply_once};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::entities::{friend_request, friendship, profile};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserVerified {
-    user_id: Uuid,
-    username: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserDeleted {
-    user_id: Uuid,
-}
-
 /// Applies an `auth` event: a verified account gets its profile; a deleted account
 /// loses its profile, friendships and friend requests.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    match delivery.event.kind.as_str() {
-        "auth.user.verified" => create_profile(db, delivery).await,
-        "auth.user.deleted" => erase_user(db, delivery).await,
-        _ => Ok(()),
+    if let Some(verified) = delivery.event.decode::<UserVerified>()? {
+        return create_profile(db, delivery.event.id, verified).await;
     }
+    if let Some(deleted) = delivery.event.decode::<UserDeleted>()? {
+        return erase_user(db, delivery.event.id, deleted).await;
+    }
+    Ok(())
 }
 
-async fn erase_user(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
+async fn erase_user(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    UserDeleted { user_id }: UserDeleted,
+) -> Result<(), Error> {
     let work: Work = Box::new(move |txn| {
         Box::pin(async move {
             profile::Entity::delete_by_id(user_id).exec(txn).await?;
@@ -60,11 +52,14 @@ async fn erase_user(db: &DatabaseConnection, delivery: Delivery) -> Result<(), E
             Ok(())
         })
     });
-    apply_once(db, "profile", delivery.event.id, work).await
+    apply_once(db, "profile", event_id, work).await
 }
 
-async fn create_profile(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    let payload: UserVerified = delivery.event.payload_as().map_err(Error::internal)?;
+async fn create_profile(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    payload: UserVerified,
+) -> Result<(), Error> {
     let work: Work = Box::new(move |txn| {
         Box::pin(async move {
             let now = Utc::now();
@@ -89,7 +84,7 @@ async fn create_profile(db: &DatabaseConnection, delivery: Delivery) -> Result<(
             Ok(())
         })
     });
-    apply_once(db, "profile", delivery.event.id, work).await
+    apply_once(db, "profile", event_id, work).await
 }
 
 /// Profiles whose username or display name starts with `query` (case-insensitive).

@@ -218,6 +218,14 @@ pub struct GatewayConfig {
     pub max_subscriptions_per_session: usize,
     /// Most live subscriptions one user may hold over all sessions and sockets.
     pub max_subscriptions_per_user: usize,
+    /// The secret the gateway signs its requests to the subgraphs with
+    /// (`echostream_shared::trust`). Empty: a random one per process, which is enough
+    /// when one process runs everything; separate processes need the same value.
+    pub subgraph_secret: String,
+    /// Whether subgraphs refuse requests the gateway did not sign. Unset: yes in the
+    /// services profile, no in the embedded one (forwarded client addresses count
+    /// only on signed requests either way).
+    pub require_signature: Option<bool>,
 }
 
 impl Default for GatewayConfig {
@@ -241,6 +249,8 @@ impl Default for GatewayConfig {
             max_websockets_per_user: 16,
             max_subscriptions_per_session: 50,
             max_subscriptions_per_user: 200,
+            subgraph_secret: String::new(),
+            require_signature: None,
         }
     }
 }
@@ -273,6 +283,11 @@ pub struct KafkaConfig {
     pub topic_prefix: String,
     /// Partitions per topic when EchoStream creates its topics.
     pub partitions: i32,
+    /// Attempts a consumer makes at one event before parking it in its subgraph's
+    /// `dead_letters` table and going on.
+    pub consumer_attempts: u32,
+    /// The wait after a consumer's first failed attempt; it doubles after each.
+    pub consumer_backoff_ms: u64,
 }
 
 impl Default for KafkaConfig {
@@ -281,6 +296,8 @@ impl Default for KafkaConfig {
             brokers: "127.0.0.1:9092".into(),
             topic_prefix: String::new(),
             partitions: 3,
+            consumer_attempts: 5,
+            consumer_backoff_ms: 100,
         }
     }
 }
@@ -459,6 +476,23 @@ impl Default for AuthConfig {
 pub struct ConfigError(String);
 
 impl Config {
+    /// Whether subgraphs refuse unsigned requests (`gateway.require_signature`).
+    pub fn require_signature(&self) -> bool {
+        self.gateway
+            .require_signature
+            .unwrap_or(self.profile == Profile::Services)
+    }
+
+    /// This config with a random `gateway.subgraph_secret` when none is set, for a
+    /// process that runs the gateway and the subgraphs together.
+    pub fn with_subgraph_secret(mut self) -> Config {
+        if self.gateway.subgraph_secret.is_empty() {
+            let bytes: [u8; 32] = rand::random();
+            self.gateway.subgraph_secret = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        }
+        self
+    }
+
     /// Loads the defaults, then `path` (when given), then `ECHOSTREAM_*` variables.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
@@ -495,6 +529,9 @@ impl Config {
                 "auth.refresh_token_ttl_secs",
                 "must be longer than auth.access_token_ttl_secs",
             );
+        }
+        if self.kafka.consumer_attempts < 1 {
+            return fail("kafka.consumer_attempts", "must be at least 1");
         }
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");

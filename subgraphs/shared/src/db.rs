@@ -6,7 +6,11 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr, Statement,
+};
+
+use crate::Error;
 
 use crate::config::{Config, Profile, Subgraph};
 
@@ -101,4 +105,48 @@ async fn ensure_database(url: &str) -> Result<(), DbErr> {
         }
     }
     maintenance.close().await
+}
+
+/// A unique constraint a write can run into, known by the name PostgreSQL reports and
+/// the columns SQLite reports (SQLite names no constraint in its errors), with what
+/// the caller is told when it does.
+pub struct Unique {
+    /// The constraint's (or unique index's) name, as the migration made it.
+    pub name: &'static str,
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    /// The `CONFLICT` message.
+    pub message: &'static str,
+}
+
+impl Unique {
+    /// Whether `err` is a violation of this constraint, on either backend.
+    pub fn violated_by(&self, err: &DbErr) -> bool {
+        let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() else {
+            return false;
+        };
+        // PostgreSQL: duplicate key value violates unique constraint "users_email_key_key"
+        if detail.contains(&format!("\"{}\"", self.name)) {
+            return true;
+        }
+        // SQLite: UNIQUE constraint failed: users.email_key[, users.other]
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("{}.{c}", self.table))
+            .collect();
+        detail
+            .rsplit("UNIQUE constraint failed: ")
+            .next()
+            .is_some_and(|failed| failed.trim() == columns.join(", "))
+    }
+}
+
+/// What a failed write means to the caller: `CONFLICT` with the constraint's message
+/// when it violated one of `constraints`, an internal error otherwise.
+pub fn conflict(err: DbErr, constraints: &[&Unique]) -> Error {
+    match constraints.iter().find(|c| c.violated_by(&err)) {
+        Some(unique) => Error::conflict(unique.message),
+        None => Error::from(err),
+    }
 }

@@ -105,25 +105,73 @@ impl From<sea_orm::TransactionError<Error>> for Error {
     }
 }
 
-/// Resolvers turn domain errors into GraphQL errors with `.extend()` (from
-/// [`async_graphql::ResultExt`]): async-graphql converts any `Display` error with a
-/// blanket `From`, which would drop the code, so the conversion is explicit.
+/// Kept for the few places that build an `async_graphql::Error` themselves (request
+/// checks before execution); resolvers just use `?` (see [`code_errors`]).
 impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
+        let mut error = async_graphql::Error::new(self.to_string());
+        set_code(self, error.extensions.get_or_insert_with(Default::default));
         if let Error::Internal(source) = self {
             tracing::error!(error = %source, "internal error");
         }
-        let code = self.code();
-        let retry = match self {
-            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        };
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let Some(secs) = retry {
-                ext.set("retryAfter", secs);
+        error
+    }
+}
+
+fn set_code(err: &Error, extensions: &mut async_graphql::ErrorExtensionValues) {
+    extensions.set("code", err.code());
+    if let Error::RateLimited { retry_after_secs } = err {
+        extensions.set("retryAfter", *retry_after_secs);
+    }
+}
+
+/// Gives every error of a response its `extensions.code`, so no resolver can return
+/// an error without one.
+///
+/// Resolvers return domain errors with `?`: async-graphql's blanket conversion keeps
+/// the message ([`Error`]'s `Display`, "internal error" for [`Error::Internal`]) and
+/// the error itself as the source, and this reads the code from the source. An error
+/// of any other type that reached a client would be a bug: it becomes `INTERNAL`
+/// with a generic message, its text only logged. An error with neither code nor
+/// source is one of async-graphql's own refusals of the input (an argument of the
+/// wrong type): `BAD_USER_INPUT`.
+pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
+    for error in errors {
+        if error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some())
+        {
+            continue;
+        }
+        let source = error.source.clone();
+        let domain = source.as_deref().and_then(|any| {
+            any.downcast_ref::<Error>().or_else(|| {
+                any.downcast_ref::<std::sync::Arc<Error>>()
+                    .map(AsRef::as_ref)
+            })
+        });
+        match (domain, source.is_some()) {
+            (Some(domain), _) => {
+                if let Error::Internal(inner) = domain {
+                    tracing::error!(error = %inner, path = ?error.path, "internal error");
+                }
+                set_code(
+                    domain,
+                    error.extensions.get_or_insert_with(Default::default),
+                );
             }
-        })
+            (None, true) => {
+                tracing::error!(error = %error.message, path = ?error.path, "internal error");
+                error.message = "internal error".into();
+                let ext = error.extensions.get_or_insert_with(Default::default);
+                ext.set("code", "INTERNAL");
+            }
+            (None, false) => {
+                let ext = error.extensions.get_or_insert_with(Default::default);
+                ext.set("code", "BAD_USER_INPUT");
+            }
+        }
     }
 }
 
@@ -140,13 +188,48 @@ mod tests {
         assert!(!ext.contains("hunter2"));
     }
 
+    /// What a resolver's `?` makes of an error, as it reaches the response.
+    fn returned(err: impl Into<async_graphql::Error>) -> async_graphql::ServerError {
+        let mut errors = vec![err.into().into_server_error(async_graphql::Pos::default())];
+        code_errors(&mut errors);
+        errors.remove(0)
+    }
+
+    fn code_of(err: &async_graphql::ServerError) -> String {
+        let ext = err.extensions.as_ref().expect("extensions");
+        ext.get("code").expect("code").to_string()
+    }
+
     #[test]
-    fn rate_limited_carries_retry_after() {
-        let err = Error::RateLimited {
+    fn a_domain_error_returned_with_question_mark_keeps_its_code() {
+        let err = returned(Error::not_found("no such conversation"));
+        assert_eq!(err.message, "no such conversation");
+        assert_eq!(code_of(&err), "\"NOT_FOUND\"");
+        let limited = returned(Error::RateLimited {
             retry_after_secs: 42,
-        }
-        .extend();
-        let ext = format!("{:?}", err.extensions);
-        assert!(ext.contains("RATE_LIMITED") && ext.contains("42"), "{ext}");
+        });
+        assert_eq!(code_of(&limited), "\"RATE_LIMITED\"");
+        let ext = limited.extensions.as_ref().unwrap();
+        assert_eq!(ext.get("retryAfter").unwrap().to_string(), "42");
+        let loaded = returned(std::sync::Arc::new(Error::forbidden("no")));
+        assert_eq!(code_of(&loaded), "\"FORBIDDEN\"");
+    }
+
+    #[test]
+    fn a_foreign_error_becomes_internal_without_its_text() {
+        let err = returned(std::io::Error::other("password=hunter2 at 10.0.0.1"));
+        assert_eq!(err.message, "internal error");
+        assert_eq!(code_of(&err), "\"INTERNAL\"");
+        let internal = returned(Error::internal(std::io::Error::other("secret")));
+        assert_eq!(internal.message, "internal error");
+        assert_eq!(code_of(&internal), "\"INTERNAL\"");
+    }
+
+    #[test]
+    fn async_graphqls_own_input_refusals_are_bad_user_input_and_codes_stay() {
+        let err = returned(async_graphql::Error::new("Failed to parse \"Int\""));
+        assert_eq!(code_of(&err), "\"BAD_USER_INPUT\"");
+        let coded = returned(Error::conflict("taken").extend());
+        assert_eq!(code_of(&coded), "\"CONFLICT\"");
     }
 }

@@ -3,6 +3,7 @@
 //! verification, events with their outbox, presence tracking and service bootstrap.
 
 pub mod config;
+pub mod contracts;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -12,9 +13,11 @@ pub mod presence;
 pub mod projections;
 pub mod pubsub;
 pub mod request_checks;
+pub mod resolver;
 pub mod service;
 pub mod subscriptions;
 pub mod token;
+pub mod trust;
 pub mod ws_handshake;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::Stream;
 use uuid::Uuid;
 
+use crate::contracts::presence::PresenceFrame;
 use crate::pubsub::{PubSub, PubSubError};
 
 /// How often a live connection refreshes its entry.
@@ -26,11 +27,6 @@ fn hash_key(user: Uuid) -> String {
 
 fn last_seen_key(user: Uuid) -> String {
     format!("presence-last-seen:{user}")
-}
-
-/// The channel on which a user's online/offline changes are announced.
-pub fn channel(user: Uuid) -> String {
-    format!("presence-changes:{user}")
 }
 
 /// A user's current presence.
@@ -117,8 +113,16 @@ async fn refresh(pubsub: &dyn PubSub, user: Uuid, id: &str) -> Result<(), PubSub
 }
 
 async fn announce(pubsub: &dyn PubSub, user: Uuid, online: bool) {
-    let message = serde_json::json!({ "userId": user, "online": online, "at": Utc::now() });
-    if let Err(err) = pubsub.publish(&channel(user), &message.to_string()).await {
+    let channel = crate::contracts::presence::channel(user);
+    let frame = PresenceFrame {
+        user_id: user,
+        online,
+        at: Utc::now(),
+    };
+    if let Err(err) = pubsub
+        .publish(channel.name(), &channel.encode(&frame))
+        .await
+    {
         tracing::warn!(%user, %err, "presence change not announced");
     }
 }

@@ -7,7 +7,9 @@
 //!   depth check and validation expand it;
 //! - a code on async-graphql's own refusals (parse errors, validation, variables of
 //!   the wrong type), which it leaves uncoded: `BAD_USER_INPUT`, so a client sees
-//!   the same code whether the gateway or a subgraph refused.
+//!   the same code whether the gateway or a subgraph refused;
+//! - a code on every error a resolver returned ([`crate::error::code_errors`]), in
+//!   responses and in every event of a subscription.
 //!
 //! The gateway refuses oversized documents first; the bound guards a subgraph
 //! reached directly.
@@ -16,14 +18,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextSubscribe,
+    NextValidation,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
 use async_graphql::{
-    ErrorExtensions, Name, Pos, Positioned, Request, ServerError, ServerResult, ValidationResult,
+    ErrorExtensions, Name, Pos, Positioned, Request, Response, ServerError, ServerResult,
+    ValidationResult,
 };
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::Error;
 
@@ -77,6 +83,31 @@ impl Extension for RequestCheck {
         next.run(ctx)
             .await
             .map_err(|errors| errors.into_iter().map(coded).collect())
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        crate::error::code_errors(&mut response.errors);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                crate::error::code_errors(&mut response.errors);
+                response
+            })
+            .boxed()
     }
 }
 

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Error;
 use crate::config::{Config, Profile, Subgraph};
+use crate::contracts::Channel;
 use std::future::Future;
 
 use sea_orm_migration::MigratorTrait;
@@ -37,7 +38,9 @@ use crate::pubsub::memory::MemoryPubSub;
 use crate::pubsub::redis::RedisPubSub;
 use crate::subscriptions::SubscriptionSlots;
 use crate::token::{TokenRejected, TokenVerifier};
+use crate::trust::{CLIENT_MAC_HEADER, GatewayTrust, SIGNATURE_HEADER};
 use crate::ws_handshake;
+use chrono::Utc;
 use futures::StreamExt;
 
 /// The ports and settings shared by every service of one process.
@@ -147,8 +150,8 @@ impl Ports {
     /// Starts publishing `db`'s outbox to the event log; writers wake the returned relay
     /// after committing.
     pub fn relay(&self, db: &DatabaseConnection) -> Relay {
-        let relay = Relay::new();
-        relay.spawn(db.clone(), Arc::clone(&self.events), self.shutdown.clone());
+        let relay = Relay::new(db.clone());
+        relay.spawn(Arc::clone(&self.events), self.shutdown.clone());
         relay
     }
 
@@ -160,44 +163,85 @@ impl Ports {
         }
     }
 
-    /// Takes a live-subscription slot for `viewer`, or refuses with `RATE_LIMITED`
-    /// (see [`crate::subscriptions`]); take it before subscribing to anything.
-    pub fn subscription_slot(
+    /// The one way a subgraph serves a live subscription: takes a slot for `viewer`
+    /// (`RATE_LIMITED` past the caps, see [`crate::subscriptions`]), listens on
+    /// `channel`, and yields what `keep` makes of each frame (frames it maps to `None`
+    /// are skipped); while open, the viewer counts as online.
+    pub async fn live<F, T, K>(
         &self,
         viewer: &crate::token::Viewer,
-    ) -> Result<crate::subscriptions::Slot, crate::Error> {
-        self.subscriptions.acquire(viewer)
+        channel: Channel<F>,
+        mut keep: K,
+    ) -> Result<impl futures::Stream<Item = T> + use<F, T, K>, crate::Error>
+    where
+        K: FnMut(F) -> Option<T> + Send + 'static,
+        F: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = self.subscriptions.acquire(viewer)?;
+        let frames = self.pubsub.subscribe(channel.name()).await?;
+        let items = frames.filter_map(move |text| {
+            futures::future::ready(channel.decode(&text).and_then(&mut keep))
+        });
+        Ok(crate::subscriptions::serve(
+            slot,
+            Arc::clone(&self.pubsub),
+            items,
+        ))
     }
 
-    /// Serves `stream` as the live subscription holding `slot`.
-    pub fn live<S>(
-        &self,
-        slot: crate::subscriptions::Slot,
-        stream: S,
-    ) -> impl futures::Stream<Item = S::Item> + use<S>
+    /// Pushes `frame` to whoever listens on `channel`, on every instance.
+    pub async fn publish<F>(&self, channel: &Channel<F>, frame: &F) -> Result<(), crate::Error>
     where
-        S: futures::Stream + Send + 'static,
-        S::Item: Send,
+        F: serde::Serialize + serde::de::DeserializeOwned,
     {
-        crate::subscriptions::serve(slot, Arc::clone(&self.pubsub), stream)
+        publish(self.pubsub.as_ref(), channel, frame).await
     }
 
     /// Consumes `topic` as consumer `group`, calling `handle(state, event)` for each
-    /// event (see [`consumer::spawn`] for ordering and retries).
-    pub fn consume<S, F, Fut>(&self, topic: &'static str, group: &str, state: S, handle: F)
-    where
+    /// event; events that fail every attempt are parked in `db`'s `dead_letters`
+    /// (see [`consumer::spawn`] for ordering, retries and replays).
+    pub fn consume<S, F, Fut>(
+        &self,
+        topic: &'static str,
+        group: &str,
+        db: &DatabaseConnection,
+        state: S,
+        handle: F,
+    ) where
         S: Clone + Send + Sync + 'static,
         F: Fn(S, Delivery) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), crate::Error>> + Send,
     {
+        let retries = consumer::Retries {
+            attempts: self.config.kafka.consumer_attempts,
+            backoff: Duration::from_millis(self.config.kafka.consumer_backoff_ms),
+        };
         consumer::spawn(
             Arc::clone(&self.events),
+            db.clone(),
             topic,
             group.to_string(),
+            retries,
             self.shutdown.clone(),
             move |delivery| handle(state.clone(), delivery),
         );
     }
+}
+
+/// Pushes `frame` on `channel` through `pubsub` (for consumers that hold only the
+/// pub/sub port).
+pub async fn publish<F>(
+    pubsub: &dyn PubSub,
+    channel: &Channel<F>,
+    frame: &F,
+) -> Result<(), crate::Error>
+where
+    F: serde::Serialize + serde::de::DeserializeOwned,
+{
+    Ok(pubsub
+        .publish(channel.name(), &channel.encode(frame))
+        .await?)
 }
 
 /// A subgraph schema's SDL with its Federation v2 directives, for composition.
@@ -234,6 +278,7 @@ fn local_secret(config: &Config) -> Result<Vec<u8>, StartError> {
 struct AppState<Q, M, S> {
     schema: Schema<Q, M, S>,
     tokens: Arc<TokenVerifier>,
+    trust: GatewayTrust,
     db: DatabaseConnection,
 }
 
@@ -242,6 +287,7 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
         AppState {
             schema: self.schema.clone(),
             tokens: Arc::clone(&self.tokens),
+            trust: self.trust.clone(),
             db: self.db.clone(),
         }
     }
@@ -263,6 +309,11 @@ where
     let state = AppState {
         schema,
         tokens: Arc::clone(&ports.tokens),
+        trust: GatewayTrust::new(
+            &ports.config.gateway.subgraph_secret,
+            subgraph.name(),
+            ports.config.require_signature(),
+        ),
         db,
     };
     let app = Router::new()
@@ -309,9 +360,8 @@ where
 /// The largest WebSocket message a subgraph accepts (the gateway's own bound).
 const WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// The address the request came from: the first `X-Forwarded-For` entry (the gateway
-/// sets it to the client's address, replacing whatever the client sent), else the
-/// peer. Rate limits key on it.
+/// The address the request came from, as far as the subgraph can trust it
+/// ([`GatewayTrust::client_address`]). Rate limits key on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
@@ -326,13 +376,21 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    let ip = ClientIp(forwarded.unwrap_or_else(|| peer.ip().to_string()));
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = match state
+        .trust
+        .origin(header(SIGNATURE_HEADER), Utc::now().timestamp())
+    {
+        Ok(origin) => origin,
+        Err(refused) => return graphql_error(StatusCode::FORBIDDEN, &Error::forbidden(refused)),
+    };
+    let forwarded = header("x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim));
+    let ip = ClientIp(state.trust.client_address(
+        origin,
+        forwarded,
+        header(CLIENT_MAC_HEADER),
+        &peer.ip().to_string(),
+    ));
     let request = match request {
         Ok(request) => request,
         Err(rejection) => return not_a_request(&rejection),
@@ -396,6 +454,7 @@ where
         .max_frame_size(WS_MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let tokens = Arc::clone(&state.tokens);
+            let trust = state.trust.clone();
             // Outgoing frames go through a queue, so the handshake check can close
             // the socket itself (see `ws_handshake`).
             let (sink, client) = socket.split();
@@ -405,12 +464,19 @@ where
             GraphQLWebSocket::new_with_pair(out, client, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     // The gateway forwards the client's headers as the init payload.
-                    let authorization = payload.as_object().and_then(|fields| {
-                        fields
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-                            .and_then(|(_, v)| v.as_str().map(str::to_string))
-                    });
+                    let field = |name: &str| {
+                        payload.as_object().and_then(|fields| {
+                            fields
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                .and_then(|(_, v)| v.as_str().map(str::to_string))
+                        })
+                    };
+                    // Closes the socket with 4403 when refused.
+                    trust
+                        .origin(field(SIGNATURE_HEADER).as_deref(), Utc::now().timestamp())
+                        .map_err(async_graphql::Error::new)?;
+                    let authorization = field("authorization");
                     // A bad token does not fail the handshake (the gateway would
                     // report that as an internal error): the connection stays
                     // anonymous and remembers why, so each subscription is refused

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::Context;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
@@ -48,15 +47,6 @@ impl From<Claims> for Viewer {
             device_id: c.did,
         }
     }
-}
-
-/// The caller of this request, or `UNAUTHENTICATED`.
-pub fn viewer<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer, Error> {
-    ctx.data_opt::<Viewer>()
-        .ok_or_else(|| match ctx.data_opt::<TokenRejected>() {
-            Some(TokenRejected(reason)) => Error::Unauthenticated(reason.clone()),
-            None => Error::unauthenticated(),
-        })
 }
 
 /// Why a WebSocket connection's token was refused; its subscriptions answer with it.

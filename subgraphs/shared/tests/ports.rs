@@ -5,10 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use echostream_shared::config::{KafkaConfig, RedisConfig, S3Config, SmtpConfig};
+use echostream_migrations::MigratorTrait;
+use echostream_shared::config::{
+    Config, DatabaseConfig, KafkaConfig, Profile, RedisConfig, S3Config, SmtpConfig, Subgraph,
+};
+use echostream_shared::contracts::auth::UserDeleted;
 use echostream_shared::events::kafka::KafkaLog;
 use echostream_shared::events::memory::MemoryLog;
 use echostream_shared::events::{Envelope, EventLog, StartAt};
+use echostream_shared::events::{consumer, dead_letters};
 use echostream_shared::mail::{Mail, Mailer, SmtpMailer};
 use echostream_shared::objects::ObjectStore;
 use echostream_shared::objects::local::LocalObjects;
@@ -17,7 +22,9 @@ use echostream_shared::pubsub::PubSub;
 use echostream_shared::pubsub::memory::MemoryPubSub;
 use echostream_shared::pubsub::redis::RedisPubSub;
 use futures::StreamExt;
+use sea_orm::DatabaseConnection;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 fn env(name: &str) -> String {
@@ -197,9 +204,148 @@ async fn services_event_log_conforms_on_kafka() {
         brokers: env("TEST_ECHOSTREAM_KAFKA"),
         topic_prefix: format!("{}.", isolation()),
         partitions: 3,
+        ..KafkaConfig::default()
     };
     let log: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(&config).await.unwrap());
     event_log_conformance(log, "g").await;
+}
+
+// ---- poison events ----------------------------------------------------------------
+
+/// A consumer that meets an event it cannot apply parks it after its retries and goes
+/// on with the partition; a replay asked for later applies it once the cause is gone.
+async fn poison_event_conformance(log: Arc<dyn EventLog>, db: DatabaseConnection) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let applied: Arc<Mutex<Vec<Uuid>>> = Arc::default();
+    let fixed = Arc::new(AtomicBool::new(false));
+    let shutdown = CancellationToken::new();
+    let retries = consumer::Retries {
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+    };
+    let (seen, cured) = (Arc::clone(&applied), Arc::clone(&fixed));
+    consumer::spawn(
+        Arc::clone(&log),
+        db.clone(),
+        "auth",
+        "poison-test".into(),
+        retries,
+        shutdown.clone(),
+        move |delivery| {
+            let (seen, cured) = (Arc::clone(&seen), Arc::clone(&cured));
+            async move {
+                // As every consumer reads a contract: the malformed payload fails
+                // to decode until "fixed" stands for a deployed fix.
+                let user_id = match delivery.event.decode::<UserDeleted>() {
+                    Ok(Some(event)) => event.user_id,
+                    Ok(None) => return Ok(()),
+                    Err(_) if cured.load(Ordering::SeqCst) => Uuid::nil(),
+                    Err(err) => return Err(err.into()),
+                };
+                seen.lock().unwrap().push(user_id);
+                Ok(())
+            }
+        },
+    );
+    // Same key: same partition, so the good event waits behind the bad one.
+    let malformed = Envelope {
+        kind: "auth.user.deleted".into(),
+        ..Envelope::new("", None, "user-1", json!({ "userId": "not a uuid" }))
+    };
+    let good_user = Uuid::now_v7();
+    let good = Envelope::of(&UserDeleted { user_id: good_user }, None);
+    let good = Envelope {
+        key: "user-1".into(),
+        ..good
+    };
+    log.publish(&malformed).await.unwrap();
+    log.publish(&good).await.unwrap();
+
+    let parked = eventually(|| async {
+        let parked = dead_letters::list(&db, Some("poison-test:auth"))
+            .await
+            .unwrap();
+        (!applied.lock().unwrap().is_empty() && parked.len() == 1).then_some(parked)
+    })
+    .await;
+    assert_eq!(
+        *applied.lock().unwrap(),
+        vec![good_user],
+        "the partition went on"
+    );
+    assert_eq!(parked[0].event_id, malformed.id);
+    assert_eq!(parked[0].attempts, 3);
+    assert!(parked[0].error.contains("payload"), "{}", parked[0].error);
+    assert_eq!(dead_letters::count(&db).await.unwrap(), 1);
+
+    // Fixed, then replayed on request: applied once and no longer parked.
+    fixed.store(true, Ordering::SeqCst);
+    assert_eq!(dead_letters::request_replay(&db, None).await.unwrap(), 1);
+    eventually(|| async {
+        let left = dead_letters::count(&db).await.unwrap();
+        (left == 0 && applied.lock().unwrap().len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(*applied.lock().unwrap(), vec![good_user, Uuid::nil()]);
+    shutdown.cancel();
+}
+
+/// Polls `check` until it gives a value (30 s at most).
+async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn migrated(config: &Config) -> DatabaseConnection {
+    let db = echostream_shared::db::connect(config, Subgraph::Auth)
+        .await
+        .unwrap();
+    echostream_migrations::auth::Migrator::up(&db, None)
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn embedded_consumers_park_poison_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new(3));
+    poison_event_conformance(log, migrated(&config).await).await;
+}
+
+#[tokio::test]
+async fn services_consumers_park_poison_events_on_kafka_and_postgres() {
+    let config = Config {
+        profile: Profile::Services,
+        database: DatabaseConfig {
+            url: format!("{}/{}", env("TEST_ECHOSTREAM_POSTGRES"), isolation()),
+            ..DatabaseConfig::default()
+        },
+        kafka: KafkaConfig {
+            brokers: env("TEST_ECHOSTREAM_KAFKA"),
+            topic_prefix: format!("{}.", isolation()),
+            ..KafkaConfig::default()
+        },
+        ..Config::default()
+    };
+    let log: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(&config.kafka).await.unwrap());
+    poison_event_conformance(log, migrated(&config).await).await;
 }
 
 // ---- object storage ------------------------------------------------------------

@@ -18,16 +18,35 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Delivery, EventLog, StartAt};
+use super::{Delivery, EventLog, LogConsumer, LogError, StartAt, dead_letters};
+
+/// How a consumer retries an event before parking it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retries {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait after the first failure; it doubles after each (up to 5 s).
+    pub backoff: Duration,
+}
+
+/// How often a consumer looks for parked events an operator asked to replay.
+const REPLAY_POLL: Duration = Duration::from_secs(2);
 
 /// Runs `handle` on every event of `topic` for consumer `group` until `shutdown`.
 ///
 /// A failing handler is retried with back-off; the event is not committed (and
-/// later events of its partition wait) until it succeeds, so order is kept.
+/// later events of its partition wait) meanwhile, so order is kept. When every
+/// attempt has failed, the event is parked in `dead_letters` (of the consuming
+/// subgraph's database `db`) with the error and the partition goes on; while parking
+/// itself fails (the database is down), the consumer keeps retrying instead. An event
+/// that is not even an envelope is parked at once. Parked events an operator asked
+/// to replay are applied again between deliveries.
 pub fn spawn<F, Fut>(
     log: Arc<dyn EventLog>,
+    db: DatabaseConnection,
     topic: &'static str,
     group: String,
+    retries: Retries,
     shutdown: CancellationToken,
     handle: F,
 ) -> tokio::task::JoinHandle<()>
@@ -48,39 +67,164 @@ where
                 }
             }
         };
+        let consumer_name = format!("{group}:{topic}");
+        let mut replay_tick = tokio::time::interval(REPLAY_POLL);
         loop {
-            let delivery = tokio::select! {
+            let next = tokio::select! {
                 _ = shutdown.cancelled() => return,
+                _ = replay_tick.tick() => {
+                    replay_requested(&db, &consumer_name, retries, &shutdown, &handle).await;
+                    continue;
+                }
                 next = consumer.next() => next,
             };
-            let delivery = match delivery {
+            let delivery = match next {
                 Ok(d) => d,
+                Err(LogError::Undecodable(delivery, error)) => {
+                    tracing::error!(%topic, %group, offset = delivery.offset, %error,
+                        "not an event envelope; parking it");
+                    park_until_stored(&db, &consumer_name, &delivery, &error, 1, &shutdown).await;
+                    commit(consumer.as_mut(), &delivery).await;
+                    continue;
+                }
                 Err(err) => {
                     tracing::warn!(%topic, %group, %err, "event log read failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
             };
-            let mut backoff = Duration::from_millis(50);
-            loop {
-                match handle(delivery.clone()).await {
-                    Ok(()) => break,
-                    Err(err) => {
-                        tracing::warn!(%topic, %group, event = %delivery.event.id,
-                            kind = %delivery.event.kind, error = ?err, "handler failed; retrying");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(backoff) => {}
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
+            match attempt(&delivery, retries, &shutdown, &handle).await {
+                Attempted::Applied => {}
+                Attempted::ShuttingDown => return,
+                Attempted::Failed(error) => {
+                    tracing::error!(%topic, %group, event = %delivery.event.id,
+                        kind = %delivery.event.kind, %error, attempts = retries.attempts,
+                        "event failed every attempt; parking it");
+                    park_until_stored(
+                        &db,
+                        &consumer_name,
+                        &delivery,
+                        &error,
+                        retries.attempts,
+                        &shutdown,
+                    )
+                    .await;
                 }
             }
-            if let Err(err) = consumer.commit(&delivery).await {
-                tracing::warn!(%topic, %group, %err, "commit failed; the event may be re-delivered");
-            }
+            commit(consumer.as_mut(), &delivery).await;
         }
     })
+}
+
+enum Attempted {
+    Applied,
+    Failed(String),
+    ShuttingDown,
+}
+
+/// Runs `handle` up to `retries.attempts` times with back-off.
+async fn attempt<F, Fut>(
+    delivery: &Delivery,
+    retries: Retries,
+    shutdown: &CancellationToken,
+    handle: &F,
+) -> Attempted
+where
+    F: Fn(Delivery) -> Fut,
+    Fut: Future<Output = Result<(), crate::Error>>,
+{
+    let mut backoff = retries.backoff;
+    let mut error = String::new();
+    for n in 1..=retries.attempts.max(1) {
+        match handle(delivery.clone()).await {
+            Ok(()) => return Attempted::Applied,
+            Err(err) => {
+                error = match &err {
+                    crate::Error::Internal(source) => source.to_string(),
+                    other => other.to_string(),
+                };
+                tracing::warn!(event = %delivery.event.id, kind = %delivery.event.kind,
+                    attempt = n, %error, "handler failed");
+            }
+        }
+        if n < retries.attempts {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Attempted::ShuttingDown,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+    Attempted::Failed(error)
+}
+
+/// Parks `delivery`, retrying while the database refuses: an event is never
+/// committed before it is either applied or parked.
+async fn park_until_stored(
+    db: &DatabaseConnection,
+    consumer: &str,
+    delivery: &Delivery,
+    error: &str,
+    attempts: u32,
+    shutdown: &CancellationToken,
+) {
+    loop {
+        match dead_letters::park(db, consumer, delivery, error, attempts).await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(%consumer, %err, "cannot park the event yet; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn commit(consumer: &mut dyn LogConsumer, delivery: &Delivery) {
+    if let Err(err) = consumer.commit(delivery).await {
+        tracing::warn!(%err, "commit failed; the event may be re-delivered");
+    }
+}
+
+/// Applies again the parked events of `consumer` that an operator asked to replay;
+/// one that fails again is parked again with the new error.
+async fn replay_requested<F, Fut>(
+    db: &DatabaseConnection,
+    consumer: &str,
+    retries: Retries,
+    shutdown: &CancellationToken,
+    handle: &F,
+) where
+    F: Fn(Delivery) -> Fut,
+    Fut: Future<Output = Result<(), crate::Error>>,
+{
+    loop {
+        let (delivery, before) = match dead_letters::claim_replay(db, consumer).await {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(%consumer, %err, "cannot read replay requests");
+                return;
+            }
+        };
+        match attempt(&delivery, retries, shutdown, handle).await {
+            Attempted::Applied => {
+                tracing::info!(%consumer, event = %delivery.event.id, "parked event replayed")
+            }
+            Attempted::Failed(error) => {
+                let attempts = before + retries.attempts;
+                park_until_stored(db, consumer, &delivery, &error, attempts, shutdown).await;
+            }
+            Attempted::ShuttingDown => {
+                // Claimed but not applied: park it again, to be asked for again.
+                let error = "replay interrupted by shutdown";
+                park_until_stored(db, consumer, &delivery, error, before, shutdown).await;
+                return;
+            }
+        }
+    }
 }
 
 /// The work a consumer does for one event, inside its transaction.

@@ -149,14 +149,23 @@ impl LogConsumer for KafkaConsumer {
     async fn next(&mut self) -> Result<Delivery, LogError> {
         let message = self.consumer.recv().await.map_err(unavailable)?;
         let payload = message.payload().unwrap_or_default();
-        let event: Envelope =
-            serde_json::from_slice(payload).map_err(|e| LogError::Decode(e.to_string()))?;
-        Ok(Delivery {
+        let place = |event| Delivery {
             event,
             topic: self.topic.clone(),
             partition: message.partition(),
             offset: message.offset(),
-        })
+        };
+        match serde_json::from_slice::<Envelope>(payload) {
+            Ok(event) => Ok(place(event)),
+            Err(err) => {
+                let raw = String::from_utf8_lossy(payload).into_owned();
+                let stand_in = Envelope::new("", None, "", serde_json::Value::String(raw));
+                Err(LogError::Undecodable(
+                    Box::new(place(stand_in)),
+                    err.to_string(),
+                ))
+            }
+        }
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), LogError> {

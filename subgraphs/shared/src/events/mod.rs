@@ -6,6 +6,7 @@
 //! in the same transaction as the state change ([`outbox`]), and a relay publishes.
 
 pub mod consumer;
+pub mod dead_letters;
 pub mod kafka;
 pub mod memory;
 pub mod outbox;
@@ -14,6 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::contracts::Event;
 
 /// The topics EchoStream writes, one per domain.
 pub const TOPICS: [&str; 5] = ["auth", "profile", "chat", "presence", "notification"];
@@ -37,7 +40,42 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// A new version-1 event happening now.
+    /// `event`, happening now, caused by `actor`: the one way domain code makes an
+    /// envelope (its type, version and key come from the contract).
+    pub fn of<E: Event>(event: &E, actor: Option<Uuid>) -> Envelope {
+        Envelope {
+            id: Uuid::now_v7(),
+            kind: E::TYPE.to_string(),
+            occurred_at: Utc::now(),
+            actor,
+            key: event.key(),
+            version: E::VERSION,
+            payload: serde_json::to_value(event).expect("events serialize"),
+        }
+    }
+
+    /// The payload as `E` when this is an `E` event; `None` when it is another type.
+    /// A version this code does not know, or a payload that does not match, is an
+    /// error: the consumer parks the event rather than guess.
+    pub fn decode<E: Event>(&self) -> Result<Option<E>, LogError> {
+        if self.kind != E::TYPE {
+            return Ok(None);
+        }
+        if self.version != E::VERSION {
+            return Err(LogError::Decode(format!(
+                "{} version {} (this build reads version {})",
+                self.kind,
+                self.version,
+                E::VERSION
+            )));
+        }
+        serde_json::from_value(self.payload.clone())
+            .map(Some)
+            .map_err(|e| LogError::Decode(format!("{} payload: {e}", self.kind)))
+    }
+
+    /// A version-1 event of any type with any payload, happening now: for tests and
+    /// tools that must write what no contract describes (domain code uses [`Envelope::of`]).
     pub fn new(
         kind: impl Into<String>,
         actor: Option<Uuid>,
@@ -58,12 +96,6 @@ impl Envelope {
     /// The topic an event belongs on: its type's first segment.
     pub fn topic(&self) -> &str {
         self.kind.split('.').next().unwrap_or("")
-    }
-
-    /// Reads the payload as a typed struct.
-    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, LogError> {
-        serde_json::from_value(self.payload.clone())
-            .map_err(|e| LogError::Decode(format!("{} payload: {e}", self.kind)))
     }
 }
 
@@ -92,8 +124,18 @@ pub enum LogError {
     Unavailable(String),
     #[error("undecodable event: {0}")]
     Decode(String),
+    /// A message on the log that is not an event envelope at all; the delivery
+    /// carries its place and, as the payload, its raw text.
+    #[error("not an event envelope: {1}")]
+    Undecodable(Box<Delivery>, String),
     #[error("event log closed")]
     Closed,
+}
+
+impl From<LogError> for crate::Error {
+    fn from(err: LogError) -> Self {
+        crate::Error::internal(err)
+    }
 }
 
 /// The event log port: Kafka in the services profile, an in-process log otherwise.

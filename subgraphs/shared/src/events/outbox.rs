@@ -7,16 +7,22 @@
 //! order and marks them sent. If the log is down, rows wait; nothing is lost, and
 //! consumers deduplicate the rare repeat after a crash between publish and mark.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{Envelope, EventLog};
+use crate::Error;
+use crate::contracts::Event;
 
 /// One pending or sent event in a subgraph's outbox.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -52,24 +58,72 @@ pub async fn enqueue(db: &impl ConnectionTrait, event: &Envelope) -> Result<(), 
     Ok(())
 }
 
-/// Publishes a subgraph's outbox to the event log.
-#[derive(Clone)]
-pub struct Relay {
-    wake: Arc<Notify>,
+/// What a write made, with the events it causes (see [`Relay::write`]).
+pub struct Change<T> {
+    value: T,
+    events: Vec<Envelope>,
 }
 
-impl Default for Relay {
-    fn default() -> Self {
-        Self::new()
+impl<T> Change<T> {
+    /// A change that made `value` and causes no event (yet).
+    pub fn new(value: T) -> Change<T> {
+        Change {
+            value,
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds `event`, caused by `actor`, to what the change commits with.
+    pub fn emit<E: Event>(mut self, event: &E, actor: Option<Uuid>) -> Change<T> {
+        self.events.push(Envelope::of(event, actor));
+        self
     }
 }
 
+/// Publishes a subgraph's outbox to the event log; the one way its domain code
+/// writes a change with its events ([`Relay::write`]).
+#[derive(Clone)]
+pub struct Relay {
+    db: DatabaseConnection,
+    wake: Arc<Notify>,
+}
+
 impl Relay {
-    /// A relay handle; [`Relay::spawn`] starts its task.
-    pub fn new() -> Relay {
+    /// A relay for `db`'s outbox; [`Relay::spawn`] starts its task.
+    pub fn new(db: DatabaseConnection) -> Relay {
         Relay {
+            db,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Runs `work` in a transaction of the subgraph's database, puts the events of the
+    /// [`Change`] it returns in the outbox in that same transaction, commits, and
+    /// wakes the relay. Either the change and its events are stored, or neither.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: 'static
+            + for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            )
+                -> Pin<Box<dyn Future<Output = Result<Change<T>, Error>> + Send + 'c>>
+            + Send,
+    {
+        let change = self
+            .db
+            .transaction::<_, Change<T>, Error>(|txn| {
+                Box::pin(async move {
+                    let change = work(txn).await?;
+                    for event in &change.events {
+                        enqueue(txn, event).await?;
+                    }
+                    Ok(change)
+                })
+            })
+            .await?;
+        self.wake();
+        Ok(change.value)
     }
 
     /// Asks the relay to look for new rows now (call after committing).
@@ -77,14 +131,14 @@ impl Relay {
         self.wake.notify_one();
     }
 
-    /// Starts publishing `db`'s outbox to `log` until `shutdown`.
+    /// Starts publishing the outbox to `log` until `shutdown`.
     pub fn spawn(
         &self,
-        db: DatabaseConnection,
         log: Arc<dyn EventLog>,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let wake = Arc::clone(&self.wake);
+        let db = self.db.clone();
         tokio::spawn(async move {
             loop {
                 match publish_pending(&db, log.as_ref()).await {

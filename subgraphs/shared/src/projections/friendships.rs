@@ -5,9 +5,10 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{Condition, DatabaseConnection, Set};
-use serde::Deserialize;
 
 use crate::Error;
+use crate::contracts::auth::UserDeleted;
+use crate::contracts::profile::FriendshipCreated;
 use crate::events::Delivery;
 use crate::events::consumer::{Work, apply_once};
 
@@ -30,18 +31,6 @@ pub mod friendship {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FriendshipCreated {
-    user_ids: [Uuid; 2],
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserDeleted {
-    user_id: Uuid,
-}
-
 /// Whether `a` and `b` are friends, in this subgraph's projection.
 pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
     Ok(friendship::Entity::find_by_id((a, b))
@@ -56,10 +45,9 @@ pub async fn apply_profile_event(
     consumer: &'static str,
     delivery: Delivery,
 ) -> Result<(), Error> {
-    if delivery.event.kind != "profile.friendship.created" {
+    let Some(payload) = delivery.event.decode::<FriendshipCreated>()? else {
         return Ok(());
-    }
-    let payload: FriendshipCreated = delivery.event.payload_as().map_err(Error::internal)?;
+    };
     let work: Work = Box::new(move |txn| {
         Box::pin(async move {
             let [a, b] = payload.user_ids;
@@ -89,10 +77,9 @@ pub async fn apply_auth_event(
     consumer: &'static str,
     delivery: Delivery,
 ) -> Result<(), Error> {
-    if delivery.event.kind != "auth.user.deleted" {
+    let Some(UserDeleted { user_id }) = delivery.event.decode()? else {
         return Ok(());
-    }
-    let UserDeleted { user_id } = delivery.event.payload_as().map_err(Error::internal)?;
+    };
     let work: Work = Box::new(move |txn| {
         Box::pin(async move {
             friendship::Entity::delete_many()

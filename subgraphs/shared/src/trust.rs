@@ -1,0 +1,191 @@
+//! Only the gateway may call a subgraph, and only the gateway says who the client is.
+//!
+//! The gateway and the subgraphs share a secret (`gateway.subgraph_secret`). On every
+//! request to a subgraph, over HTTP and in a WebSocket's `connection_init`, the gateway
+//! sends `x-echostream-signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
+//! `"v1:<t>:<subgraph>"`, computed per request by a router header rule
+//! (`gateway/src/router_config.rs`). A subgraph refuses a request without a valid,
+//! fresh signature when `gateway.require_signature` holds (the services profile's
+//! default): a direct caller cannot reach `_entities` past the gateway's limits.
+//!
+//! The client's address travels in `X-Forwarded-For` with
+//! `x-echostream-client-mac`, an HMAC of the address that only the gateway's own
+//! plugin sets from the peer it sees (`gateway/src/client_ip.rs`). A subgraph believes
+//! the address only on a signed request whose address MAC is right; otherwise the
+//! address is the peer's. So neither a direct caller nor a WebSocket client (whose
+//! headers come from its own `connection_init`) can pick the address its sign-in
+//! attempts are counted against.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The header carrying the gateway's request signature.
+pub const SIGNATURE_HEADER: &str = "x-echostream-signature";
+/// The header carrying the MAC of the client's address.
+pub const CLIENT_MAC_HEADER: &str = "x-echostream-client-mac";
+/// How far a signature's time may be from ours, either way.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// Checks what arrives at a subgraph against the shared secret.
+#[derive(Clone)]
+pub struct GatewayTrust {
+    secret: Vec<u8>,
+    subgraph: &'static str,
+    required: bool,
+}
+
+/// What a subgraph knows of a request's origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Signed by the gateway.
+    Gateway,
+    /// Not signed, and signatures are not required (embedded profile).
+    Unsigned,
+}
+
+impl GatewayTrust {
+    /// Trust for `subgraph`'s requests, signed with `secret`.
+    pub fn new(secret: &str, subgraph: &'static str, required: bool) -> GatewayTrust {
+        GatewayTrust {
+            secret: secret.as_bytes().to_vec(),
+            subgraph,
+            required,
+        }
+    }
+
+    fn mac(&self, message: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(message.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// The signature the gateway sends at time `t` (for tests and tools).
+    pub fn signature(&self, t: i64) -> String {
+        format!(
+            "t={t},v1={}",
+            self.mac(&format!("v1:{t}:{}", self.subgraph))
+        )
+    }
+
+    /// The MAC the gateway sends beside a client address (as `client_ip.rs` makes it).
+    pub fn client_mac(&self, address: &str) -> String {
+        self.mac(&format!("ip:{address}"))
+    }
+
+    /// Where a request with this signature header comes from, at time `now`; an
+    /// error says why it is refused.
+    pub fn origin(&self, signature: Option<&str>, now: i64) -> Result<Origin, &'static str> {
+        match signature {
+            Some(value) if self.verify(value, now) => Ok(Origin::Gateway),
+            _ if !self.required => Ok(Origin::Unsigned),
+            Some(_) => Err("the gateway signature on this request is invalid or stale"),
+            None => Err("only the gateway may call a subgraph: this request is not signed"),
+        }
+    }
+
+    fn verify(&self, value: &str, now: i64) -> bool {
+        let mut t = None;
+        let mut v1 = None;
+        for part in value.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", value)) => t = value.parse::<i64>().ok(),
+                Some(("v1", value)) => v1 = Some(value),
+                _ => {}
+            }
+        }
+        let (Some(t), Some(v1)) = (t, v1) else {
+            return false;
+        };
+        if (now - t).abs() > MAX_SKEW_SECS {
+            return false;
+        }
+        constant_time_eq(
+            self.mac(&format!("v1:{t}:{}", self.subgraph)).as_bytes(),
+            v1.as_bytes(),
+        )
+    }
+
+    /// The client's address: `forwarded` when the request is the gateway's and its
+    /// MAC is right, else the peer's.
+    pub fn client_address(
+        &self,
+        origin: Origin,
+        forwarded: Option<&str>,
+        mac: Option<&str>,
+        peer: &str,
+    ) -> String {
+        match (origin, forwarded, mac) {
+            (Origin::Gateway, Some(address), Some(mac))
+                if constant_time_eq(self.client_mac(address).as_bytes(), mac.as_bytes()) =>
+            {
+                address.to_string()
+            }
+            _ => peer.to_string(),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn a_fresh_signature_for_this_subgraph_passes_and_nothing_else_does() {
+        let chat = GatewayTrust::new("s3cret", "chat", true);
+        assert_eq!(
+            chat.origin(Some(&chat.signature(NOW)), NOW),
+            Ok(Origin::Gateway)
+        );
+        assert_eq!(
+            chat.origin(Some(&chat.signature(NOW - 100)), NOW),
+            Ok(Origin::Gateway)
+        );
+        assert!(chat.origin(Some(&chat.signature(NOW - 301)), NOW).is_err());
+        assert!(chat.origin(None, NOW).is_err());
+        assert!(chat.origin(Some("t=1,v1=00"), NOW).is_err());
+        let auth = GatewayTrust::new("s3cret", "auth", true);
+        assert!(chat.origin(Some(&auth.signature(NOW)), NOW).is_err());
+        let other_secret = GatewayTrust::new("other", "chat", true);
+        assert!(
+            chat.origin(Some(&other_secret.signature(NOW)), NOW)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn unsigned_requests_pass_only_where_signatures_are_optional() {
+        let optional = GatewayTrust::new("s3cret", "auth", false);
+        assert_eq!(optional.origin(None, NOW), Ok(Origin::Unsigned));
+        assert_eq!(optional.origin(Some("forged"), NOW), Ok(Origin::Unsigned));
+    }
+
+    #[test]
+    fn a_forwarded_address_counts_only_signed_and_with_its_mac() {
+        let trust = GatewayTrust::new("s3cret", "auth", true);
+        let mac = trust.client_mac("203.0.113.9");
+        let seen = |origin, address, mac| trust.client_address(origin, address, mac, "10.0.0.1");
+        assert_eq!(
+            seen(Origin::Gateway, Some("203.0.113.9"), Some(mac.as_str())),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            seen(Origin::Gateway, Some("198.51.100.7"), Some(mac.as_str())),
+            "10.0.0.1"
+        );
+        assert_eq!(seen(Origin::Gateway, Some("203.0.113.9"), None), "10.0.0.1");
+        assert_eq!(
+            seen(Origin::Unsigned, Some("203.0.113.9"), Some(mac.as_str())),
+            "10.0.0.1"
+        );
+    }
+}
