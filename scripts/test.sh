@@ -18,6 +18,10 @@ started=0
 cleanup() { [ "$started" = 1 ] && scripts/services.sh stop; }
 trap cleanup EXIT
 
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "== building"
 cargo build --workspace --all-targets --locked
 

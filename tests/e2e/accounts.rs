@@ -487,7 +487,7 @@ async fn refused_everywhere(p: &Platform, token: &str, what: &str) {
         via_gateway["data"]["me"].is_null() && via_gateway["errors"].is_array(),
         "{what} accepted by the gateway: {via_gateway}"
     );
-    let direct = post(&p.subgraph_url("auth"), ME, json!({}), Some(token)).await;
+    let direct = p.post_as_gateway("auth", ME, json!({}), Some(token)).await;
     assert_eq!(
         error_code(&direct),
         "UNAUTHENTICATED",
@@ -552,7 +552,9 @@ async fn expired_access_tokens_are_refused(profile: Profile) {
     );
     // Past expiry plus the verifiers' clock leeway.
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let direct = post(&p.subgraph_url("auth"), ME, json!({}), Some(&ann.token)).await;
+    let direct = p
+        .post_as_gateway("auth", ME, json!({}), Some(&ann.token))
+        .await;
     assert_eq!(error_code(&direct), "UNAUTHENTICATED");
     let via_gateway = post(&p.gateway, ME, json!({}), Some(&ann.token)).await;
     assert!(via_gateway["data"]["me"].is_null(), "{via_gateway}");

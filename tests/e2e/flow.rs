@@ -369,13 +369,9 @@ async fn tampered_tokens_are_refused(profile: Profile) {
     assert!(body.get("data").is_none_or(|d| d["me"].is_null()), "{body}");
     assert!(body["errors"].is_array(), "{body}");
     // Straight to a subgraph, bypassing the gateway: the subgraph verifies too.
-    let direct = post(
-        &p.subgraph_url("auth"),
-        "{ me { id } }",
-        json!({}),
-        Some(&forged),
-    )
-    .await;
+    let direct = p
+        .post_as_gateway("auth", "{ me { id } }", json!({}), Some(&forged))
+        .await;
     assert_eq!(error_code(&direct), "UNAUTHENTICATED");
 }
 

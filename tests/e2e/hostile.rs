@@ -32,8 +32,22 @@ fn deep_in(field: &str, depth: usize) -> String {
 }
 
 async fn raw_post(url: &str, body: String) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(url)
+    raw_post_with(url, body, None).await
+}
+
+/// Posts `body` straight to subgraph `name`, signed as the gateway would: what reaches
+/// a subgraph through the gateway, without the gateway's own checks.
+async fn raw_post_as_gateway(p: &Platform, name: &str, body: String) -> (u16, Value) {
+    let signature = p.gateway_signature(name);
+    raw_post_with(&p.subgraph_url(name), body, Some(&signature)).await
+}
+
+async fn raw_post_with(url: &str, body: String, signature: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(url);
+    if let Some(signature) = signature {
+        request = request.header(echostream_shared::trust::SIGNATURE_HEADER, signature);
+    }
+    let response = request
         .header("content-type", "application/json")
         .header("accept", "application/graphql-response+json")
         .body(body)
@@ -184,7 +198,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     }
     // A body that is not a GraphQL request gets a coded GraphQL error from a
     // subgraph too.
-    let (status, body) = raw_post(&p.subgraph_url("chat"), "garbage".into()).await;
+    let (status, body) = raw_post_as_gateway(&p, "chat", "garbage".into()).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (400, "BAD_USER_INPUT"),
@@ -192,7 +206,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     );
     // Straight to every subgraph: refused, never a crash.
     for (name, _) in p.subgraph_ports.clone() {
-        let (status, body) = raw_post(&p.subgraph_url(name), deep_in("variables", 100_000)).await;
+        let (status, body) = raw_post_as_gateway(&p, name, deep_in("variables", 100_000)).await;
         assert!((400..500).contains(&status), "{name}: {status} {body}");
     }
     alive(&mut p).await;
@@ -296,8 +310,9 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
     // A subgraph reached directly refuses it too, at once (async-graphql's own
     // depth check would walk all 2^31 paths of the 31-level one).
     for levels in [40, 31] {
-        let (status, body) = raw_post(
-            &p.subgraph_url("chat"),
+        let (status, body) = raw_post_as_gateway(
+            &p,
+            "chat",
             json!({ "query": hostile::fragment_bomb(levels) }).to_string(),
         )
         .await;

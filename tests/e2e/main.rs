@@ -6,6 +6,7 @@ mod flow;
 mod hostile;
 mod oauth;
 mod schema;
+mod trust;
 
 use echostream::testkit::platform::{Platform, Profile};
 

@@ -176,8 +176,10 @@ impl Conversation {
         self.0.created_at
     }
 
+    /// Batched across the whole response (one query for every conversation's
+    /// members).
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let found = conversations::members(&app(ctx)?.db, self.0.id).await?;
+        let found = members_of(ctx, self.0.id).await?;
         Ok(found.into_iter().map(Member).collect())
     }
 

@@ -472,7 +472,7 @@ where
                                 .and_then(|(_, v)| v.as_str().map(str::to_string))
                         })
                     };
-                    // Closes the socket with 4403 when refused.
+                    // A refused handshake closes the socket.
                     trust
                         .origin(field(SIGNATURE_HEADER).as_deref(), Utc::now().timestamp())
                         .map_err(async_graphql::Error::new)?;

@@ -1,0 +1,147 @@
+//! Only the gateway may call a subgraph, and only the gateway says who the client is
+//! (`echostream_shared::trust`).
+
+use echostream::testkit::client::{error_code, post};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::unique;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const REGISTER: &str = "mutation R($input: RegisterInput!) { register(input: $input) { id } }";
+
+fn registration(name: &str) -> Value {
+    json!({ "input": {
+        "email": format!("{name}@example.com"), "username": name, "password": "correct horse battery",
+    } })
+}
+
+/// What a subgraph answers a WebSocket handshake with `init` as its payload: the
+/// close code, or `ack`.
+async fn handshake(p: &Platform, name: &str, init: Value) -> String {
+    let url = p.subgraph_url(name).replace("http://", "ws://");
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": init });
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an answer within 10 s");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "connection_ack" {
+                    return "ack".into();
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return frame.map_or("no code".into(), |f| u16::from(f.code).to_string());
+            }
+            Some(Ok(_)) => {}
+            other => return format!("{other:?}"),
+        }
+    }
+}
+
+async fn a_direct_unsigned_call_is_refused_in_the_services_profile(profile: Profile) {
+    let p = crate::start(profile).await;
+    for (name, _) in p.subgraph_ports.clone() {
+        let direct = post(&p.subgraph_url(name), "{ __typename }", json!({}), None).await;
+        let signed = p
+            .post_as_gateway(name, "{ __typename }", json!({}), None)
+            .await;
+        assert_eq!(signed["data"]["__typename"], "Query", "{name}: {signed}");
+        let forged = reqwest::Client::new()
+            .post(p.subgraph_url(name))
+            .header("x-echostream-signature", "t=1800000000,v1=00ff")
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        let forged_status = forged.status().as_u16();
+        let forged: Value = forged.json().await.unwrap();
+        let init_unsigned = handshake(&p, name, json!({})).await;
+        let init_signed = handshake(
+            &p,
+            name,
+            json!({ "x-echostream-signature": p.gateway_signature(name) }),
+        )
+        .await;
+        assert_eq!(init_signed, "ack", "{name}");
+        match profile {
+            Profile::Services => {
+                assert_eq!(error_code(&direct), "FORBIDDEN", "{name}: {direct}");
+                assert!(
+                    direct["errors"][0]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("only the gateway"),
+                    "{direct}"
+                );
+                assert_eq!(
+                    (forged_status, error_code(&forged).as_str()),
+                    (403, "FORBIDDEN"),
+                    "{name}: {forged}"
+                );
+                // async-graphql closes a refused handshake (1002), never acknowledges it.
+                assert_ne!(init_unsigned, "ack", "{name}");
+                assert!(
+                    init_unsigned.parse::<u16>().is_ok(),
+                    "{name}: {init_unsigned}"
+                );
+            }
+            // Signatures are optional on one machine: unsigned calls pass (the
+            // forwarded address still does not count, below).
+            Profile::Embedded => {
+                assert_eq!(direct["data"]["__typename"], "Query", "{name}: {direct}");
+                assert_eq!(forged["data"]["__typename"], "Query", "{name}: {forged}");
+                assert_eq!(init_unsigned, "ack", "{name}");
+            }
+        }
+    }
+    // Through the gateway, everything works as before.
+    let body = post(&p.gateway, "{ __typename }", json!({}), None).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+}
+
+async fn a_forged_forwarded_address_is_not_believed(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "2")],
+    )
+    .await;
+    // Signed as the gateway signs, with a forged address and no (or a wrong) MAC of
+    // it: each counts against the caller's own address, which runs out after two.
+    let attempt = |forged: &'static str, mac: Option<&'static str>| {
+        let (url, signature) = (p.subgraph_url("auth"), p.gateway_signature("auth"));
+        async move {
+            let mut request = reqwest::Client::new()
+                .post(url)
+                .header("x-echostream-signature", signature)
+                .header("x-forwarded-for", forged)
+                .json(&json!({ "query": REGISTER, "variables": registration(&unique("f")) }));
+            if let Some(mac) = mac {
+                request = request.header("x-echostream-client-mac", mac);
+            }
+            request.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert!(attempt("10.1.0.1", None).await["errors"].is_null());
+    assert!(attempt("10.1.0.2", Some("00ff")).await["errors"].is_null());
+    let third = attempt("10.1.0.3", None).await;
+    assert_eq!(error_code(&third), "RATE_LIMITED", "{third}");
+}
+
+crate::on_both_profiles!(
+    a_direct_unsigned_call_is_refused_in_the_services_profile,
+    a_forged_forwarded_address_is_not_believed,
+);
