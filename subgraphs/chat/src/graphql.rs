@@ -176,8 +176,7 @@ impl Conversation {
         self.0.created_at
     }
 
-    /// Batched across the whole response (one query for every conversation's
-    /// members).
+    // Batched across the whole response: one query for every conversation's members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
         let found = members_of(ctx, self.0.id).await?;
         Ok(found.into_iter().map(Member).collect())
