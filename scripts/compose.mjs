@@ -2,8 +2,9 @@
 // @theguild/federation-composition (a Federation v2 composer), or with --check
 // fails when the committed supergraph differs from a fresh composition.
 //
-// Subgraph URLs in the supergraph are the embedded defaults; the gateway overrides
-// them from EchoStream's configuration at start.
+// The subgraphs come as `name=url` arguments from `echostream schema` (the one list
+// of subgraphs is `Subgraph::ALL`); their URLs are the embedded defaults, which the
+// gateway overrides from EchoStream's configuration at start.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -11,10 +12,14 @@ const require = createRequire(new URL('../tests/node/package.json', import.meta.
 const { composeServices } = await import(require.resolve('@theguild/federation-composition'));
 const { parse } = await import(require.resolve('graphql'));
 
-const subgraphs = { auth: 4101, profile: 4102, chat: 4103, presence: 4104, notification: 4105 };
-const services = Object.entries(subgraphs).map(([name, port]) => ({
+const subgraphs = process.argv.slice(2).filter((arg) => arg.includes('=')).map((arg) => arg.split('='));
+if (subgraphs.length === 0) {
+  console.error('usage: node scripts/compose.mjs name=url... [--check] (run `echostream schema`)');
+  process.exit(2);
+}
+const services = subgraphs.map(([name, url]) => ({
   name,
-  url: `http://127.0.0.1:${port}/graphql`,
+  url,
   typeDefs: parse(readFileSync(`schema/${name}.graphql`, 'utf8')),
 }));
 

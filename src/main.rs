@@ -266,23 +266,24 @@ async fn migrate(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Each subgraph's SDL, by name.
-pub fn subgraph_sdls() -> Vec<(&'static str, String)> {
-    vec![
-        ("auth", echostream_auth::sdl()),
-        ("profile", echostream_profile::sdl()),
-        ("chat", echostream_chat::sdl()),
-        ("presence", echostream_presence::sdl()),
-        ("notification", echostream_notification::sdl()),
-    ]
+/// One subgraph's SDL.
+fn sdl(subgraph: Subgraph) -> String {
+    match subgraph {
+        Subgraph::Auth => echostream_auth::sdl(),
+        Subgraph::Profile => echostream_profile::sdl(),
+        Subgraph::Chat => echostream_chat::sdl(),
+        Subgraph::Presence => echostream_presence::sdl(),
+        Subgraph::Notification => echostream_notification::sdl(),
+    }
 }
 
 /// Writes (or checks) `schema/<subgraph>.graphql`, then composes the supergraph with
 /// `@theguild/federation-composition` (scripts/compose.mjs).
 fn write_schema(dir: &Path, check: bool) -> Result<()> {
     let mut stale = Vec::new();
-    for (name, sdl) in subgraph_sdls() {
-        let path = dir.join(format!("{name}.graphql"));
+    for subgraph in Subgraph::ALL {
+        let sdl = sdl(subgraph);
+        let path = dir.join(format!("{}.graphql", subgraph.name()));
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != sdl {
             if check {
@@ -292,8 +293,14 @@ fn write_schema(dir: &Path, check: bool) -> Result<()> {
             }
         }
     }
+    // The subgraphs and their default URLs, as `name=url` arguments.
+    let defaults = Config::default();
     let mut compose = std::process::Command::new("node");
-    compose.arg("scripts/compose.mjs");
+    compose.arg("scripts/compose.mjs").args(
+        Subgraph::ALL
+            .iter()
+            .map(|s| format!("{}={}/graphql", s.name(), defaults.listen.base_url(*s))),
+    );
     if check {
         compose.arg("--check");
     }

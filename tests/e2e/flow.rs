@@ -367,7 +367,7 @@ async fn tampered_tokens_are_refused(profile: Profile) {
     let forged = parts.join(".");
     let body = post(&p.gateway, "{ me { id } }", json!({}), Some(&forged)).await;
     assert!(body.get("data").is_none_or(|d| d["me"].is_null()), "{body}");
-    assert!(body["errors"].is_array(), "{body}");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     // Straight to a subgraph, bypassing the gateway: the subgraph verifies too.
     let direct = p
         .post_as_gateway("auth", "{ me { id } }", json!({}), Some(&forged))
@@ -384,10 +384,24 @@ async fn playground_is_served_at_the_root(profile: Profile) {
     let html = page.text().await.unwrap();
     assert!(html.contains("EchoStream playground"));
     assert!(html.contains("graphql-transport-ws"));
+    // The gateway's own health route (the router's: 200, no body), and each
+    // subgraph's liveness and readiness with what they say.
     let health = reqwest::get(format!("{}/health", p.gateway_base()))
         .await
         .unwrap();
-    assert!(health.status().is_success());
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "");
+    for (name, _) in &p.subgraph_ports {
+        let base = p
+            .subgraph_url(name)
+            .trim_end_matches("/graphql")
+            .to_string();
+        for (path, says) in [("health", "ok"), ("ready", "ready")] {
+            let answer = reqwest::get(format!("{base}/{path}")).await.unwrap();
+            assert_eq!(answer.status(), 200, "{name} /{path}");
+            assert_eq!(answer.text().await.unwrap(), says, "{name} /{path}");
+        }
+    }
 }
 
 on_both_profiles!(

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-const SUBGRAPHS: [&str; 5] = ["auth", "profile", "chat", "presence", "notification"];
+use echostream_shared::config::Subgraph;
 
 #[test]
 fn schema_directory_is_up_to_date() {
@@ -25,7 +25,7 @@ fn schema_directory_is_up_to_date() {
 #[test]
 fn subgraphs_compose_with_an_independent_composer() {
     let mut subgraphs = graphql_composition::Subgraphs::default();
-    for name in SUBGRAPHS {
+    for name in Subgraph::ALL.map(Subgraph::name) {
         let path = format!("{}/schema/{name}.graphql", env!("CARGO_MANIFEST_DIR"));
         let sdl = std::fs::read_to_string(&path).expect("subgraph SDL");
         subgraphs

@@ -140,6 +140,63 @@ pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, 
         .collect())
 }
 
+/// Where each viewer stands with each other user, for many (viewer, other) pairs in
+/// two queries: one for friendships, one for pending requests in either direction.
+pub async fn standings(
+    db: &DatabaseConnection,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<std::collections::HashMap<(Uuid, Uuid), Standing>, Error> {
+    let people: std::collections::HashSet<Uuid> =
+        pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    let friends: std::collections::HashSet<(Uuid, Uuid)> = friendship::Entity::find()
+        .filter(friendship::Column::UserId.is_in(pairs.iter().map(|(me, _)| *me)))
+        .filter(friendship::Column::FriendId.is_in(pairs.iter().map(|(_, other)| *other)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| (f.user_id, f.friend_id))
+        .collect();
+    let pending = friend_request::Entity::find()
+        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(friend_request::Column::FromUser.is_in(people.iter().copied()))
+        .filter(friend_request::Column::ToUser.is_in(people.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(pairs
+        .iter()
+        .map(|&(me, other)| {
+            let standing = if me == other {
+                Standing::Myself
+            } else if friends.contains(&(me, other)) {
+                Standing::Friends
+            } else if pending
+                .iter()
+                .any(|r| r.from_user == me && r.to_user == other)
+            {
+                Standing::RequestSent
+            } else if pending
+                .iter()
+                .any(|r| r.from_user == other && r.to_user == me)
+            {
+                Standing::RequestReceived
+            } else {
+                Standing::None
+            };
+            ((me, other), standing)
+        })
+        .collect())
+}
+
+/// Where one user stands with another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Myself,
+    Friends,
+    RequestSent,
+    RequestReceived,
+    None,
+}
+
 /// The pending request between `a` and `b`, in either direction.
 pub async fn pending_between(
     db: &DatabaseConnection,

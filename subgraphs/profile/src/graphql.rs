@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::entities::{friend_request, profile};
+use crate::friends::Standing;
 use crate::{Profile, friends, profiles};
 
 /// The profile subgraph's schema type.
@@ -21,11 +22,13 @@ pub type ProfileSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
     let mut builder = Schema::build(Query, Mutation, EmptySubscription).enable_federation();
     if let Some(app) = app {
-        let loader = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
+        let profiles = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
+        let standings = DataLoader::new(StandingLoader(app.db.clone()), tokio::spawn);
         builder = builder
             .extension(app.ports.request_checks())
             .data(app)
-            .data(loader);
+            .data(profiles)
+            .data(standings);
     }
     builder.finish()
 }
@@ -44,6 +47,22 @@ impl Loader<Uuid> for ProfileLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let found = profiles::by_ids(&self.0, keys).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|p| (p.user_id, p)).collect())
+    }
+}
+
+/// Where viewers stand with users, for every `friendship` of a response in two
+/// queries however many users it shows.
+pub struct StandingLoader(DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for StandingLoader {
+    type Value = Standing;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        friends::standings(&self.0, keys).await.map_err(Arc::new)
     }
 }
 
@@ -115,18 +134,14 @@ impl User {
     /// Where the signed-in viewer stands with this user.
     async fn friendship(&self, ctx: &Context<'_>) -> Result<FriendshipStatus> {
         let me = ctx.viewer()?.user_id;
-        let db = &app(ctx)?.db;
-        if me == self.id {
-            return Ok(FriendshipStatus::Myself);
-        }
-        if friends::are_friends(db, me, self.id).await? {
-            return Ok(FriendshipStatus::Friends);
-        }
-        // One query for a request in either direction.
-        Ok(match friends::pending_between(db, me, self.id).await? {
-            Some(r) if r.from_user == me => FriendshipStatus::RequestSent,
-            Some(_) => FriendshipStatus::RequestReceived,
-            None => FriendshipStatus::None,
+        let loader = ctx.loader_of::<StandingLoader, (Uuid, Uuid)>()?;
+        let standing = loader.load_one((me, self.id)).await?;
+        Ok(match standing.unwrap_or(Standing::None) {
+            Standing::Myself => FriendshipStatus::Myself,
+            Standing::Friends => FriendshipStatus::Friends,
+            Standing::RequestSent => FriendshipStatus::RequestSent,
+            Standing::RequestReceived => FriendshipStatus::RequestReceived,
+            Standing::None => FriendshipStatus::None,
         })
     }
 }

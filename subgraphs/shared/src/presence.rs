@@ -211,14 +211,29 @@ mod tests {
         assert!(now.online);
         assert_eq!(now.connections, 2);
 
+        // Closing runs in the background: wait for it, not for a guessed time.
+        let settled = |want: usize| {
+            let pubsub = Arc::clone(&pubsub);
+            async move {
+                for _ in 0..1_000 {
+                    let now = status(pubsub.as_ref(), user).await.unwrap();
+                    if now.connections == want {
+                        return now;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                panic!("presence never settled at {want} connections");
+            }
+        };
         drop(phone);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(status(pubsub.as_ref(), user).await.unwrap().online);
+        assert!(
+            settled(1).await.online,
+            "the laptop still holds the user online"
+        );
 
         let before = Utc::now();
         drop(laptop);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let after = status(pubsub.as_ref(), user).await.unwrap();
+        let after = settled(0).await;
         assert!(!after.online);
         assert!(after.last_seen.unwrap() >= before - chrono::Duration::seconds(1));
     }

@@ -26,8 +26,16 @@ pub trait RequestExt {
     /// the schema was built without it.
     fn state<T: Any + Send + Sync>(&self) -> Result<&T, Error>;
 
-    /// The request's batching loader for `L`.
+    /// The request's batching loader for `L`, keyed by id.
     fn loader<L: Loader<Uuid>>(&self) -> Result<&DataLoader<L>, Error> {
+        self.state::<DataLoader<L>>()
+    }
+
+    /// The request's batching loader for `L`, keyed by `K`.
+    fn loader_of<L: Loader<K>, K>(&self) -> Result<&DataLoader<L>, Error>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    {
         self.state::<DataLoader<L>>()
     }
 }

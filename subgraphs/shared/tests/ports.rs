@@ -46,7 +46,8 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     let mut first = pubsub.subscribe("room:1").await.unwrap();
     let mut second = pubsub.subscribe("room:1").await.unwrap();
     let mut other = pubsub.subscribe("room:2").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The port's contract: a subscription receives everything published once
+    // `subscribe` has returned (no settling time).
     pubsub.publish("room:1", "hello").await.unwrap();
     let within = Duration::from_secs(5);
     assert_eq!(
@@ -78,8 +79,7 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
         .set("short", "v", Some(Duration::from_millis(150)))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(pubsub.get("short").await.unwrap(), None);
+    eventually(|| async { pubsub.get("short").await.unwrap().is_none().then_some(()) }).await;
 
     // Fixed-window counters.
     let (one, left) = pubsub
@@ -96,7 +96,8 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
         .increment("blink", Duration::from_millis(150))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Once the window has passed, counting starts again.
+    eventually(|| async { pubsub.get("blink").await.unwrap().is_none().then_some(()) }).await;
     assert_eq!(
         pubsub
             .increment("blink", Duration::from_secs(5))
@@ -306,6 +307,129 @@ where
         assert!(tokio::time::Instant::now() < deadline, "not within 30 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+// ---- relational ----------------------------------------------------------------
+
+/// What domain code relies on from the database, asked of SQLite and PostgreSQL alike:
+/// a change and its events commit together or not at all, a consumer records an event
+/// once, and a unique violation is recognised by its constraint.
+async fn relational_conformance(db: DatabaseConnection) {
+    use echostream_shared::Error;
+    use echostream_shared::db::{Unique, conflict};
+    use echostream_shared::events::consumer::first_delivery;
+    use echostream_shared::events::outbox::{self, Change, Relay};
+    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+
+    let relay = Relay::new(db.clone());
+    let pending = || async { outbox::Entity::find().count(&db).await.unwrap() };
+    let before = pending().await;
+
+    // A failed write leaves nothing of what it did before failing.
+    let user_id = Uuid::now_v7();
+    let failed = relay
+        .write(move |txn| {
+            Box::pin(async move {
+                first_delivery(txn, "conformance", user_id).await?;
+                Err::<Change<()>, _>(Error::conflict("changed my mind"))
+            })
+        })
+        .await;
+    assert_eq!(failed.unwrap_err().code(), "CONFLICT");
+    assert_eq!(pending().await, before, "no event from a rolled-back write");
+    assert!(
+        first_delivery(&db, "conformance", user_id).await.unwrap(),
+        "no change from a rolled-back write"
+    );
+    assert!(
+        !first_delivery(&db, "conformance", user_id).await.unwrap(),
+        "a consumer records an event once"
+    );
+
+    // A successful write stores its event once, with its contract's type.
+    let written = relay
+        .write(move |_txn| {
+            Box::pin(
+                async move { Ok(Change::new(7).emit(&UserDeleted { user_id }, Some(user_id))) },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(written, 7);
+    assert_eq!(pending().await, before + 1);
+    let row = outbox::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .next_back()
+        .unwrap();
+    let stored: Envelope = serde_json::from_value(row.event).unwrap();
+    assert_eq!(
+        stored.decode::<UserDeleted>().unwrap(),
+        Some(UserDeleted { user_id })
+    );
+    assert_eq!(row.topic, "auth");
+    assert!((chrono::Utc::now() - row.created_at).num_seconds().abs() < 60);
+
+    // The same key twice: a unique violation, known by the constraint it broke.
+    let backend = db.get_database_backend();
+    let insert = |id: Uuid| {
+        Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
+                }
+                _ => "INSERT INTO processed_events (consumer, event_id) VALUES (?, ?)",
+            },
+            ["dup".into(), id.into()],
+        )
+    };
+    let key = Uuid::now_v7();
+    db.execute(insert(key)).await.unwrap();
+    let err = db.execute(insert(key)).await.unwrap_err();
+    const PROCESSED: Unique = Unique {
+        name: "processed_events_pkey",
+        table: "processed_events",
+        columns: &["consumer", "event_id"],
+        message: "already processed",
+    };
+    const ELSEWHERE: Unique = Unique {
+        name: "outbox_pkey",
+        table: "outbox",
+        columns: &["seq"],
+        message: "other",
+    };
+    assert!(PROCESSED.violated_by(&err), "{err}");
+    assert!(!ELSEWHERE.violated_by(&err), "{err}");
+    match conflict(err, &[&ELSEWHERE, &PROCESSED]) {
+        Error::Conflict(message) => assert_eq!(message, "already processed"),
+        other => panic!("not a conflict: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn embedded_relational_store_conforms_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    relational_conformance(migrated(&config).await).await;
+}
+
+#[tokio::test]
+async fn services_relational_store_conforms_on_postgres() {
+    let config = Config {
+        profile: Profile::Services,
+        database: DatabaseConfig {
+            url: format!("{}/{}", env("TEST_ECHOSTREAM_POSTGRES"), isolation()),
+            ..DatabaseConfig::default()
+        },
+        ..Config::default()
+    };
+    relational_conformance(migrated(&config).await).await;
 }
 
 async fn migrated(config: &Config) -> DatabaseConnection {

@@ -15,7 +15,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-use super::{Delivery, Envelope, EventLog, LogConsumer, LogError, StartAt, TOPICS};
+use super::{Delivery, Envelope, EventLog, LogConsumer, LogError, StartAt, topics};
 use crate::config::KafkaConfig;
 
 /// Kafka-backed event log.
@@ -55,7 +55,7 @@ impl KafkaLog {
             .set("bootstrap.servers", &self.config.brokers)
             .create()
             .map_err(unavailable)?;
-        let names: Vec<String> = TOPICS.iter().map(|t| self.topic_name(t)).collect();
+        let names: Vec<String> = topics().iter().map(|t| self.topic_name(t)).collect();
         let new_topics: Vec<NewTopic> = names
             .iter()
             .map(|n| NewTopic::new(n, self.config.partitions, TopicReplication::Fixed(1)))

@@ -197,7 +197,9 @@ mod tests {
         assert_eq!(replay.next().await.unwrap().event.payload["n"], 0);
     }
 
-    #[tokio::test]
+    // Paused time: the sleep below ends only once every task is idle, so the
+    // consumer is surely waiting when the event is published.
+    #[tokio::test(start_paused = true)]
     async fn a_waiting_consumer_wakes_on_publish() {
         let log = MemoryLog::new(2);
         let mut c = log

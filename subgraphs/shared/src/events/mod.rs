@@ -18,8 +18,10 @@ use uuid::Uuid;
 
 use crate::contracts::Event;
 
-/// The topics EchoStream writes, one per domain.
-pub const TOPICS: [&str; 5] = ["auth", "profile", "chat", "presence", "notification"];
+/// The topics EchoStream writes: one per domain, named as its subgraph.
+pub fn topics() -> [&'static str; 5] {
+    crate::config::Subgraph::ALL.map(crate::config::Subgraph::name)
+}
 
 /// One event, as stored on the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
