@@ -25,6 +25,10 @@ pub struct Platform {
     pub data_dir: PathBuf,
     /// The secret the platform's gateway signs subgraph requests with.
     subgraph_secret: String,
+    /// The binary and the configuration environment it was started with, for
+    /// [`Platform::cli`].
+    binary: String,
+    config_env: Vec<(String, String)>,
     child: Child,
     _dir: tempfile::TempDir,
     log: PathBuf,
@@ -167,9 +171,16 @@ impl Platform {
         for (key, value) in extra_env {
             command.env(key, value);
         }
+        let config_env: Vec<(String, String)> = command
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+            .filter(|(k, _)| k.starts_with("ECHOSTREAM_"))
+            .collect();
         let child = command.spawn().expect("start the echostream binary");
         let mut platform = Platform {
             subgraph_secret,
+            binary: binary.to_string(),
+            config_env,
             profile,
             gateway: format!("http://127.0.0.1:{gateway_port}/graphql"),
             subgraph_ports,
@@ -212,6 +223,31 @@ impl Platform {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// A configuration value the platform was started with (`ECHOSTREAM_…`).
+    pub fn config_value(&self, key: &str) -> Option<&str> {
+        self.config_env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Runs `echostream <args>` on this platform's configuration (an operator's
+    /// command beside the running platform); returns its standard output, or panics
+    /// with its error output when it fails.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new(&self.binary)
+            .args(args)
+            .envs(self.config_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run the echostream binary");
+        assert!(
+            output.status.success(),
+            "echostream {args:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
     }
 
     /// The last lines the platform printed.

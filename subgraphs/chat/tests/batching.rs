@@ -2,37 +2,27 @@
 //! however many conversations there are (members through `MembersLoader`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use echostream_chat::Chat;
 use echostream_chat::entities::{conversation, member};
 use echostream_migrations::chat::Migrator;
-use echostream_shared::config::{Config, Subgraph};
+use echostream_shared::config::Subgraph;
+use echostream_shared::db::count_queries;
 use echostream_shared::service::Ports;
 use echostream_shared::token::Viewer;
 use sea_orm::{ActiveModelTrait, Set};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 #[tokio::test]
 async fn conversations_with_their_members_take_three_queries() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let ports = Ports::connect(config, CancellationToken::new())
-        .await
-        .unwrap();
+    let ports = Ports::embedded_at(dir.path()).await.unwrap();
     let mut db = ports.database::<Migrator>(Subgraph::Chat).await.unwrap();
     // The relay polls its outbox in the background: on a connection not counted.
     let relay = ports.relay(&db);
-    let queries = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&queries);
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let queries = count_queries(&mut db);
 
     let me = Uuid::now_v7();
     for n in 0..10 {

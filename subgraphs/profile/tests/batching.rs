@@ -3,18 +3,18 @@
 //! friendships, pending requests), not two per user.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use echostream_migrations::profile::Migrator;
 use echostream_profile::Profile;
 use echostream_profile::entities::{friend_request, friendship, profile};
-use echostream_shared::config::{Config, Subgraph};
+use echostream_shared::config::Subgraph;
+use echostream_shared::db::count_queries;
 use echostream_shared::service::Ports;
 use echostream_shared::token::Viewer;
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 async fn person(db: &sea_orm::DatabaseConnection, name: &str) -> Uuid {
@@ -52,21 +52,11 @@ async fn request(db: &sea_orm::DatabaseConnection, from: Uuid, to: Uuid) {
 #[tokio::test]
 async fn friendship_states_of_many_users_take_three_queries() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let ports = Ports::connect(config, CancellationToken::new())
-        .await
-        .unwrap();
+    let ports = Ports::embedded_at(dir.path()).await.unwrap();
     let mut db = ports.database::<Migrator>(Subgraph::Profile).await.unwrap();
     // The relay polls its outbox in the background: on a connection not counted.
     let relay = ports.relay(&db);
-    let queries = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&queries);
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let queries = count_queries(&mut db);
 
     let me = person(&db, "me").await;
     let mut others = Vec::new();

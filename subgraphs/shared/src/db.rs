@@ -107,6 +107,19 @@ async fn ensure_database(url: &str) -> Result<(), DbErr> {
     maintenance.close().await
 }
 
+/// Counts the statements run through this handle of the connection from now on
+/// (other clones of it are not counted): how tests prove that a response is batched.
+pub fn count_queries(
+    db: &mut DatabaseConnection,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&count);
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    count
+}
+
 /// A unique constraint a write can run into, known by the name PostgreSQL reports and
 /// the columns SQLite reports (SQLite names no constraint in its errors), with what
 /// the caller is told when it does.

@@ -137,6 +137,16 @@ impl Ports {
 }
 
 impl Ports {
+    /// The embedded profile's ports with their data under `dir`, for a subgraph's
+    /// own tests.
+    pub async fn embedded_at(dir: &std::path::Path) -> Result<Ports, StartError> {
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        Ports::connect(config, CancellationToken::new()).await
+    }
+
     /// Opens `subgraph`'s own database (or schema) and brings it up to date with `M`.
     pub async fn database<M: MigratorTrait>(
         &self,

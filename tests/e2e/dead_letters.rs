@@ -1,0 +1,87 @@
+//! A poison event on the platform's own log: parked by each consumer after its
+//! retries while its partition goes on, listed and replayed with the operator's
+//! command (`echostream dead-letters`). Services profile: the test publishes to the
+//! platform's Kafka topics from outside (the embedded log lives inside the process;
+//! `subgraphs/shared/tests/ports.rs` parks and replays on it).
+
+use std::time::Duration;
+
+use echostream::testkit::client::eventually;
+use echostream::testkit::platform::{Platform, Profile, service_env};
+use echostream::testkit::scenario::{direct_conversation, friends};
+use echostream_shared::config::KafkaConfig;
+use echostream_shared::events::kafka::KafkaLog;
+use echostream_shared::events::{Envelope, EventLog};
+use serde_json::{Value, json};
+
+fn parked(p: &Platform) -> Vec<Value> {
+    p.cli(&["dead-letters", "list"])
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_is_parked_listed_and_replayed_services() {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        Profile::Services,
+        &[
+            // One partition: the good events below queue behind the poison one.
+            ("ECHOSTREAM_KAFKA__PARTITIONS", "1"),
+            ("ECHOSTREAM_KAFKA__CONSUMER_BACKOFF_MS", "20"),
+        ],
+    )
+    .await;
+    let log = KafkaLog::connect(&KafkaConfig {
+        brokers: service_env("TEST_ECHOSTREAM_KAFKA"),
+        topic_prefix: p
+            .config_value("ECHOSTREAM_KAFKA__TOPIC_PREFIX")
+            .expect("a topic prefix")
+            .to_string(),
+        partitions: 1,
+        ..KafkaConfig::default()
+    })
+    .await
+    .unwrap();
+    let poison = Envelope {
+        kind: "profile.friendship.created".into(),
+        ..Envelope::new("", None, "poison", json!({ "userIds": "not two ids" }))
+    };
+    log.publish(&poison).await.unwrap();
+
+    // Chat and presence keep friendships: each parks the event after 5 attempts.
+    let listed = eventually(
+        "both consumers to park it",
+        Duration::from_secs(60),
+        || async {
+            let rows = parked(&p);
+            (rows.len() == 2).then_some(rows)
+        },
+    )
+    .await;
+    let mut consumers: Vec<&str> = listed
+        .iter()
+        .map(|r| r["consumer"].as_str().unwrap())
+        .collect();
+    consumers.sort();
+    assert_eq!(consumers, ["chat:profile", "presence:profile"]);
+    for row in &listed {
+        assert_eq!(row["event"]["id"], poison.id.to_string(), "{row}");
+        assert_eq!(row["attempts"], 5, "{row}");
+        assert!(row["error"].as_str().unwrap().contains("payload"), "{row}");
+    }
+
+    // The partition went on: a friendship made after it reaches chat.
+    let (ann, bob) = friends(&p).await;
+    direct_conversation(&p, &ann, &bob).await;
+
+    // Replayed on request; still malformed, so parked again with more attempts.
+    let marked = p.cli(&["dead-letters", "replay", "--all"]);
+    assert!(marked.contains("2 parked event(s) marked"), "{marked}");
+    eventually("the replays to run", Duration::from_secs(60), || async {
+        let rows = parked(&p);
+        (rows.len() == 2 && rows.iter().all(|r| r["attempts"] == 10)).then_some(())
+    })
+    .await;
+}
