@@ -141,7 +141,7 @@ async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(pro
     assert_eq!(sent["seq"], 1);
     let event = inbox.next(WAIT).await.expect("the message event");
     let message = &event["data"]["messageAdded"];
-    assert_eq!(message["id"], sent["id"]);
+    assert_eq!(message["id"], sent["id"], "{event}");
     assert_eq!(message["body"], "hello bob");
     assert_eq!(message["conversationId"], conversation.as_str());
     assert_eq!(message["sender"]["id"], ann.id.as_str());

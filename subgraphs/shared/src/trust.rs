@@ -8,6 +8,12 @@
 //! fresh signature when `gateway.require_signature` holds (the services profile's
 //! default): a direct caller cannot reach `_entities` past the gateway's limits.
 //!
+//! The signature binds time and subgraph, not the body: a router header rule cannot
+//! see the body, and the router (0.2.19) calls no plugin hook for the entity fetches
+//! it makes while resolving subscription events (tried: they went out with the rule's
+//! signature only). So someone who can read the traffic between gateway and
+//! subgraphs could reuse a signature for five minutes; that network must stay private.
+//!
 //! The client's address travels in `X-Forwarded-For` with
 //! `x-echostream-client-mac`, an HMAC of the address that only the gateway's own
 //! plugin sets from the peer it sees (`gateway/src/client_ip.rs`). A subgraph believes
