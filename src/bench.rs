@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use echostream::testkit::client::{Subscription, post};
+use echostream::testkit::client::{Subscription, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
     MESSAGES, PASSWORD, direct_conversation, friends, send, wait_for_presence,
@@ -76,16 +76,24 @@ fn print_row(name: &str, s: &Summary) {
     );
 }
 
-async fn query_latency(url: &str, token: &str, n: usize) -> Result<Summary> {
+/// `n` sequential queries to `url`, with `headers` (a subgraph called directly takes
+/// the gateway's signature).
+async fn query_latency(
+    url: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    n: usize,
+) -> Result<Summary> {
     let started = Instant::now();
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let body = post(
+        let body = post_with_headers(
             url,
             "query Bench { me { id username } }",
             json!({}),
             Some(token),
+            headers,
         )
         .await;
         samples.push(t.elapsed());
@@ -130,11 +138,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let (ann, bob) = friends(&platform).await;
     let conversation = direct_conversation(&platform, &ann, &bob).await;
 
-    // Warm up connections, plans and caches.
-    query_latency(&platform.subgraph_url("auth"), &ann.token, 50).await?;
-    query_latency(&platform.gateway, &ann.token, 50).await?;
-    let direct = query_latency(&platform.subgraph_url("auth"), &ann.token, queries).await?;
-    let gateway = query_latency(&platform.gateway, &ann.token, queries).await?;
+    // Warm up connections, plans and caches. Direct calls carry the gateway's
+    // signature (valid for five minutes: longer than this part runs).
+    let auth = platform.subgraph_url("auth");
+    let signature = platform.gateway_signature("auth");
+    let signed = [(
+        echostream_shared::trust::SIGNATURE_HEADER,
+        signature.as_str(),
+    )];
+    query_latency(&auth, &ann.token, &signed, 50).await?;
+    query_latency(&platform.gateway, &ann.token, &[], 50).await?;
+    let direct = query_latency(&auth, &ann.token, &signed, queries).await?;
+    let gateway = query_latency(&platform.gateway, &ann.token, &[], queries).await?;
 
     let mut inbox = Subscription::start(&platform.gateway, MESSAGES, json!({}), &bob.token).await;
     wait_for_presence(&platform, &ann, &bob, "ONLINE").await;

@@ -17,6 +17,17 @@ thread_local! {
 
 /// Posts an operation; returns the whole response body.
 pub async fn post(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+    post_with_headers(url, query, variables, token, &[]).await
+}
+
+/// Posts an operation with extra request headers; returns the whole response body.
+pub async fn post_with_headers(
+    url: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Value {
     let mut request = HTTP
         .with(reqwest::Client::clone)
         .post(url)
@@ -27,6 +38,9 @@ pub async fn post(url: &str, query: &str, variables: Value, token: Option<&str>)
         .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let response = request.send().await.expect("gateway reachable");
     let status = response.status();
