@@ -438,10 +438,18 @@ fn leak_in(text: &str) -> Option<&'static str> {
 }
 
 /// Sends `case` to `url` and records the answer.
-pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tally: &mut Tally) {
+/// Sends one HTTP case to `url`; `signature`, when given, is the gateway's (a case a
+/// compromised or buggy gateway would forward straight to a subgraph).
+pub async fn send_http(
+    client: &reqwest::Client,
+    url: &str,
+    signature: Option<&str>,
+    case: &HttpCase,
+    tally: &mut Tally,
+) {
     let started = Instant::now();
     let target = format!("{url}{}", case.query_string);
-    let request = match case.method {
+    let mut request = match case.method {
         "GET" => client.get(&target),
         _ => client
             .post(&target)
@@ -453,6 +461,9 @@ pub async fn send_http(client: &reqwest::Client, url: &str, case: &HttpCase, tal
         "application/graphql-response+json, application/json",
     )
     .timeout(Duration::from_secs(30));
+    if let Some(signature) = signature {
+        request = request.header(crate::testkit::platform::SIGNATURE_HEADER, signature);
+    }
     let outcome = match request.send().await {
         Ok(response) => {
             let status = response.status();

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use echostream_shared::config::Subgraph;
-use echostream_shared::trust::{GatewayTrust, SIGNATURE_HEADER};
+use echostream_shared::trust::GatewayTrust;
+pub use echostream_shared::trust::SIGNATURE_HEADER;
 use serde_json::{Value, json};
 
 /// Which implementations the platform runs on.

@@ -505,8 +505,15 @@ async fn generated_hostile_requests_get_no_5xx_no_leak_no_crash(profile: Profile
     let only = std::env::var("HOSTILE_ONLY").ok();
     let mut rng = hostile::rng(seed);
     let client = reqwest::Client::new();
-    let targets: Vec<String> = std::iter::once(p.gateway.clone())
-        .chain(p.subgraph_ports.iter().map(|(n, _)| p.subgraph_url(n)))
+    // Straight to a subgraph, HTTP cases carry the gateway's signature (one per
+    // subgraph, valid for five minutes): they reach the subgraph's own checks in the
+    // services profile too, as if a gateway had forwarded them.
+    let targets: Vec<(String, Option<String>)> = std::iter::once((p.gateway.clone(), None))
+        .chain(
+            p.subgraph_ports
+                .iter()
+                .map(|(n, _)| (p.subgraph_url(n), Some(p.gateway_signature(n)))),
+        )
         .collect();
     alive(&mut p).await;
     let rss_before = p.rss_mib();
@@ -514,7 +521,7 @@ async fn generated_hostile_requests_get_no_5xx_no_leak_no_crash(profile: Profile
     for i in 0..cases {
         // Most cases go through the gateway, as clients do; one in four straight to
         // a subgraph, as an attacker inside the network would.
-        let target = if i % 4 == 3 {
+        let (target, signature) = if i % 4 == 3 {
             &targets[1 + (i / 4) % (targets.len() - 1)]
         } else {
             &targets[0]
@@ -535,7 +542,7 @@ async fn generated_hostile_requests_get_no_5xx_no_leak_no_crash(profile: Profile
             while !wanted(case.class) {
                 case = hostile::http_case(&mut rng);
             }
-            hostile::send_http(&client, target, &case, &mut tally).await;
+            hostile::send_http(&client, target, signature.as_deref(), &case, &mut tally).await;
         }
         if i % 250 == 249 {
             assert!(
