@@ -10,7 +10,11 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(DeadLetters)]
+        vec![
+            Box::new(Init),
+            Box::new(DeadLetters),
+            Box::new(ProfileDetails),
+        ]
     }
 }
 
@@ -83,5 +87,35 @@ impl MigrationTrait for Init {
                     .to_owned(),
             )
             .await
+    }
+}
+
+struct ProfileDetails;
+
+impl MigrationName for ProfileDetails {
+    fn name(&self) -> &str {
+        "m20261126_000003_profile_details"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ProfileDetails {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite adds one at a time.
+        for column in [
+            string_null(n("location")),
+            string_null(n("website")),
+            date_null(n("birthdate")),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(n("profiles"))
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod dead_letters;
 mod flow;
 mod hostile;
 mod oauth;
+mod people;
 mod schema;
 mod trust;
 

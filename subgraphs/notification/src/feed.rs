@@ -5,7 +5,7 @@ use echostream_shared::Error;
 use echostream_shared::contracts::auth::UserDeleted;
 use echostream_shared::contracts::chat::MessageSent;
 use echostream_shared::contracts::notification::{NotificationFrame, channel};
-use echostream_shared::contracts::profile::FriendRequestSent;
+use echostream_shared::contracts::profile::{FriendRequestSent, FriendshipCreated};
 use echostream_shared::events::{Delivery, consumer::first_delivery};
 use echostream_shared::pubsub::PubSub;
 use echostream_shared::service::publish;
@@ -42,6 +42,12 @@ fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json
             "requestId": request.request_id, "fromUserId": request.from_user_id,
         });
         return Ok(vec![(request.to_user_id, "friend_request", payload)]);
+    }
+    // The requester learns the answer; the one who accepted knows already.
+    if let Some(friendship) = event.decode::<FriendshipCreated>()? {
+        let [requester, accepter] = friendship.user_ids;
+        let payload = json!({ "requestId": friendship.request_id, "byUserId": accepter });
+        return Ok(vec![(requester, "friend_request_accepted", payload)]);
     }
     Ok(Vec::new())
 }

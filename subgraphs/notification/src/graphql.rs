@@ -57,6 +57,8 @@ fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
 pub enum NotificationKind {
     Message,
     FriendRequest,
+    /// Someone accepted the viewer's friend request.
+    FriendRequestAccepted,
     Other,
 }
 
@@ -75,6 +77,7 @@ fn kind(name: &str) -> NotificationKind {
     match name {
         "message" => NotificationKind::Message,
         "friend_request" => NotificationKind::FriendRequest,
+        "friend_request_accepted" => NotificationKind::FriendRequestAccepted,
         _ => NotificationKind::Other,
     }
 }

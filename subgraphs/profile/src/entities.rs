@@ -15,6 +15,10 @@ pub mod profile {
         pub username_key: String,
         pub display_name: String,
         pub bio: Option<String>,
+        pub location: Option<String>,
+        /// An http(s) URL.
+        pub website: Option<String>,
+        pub birthdate: Option<Date>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -3,7 +3,8 @@
 use chrono::Utc;
 use echostream_shared::Error;
 use echostream_shared::contracts::profile::{
-    FriendRequestDeclined, FriendRequestSent, FriendshipCreated,
+    FriendRequestCancelled, FriendRequestDeclined, FriendRequestSent, FriendshipCreated,
+    FriendshipEnded,
 };
 use echostream_shared::events::outbox::Change;
 use sea_orm::{
@@ -11,6 +12,8 @@ use sea_orm::{
     QueryOrder, Set,
 };
 use uuid::Uuid;
+
+use echostream_shared::projections::friendships::both_ways;
 
 use crate::Profile;
 use crate::entities::{friend_request, friendship};
@@ -31,13 +34,17 @@ pub async fn send_request(
     if are_friends(&app.db, from, target.user_id).await? {
         return Err(Error::conflict("you are already friends"));
     }
-    if pending_between(&app.db, from, target.user_id)
-        .await?
-        .is_some()
-    {
-        return Err(Error::conflict(
-            "a friend request between you is already pending",
-        ));
+    match pending_between(&app.db, from, target.user_id).await? {
+        // They already asked: asking back is saying yes.
+        Some(theirs) if theirs.from_user == target.user_id => {
+            return respond(app, from, theirs.id, true).await;
+        }
+        Some(_) => {
+            return Err(Error::conflict(
+                "you already sent this person a friend request",
+            ));
+        }
+        None => {}
     }
     let to = target.user_id;
     app.relay
@@ -71,17 +78,7 @@ pub async fn respond(
     request_id: Uuid,
     accept: bool,
 ) -> Result<friend_request::Model, Error> {
-    let request = friend_request::Entity::find_by_id(request_id)
-        .one(&app.db)
-        .await?
-        .filter(|r| r.to_user == me)
-        .ok_or_else(|| Error::not_found("no such friend request"))?;
-    if request.status != "pending" {
-        return Err(Error::conflict(format!(
-            "this request is already {}",
-            request.status
-        )));
-    }
+    let request = still_pending(&app.db, request_id, |r| r.to_user == me).await?;
     app.relay
         .write(move |txn| {
             Box::pin(async move {
@@ -115,6 +112,74 @@ pub async fn respond(
                     };
                     Ok(change.emit(&event, Some(me)))
                 }
+            })
+        })
+        .await
+}
+
+/// The request `id` when `mine` says it is the caller's to answer (else `NOT_FOUND`)
+/// and it is still pending (else `CONFLICT`).
+async fn still_pending(
+    db: &DatabaseConnection,
+    id: Uuid,
+    mine: impl FnOnce(&friend_request::Model) -> bool,
+) -> Result<friend_request::Model, Error> {
+    let request = friend_request::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(mine)
+        .ok_or_else(|| Error::not_found("no such friend request"))?;
+    if request.status != "pending" {
+        return Err(Error::conflict(format!(
+            "this request is already {}",
+            request.status
+        )));
+    }
+    Ok(request)
+}
+
+/// Takes back a pending request `me` sent.
+pub async fn cancel(
+    app: &Profile,
+    me: Uuid,
+    request_id: Uuid,
+) -> Result<friend_request::Model, Error> {
+    let request = still_pending(&app.db, request_id, |r| r.from_user == me).await?;
+    app.relay
+        .write(move |txn| {
+            Box::pin(async move {
+                let user_ids = [request.from_user, request.to_user];
+                let mut active: friend_request::ActiveModel = request.into();
+                active.status = Set("cancelled".into());
+                active.responded_at = Set(Some(Utc::now()));
+                let saved = active.update(txn).await?;
+                let event = FriendRequestCancelled {
+                    request_id: saved.id,
+                    user_ids,
+                };
+                Ok(Change::new(saved).emit(&event, Some(me)))
+            })
+        })
+        .await
+}
+
+/// Ends the friendship between `me` and `other`, both ways.
+pub async fn unfriend(app: &Profile, me: Uuid, other: Uuid) -> Result<(), Error> {
+    if !are_friends(&app.db, me, other).await? {
+        return Err(Error::not_found("you are not friends with this user"));
+    }
+    app.relay
+        .write(move |txn| {
+            Box::pin(async move {
+                let (user, friend) = (friendship::Column::UserId, friendship::Column::FriendId);
+                friendship::Entity::delete_many()
+                    .filter(both_ways(user, friend, me, other))
+                    .exec(txn)
+                    .await?;
+                let event = FriendshipEnded {
+                    user_ids: [me, other],
+                };
+                Ok(Change::new(()).emit(&event, Some(me)))
             })
         })
         .await

@@ -4,13 +4,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Result, Schema};
-use chrono::{DateTime, Utc};
+use async_graphql::{
+    Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, Object, Result, Schema,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use echostream_shared::Error;
 use echostream_shared::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::details::{self, Changes, Edit};
 use crate::entities::{friend_request, profile};
 use crate::friends::Standing;
 use crate::{Profile, friends, profiles};
@@ -106,6 +109,28 @@ impl User {
         Ok(self.profile(ctx).await?.and_then(|p| p.bio))
     }
 
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.profile(ctx).await?.and_then(|p| p.location))
+    }
+
+    /// An http(s) URL.
+    async fn website(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.profile(ctx).await?.and_then(|p| p.website))
+    }
+
+    /// Shown to the user and their friends only; null for anyone else.
+    async fn birthdate(&self, ctx: &Context<'_>) -> Result<Option<NaiveDate>> {
+        let Some(viewer) = ctx.viewer_opt() else {
+            return Ok(None);
+        };
+        let loader = ctx.loader_of::<StandingLoader, (Uuid, Uuid)>()?;
+        let standing = loader.load_one((viewer.user_id, self.id)).await?;
+        if !matches!(standing, Some(Standing::Myself | Standing::Friends)) {
+            return Ok(None);
+        }
+        Ok(self.profile(ctx).await?.and_then(|p| p.birthdate))
+    }
+
     /// Everything the profile subgraph holds about this user (profile, friends,
     /// friend requests), as JSON; only for its owner.
     async fn profile_export(
@@ -122,6 +147,7 @@ impl User {
         Ok(async_graphql::Json(serde_json::json!({
             "profile": profile.map(|p| serde_json::json!({
                 "username": p.username, "displayName": p.display_name, "bio": p.bio,
+                "location": p.location, "website": p.website, "birthdate": p.birthdate,
                 "createdAt": p.created_at, "updatedAt": p.updated_at,
             })),
             "friends": friends,
@@ -232,11 +258,64 @@ impl Query {
     }
 }
 
+/// Changes to the viewer's profile: a field left out stays as it is; `null` clears an
+/// optional one.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// 1 to 64 characters.
+    display_name: Option<String>,
+    /// Up to 500 characters; new lines allowed.
+    bio: MaybeUndefined<String>,
+    /// Up to 100 characters.
+    location: MaybeUndefined<String>,
+    /// An http or https URL, up to 200 characters.
+    website: MaybeUndefined<String>,
+    /// Not in the future.
+    birthdate: MaybeUndefined<NaiveDate>,
+}
+
+fn edit<T>(value: MaybeUndefined<T>) -> Edit<T> {
+    match value {
+        MaybeUndefined::Undefined => Edit::Keep,
+        MaybeUndefined::Null => Edit::Clear,
+        MaybeUndefined::Value(v) => Edit::Set(v),
+    }
+}
+
 /// Writes.
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Changes the viewer's profile; returns the viewer.
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        let changes = Changes {
+            display_name: input.display_name,
+            bio: edit(input.bio),
+            location: edit(input.location),
+            website: edit(input.website),
+            birthdate: edit(input.birthdate),
+        };
+        details::update(app(ctx)?, me, changes).await?;
+        Ok(User { id: me })
+    }
+
+    /// Takes back a friend request the viewer sent and that is still pending.
+    async fn cancel_friend_request(&self, ctx: &Context<'_>, id: ID) -> Result<FriendRequest> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
+        Ok(FriendRequest(friends::cancel(app(ctx)?, me, id).await?))
+    }
+
+    /// Ends the viewer's friendship with a user, for both; returns that user.
+    async fn unfriend(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        let other = parse_id(&user_id, "userId")?;
+        friends::unfriend(app(ctx)?, me, other).await?;
+        Ok(User { id: other })
+    }
+
     /// Asks the user with `username` to become friends.
     async fn send_friend_request(
         &self,

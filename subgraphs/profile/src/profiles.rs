@@ -69,6 +69,9 @@ async fn create_profile(
                 display_name: sea_orm::Set(payload.username.clone()),
                 username: sea_orm::Set(payload.username),
                 bio: sea_orm::Set(None),
+                location: sea_orm::Set(None),
+                website: sea_orm::Set(None),
+                birthdate: sea_orm::Set(None),
                 created_at: sea_orm::Set(now),
                 updated_at: sea_orm::Set(now),
             };

@@ -26,6 +26,9 @@ async fn person(db: &sea_orm::DatabaseConnection, name: &str) -> Uuid {
         username_key: Set(name.into()),
         display_name: Set(name.into()),
         bio: Set(None),
+        location: Set(None),
+        website: Set(None),
+        birthdate: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

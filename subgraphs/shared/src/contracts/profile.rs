@@ -56,6 +56,59 @@ impl Event for FriendRequestDeclined {
     }
 }
 
+/// A user changed their public profile; carries what anyone may see of it. Keyed by
+/// the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileUpdated {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+}
+
+impl Event for ProfileUpdated {
+    const TYPE: &'static str = "profile.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_id.to_string()
+    }
+}
+
+/// The sender took back a pending friend request. Keyed by the requester.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendRequestCancelled {
+    pub request_id: Uuid,
+    /// The requester first.
+    pub user_ids: [Uuid; 2],
+}
+
+impl Event for FriendRequestCancelled {
+    const TYPE: &'static str = "profile.friend_request.cancelled";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_ids[0].to_string()
+    }
+}
+
+/// Two users are no longer friends. Keyed by the one who ended it (first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendshipEnded {
+    /// The one who ended it first.
+    pub user_ids: [Uuid; 2],
+}
+
+impl Event for FriendshipEnded {
+    const TYPE: &'static str = "profile.friendship.ended";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_ids[0].to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +129,18 @@ mod tests {
         round_trips(FriendRequestDeclined {
             request_id: Uuid::now_v7(),
             user_ids: [a, b],
+        });
+        round_trips(FriendRequestCancelled {
+            request_id: Uuid::now_v7(),
+            user_ids: [a, b],
+        });
+        round_trips(FriendshipEnded { user_ids: [a, b] });
+        round_trips(ProfileUpdated {
+            user_id: a,
+            display_name: "Ann".into(),
+            bio: None,
+            location: Some("Lisbon".into()),
+            website: Some("https://ann.example".into()),
         });
     }
 }

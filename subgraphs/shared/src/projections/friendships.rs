@@ -1,5 +1,6 @@
 //! A subgraph's own copy of profile's friendships, one row per direction, built from
-//! `profile.friendship.created` and erased by `auth.user.deleted`. Chat needs it to
+//! `profile.friendship.created`, ended by `profile.friendship.ended` and erased by
+//! `auth.user.deleted`. Chat needs it to
 //! allow direct conversations; presence to show status only to friends.
 
 use sea_orm::entity::prelude::*;
@@ -8,7 +9,7 @@ use sea_orm::{Condition, DatabaseConnection, Set};
 
 use crate::Error;
 use crate::contracts::auth::UserDeleted;
-use crate::contracts::profile::FriendshipCreated;
+use crate::contracts::profile::{FriendshipCreated, FriendshipEnded};
 use crate::events::Delivery;
 use crate::events::consumer::{Work, apply_once};
 
@@ -31,6 +32,14 @@ pub mod friendship {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The rows of a friendship table (`user`, `friend` columns) that pair `a` and `b`,
+/// in either direction.
+pub fn both_ways<C: ColumnTrait>(user: C, friend: C, a: Uuid, b: Uuid) -> Condition {
+    Condition::any()
+        .add(user.eq(a).and(friend.eq(b)))
+        .add(user.eq(b).and(friend.eq(a)))
+}
+
 /// Whether `a` and `b` are friends, in this subgraph's projection.
 pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
     Ok(friendship::Entity::find_by_id((a, b))
@@ -39,12 +48,25 @@ pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bo
         .is_some())
 }
 
-/// Records a friendship from profile's events, once per `consumer`.
+/// Records friendships made and ended from profile's events, once per `consumer`.
 pub async fn apply_profile_event(
     db: &DatabaseConnection,
     consumer: &'static str,
     delivery: Delivery,
 ) -> Result<(), Error> {
+    if let Some(FriendshipEnded { user_ids: [a, b] }) = delivery.event.decode()? {
+        let work: Work = Box::new(move |txn| {
+            Box::pin(async move {
+                let (user, friend) = (friendship::Column::UserId, friendship::Column::FriendId);
+                friendship::Entity::delete_many()
+                    .filter(both_ways(user, friend, a, b))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        });
+        return apply_once(db, consumer, delivery.event.id, work).await;
+    }
     let Some(payload) = delivery.event.decode::<FriendshipCreated>()? else {
         return Ok(());
     };

@@ -1,0 +1,232 @@
+//! People: profile details and the friend graph (issue 9, first part).
+
+use serde_json::{Value, json};
+
+use echostream::testkit::client::{data, error_code, eventually, post};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::{Person, WAIT, direct_conversation, find, friends, signed_up};
+
+use crate::on_both_profiles;
+use crate::start as start_platform;
+
+const UPDATE: &str = "mutation U($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio location website birthdate } }";
+const PROFILE: &str =
+    "query P($id: ID!) { user(id: $id) { displayName bio location website birthdate friendship } }";
+
+async fn update(p: &Platform, who: &Person, input: Value) -> Value {
+    post(
+        &p.gateway,
+        UPDATE,
+        json!({ "input": input }),
+        Some(&who.token),
+    )
+    .await
+}
+
+async fn profile_of(p: &Platform, viewer: &Person, user: &Person) -> Value {
+    data(
+        &p.gateway,
+        PROFILE,
+        json!({ "id": user.id }),
+        Some(&viewer.token),
+    )
+    .await["user"]
+        .clone()
+}
+
+async fn profile_details_are_validated_and_changed_only_as_given(profile: Profile) {
+    let p = start_platform(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let eve = signed_up(&p, "eve").await;
+    let set = update(
+        &p,
+        &ann,
+        json!({
+            "displayName": "  Ann Lee ", "bio": "Hi!\nI chat.", "location": "Lisbon",
+            "website": "https://ann.example/", "birthdate": "1990-02-28",
+        }),
+    )
+    .await;
+    assert!(set["errors"].is_null(), "{set}");
+    let mine = &set["data"]["updateProfile"];
+    assert_eq!(mine["displayName"], "Ann Lee");
+    assert_eq!(mine["bio"], "Hi!\nI chat.");
+    assert_eq!(mine["birthdate"], "1990-02-28");
+
+    // Only what is given changes; null clears.
+    let partial = update(&p, &ann, json!({ "location": null, "bio": "New bio" })).await;
+    let mine = &partial["data"]["updateProfile"];
+    assert_eq!(
+        (
+            mine["displayName"].as_str(),
+            mine["bio"].as_str(),
+            mine["website"].as_str()
+        ),
+        (
+            Some("Ann Lee"),
+            Some("New bio"),
+            Some("https://ann.example/")
+        )
+    );
+    assert!(mine["location"].is_null(), "{partial}");
+
+    // Every bad field is refused with its name, and nothing changes.
+    for (input, field) in [
+        (json!({ "displayName": "" }), "displayName"),
+        (json!({ "displayName": "x".repeat(65) }), "displayName"),
+        (json!({ "bio": "x".repeat(501) }), "bio"),
+        (json!({ "location": "a\u{7}b" }), "location"),
+        (json!({ "website": "javascript:alert(1)" }), "website"),
+        (json!({ "website": "ftp://ann.example" }), "website"),
+        (json!({ "birthdate": "2999-01-01" }), "birthdate"),
+        (json!({ "birthdate": "1990-02-30" }), "birthdate"),
+    ] {
+        let refused = update(&p, &ann, input.clone()).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{input}: {refused}");
+        let message = refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.contains(field) || message.contains("NaiveDate"),
+            "{input}: {message}"
+        );
+    }
+    let unchanged = profile_of(&p, &ann, &ann).await;
+    assert_eq!(unchanged["displayName"], "Ann Lee");
+    assert_eq!(unchanged["website"], "https://ann.example/");
+
+    // Public details for anyone signed in; the birthdate for friends only.
+    let to_friend = profile_of(&p, &bob, &ann).await;
+    assert_eq!(to_friend["bio"], "New bio");
+    assert_eq!(to_friend["birthdate"], "1990-02-28");
+    let to_stranger = profile_of(&p, &eve, &ann).await;
+    assert_eq!(to_stranger["displayName"], "Ann Lee");
+    assert!(to_stranger["birthdate"].is_null(), "{to_stranger}");
+
+    // Signed out: refused.
+    let anonymous = post(&p.gateway, UPDATE, json!({ "input": { "bio": "x" } }), None).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+const SEND: &str = "mutation S($u: String!) { sendFriendRequest(username: $u) { id status } }";
+
+async fn send_request(p: &Platform, from: &Person, to: &Person) -> Value {
+    post(
+        &p.gateway,
+        SEND,
+        json!({ "u": to.username }),
+        Some(&from.token),
+    )
+    .await
+}
+
+async fn incoming(p: &Platform, who: &Person) -> Vec<Value> {
+    data(
+        &p.gateway,
+        "{ friendRequests(incoming: true) { id status from { id } } }",
+        json!({}),
+        Some(&who.token),
+    )
+    .await["friendRequests"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn friendship(p: &Platform, viewer: &Person, user: &Person) -> String {
+    profile_of(p, viewer, user).await["friendship"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn the_friend_graph_cancels_crosses_and_ends(profile: Profile) {
+    let p = start_platform(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    find(&p, &ann, &bob).await;
+    find(&p, &bob, &ann).await;
+
+    // Cancel an outgoing request: gone from the recipient's list, not twice.
+    let sent = send_request(&p, &ann, &bob).await;
+    let id = sent["data"]["sendFriendRequest"]["id"].clone();
+    assert_eq!(incoming(&p, &bob).await.len(), 1);
+    let cancel = "mutation C($id: ID!) { cancelFriendRequest(id: $id) { status } }";
+    let by_recipient = post(&p.gateway, cancel, json!({ "id": id }), Some(&bob.token)).await;
+    assert_eq!(
+        error_code(&by_recipient),
+        "NOT_FOUND",
+        "only the sender cancels"
+    );
+    let cancelled = data(&p.gateway, cancel, json!({ "id": id }), Some(&ann.token)).await;
+    assert_eq!(cancelled["cancelFriendRequest"]["status"], "CANCELLED");
+    assert!(incoming(&p, &bob).await.is_empty());
+    let again = post(&p.gateway, cancel, json!({ "id": id }), Some(&ann.token)).await;
+    assert_eq!(error_code(&again), "CONFLICT");
+
+    // Asking someone who already asked you makes you friends.
+    send_request(&p, &bob, &ann).await;
+    let crossed = send_request(&p, &ann, &bob).await;
+    assert_eq!(
+        crossed["data"]["sendFriendRequest"]["status"], "ACCEPTED",
+        "{crossed}"
+    );
+    assert_eq!(friendship(&p, &ann, &bob).await, "FRIENDS");
+    assert_eq!(friendship(&p, &bob, &ann).await, "FRIENDS");
+    // Bob hears that his request was accepted.
+    eventually("bob's accepted notice", WAIT, || async {
+        let feed = data(
+            &p.gateway,
+            "{ notifications { kind } }",
+            json!({}),
+            Some(&bob.token),
+        )
+        .await;
+        feed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "FRIEND_REQUEST_ACCEPTED")
+            .then_some(())
+    })
+    .await;
+    direct_conversation(&p, &ann, &bob).await;
+
+    // Unfriend: over for both, and chat stops new direct conversations.
+    let unfriend = "mutation F($u: ID!) { unfriend(userId: $u) { id friendship } }";
+    let ended = data(
+        &p.gateway,
+        unfriend,
+        json!({ "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(ended["unfriend"]["friendship"], "NONE");
+    assert_eq!(friendship(&p, &bob, &ann).await, "NONE");
+    let twice = post(
+        &p.gateway,
+        unfriend,
+        json!({ "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(error_code(&twice), "NOT_FOUND");
+    eventually("chat to learn the friendship ended", WAIT, || async {
+        let refused = post(
+            &p.gateway,
+            "mutation D($u: ID!) { startDirectConversation(userId: $u) { id } }",
+            json!({ "u": bob.id }),
+            Some(&ann.token),
+        )
+        .await;
+        // The existing conversation is returned while chat still counts them friends.
+        (refused["errors"][0]["extensions"]["code"] == "FORBIDDEN").then_some(())
+    })
+    .await;
+}
+
+on_both_profiles!(
+    profile_details_are_validated_and_changed_only_as_given,
+    the_friend_graph_cancels_crosses_and_ends,
+);
