@@ -50,13 +50,14 @@ async fn a_poison_event_is_parked_listed_and_replayed_services() {
     };
     log.publish(&poison).await.unwrap();
 
-    // Chat and presence keep friendships: each parks the event after 5 attempts.
+    // Chat and presence keep friendships, notification tells of them: each parks
+    // the event after 5 attempts.
     let listed = eventually(
-        "both consumers to park it",
+        "every reader to park it",
         Duration::from_secs(60),
         || async {
             let rows = parked(&p);
-            (rows.len() == 2).then_some(rows)
+            (rows.len() == 3).then_some(rows)
         },
     )
     .await;
@@ -65,7 +66,10 @@ async fn a_poison_event_is_parked_listed_and_replayed_services() {
         .map(|r| r["consumer"].as_str().unwrap())
         .collect();
     consumers.sort();
-    assert_eq!(consumers, ["chat:profile", "presence:profile"]);
+    assert_eq!(
+        consumers,
+        ["chat:profile", "notification:profile", "presence:profile"]
+    );
     for row in &listed {
         assert_eq!(row["event"]["id"], poison.id.to_string(), "{row}");
         assert_eq!(row["attempts"], 5, "{row}");
@@ -78,10 +82,10 @@ async fn a_poison_event_is_parked_listed_and_replayed_services() {
 
     // Replayed on request; still malformed, so parked again with more attempts.
     let marked = p.cli(&["dead-letters", "replay", "--all"]);
-    assert!(marked.contains("2 parked event(s) marked"), "{marked}");
+    assert!(marked.contains("3 parked event(s) marked"), "{marked}");
     eventually("the replays to run", Duration::from_secs(60), || async {
         let rows = parked(&p);
-        (rows.len() == 2 && rows.iter().all(|r| r["attempts"] == 10)).then_some(())
+        (rows.len() == 3 && rows.iter().all(|r| r["attempts"] == 10)).then_some(())
     })
     .await;
 }
