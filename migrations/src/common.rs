@@ -25,6 +25,39 @@ pub async fn create_friendships_table(manager: &SchemaManager<'_>) -> Result<(),
         .await
 }
 
+/// Creates `blocks`: who blocked whom, one row per block (profile's own table, and
+/// the projection other subgraphs keep of it: `echostream_shared::projections::blocks`).
+pub async fn create_blocks_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(n("blocks"))
+                .if_not_exists()
+                .col(uuid(n("blocker")))
+                .col(uuid(n("blocked")))
+                .primary_key(Index::create().col(n("blocker")).col(n("blocked")))
+                .to_owned(),
+        )
+        .await?;
+    index(manager, "blocks", "blocks_blocked", &["blocked"], false).await
+}
+
+/// Adds `blocks` (see [`create_blocks_table`]).
+pub struct Blocks;
+
+impl MigrationName for Blocks {
+    fn name(&self) -> &str {
+        "m20261126_000004_blocks"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Blocks {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_blocks_table(manager).await
+    }
+}
+
 /// Creates `outbox` (events waiting for the relay) and `processed_events` (event ids
 /// a consumer has applied, for idempotency).
 pub async fn create_event_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

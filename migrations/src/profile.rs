@@ -3,7 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{DeadLetters, create_event_tables, index, n};
+use crate::common::{Blocks, DeadLetters, create_event_tables, index, n};
 
 /// Runs the profile migrations.
 pub struct Migrator;
@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(Init),
             Box::new(DeadLetters),
             Box::new(ProfileDetails),
+            Box::new(Blocks),
         ]
     }
 }

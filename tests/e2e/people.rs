@@ -226,7 +226,139 @@ async fn the_friend_graph_cancels_crosses_and_ends(profile: Profile) {
     .await;
 }
 
+async fn search(p: &Platform, who: &Person, query: &str) -> Vec<String> {
+    data(
+        &p.gateway,
+        "query S($q: String!) { searchUsers(query: $q) { id } }",
+        json!({ "q": query }),
+        Some(&who.token),
+    )
+    .await["searchUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_blocked_user_cannot_reach_the_blocker(profile: Profile) {
+    let p = start_platform(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    update(
+        &p,
+        &ann,
+        json!({ "bio": "Ann's bio", "website": "https://ann.example" }),
+    )
+    .await;
+    let carl = signed_up(&p, "carl").await;
+    find(&p, &ann, &carl).await;
+    send_request(&p, &ann, &carl).await;
+
+    let block = "mutation B($u: ID!) { blockUser(userId: $u) { id friendship } }";
+    let blocked = data(&p.gateway, block, json!({ "u": bob.id }), Some(&ann.token)).await;
+    assert_eq!(blocked["blockUser"]["friendship"], "BLOCKED");
+    // Blocking twice changes nothing; blocking yourself is refused.
+    data(&p.gateway, block, json!({ "u": bob.id }), Some(&ann.token)).await;
+    let myself = post(&p.gateway, block, json!({ "u": ann.id }), Some(&ann.token)).await;
+    assert_eq!(error_code(&myself), "BAD_USER_INPUT");
+    let list = data(
+        &p.gateway,
+        "{ blockedUsers { id } }",
+        json!({}),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(list["blockedUsers"], json!([{ "id": bob.id }]));
+
+    // The friendship is over; to Bob, Ann is a stranger he cannot find or ask.
+    assert_eq!(friendship(&p, &bob, &ann).await, "NONE");
+    assert!(!search(&p, &bob, &ann.username).await.contains(&ann.id));
+    let ask = send_request(&p, &bob, &ann).await;
+    assert_eq!(error_code(&ask), "NOT_FOUND", "{ask}");
+    let ask_back = send_request(&p, &ann, &bob).await;
+    assert_eq!(error_code(&ask_back), "FORBIDDEN", "{ask_back}");
+    let seen = profile_of(&p, &bob, &ann).await;
+    assert!(seen["bio"].is_null() && seen["website"].is_null(), "{seen}");
+    // Ann's other pending request is untouched.
+    assert_eq!(incoming(&p, &carl).await.len(), 1);
+
+    // Chat learns it: the direct conversation is read-only for both, still readable.
+    let write = |who: &Person, key: String| {
+        let (gateway, token, conversation) =
+            (p.gateway.clone(), who.token.clone(), conversation.clone());
+        async move {
+            post(
+                &gateway,
+                "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+                json!({ "input": { "conversationId": conversation, "body": "hi", "idempotencyKey": key } }),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    // A new key each time: a retried key returns the message it already stored.
+    eventually("chat to learn the block", WAIT, || async {
+        let refused = write(&bob, uuid::Uuid::now_v7().to_string()).await;
+        (refused["errors"][0]["extensions"]["code"] == "FORBIDDEN").then_some(())
+    })
+    .await;
+    assert_eq!(error_code(&write(&ann, "a-1".into()).await), "FORBIDDEN");
+    let start = post(
+        &p.gateway,
+        "mutation D($u: ID!) { startDirectConversation(userId: $u) { id } }",
+        json!({ "u": ann.id }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(error_code(&start), "FORBIDDEN");
+    let history = data(
+        &p.gateway,
+        "query H($id: ID!) { conversation(id: $id) { messages { id } } }",
+        json!({ "id": conversation }),
+        Some(&bob.token),
+    )
+    .await;
+    assert!(history["conversation"]["messages"].is_array(), "{history}");
+
+    // Unblocked: found again, and may ask again (the friendship does not come back).
+    let unblock = "mutation U($u: ID!) { unblockUser(userId: $u) { id friendship } }";
+    let lifted = data(
+        &p.gateway,
+        unblock,
+        json!({ "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(lifted["unblockUser"]["friendship"], "NONE");
+    let twice = post(
+        &p.gateway,
+        unblock,
+        json!({ "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(error_code(&twice), "NOT_FOUND");
+    assert!(search(&p, &bob, &ann.username).await.contains(&ann.id));
+    let asked = send_request(&p, &bob, &ann).await;
+    assert_eq!(
+        asked["data"]["sendFriendRequest"]["status"], "PENDING",
+        "{asked}"
+    );
+
+    // Anonymous callers can do none of it.
+    for (query, vars) in [
+        (block, json!({ "u": bob.id })),
+        (unblock, json!({ "u": bob.id })),
+        ("{ blockedUsers { id } }", json!({})),
+    ] {
+        let refused = post(&p.gateway, query, vars, None).await;
+        assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{query}");
+    }
+}
+
 on_both_profiles!(
     profile_details_are_validated_and_changed_only_as_given,
     the_friend_graph_cancels_crosses_and_ends,
+    a_blocked_user_cannot_reach_the_blocker,
 );

@@ -5,6 +5,7 @@ use echostream_shared::Error;
 use echostream_shared::contracts::chat::ConversationCreated;
 use echostream_shared::db::{Unique, conflict};
 use echostream_shared::events::outbox::Change;
+use echostream_shared::projections::blocks;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -32,6 +33,11 @@ pub async fn start_direct(
     if me == other {
         return Err(Error::bad_input(
             "a direct conversation needs another person",
+        ));
+    }
+    if blocks::between(&chat.db, me, other).await? {
+        return Err(Error::forbidden(
+            "you cannot start a conversation with this person",
         ));
     }
     if friendship::Entity::find_by_id((me, other))

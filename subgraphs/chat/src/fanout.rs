@@ -4,7 +4,7 @@
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::{ChatFrame, MessageSent, user_channel};
 use echostream_shared::events::Delivery;
-use echostream_shared::projections::friendships;
+use echostream_shared::projections::{blocks, friendships};
 use echostream_shared::pubsub::PubSub;
 use echostream_shared::service::publish;
 use sea_orm::DatabaseConnection;
@@ -25,13 +25,15 @@ pub async fn fan_out(pubsub: &dyn PubSub, delivery: Delivery) -> Result<(), Erro
     Ok(())
 }
 
-/// Forgets a deleted account's friendships (its messages stay, from a sender whose
-/// profile is gone).
+/// Forgets a deleted account's friendships and blocks (its messages stay, from a
+/// sender whose profile is gone).
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    blocks::apply_auth_event(db, "chat-blocks", &delivery).await?;
     friendships::apply_auth_event(db, "chat", delivery).await
 }
 
-/// Records friendships from profile's events.
+/// Records friendships and blocks from profile's events.
 pub async fn apply_profile_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    blocks::apply_profile_event(db, "chat-blocks", &delivery).await?;
     friendships::apply_profile_event(db, "chat", delivery).await
 }

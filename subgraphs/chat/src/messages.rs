@@ -9,6 +9,7 @@ use echostream_shared::Error;
 use echostream_shared::contracts::chat::MessageSent;
 use echostream_shared::db::{Unique, conflict};
 use echostream_shared::events::outbox::Change;
+use echostream_shared::projections::blocks;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, Statement,
@@ -74,7 +75,7 @@ pub async fn send(
             "idempotencyKey must be 1 to 128 characters",
         ));
     }
-    conversations::for_member(&chat.db, draft.conversation_id, sender).await?;
+    let conversation = conversations::for_member(&chat.db, draft.conversation_id, sender).await?;
     if let Some(existing) = find_by_key(&chat.db, sender, device, key).await? {
         return Ok(existing);
     }
@@ -83,6 +84,16 @@ pub async fn send(
         .into_iter()
         .map(|m| m.user_id)
         .collect();
+    // A block between the two makes their direct conversation read-only, both ways.
+    if conversation.kind == "direct" {
+        for other in members.iter().filter(|m| **m != sender) {
+            if blocks::between(&chat.db, sender, *other).await? {
+                return Err(Error::forbidden(
+                    "this conversation is read-only: one of you has blocked the other",
+                ));
+            }
+        }
+    }
     let (conversation_id, body, key, device) = (
         draft.conversation_id,
         body.to_string(),

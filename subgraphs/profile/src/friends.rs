@@ -31,6 +31,15 @@ pub async fn send_request(
     if target.user_id == from {
         return Err(Error::bad_input("you cannot befriend yourself"));
     }
+    // Someone who blocked you is someone you cannot find.
+    if crate::blocks::has_blocked(&app.db, target.user_id, from).await? {
+        return Err(Error::not_found("no user with that username"));
+    }
+    if crate::blocks::has_blocked(&app.db, from, target.user_id).await? {
+        return Err(Error::forbidden(
+            "you have blocked this user: unblock them first",
+        ));
+    }
     if are_friends(&app.db, from, target.user_id).await? {
         return Err(Error::conflict("you are already friends"));
     }
@@ -206,7 +215,7 @@ pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, 
 }
 
 /// Where each viewer stands with each other user, for many (viewer, other) pairs in
-/// two queries: one for friendships, one for pending requests in either direction.
+/// three queries: friendships, pending requests in either direction, and blocks.
 pub async fn standings(
     db: &DatabaseConnection,
     pairs: &[(Uuid, Uuid)],
@@ -227,11 +236,20 @@ pub async fn standings(
         .filter(friend_request::Column::ToUser.is_in(people.iter().copied()))
         .all(db)
         .await?;
+    let blocks: std::collections::HashSet<(Uuid, Uuid)> =
+        crate::blocks::among(db, people.iter().copied())
+            .await?
+            .into_iter()
+            .collect();
     Ok(pairs
         .iter()
         .map(|&(me, other)| {
             let standing = if me == other {
                 Standing::Myself
+            } else if blocks.contains(&(me, other)) {
+                Standing::Blocked
+            } else if blocks.contains(&(other, me)) {
+                Standing::BlockedBy
             } else if friends.contains(&(me, other)) {
                 Standing::Friends
             } else if pending
@@ -256,6 +274,10 @@ pub async fn standings(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     Myself,
+    /// The viewer has blocked the user.
+    Blocked,
+    /// The user has blocked the viewer (never shown as such).
+    BlockedBy,
     Friends,
     RequestSent,
     RequestReceived,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::details::{self, Changes, Edit};
 use crate::entities::{friend_request, profile};
 use crate::friends::Standing;
-use crate::{Profile, friends, profiles};
+use crate::{Profile, blocks, friends, profiles};
 
 /// The profile subgraph's schema type.
 pub type ProfileSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -79,6 +79,23 @@ impl User {
         let loader = ctx.loader::<ProfileLoader>()?;
         Ok(loader.load_one(self.id).await?)
     }
+
+    /// Where the viewer (if any) stands with this user, batched.
+    async fn standing(&self, ctx: &Context<'_>) -> Result<Option<Standing>> {
+        let Some(viewer) = ctx.viewer_opt() else {
+            return Ok(None);
+        };
+        let loader = ctx.loader_of::<StandingLoader, (Uuid, Uuid)>()?;
+        Ok(loader.load_one((viewer.user_id, self.id)).await?)
+    }
+
+    /// The profile's details for this viewer: none for someone the user has blocked.
+    async fn details(&self, ctx: &Context<'_>) -> Result<Option<profile::Model>> {
+        if self.standing(ctx).await? == Some(Standing::BlockedBy) {
+            return Ok(None);
+        }
+        self.profile(ctx).await
+    }
 }
 
 /// Where the viewer stands with a user.
@@ -91,6 +108,8 @@ pub enum FriendshipStatus {
     RequestSent,
     /// The user sent the viewer a request that is pending.
     RequestReceived,
+    /// The viewer has blocked the user.
+    Blocked,
     None,
 }
 
@@ -105,26 +124,23 @@ impl User {
         Ok(self.profile(ctx).await?.map(|p| p.display_name))
     }
 
+    /// Null for someone the user has blocked (as location, website and birthdate).
     async fn bio(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.profile(ctx).await?.and_then(|p| p.bio))
+        Ok(self.details(ctx).await?.and_then(|p| p.bio))
     }
 
     async fn location(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.profile(ctx).await?.and_then(|p| p.location))
+        Ok(self.details(ctx).await?.and_then(|p| p.location))
     }
 
     /// An http(s) URL.
     async fn website(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.profile(ctx).await?.and_then(|p| p.website))
+        Ok(self.details(ctx).await?.and_then(|p| p.website))
     }
 
     /// Shown to the user and their friends only; null for anyone else.
     async fn birthdate(&self, ctx: &Context<'_>) -> Result<Option<NaiveDate>> {
-        let Some(viewer) = ctx.viewer_opt() else {
-            return Ok(None);
-        };
-        let loader = ctx.loader_of::<StandingLoader, (Uuid, Uuid)>()?;
-        let standing = loader.load_one((viewer.user_id, self.id)).await?;
+        let standing = self.standing(ctx).await?;
         if !matches!(standing, Some(Standing::Myself | Standing::Friends)) {
             return Ok(None);
         }
@@ -164,6 +180,9 @@ impl User {
         let standing = loader.load_one((me, self.id)).await?;
         Ok(match standing.unwrap_or(Standing::None) {
             Standing::Myself => FriendshipStatus::Myself,
+            Standing::Blocked => FriendshipStatus::Blocked,
+            // Being blocked is not shown: to them, you are a stranger.
+            Standing::BlockedBy => FriendshipStatus::None,
             Standing::Friends => FriendshipStatus::Friends,
             Standing::RequestSent => FriendshipStatus::RequestSent,
             Standing::RequestReceived => FriendshipStatus::RequestReceived,
@@ -226,12 +245,22 @@ impl Query {
         query: String,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<User>> {
-        ctx.viewer()?;
+        let me = ctx.viewer()?.user_id;
         if !(1..=50).contains(&first) {
             return Err(Error::bad_input("first must be between 1 and 50").into());
         }
-        let found = profiles::search(&app(ctx)?.db, &query, first as u64).await?;
+        let db = &app(ctx)?.db;
+        // People who blocked the viewer are not found.
+        let hidden = blocks::blocking(db, me).await?;
+        let found = profiles::search(db, &query, &hidden, first as u64).await?;
         Ok(found.into_iter().map(|p| User { id: p.user_id }).collect())
+    }
+
+    /// The users the viewer has blocked.
+    async fn blocked_users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let me = ctx.viewer()?.user_id;
+        let ids = blocks::blocked_by(&app(ctx)?.db, me).await?;
+        Ok(ids.into_iter().map(|id| User { id }).collect())
     }
 
     /// The viewer's friends.
@@ -306,6 +335,24 @@ impl Mutation {
         let me = ctx.viewer()?.user_id;
         let id = parse_id(&id, "id")?;
         Ok(FriendRequest(friends::cancel(app(ctx)?, me, id).await?))
+    }
+
+    /// Blocks a user: ends your friendship and pending requests; they can no longer
+    /// find you, ask you, start a conversation or write in yours, or see your profile
+    /// details. Returns that user.
+    async fn block_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        let other = parse_id(&user_id, "userId")?;
+        blocks::block(app(ctx)?, me, other).await?;
+        Ok(User { id: other })
+    }
+
+    /// Lifts a block; returns that user.
+    async fn unblock_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        let other = parse_id(&user_id, "userId")?;
+        blocks::unblock(app(ctx)?, me, other).await?;
+        Ok(User { id: other })
     }
 
     /// Ends the viewer's friendship with a user, for both; returns that user.

@@ -3,6 +3,7 @@
 //! Extends the `User` entity with profile fields and where the viewer stands with
 //! that user. Profiles are a projection of auth's events (`auth.user.verified`).
 
+pub mod blocks;
 pub mod details;
 pub mod entities;
 pub mod friends;

@@ -11,6 +11,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use echostream_shared::projections::blocks::block;
+use echostream_shared::projections::friendships::involving;
+
 use crate::entities::{friend_request, friendship, profile};
 
 /// Applies an `auth` event: a verified account gets its profile; a deleted account
@@ -34,19 +37,27 @@ async fn erase_user(
         Box::pin(async move {
             profile::Entity::delete_by_id(user_id).exec(txn).await?;
             friendship::Entity::delete_many()
-                .filter(
-                    Condition::any()
-                        .add(friendship::Column::UserId.eq(user_id))
-                        .add(friendship::Column::FriendId.eq(user_id)),
-                )
+                .filter(involving(
+                    friendship::Column::UserId,
+                    friendship::Column::FriendId,
+                    user_id,
+                ))
                 .exec(txn)
                 .await?;
             friend_request::Entity::delete_many()
-                .filter(
-                    Condition::any()
-                        .add(friend_request::Column::FromUser.eq(user_id))
-                        .add(friend_request::Column::ToUser.eq(user_id)),
-                )
+                .filter(involving(
+                    friend_request::Column::FromUser,
+                    friend_request::Column::ToUser,
+                    user_id,
+                ))
+                .exec(txn)
+                .await?;
+            block::Entity::delete_many()
+                .filter(involving(
+                    block::Column::Blocker,
+                    block::Column::Blocked,
+                    user_id,
+                ))
                 .exec(txn)
                 .await?;
             Ok(())
@@ -94,6 +105,7 @@ async fn create_profile(
 pub async fn search(
     db: &DatabaseConnection,
     query: &str,
+    hidden: &[Uuid],
     limit: u64,
 ) -> Result<Vec<profile::Model>, Error> {
     let query = query.trim().to_lowercase();
@@ -120,6 +132,7 @@ pub async fn search(
                     .like(pattern()),
                 ),
         )
+        .filter(profile::Column::UserId.is_not_in(hidden.iter().copied()))
         .order_by_asc(profile::Column::UsernameKey)
         .limit(limit.clamp(1, 50))
         .all(db)

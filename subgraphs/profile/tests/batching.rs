@@ -1,6 +1,6 @@
 //! Where the viewer stands with many users costs a fixed number of queries: a list of
-//! twelve users with their friendship states is answered in three (profiles,
-//! friendships, pending requests), not two per user.
+//! twelve users with their friendship states is answered in four (profiles,
+//! friendships, pending requests, blocks), not several per user.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -53,7 +53,7 @@ async fn request(db: &sea_orm::DatabaseConnection, from: Uuid, to: Uuid) {
 }
 
 #[tokio::test]
-async fn friendship_states_of_many_users_take_three_queries() {
+async fn friendship_states_of_many_users_take_four_queries() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::embedded_at(dir.path()).await.unwrap();
     let mut db = ports.database::<Migrator>(Subgraph::Profile).await.unwrap();
@@ -121,7 +121,7 @@ async fn friendship_states_of_many_users_take_three_queries() {
     );
     assert_eq!(states[12], "MYSELF");
     assert_eq!(
-        used, 3,
+        used, 4,
         "13 users' profiles and friendship states in {used} queries"
     );
 }

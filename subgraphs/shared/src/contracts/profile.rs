@@ -109,6 +109,40 @@ impl Event for FriendshipEnded {
     }
 }
 
+/// A user blocked another: friendship and pending requests between them are gone
+/// (their own events say so), and the blocked one may no longer reach the blocker.
+/// Keyed by the blocker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBlocked {
+    pub blocker_id: Uuid,
+    pub blocked_id: Uuid,
+}
+
+impl Event for UserBlocked {
+    const TYPE: &'static str = "profile.blocked";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.blocker_id.to_string()
+    }
+}
+
+/// A user lifted a block. Keyed by the blocker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserUnblocked {
+    pub blocker_id: Uuid,
+    pub blocked_id: Uuid,
+}
+
+impl Event for UserUnblocked {
+    const TYPE: &'static str = "profile.unblocked";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.blocker_id.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +169,14 @@ mod tests {
             user_ids: [a, b],
         });
         round_trips(FriendshipEnded { user_ids: [a, b] });
+        round_trips(UserBlocked {
+            blocker_id: a,
+            blocked_id: b,
+        });
+        round_trips(UserUnblocked {
+            blocker_id: a,
+            blocked_id: b,
+        });
         round_trips(ProfileUpdated {
             user_id: a,
             display_name: "Ann".into(),

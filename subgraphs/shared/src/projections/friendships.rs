@@ -8,7 +8,6 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{Condition, DatabaseConnection, Set};
 
 use crate::Error;
-use crate::contracts::auth::UserDeleted;
 use crate::contracts::profile::{FriendshipCreated, FriendshipEnded};
 use crate::events::Delivery;
 use crate::events::consumer::{Work, apply_once};
@@ -38,6 +37,11 @@ pub fn both_ways<C: ColumnTrait>(user: C, friend: C, a: Uuid, b: Uuid) -> Condit
     Condition::any()
         .add(user.eq(a).and(friend.eq(b)))
         .add(user.eq(b).and(friend.eq(a)))
+}
+
+/// The rows that name `user` in either of two columns (to erase a deleted account).
+pub fn involving<C: ColumnTrait>(one: C, other: C, user: Uuid) -> Condition {
+    Condition::any().add(one.eq(user)).add(other.eq(user))
 }
 
 /// Whether `a` and `b` are friends, in this subgraph's projection.
@@ -99,21 +103,6 @@ pub async fn apply_auth_event(
     consumer: &'static str,
     delivery: Delivery,
 ) -> Result<(), Error> {
-    let Some(UserDeleted { user_id }) = delivery.event.decode()? else {
-        return Ok(());
-    };
-    let work: Work = Box::new(move |txn| {
-        Box::pin(async move {
-            friendship::Entity::delete_many()
-                .filter(
-                    Condition::any()
-                        .add(friendship::Column::UserId.eq(user_id))
-                        .add(friendship::Column::FriendId.eq(user_id)),
-                )
-                .exec(txn)
-                .await?;
-            Ok(())
-        })
-    });
-    apply_once(db, consumer, delivery.event.id, work).await
+    let (user, friend) = (friendship::Column::UserId, friendship::Column::FriendId);
+    super::erase_deleted_user::<friendship::Entity>(db, consumer, &delivery, user, friend).await
 }

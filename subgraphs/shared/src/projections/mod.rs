@@ -1,4 +1,40 @@
 //! Read models that several subgraphs build from other domains' events, kept in each
 //! subgraph's own schema (subgraphs never call each other).
 
+pub mod blocks;
 pub mod friendships;
+
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::Error;
+use crate::contracts::auth::UserDeleted;
+use crate::events::Delivery;
+use crate::events::consumer::{Work, apply_once};
+
+/// On `auth.user.deleted`, deletes every row of `E` that names the account in column
+/// `one` or `other`, once per `consumer`.
+pub async fn erase_deleted_user<E>(
+    db: &DatabaseConnection,
+    consumer: &'static str,
+    delivery: &Delivery,
+    one: E::Column,
+    other: E::Column,
+) -> Result<(), Error>
+where
+    E: EntityTrait,
+    E::Column: Send + 'static,
+{
+    let Some(UserDeleted { user_id }) = delivery.event.decode()? else {
+        return Ok(());
+    };
+    let work: Work = Box::new(move |txn| {
+        Box::pin(async move {
+            E::delete_many()
+                .filter(friendships::involving(one, other, user_id))
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    });
+    apply_once(db, consumer, delivery.event.id, work).await
+}
