@@ -436,12 +436,12 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     eventually("the friendship to be erased", WAIT, || async {
         let list = data(
             &p.gateway,
-            "{ friends { id } }",
+            "{ friends { edges { node { id } } } }",
             json!({}),
             Some(&bob.token),
         )
         .await;
-        list["friends"]
+        list["friends"]["edges"]
             .as_array()
             .is_some_and(|f| f.is_empty())
             .then_some(())

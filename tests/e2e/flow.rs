@@ -92,14 +92,15 @@ async fn accepted_friend_request_makes_friends(profile: Profile) {
     let (ann, bob) = friends(&p).await;
     let list = data(
         &p.gateway,
-        "{ friends { id username } }",
+        "{ friends { edges { node { id username } } } }",
         json!({}),
         Some(&ann.token),
     )
     .await;
-    assert_eq!(list["friends"][0]["id"], bob.id.as_str());
+    let first = &list["friends"]["edges"][0]["node"];
+    assert_eq!(first["id"], bob.id.as_str());
     assert_eq!(
-        list["friends"][0]["username"],
+        first["username"],
         bob.username.as_str(),
         "username resolved by auth"
     );

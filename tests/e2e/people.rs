@@ -124,14 +124,16 @@ async fn send_request(p: &Platform, from: &Person, to: &Person) -> Value {
 async fn incoming(p: &Platform, who: &Person) -> Vec<Value> {
     data(
         &p.gateway,
-        "{ friendRequests(incoming: true) { id status from { id } } }",
+        "{ friendRequests(incoming: true) { edges { node { id status from { id } } } } }",
         json!({}),
         Some(&who.token),
     )
-    .await["friendRequests"]
+    .await["friendRequests"]["edges"]
         .as_array()
         .unwrap()
-        .clone()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
 }
 
 async fn friendship(p: &Platform, viewer: &Person, user: &Person) -> String {
@@ -357,7 +359,97 @@ async fn a_blocked_user_cannot_reach_the_blocker(profile: Profile) {
     }
 }
 
+const FRIENDS_PAGE: &str = "query F($first: Int, $after: String) { friends(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+
+async fn friends_and_requests_page_through_opaque_cursors(profile: Profile) {
+    let p = start_platform(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let mut expected = Vec::new();
+    for name in ["b", "c", "d"] {
+        let other = signed_up(&p, name).await;
+        find(&p, &other, &ann).await;
+        send_request(&p, &other, &ann).await;
+        expected.push(other);
+    }
+    // Three pending requests to Ann, oldest first, two per page.
+    let requests = "query R($after: String) { friendRequests(first: 2, after: $after) { edges { cursor node { from { id } } } pageInfo { hasNextPage endCursor } } }";
+    let first = data(&p.gateway, requests, json!({}), Some(&ann.token)).await;
+    let page = &first["friendRequests"];
+    assert_eq!(page["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let rest = data(
+        &p.gateway,
+        requests,
+        json!({ "after": page["pageInfo"]["endCursor"] }),
+        Some(&ann.token),
+    )
+    .await;
+    let rest = &rest["friendRequests"];
+    assert_eq!(rest["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    let order: Vec<&str> = page["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["edges"].as_array().unwrap())
+        .map(|e| e["node"]["from"]["id"].as_str().unwrap())
+        .collect();
+    let asked: Vec<&str> = expected.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(order, asked);
+
+    // Accept all three; Ann's friends come the same way.
+    for request in incoming(&p, &ann).await {
+        data(
+            &p.gateway,
+            "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
+            json!({ "id": request["id"] }),
+            Some(&ann.token),
+        )
+        .await;
+    }
+    let one = data(
+        &p.gateway,
+        FRIENDS_PAGE,
+        json!({ "first": 1 }),
+        Some(&ann.token),
+    )
+    .await;
+    let info = &one["friends"]["pageInfo"];
+    assert_eq!(
+        (info["hasNextPage"].clone(), info["hasPreviousPage"].clone()),
+        (json!(true), json!(false))
+    );
+    let next = data(
+        &p.gateway,
+        FRIENDS_PAGE,
+        json!({ "first": 5, "after": info["endCursor"] }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(next["friends"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(next["friends"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(next["friends"]["pageInfo"]["hasPreviousPage"], true);
+
+    // Bad arguments are named.
+    for (vars, named) in [
+        (json!({ "first": 0 }), "first"),
+        (json!({ "first": 101 }), "first"),
+        (json!({ "after": "not-a-cursor" }), "after"),
+    ] {
+        let refused = post(&p.gateway, FRIENDS_PAGE, vars.clone(), Some(&ann.token)).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{vars}");
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(named),
+            "{refused}"
+        );
+    }
+}
+
 on_both_profiles!(
+    friends_and_requests_page_through_opaque_cursors,
     profile_details_are_validated_and_changed_only_as_given,
     the_friend_graph_cancels_crosses_and_ends,
     a_blocked_user_cannot_reach_the_blocker,

@@ -7,6 +7,7 @@ use echostream_shared::contracts::profile::{
     FriendshipEnded,
 };
 use echostream_shared::events::outbox::Change;
+use echostream_shared::pages::{self, Page};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -212,6 +213,41 @@ pub async fn friends_of(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, 
         .into_iter()
         .map(|f| f.friend_id)
         .collect())
+}
+
+/// One page of `me`'s friendships, oldest first, with one more row than asked when
+/// there are more (how the caller knows there is a next page).
+pub async fn friends_page(
+    db: &DatabaseConnection,
+    me: Uuid,
+    page: &Page,
+) -> Result<Vec<friendship::Model>, Error> {
+    let (at, id) = (friendship::Column::CreatedAt, friendship::Column::FriendId);
+    let query = friendship::Entity::find().filter(friendship::Column::UserId.eq(me));
+    pages::fetch(db, query, at, id, page).await
+}
+
+/// One page of pending requests to `me` (`incoming`) or from `me`, oldest first, with
+/// one more row than asked when there are more.
+pub async fn pending_page(
+    db: &DatabaseConnection,
+    me: Uuid,
+    incoming: bool,
+    page: &Page,
+) -> Result<Vec<friend_request::Model>, Error> {
+    let party = if incoming {
+        friend_request::Column::ToUser
+    } else {
+        friend_request::Column::FromUser
+    };
+    let (at, id) = (
+        friend_request::Column::CreatedAt,
+        friend_request::Column::Id,
+    );
+    let query = friend_request::Entity::find()
+        .filter(party.eq(me))
+        .filter(friend_request::Column::Status.eq("pending"));
+    pages::fetch(db, query, at, id, page).await
 }
 
 /// Where each viewer stands with each other user, for many (viewer, other) pairs in

@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, Object, Result, Schema,
+    Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, Object, OutputType, Result,
+    Schema,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use echostream_shared::Error;
+use echostream_shared::pages::{Page, cursor};
 use echostream_shared::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -263,28 +266,60 @@ impl Query {
         Ok(ids.into_iter().map(|id| User { id }).collect())
     }
 
-    /// The viewer's friends.
-    async fn friends(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+    /// The viewer's friends, oldest friendship first: `first` (1 to 100, default 20)
+    /// after the cursor `after`.
+    async fn friends(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, User>> {
         let me = ctx.viewer()?.user_id;
-        let ids = friends::friends_of(&app(ctx)?.db, me).await?;
-        Ok(ids.into_iter().map(|id| User { id }).collect())
+        let page = Page::new(first, after.as_deref())?;
+        let rows = friends::friends_page(&app(ctx)?.db, me, &page).await?;
+        Ok(connection(&page, rows, |f| {
+            (cursor(f.created_at, f.friend_id), User { id: f.friend_id })
+        }))
     }
 
-    /// Pending requests to the viewer (`incoming`, default) or from the viewer.
+    /// Pending requests to the viewer (`incoming`, default) or from the viewer,
+    /// oldest first: `first` (1 to 100, default 20) after the cursor `after`.
     async fn friend_requests(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = true)] incoming: bool,
-    ) -> Result<Vec<FriendRequest>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, FriendRequest>> {
         let me = ctx.viewer()?.user_id;
-        let found = friends::pending(&app(ctx)?.db, me, incoming).await?;
-        Ok(found.into_iter().map(FriendRequest).collect())
+        let page = Page::new(first, after.as_deref())?;
+        let rows = friends::pending_page(&app(ctx)?.db, me, incoming, &page).await?;
+        Ok(connection(&page, rows, |r| {
+            (cursor(r.created_at, r.id), FriendRequest(r))
+        }))
     }
 
     #[graphql(entity)]
     async fn find_user_by_id(&self, id: ID) -> Option<User> {
         Uuid::parse_str(&id).ok().map(|id| User { id })
     }
+}
+
+/// A page of `rows` (fetched with one extra when there are more) as a Relay
+/// connection, each row made into a (cursor, node) by `edge`.
+fn connection<R, N: OutputType>(
+    page: &Page,
+    mut rows: Vec<R>,
+    edge: impl Fn(R) -> (String, N),
+) -> Connection<String, N> {
+    let more = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let mut connection = Connection::new(page.after.is_some(), more);
+    connection.edges.extend(rows.into_iter().map(|row| {
+        let (cursor, node) = edge(row);
+        Edge::new(cursor, node)
+    }));
+    connection
 }
 
 /// Changes to the viewer's profile: a field left out stays as it is; `null` clears an

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod mail;
 pub mod objects;
+pub mod pages;
 pub mod presence;
 pub mod projections;
 pub mod pubsub;
