@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetters),
             Box::new(ProfileDetails),
             Box::new(Blocks),
+            Box::new(EmailDigests),
         ]
     }
 }
@@ -118,5 +119,35 @@ impl MigrationTrait for ProfileDetails {
                 .await?;
         }
         Ok(())
+    }
+}
+
+struct EmailDigests;
+
+impl MigrationName for EmailDigests {
+    fn name(&self) -> &str {
+        "m20261126_000005_profile_email_digests"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EmailDigests {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("profiles"))
+                    .add_column(string_null(n("email_digest")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "profiles",
+            "profiles_email_digest",
+            &["email_digest"],
+            false,
+        )
+        .await
     }
 }

@@ -276,6 +276,8 @@ async fn a_blocked_user_cannot_reach_the_blocker(profile: Profile) {
     // The friendship is over; to Bob, Ann is a stranger he cannot find or ask.
     assert_eq!(friendship(&p, &bob, &ann).await, "NONE");
     assert!(!search(&p, &bob, &ann.username).await.contains(&ann.id));
+    let ann_email = format!("{}@example.com", ann.username);
+    assert!(search(&p, &bob, &ann_email).await.is_empty());
     let ask = send_request(&p, &bob, &ann).await;
     assert_eq!(error_code(&ask), "NOT_FOUND", "{ask}");
     let ask_back = send_request(&p, &ann, &bob).await;
@@ -448,7 +450,42 @@ async fn friends_and_requests_page_through_opaque_cursors(profile: Profile) {
     }
 }
 
+async fn users_are_found_by_exact_email_only(profile: Profile) {
+    let p = start_platform(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    let email = format!("{}@example.com", ann.username);
+    // Search is eventually consistent with sign-up (profile learns from auth).
+    eventually("ann to be found by her address", WAIT, || async {
+        let found = search(&p, &bob, &email).await;
+        (found == [ann.id.clone()]).then_some(())
+    })
+    .await;
+    assert_eq!(
+        search(&p, &bob, &email.to_uppercase()).await,
+        [ann.id.clone()]
+    );
+    // Never by a part of the address.
+    for part in [
+        &email[..email.len() - 4],
+        &email[..ann.username.len() + 1],
+        "@example.com",
+    ] {
+        assert!(search(&p, &bob, part).await.is_empty(), "{part}");
+    }
+    let too_long = format!("{}@example.com", "a".repeat(250));
+    let refused = post(
+        &p.gateway,
+        "query S($q: String!) { searchUsers(query: $q) { id } }",
+        json!({ "q": too_long }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT");
+}
+
 on_both_profiles!(
+    users_are_found_by_exact_email_only,
     friends_and_requests_page_through_opaque_cursors,
     profile_details_are_validated_and_changed_only_as_given,
     the_friend_graph_cancels_crosses_and_ends,

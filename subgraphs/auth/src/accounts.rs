@@ -8,7 +8,7 @@
 use chrono::{Duration, Utc};
 use echostream_shared::Error;
 use echostream_shared::contracts::auth::{
-    EmailChanged, PasswordChanged, UserDeleted, UserRegistered, UserVerified,
+    EmailChanged, PasswordChanged, UserDeleted, UserRegistered, UserVerified, email_digest,
 };
 use echostream_shared::db::conflict;
 use echostream_shared::events::outbox::Change;
@@ -221,6 +221,7 @@ pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::
                     user_id: saved.id,
                     username: saved.username.clone(),
                     provider: None,
+                    email_digest: Some(email_digest(&saved.email)),
                 };
                 Ok(Change::new(saved).emit(&event, Some(event.user_id)))
             })
@@ -391,7 +392,10 @@ pub async fn confirm_email_change(
                     .update(txn)
                     .await
                     .map_err(|e| conflict(e, &[&users::UNIQUE_EMAIL]))?;
-                let event = EmailChanged { user_id: saved.id };
+                let event = EmailChanged {
+                    user_id: saved.id,
+                    email_digest: Some(email_digest(&saved.email)),
+                };
                 Ok(Change::new(saved).emit(&event, Some(event.user_id)))
             })
         })

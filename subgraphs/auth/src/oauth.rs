@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use echostream_shared::Error;
 use echostream_shared::config::OidcProviderConfig;
-use echostream_shared::contracts::auth::{UserRegistered, UserVerified};
+use echostream_shared::contracts::auth::{UserRegistered, UserVerified, email_digest};
 use echostream_shared::events::outbox::Change;
 use jsonwebtoken::{DecodingKey, Validation};
 use oauth2::basic::{
@@ -665,6 +665,7 @@ async fn create_account(
                     user_id,
                     username,
                     provider: Some(provider),
+                    email_digest: Some(email_digest(&saved.email)),
                 };
                 Ok(Change::new(saved)
                     .emit(&registered, Some(user_id))

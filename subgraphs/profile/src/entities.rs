@@ -19,6 +19,9 @@ pub mod profile {
         /// An http(s) URL.
         pub website: Option<String>,
         pub birthdate: Option<Date>,
+        /// SHA-256 of the account's email address (from auth's events): found by its
+        /// exact address only; the address itself stays in auth.
+        pub email_digest: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

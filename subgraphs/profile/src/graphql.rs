@@ -241,7 +241,9 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// Users whose username or display name starts with `query`.
+    /// Users whose username or display name starts with `query`; or, when `query` is
+    /// an email address, the user with exactly that address (never a part of one).
+    /// People who blocked the viewer are not found.
     async fn search_users(
         &self,
         ctx: &Context<'_>,

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
-use echostream_shared::contracts::auth::{UserDeleted, UserVerified};
+use echostream_shared::contracts::auth::{EmailChanged, UserDeleted, UserVerified, email_digest};
 use echostream_shared::events::Delivery;
 use echostream_shared::events::consumer::{Work, apply_once};
 use sea_orm::sea_query::OnConflict;
@@ -24,6 +24,22 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
     }
     if let Some(deleted) = delivery.event.decode::<UserDeleted>()? {
         return erase_user(db, delivery.event.id, deleted).await;
+    }
+    if let Some(changed) = delivery.event.decode::<EmailChanged>()? {
+        let work: Work = Box::new(move |txn| {
+            Box::pin(async move {
+                profile::Entity::update_many()
+                    .col_expr(
+                        profile::Column::EmailDigest,
+                        sea_orm::sea_query::Expr::value(changed.email_digest),
+                    )
+                    .filter(profile::Column::UserId.eq(changed.user_id))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        });
+        return apply_once(db, "profile", delivery.event.id, work).await;
     }
     Ok(())
 }
@@ -83,6 +99,7 @@ async fn create_profile(
                 location: sea_orm::Set(None),
                 website: sea_orm::Set(None),
                 birthdate: sea_orm::Set(None),
+                email_digest: sea_orm::Set(payload.email_digest),
                 created_at: sea_orm::Set(now),
                 updated_at: sea_orm::Set(now),
             };
@@ -101,7 +118,9 @@ async fn create_profile(
     apply_once(db, "profile", event_id, work).await
 }
 
-/// Profiles whose username or display name starts with `query` (case-insensitive).
+/// Profiles whose username or display name starts with `query` (case-insensitive),
+/// or, when `query` is an email address, the one account with exactly that address
+/// (never a part of one: addresses cannot be harvested by prefix).
 pub async fn search(
     db: &DatabaseConnection,
     query: &str,
@@ -109,6 +128,19 @@ pub async fn search(
     limit: u64,
 ) -> Result<Vec<profile::Model>, Error> {
     let query = query.trim().to_lowercase();
+    if query.contains('@') {
+        if query.len() > 254 {
+            return Err(Error::bad_input(
+                "an email address is at most 254 characters",
+            ));
+        }
+        return Ok(profile::Entity::find()
+            .filter(profile::Column::EmailDigest.eq(email_digest(&query)))
+            .filter(profile::Column::UserId.is_not_in(hidden.iter().copied()))
+            .limit(1)
+            .all(db)
+            .await?);
+    }
     if query.is_empty() || query.len() > 64 {
         return Err(Error::bad_input("search query must be 1 to 64 characters"));
     }

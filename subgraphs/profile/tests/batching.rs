@@ -29,6 +29,7 @@ async fn person(db: &sea_orm::DatabaseConnection, name: &str) -> Uuid {
         location: Set(None),
         website: Set(None),
         birthdate: Set(None),
+        email_digest: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -37,6 +37,20 @@ pub struct UserVerified {
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// [`email_digest`] of the address, so the account can be found by its exact
+    /// address (and never by part of it) without the address leaving auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_digest: Option<String>,
+}
+
+/// The hex SHA-256 of an email address, trimmed and lower-cased: what other domains
+/// may hold to match an exact address.
+pub fn email_digest(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(email.trim().to_lowercase().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 user_event!(UserVerified, "auth.user.verified");
 
@@ -53,6 +67,9 @@ user_event!(PasswordChanged, "auth.user.password_changed");
 #[serde(rename_all = "camelCase")]
 pub struct EmailChanged {
     pub user_id: Uuid,
+    /// [`email_digest`] of the new address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_digest: Option<String>,
 }
 user_event!(EmailChanged, "auth.user.email_changed");
 
@@ -91,9 +108,18 @@ mod tests {
             user_id,
             username: "ann".into(),
             provider: Some("google".into()),
+            email_digest: Some(email_digest("Ann@Example.com")),
         });
         round_trips(PasswordChanged { user_id });
-        round_trips(EmailChanged { user_id });
+        round_trips(EmailChanged {
+            user_id,
+            email_digest: None,
+        });
+        assert_eq!(
+            email_digest(" ANN@example.com"),
+            email_digest("ann@example.com")
+        );
+        assert_eq!(email_digest("a@b.c").len(), 64);
         round_trips(UserDeleted { user_id });
         round_trips(SessionRevoked {
             user_id,
