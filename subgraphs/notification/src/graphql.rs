@@ -107,8 +107,9 @@ impl User {
 
     /// Every notification this user has, as JSON; only for its owner.
     async fn notification_export(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
-        let me = ctx.viewer()?.user_id;
-        ctx.viewer()?.must_be(self.id)?;
+        let viewer = ctx.viewer()?;
+        viewer.must_be(self.id)?;
+        let me = viewer.user_id;
         let all = feed::latest(&app(ctx)?.db, me, 100_000).await?;
         Ok(Json(serde_json::json!(
             all.into_iter()

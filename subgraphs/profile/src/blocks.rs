@@ -135,18 +135,6 @@ pub async fn blocking(db: &DatabaseConnection, me: Uuid) -> Result<Vec<Uuid>, Er
         .collect())
 }
 
-/// Whether `blocker` has blocked `blocked`.
-pub async fn has_blocked(
-    db: &DatabaseConnection,
-    blocker: Uuid,
-    blocked: Uuid,
-) -> Result<bool, Error> {
-    Ok(block::Entity::find_by_id((blocker, blocked))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Blocks among `people`, as (blocker, blocked) pairs (the standings loader's query).
 pub async fn among(
     db: &DatabaseConnection,

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use echostream_shared::projections::friendships::both_ways;
+use echostream_shared::projections::friendships::{are_friends, both_ways};
 
 use crate::Profile;
 use crate::entities::{friend_request, friendship};
@@ -32,11 +32,12 @@ pub async fn send_request(
     if target.user_id == from {
         return Err(Error::bad_input("you cannot befriend yourself"));
     }
+    let blocks = crate::blocks::among(&app.db, [from, target.user_id]).await?;
     // Someone who blocked you is someone you cannot find.
-    if crate::blocks::has_blocked(&app.db, target.user_id, from).await? {
+    if blocks.contains(&(target.user_id, from)) {
         return Err(Error::not_found("no user with that username"));
     }
-    if crate::blocks::has_blocked(&app.db, from, target.user_id).await? {
+    if blocks.contains(&(from, target.user_id)) {
         return Err(Error::forbidden(
             "you have blocked this user: unblock them first",
         ));
@@ -193,14 +194,6 @@ pub async fn unfriend(app: &Profile, me: Uuid, other: Uuid) -> Result<(), Error>
             })
         })
         .await
-}
-
-/// Whether `a` and `b` are friends.
-pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
-    Ok(friendship::Entity::find_by_id((a, b))
-        .one(db)
-        .await?
-        .is_some())
 }
 
 /// `me`'s friends' ids, oldest friendship first.

@@ -156,8 +156,9 @@ impl User {
         &self,
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
-        let me = ctx.viewer()?.user_id;
-        ctx.viewer()?.must_be(self.id)?;
+        let viewer = ctx.viewer()?;
+        viewer.must_be(self.id)?;
+        let me = viewer.user_id;
         let db = &app(ctx)?.db;
         let profile = self.profile(ctx).await?;
         let friends = friends::friends_of(db, me).await?;

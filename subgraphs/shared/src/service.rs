@@ -200,14 +200,6 @@ impl Ports {
         ))
     }
 
-    /// Pushes `frame` to whoever listens on `channel`, on every instance.
-    pub async fn publish<F>(&self, channel: &Channel<F>, frame: &F) -> Result<(), crate::Error>
-    where
-        F: serde::Serialize + serde::de::DeserializeOwned,
-    {
-        publish(self.pubsub.as_ref(), channel, frame).await
-    }
-
     /// Consumes `topic` as consumer `group`, calling `handle(state, event)` for each
     /// event; events that fail every attempt are parked in `db`'s `dead_letters`
     /// (see [`consumer::spawn`] for ordering, retries and replays).
@@ -239,8 +231,7 @@ impl Ports {
     }
 }
 
-/// Pushes `frame` on `channel` through `pubsub` (for consumers that hold only the
-/// pub/sub port).
+/// Pushes `frame` to whoever listens on `channel`, on every instance.
 pub async fn publish<F>(
     pubsub: &dyn PubSub,
     channel: &Channel<F>,

@@ -44,7 +44,8 @@ pub fn involving<C: ColumnTrait>(one: C, other: C, user: Uuid) -> Condition {
     Condition::any().add(one.eq(user)).add(other.eq(user))
 }
 
-/// Whether `a` and `b` are friends, in this subgraph's projection.
+/// Whether `a` and `b` are friends, in this subgraph's `friendships` table (profile's
+/// own, or another subgraph's projection of it: same name and key).
 pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, Error> {
     Ok(friendship::Entity::find_by_id((a, b))
         .one(db)
