@@ -4,14 +4,21 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{Blocks, DeadLetters, create_event_tables, create_friendships_table, index, n};
+use crate::common::{
+    Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table, index, n,
+};
 
 /// Runs the chat migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(DeadLetters), Box::new(Blocks)]
+        vec![
+            Box::new(Init),
+            Box::new(DeadLetters),
+            Box::new(Blocks),
+            Box::new(Privacy),
+        ]
     }
 }
 

@@ -58,6 +58,41 @@ impl MigrationTrait for Blocks {
     }
 }
 
+/// Creates `privacy_settings`: one row per user who changed a default (profile's
+/// own table, and the projection chat and presence keep of it:
+/// `echostream_shared::projections::privacy`).
+pub async fn create_privacy_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(n("privacy_settings"))
+                .if_not_exists()
+                .col(uuid(n("user_id")).primary_key())
+                .col(string_len(n("direct_messages"), 16))
+                .col(string_len(n("presence"), 16))
+                .col(boolean(n("read_receipts")))
+                .col(string_len(n("group_adds"), 16))
+                .to_owned(),
+        )
+        .await
+}
+
+/// Adds `privacy_settings` (see [`create_privacy_table`]).
+pub struct Privacy;
+
+impl MigrationName for Privacy {
+    fn name(&self) -> &str {
+        "m20261127_000001_privacy"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Privacy {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_privacy_table(manager).await
+    }
+}
+
 /// Creates `outbox` (events waiting for the relay) and `processed_events` (event ids
 /// a consumer has applied, for idempotency).
 pub async fn create_event_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

@@ -1,17 +1,23 @@
 //! The presence subgraph's schema. Live presence is ephemeral (pub/sub port); the
-//! database holds the event tables and the friendship projection that decides who
-//! may see whose presence.
+//! database holds the event tables and the friendship, block and privacy projections
+//! that decide who may see whose presence.
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::{DeadLetters, create_event_tables, create_friendships_table};
+use crate::common::{Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table};
 
 /// Runs the presence migrations.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(Friendships), Box::new(DeadLetters)]
+        vec![
+            Box::new(Init),
+            Box::new(Friendships),
+            Box::new(DeadLetters),
+            Box::new(Blocks),
+            Box::new(Privacy),
+        ]
     }
 }
 

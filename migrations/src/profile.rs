@@ -3,7 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{Blocks, DeadLetters, create_event_tables, index, n};
+use crate::common::{Blocks, DeadLetters, Privacy, create_event_tables, index, n};
 
 /// Runs the profile migrations.
 pub struct Migrator;
@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(ProfileDetails),
             Box::new(Blocks),
             Box::new(EmailDigests),
+            Box::new(Privacy),
         ]
     }
 }

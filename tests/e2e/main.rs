@@ -7,6 +7,8 @@ mod flow;
 mod hostile;
 mod oauth;
 mod people;
+mod presence;
+mod privacy;
 mod schema;
 mod trust;
 

@@ -2,17 +2,18 @@
 
 use chrono::Utc;
 use echostream_shared::Error;
+use echostream_shared::config::DirectMessagePolicy;
 use echostream_shared::contracts::chat::ConversationCreated;
 use echostream_shared::db::{Unique, conflict};
 use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::blocks;
+use echostream_shared::projections::{blocks, friendships, privacy};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::Chat;
-use crate::entities::{conversation, friendship, member};
+use crate::entities::{conversation, member};
 
 /// One direct conversation per pair of people (migrations/src/chat.rs).
 const UNIQUE_DIRECT_KEY: Unique = Unique {
@@ -24,7 +25,8 @@ const UNIQUE_DIRECT_KEY: Unique = Unique {
 
 /// The one direct conversation between `me` and `other`, made on first use.
 ///
-/// Only friends may talk directly; the friendship comes from profile's events.
+/// Refused between people one of whom blocked the other, and where [`may_message`]
+/// says no.
 pub async fn start_direct(
     chat: &Chat,
     me: Uuid,
@@ -40,15 +42,7 @@ pub async fn start_direct(
             "you cannot start a conversation with this person",
         ));
     }
-    if friendship::Entity::find_by_id((me, other))
-        .one(&chat.db)
-        .await?
-        .is_none()
-    {
-        return Err(Error::forbidden(
-            "you can only message your friends directly",
-        ));
-    }
+    may_message(chat, me, other).await?;
     let (a, b) = if me < other { (me, other) } else { (other, me) };
     let key = format!("{a}:{b}");
     if let Some(existing) = conversation::Entity::find()
@@ -105,6 +99,25 @@ pub async fn start_direct(
             .ok_or_else(|| Error::internal("a direct conversation vanished")),
         other => other,
     }
+}
+
+/// Refuses unless `sender` may message `recipient` directly: the instance's policy
+/// (`chat.direct_messages`) and the recipient's own setting, read from chat's
+/// projections of profile's friendships and privacy settings.
+pub async fn may_message(chat: &Chat, sender: Uuid, recipient: Uuid) -> Result<(), Error> {
+    let policy = chat.ports.config.chat.direct_messages;
+    let friends = friendships::are_friends(&chat.db, sender, recipient).await?;
+    let settings = privacy::of(&chat.db, recipient).await?;
+    if privacy::may_message(policy, &settings, friends) {
+        return Ok(());
+    }
+    Err(Error::forbidden(
+        if friends || policy == DirectMessagePolicy::Anyone {
+            "this person does not accept direct messages from you"
+        } else {
+            "you can only message your friends directly"
+        },
+    ))
 }
 
 /// The conversation, if `user` is a member of it.

@@ -1,10 +1,10 @@
 //! Consumers: chat's own events fanned out to members' channels, and profile's
-//! friendships projected into chat.
+//! friendships, blocks and privacy settings projected into chat.
 
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::{ChatFrame, MessageSent, user_channel};
 use echostream_shared::events::Delivery;
-use echostream_shared::projections::{blocks, friendships};
+use echostream_shared::projections::{blocks, friendships, privacy};
 use echostream_shared::pubsub::PubSub;
 use echostream_shared::service::publish;
 use sea_orm::DatabaseConnection;
@@ -25,15 +25,17 @@ pub async fn fan_out(pubsub: &dyn PubSub, delivery: Delivery) -> Result<(), Erro
     Ok(())
 }
 
-/// Forgets a deleted account's friendships and blocks (its messages stay, from a
+/// Forgets a deleted account's friendships, blocks and privacy settings (its messages stay, from a
 /// sender whose profile is gone).
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     blocks::apply_auth_event(db, "chat-blocks", &delivery).await?;
+    privacy::apply_auth_event(db, "chat-privacy", &delivery).await?;
     friendships::apply_auth_event(db, "chat", delivery).await
 }
 
-/// Records friendships and blocks from profile's events.
+/// Records friendships, blocks and privacy settings from profile's events.
 pub async fn apply_profile_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     blocks::apply_profile_event(db, "chat-blocks", &delivery).await?;
+    privacy::apply_profile_event(db, "chat-privacy", &delivery).await?;
     friendships::apply_profile_event(db, "chat", delivery).await
 }

@@ -326,6 +326,9 @@ impl Subscription {
                 .is_none_or(|c| c == message.conversation_id)
                 .then_some(Message(message)),
         };
-        Ok(app(ctx)?.ports.live(viewer, user_channel(me), keep).await?)
+        Ok(app(ctx)?
+            .ports
+            .live(viewer, vec![user_channel(me)], keep)
+            .await?)
     }
 }

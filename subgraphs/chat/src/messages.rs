@@ -84,7 +84,8 @@ pub async fn send(
         .into_iter()
         .map(|m| m.user_id)
         .collect();
-    // A block between the two makes their direct conversation read-only, both ways.
+    // A block between the two makes their direct conversation read-only, both ways;
+    // otherwise the recipient's privacy setting and the instance policy still rule.
     if conversation.kind == "direct" {
         for other in members.iter().filter(|m| **m != sender) {
             if blocks::between(&chat.db, sender, *other).await? {
@@ -92,6 +93,7 @@ pub async fn send(
                     "this conversation is read-only: one of you has blocked the other",
                 ));
             }
+            conversations::may_message(chat, sender, *other).await?;
         }
     }
     let (conversation_id, body, key, device) = (

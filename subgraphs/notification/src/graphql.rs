@@ -202,6 +202,9 @@ impl Subscription {
                 read: false,
             })
         };
-        Ok(app(ctx)?.ports.live(viewer, channel(me), keep).await?)
+        Ok(app(ctx)?
+            .ports
+            .live(viewer, vec![channel(me)], keep)
+            .await?)
     }
 }

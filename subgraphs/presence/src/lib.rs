@@ -1,24 +1,28 @@
-//! The presence subgraph: who is online, across devices and server instances.
+//! The presence subgraph: who is online, away or offline, across devices and server
+//! instances, as privacy and blocks let each viewer see it.
 //!
-//! Presence itself is ephemeral state in the pub/sub port (see the shared
-//! `presence` module, which every subscription uses to mark its user live); this
-//! subgraph extends `User` with it and streams changes.
+//! Presence itself is ephemeral state in the pub/sub port (see the shared `presence`
+//! module: every subscription and request of a device keeps it present); this
+//! subgraph extends `User` with it, lets a device say it is away, streams changes,
+//! and sweeps for changes that only time makes.
 
 pub mod graphql;
+pub mod visibility;
 
 use std::sync::Arc;
 
 use axum::Router;
 use echostream_migrations::presence::Migrator;
 use echostream_shared::config::Subgraph;
-use echostream_shared::projections::friendships;
+use echostream_shared::projections::{blocks, friendships, privacy};
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the presence resolvers need.
 pub struct Presence {
     pub ports: Ports,
-    /// Presence's own database: the friendship projection that decides who sees whom.
+    /// Presence's own database: the friendship, block and privacy projections that
+    /// decide who sees whom.
     pub db: DatabaseConnection,
 }
 
@@ -27,15 +31,32 @@ pub fn sdl() -> String {
     federation_sdl(&graphql::schema(None))
 }
 
-/// Migrates and serves the subgraph.
+/// Migrates, starts the consumers and the sweeper, and serves the subgraph.
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Presence).await?;
-    ports.consume("profile", "presence", &db, db.clone(), |db, delivery| async move {
-        friendships::apply_profile_event(&db, "presence", delivery).await
-    });
-    ports.consume("auth", "presence", &db, db.clone(), |db, delivery| async move {
-        friendships::apply_auth_event(&db, "presence", delivery).await
-    });
+    ports.consume(
+        "profile",
+        "presence",
+        &db,
+        db.clone(),
+        |db, delivery| async move {
+            blocks::apply_profile_event(&db, "presence-blocks", &delivery).await?;
+            privacy::apply_profile_event(&db, "presence-privacy", &delivery).await?;
+            friendships::apply_profile_event(&db, "presence", delivery).await
+        },
+    );
+    ports.consume(
+        "auth",
+        "presence",
+        &db,
+        db.clone(),
+        |db, delivery| async move {
+            blocks::apply_auth_event(&db, "presence-blocks", &delivery).await?;
+            privacy::apply_auth_event(&db, "presence-privacy", &delivery).await?;
+            friendships::apply_auth_event(&db, "presence", delivery).await
+        },
+    );
+    sweep(ports);
     let app = Arc::new(Presence {
         ports: ports.clone(),
         db: db.clone(),
@@ -48,4 +69,24 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         Router::new(),
     )
     .await
+}
+
+/// Announces the changes only time makes (a device going quiet or expiring), on
+/// every instance; the tracker's atomic swap announces each change once.
+fn sweep(ports: &Ports) {
+    let tracker = Arc::clone(&ports.presence);
+    let shutdown = ports.shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tracker.sweep_every());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(err) = tracker.sweep().await {
+                tracing::warn!(%err, "presence sweep failed");
+            }
+        }
+    });
 }

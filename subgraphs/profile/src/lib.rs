@@ -8,6 +8,7 @@ pub mod details;
 pub mod entities;
 pub mod friends;
 pub mod graphql;
+pub mod privacy;
 pub mod profiles;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use echostream_shared::projections::blocks::block;
 use echostream_shared::projections::friendships::involving;
+use echostream_shared::projections::privacy;
 
 use crate::entities::{friend_request, friendship, profile};
 
@@ -74,6 +75,9 @@ async fn erase_user(
                     block::Column::Blocked,
                     user_id,
                 ))
+                .exec(txn)
+                .await?;
+            privacy::setting::Entity::delete_by_id(user_id)
                 .exec(txn)
                 .await?;
             Ok(())

@@ -46,6 +46,12 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Token issuing and verification.
     pub auth: AuthConfig,
+    /// Conversations and messages.
+    pub chat: ChatConfig,
+    /// Online, away and offline.
+    pub presence: PresenceConfig,
+    /// Profile media (avatars, covers).
+    pub media: MediaConfig,
 }
 
 impl Default for Config {
@@ -61,6 +67,70 @@ impl Default for Config {
             s3: S3Config::default(),
             smtp: SmtpConfig::default(),
             auth: AuthConfig::default(),
+            chat: ChatConfig::default(),
+            presence: PresenceConfig::default(),
+            media: MediaConfig::default(),
+        }
+    }
+}
+
+/// Who may message whom directly on this instance, before users' own settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectMessagePolicy {
+    /// Only friends (the default): strangers cannot open a conversation at all.
+    #[default]
+    Friends,
+    /// Anyone whose own setting lets them (`directMessages: EVERYONE`).
+    Anyone,
+}
+
+/// Conversations and messages.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// The instance's direct-message policy (`friends` or `anyone`).
+    pub direct_messages: DirectMessagePolicy,
+}
+
+/// Online, away and offline.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceConfig {
+    /// A device with no activity for this many seconds counts as away.
+    pub away_after_secs: u64,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig {
+            away_after_secs: 300,
+        }
+    }
+}
+
+/// Profile media: limits on what may be uploaded, and how long an upload may wait
+/// for its confirmation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest image accepted, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest width or height accepted, in pixels.
+    pub max_image_pixels: u32,
+    /// Seconds an upload URL stays valid.
+    pub upload_ttl_secs: u64,
+    /// Seconds after which an upload never confirmed is deleted.
+    pub unconfirmed_after_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_image_bytes: 5 * 1024 * 1024,
+            max_image_pixels: 4096,
+            upload_ttl_secs: 600,
+            unconfirmed_after_secs: 3600,
         }
     }
 }
@@ -532,6 +602,31 @@ impl Config {
         }
         if self.kafka.consumer_attempts < 1 {
             return fail("kafka.consumer_attempts", "must be at least 1");
+        }
+        if self.presence.away_after_secs == 0 {
+            return fail("presence.away_after_secs", "must be positive");
+        }
+        for (key, value) in [
+            ("media.max_image_bytes", self.media.max_image_bytes),
+            (
+                "media.max_image_pixels",
+                u64::from(self.media.max_image_pixels),
+            ),
+            ("media.upload_ttl_secs", self.media.upload_ttl_secs),
+            (
+                "media.unconfirmed_after_secs",
+                self.media.unconfirmed_after_secs,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be positive");
+            }
+        }
+        if self.media.unconfirmed_after_secs < self.media.upload_ttl_secs {
+            return fail(
+                "media.unconfirmed_after_secs",
+                "must be at least media.upload_ttl_secs",
+            );
         }
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");

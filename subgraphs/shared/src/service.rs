@@ -33,6 +33,7 @@ use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 use crate::objects::ObjectStore;
 use crate::objects::local::LocalObjects;
 use crate::objects::s3::S3Objects;
+use crate::presence::Tracker;
 use crate::pubsub::PubSub;
 use crate::pubsub::memory::MemoryPubSub;
 use crate::pubsub::redis::RedisPubSub;
@@ -54,6 +55,8 @@ pub struct Ports {
     pub tokens: Arc<TokenVerifier>,
     /// Caps on live subscriptions, shared by every subgraph of the process.
     pub subscriptions: Arc<SubscriptionSlots>,
+    /// Presence of every device, shared by every subgraph of the process.
+    pub presence: Arc<Tracker>,
     /// Cancelled when the process shuts down; every task watches it.
     pub shutdown: CancellationToken,
 }
@@ -123,8 +126,13 @@ impl Ports {
             config.gateway.max_subscriptions_per_session,
             config.gateway.max_subscriptions_per_user,
         );
+        let presence = Tracker::new(
+            Arc::clone(&pubsub),
+            Duration::from_secs(config.presence.away_after_secs),
+        );
         Ok(Ports {
             subscriptions,
+            presence,
             config: Arc::new(config),
             events,
             pubsub,
@@ -175,12 +183,13 @@ impl Ports {
 
     /// The one way a subgraph serves a live subscription: takes a slot for `viewer`
     /// (`RATE_LIMITED` past the caps, see [`crate::subscriptions`]), listens on
-    /// `channel`, and yields what `keep` makes of each frame (frames it maps to `None`
-    /// are skipped); while open, the viewer counts as online.
+    /// `channels` (one subscription of the pub/sub port however many), and yields
+    /// what `keep` makes of each frame (frames it maps to `None` are skipped); while
+    /// open, the viewer's device counts as present.
     pub async fn live<F, T, K>(
         &self,
         viewer: &crate::token::Viewer,
-        channel: Channel<F>,
+        channels: Vec<Channel<F>>,
         mut keep: K,
     ) -> Result<impl futures::Stream<Item = T> + use<F, T, K>, crate::Error>
     where
@@ -189,13 +198,26 @@ impl Ports {
         T: Send + 'static,
     {
         let slot = self.subscriptions.acquire(viewer)?;
-        let frames = self.pubsub.subscribe(channel.name()).await?;
+        let names: Vec<String> = channels.iter().map(|c| c.name().to_string()).collect();
+        let frames = if names.is_empty() {
+            // Nothing to hear yet: stay open, as a subscription to a quiet channel does.
+            futures::stream::pending().boxed()
+        } else {
+            self.pubsub.subscribe_many(&names).await?
+        };
+        // Every channel of the list carries the same frame type: any one decodes.
+        let decoder = channels.into_iter().next();
         let items = frames.filter_map(move |text| {
-            futures::future::ready(channel.decode(&text).and_then(&mut keep))
+            let item = decoder
+                .as_ref()
+                .and_then(|channel| channel.decode(&text))
+                .and_then(&mut keep);
+            futures::future::ready(item)
         });
         Ok(crate::subscriptions::serve(
             slot,
-            Arc::clone(&self.pubsub),
+            Arc::clone(&self.presence),
+            viewer.clone(),
             items,
         ))
     }
@@ -281,6 +303,7 @@ struct AppState<Q, M, S> {
     tokens: Arc<TokenVerifier>,
     trust: GatewayTrust,
     db: DatabaseConnection,
+    presence: Arc<Tracker>,
 }
 
 impl<Q, M, S> Clone for AppState<Q, M, S> {
@@ -290,6 +313,7 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
             tokens: Arc::clone(&self.tokens),
             trust: self.trust.clone(),
             db: self.db.clone(),
+            presence: Arc::clone(&self.presence),
         }
     }
 }
@@ -316,6 +340,7 @@ where
             ports.config.require_signature(),
         ),
         db,
+        presence: Arc::clone(&ports.presence),
     };
     let app = Router::new()
         .route(
@@ -398,10 +423,21 @@ where
     };
     let mut request = request.into_inner().data(ip);
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match state.tokens.viewer_from_authorization(authorization).await {
-        Ok(Some(viewer)) => request = request.data(viewer),
-        Ok(None) => {}
+    let viewer = match state.tokens.viewer_from_authorization(authorization).await {
+        Ok(viewer) => viewer,
         Err(err) => return graphql_error(StatusCode::OK, &err),
+    };
+    // A request the client made is its device's activity. The gateway's entity
+    // fetches (`_entities`) are not: they also run for events the client merely
+    // receives.
+    if let Some(viewer) = &viewer
+        && !request.query.contains("_entities")
+    {
+        let (presence, viewer) = (Arc::clone(&state.presence), viewer.clone());
+        tokio::spawn(async move { presence.touch(&viewer).await });
+    }
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
     }
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }

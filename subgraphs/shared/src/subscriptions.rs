@@ -13,8 +13,7 @@ use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use crate::Error;
-use crate::presence;
-use crate::pubsub::PubSub;
+use crate::presence::{self, Tracker};
 use crate::token::Viewer;
 
 /// Live subscriptions by session and by user, with their caps.
@@ -105,14 +104,18 @@ fn release(map: &mut HashMap<Uuid, usize>, key: Uuid) {
 /// Serves `stream` as the live subscription that holds `slot` (taken with
 /// [`SubscriptionSlots::acquire`] before anything was subscribed): while open, it
 /// keeps the slot and keeps its user online.
-pub fn serve<S>(slot: Slot, pubsub: Arc<dyn PubSub>, stream: S) -> impl Stream<Item = S::Item>
+pub fn serve<S>(
+    slot: Slot,
+    tracker: Arc<Tracker>,
+    viewer: Viewer,
+    stream: S,
+) -> impl Stream<Item = S::Item>
 where
     S: Stream + Send + 'static,
     S::Item: Send,
 {
-    let user = slot.user;
     // The closure owns the slot, so it is released when the stream is dropped.
-    presence::track(pubsub, user, stream).map(move |item| {
+    presence::track(tracker, viewer, stream).map(move |item| {
         let _held = &slot;
         item
     })

@@ -122,6 +122,114 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     assert_eq!(all.len(), 1);
     assert_eq!(all["b"], "2");
     assert!(pubsub.hash_get_all("missing").await.unwrap().is_empty());
+    let many = pubsub
+        .hash_get_all_many(&["missing".into(), "h".into()])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 2, "one map per key, in order");
+    assert!(many[0].is_empty());
+    assert_eq!(many[1], all);
+    assert!(pubsub.hash_get_all_many(&[]).await.unwrap().is_empty());
+
+    // An atomic swap hands back what was there.
+    let ttl = Duration::from_secs(30);
+    assert_eq!(pubsub.swap("s", "one", ttl).await.unwrap(), None);
+    assert_eq!(
+        pubsub.swap("s", "two", ttl).await.unwrap().as_deref(),
+        Some("one")
+    );
+    assert_eq!(pubsub.get("s").await.unwrap().as_deref(), Some("two"));
+
+    // One subscription to several channels hears each of them.
+    let channels = ["many:1".to_string(), "many:2".to_string()];
+    let mut many = pubsub.subscribe_many(&channels).await.unwrap();
+    pubsub.publish("many:2", "b").await.unwrap();
+    pubsub.publish("many:1", "a").await.unwrap();
+    pubsub.publish("many:3", "c").await.unwrap();
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        heard.push(
+            tokio::time::timeout(within, many.next())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    heard.sort();
+    assert_eq!(heard, ["a", "b"]);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), many.next())
+            .await
+            .is_err(),
+        "not a channel it asked for"
+    );
+}
+
+/// Two server instances (two trackers, each with its own connection to the same
+/// store) count a user's devices together and announce each change once.
+async fn presence_across_instances(one: Arc<dyn PubSub>, two: Arc<dyn PubSub>) {
+    use echostream_shared::contracts::presence::{PresenceState, channel};
+    use echostream_shared::presence::{Connection, Tracker};
+    use echostream_shared::token::Viewer;
+
+    let away_after = Duration::from_secs(300);
+    let (a, b) = (
+        Tracker::new(Arc::clone(&one), away_after),
+        Tracker::new(Arc::clone(&two), away_after),
+    );
+    let user = Uuid::now_v7();
+    let device = || Viewer {
+        user_id: user,
+        session_id: Uuid::now_v7(),
+        device_id: "d".into(),
+    };
+    let mut changes = one.subscribe(channel(user).name()).await.unwrap();
+    let phone = Connection::open(Arc::clone(&a), device()).await.unwrap();
+    let laptop = device();
+    let _laptop = Connection::open(Arc::clone(&b), laptop.clone())
+        .await
+        .unwrap();
+    let seen_by_a = a.status(user).await.unwrap();
+    assert_eq!(seen_by_a.state, PresenceState::Online);
+    assert_eq!(seen_by_a.devices, 2, "each instance sees both devices");
+    assert_eq!(b.status(user).await.unwrap().devices, 2);
+
+    // The laptop says it is away; the phone still holds the user online.
+    b.declare(&laptop, true).await.unwrap();
+    assert_eq!(a.status(user).await.unwrap().state, PresenceState::Online);
+    drop(phone);
+    eventually(|| async {
+        (a.status(user).await.unwrap().state == PresenceState::Away).then_some(())
+    })
+    .await;
+    // Both instances settle the same change: it is announced once.
+    a.settle(user).await.unwrap();
+    b.settle(user).await.unwrap();
+    let channel = channel(user);
+    let mut announced = Vec::new();
+    while let Ok(Some(text)) =
+        tokio::time::timeout(Duration::from_millis(300), changes.next()).await
+    {
+        announced.push(channel.decode(&text).unwrap().state);
+    }
+    assert_eq!(announced, [PresenceState::Online, PresenceState::Away]);
+}
+
+#[tokio::test]
+async fn embedded_presence_spans_instances() {
+    let store: Arc<dyn PubSub> = Arc::new(MemoryPubSub::new());
+    presence_across_instances(Arc::clone(&store), store).await;
+}
+
+#[tokio::test]
+async fn services_presence_spans_instances_on_redis() {
+    let config = RedisConfig {
+        url: env("TEST_ECHOSTREAM_REDIS"),
+        key_prefix: format!("{}:", isolation()),
+    };
+    let one = Arc::new(RedisPubSub::connect(&config).await.unwrap());
+    let two = Arc::new(RedisPubSub::connect(&config).await.unwrap());
+    presence_across_instances(one, two).await;
 }
 
 #[tokio::test]

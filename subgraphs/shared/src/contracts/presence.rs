@@ -1,4 +1,4 @@
-//! The frames of the presence domain: a user going on- or offline, on that user's
+//! The frames of the presence domain: a user's presence changing, on that user's
 //! presence channel.
 
 use chrono::{DateTime, Utc};
@@ -7,12 +7,34 @@ use uuid::Uuid;
 
 use super::Channel;
 
-/// A user went online or offline.
+/// How present a user is: the most present of their devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceState {
+    Offline,
+    Away,
+    Online,
+}
+
+impl PresenceState {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceState::Offline => "offline",
+            PresenceState::Away => "away",
+            PresenceState::Online => "online",
+        }
+    }
+}
+
+/// A user's presence changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceFrame {
     pub user_id: Uuid,
-    pub online: bool,
+    pub state: PresenceState,
+    /// When the user was last present (now, unless offline).
+    pub last_seen: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
 }
 
@@ -31,7 +53,8 @@ mod tests {
         let channel = channel(user);
         let frame = PresenceFrame {
             user_id: user,
-            online: true,
+            state: PresenceState::Away,
+            last_seen: Some(Utc::now()),
             at: Utc::now(),
         };
         assert_eq!(channel.decode(&channel.encode(&frame)), Some(frame));

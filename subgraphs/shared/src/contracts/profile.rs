@@ -143,6 +143,88 @@ impl Event for UserUnblocked {
     }
 }
 
+/// Who a privacy setting lets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    Everyone,
+    Friends,
+    Nobody,
+}
+
+impl Audience {
+    /// The stored spelling (`everyone`, `friends`, `nobody`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Everyone => "everyone",
+            Audience::Friends => "friends",
+            Audience::Nobody => "nobody",
+        }
+    }
+
+    /// Reads the stored spelling; anything else is the strictest audience.
+    pub fn parse(stored: &str) -> Audience {
+        match stored {
+            "everyone" => Audience::Everyone,
+            "friends" => Audience::Friends,
+            _ => Audience::Nobody,
+        }
+    }
+
+    /// Whether someone who is (or is not) a friend is let in.
+    pub fn admits(self, friend: bool) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Friends => friend,
+            Audience::Nobody => false,
+        }
+    }
+}
+
+/// A user's privacy settings, whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacySettings {
+    /// Who may send me direct messages (within the instance's policy).
+    pub direct_messages: Audience,
+    /// Who sees my online status and last seen; reciprocal.
+    pub presence: Audience,
+    /// Whether I send read receipts; reciprocal (off: I see none either).
+    pub read_receipts: bool,
+    /// Who may add me to groups (`everyone` or `friends`).
+    pub group_adds: Audience,
+}
+
+impl Default for PrivacySettings {
+    /// The defaults: friends may message me and see my presence, and may add me to
+    /// groups; read receipts are on.
+    fn default() -> Self {
+        PrivacySettings {
+            direct_messages: Audience::Friends,
+            presence: Audience::Friends,
+            read_receipts: true,
+            group_adds: Audience::Friends,
+        }
+    }
+}
+
+/// A user changed their privacy settings; carries all of them, so a projection
+/// needs only the latest event. Keyed by the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyChanged {
+    pub user_id: Uuid,
+    pub settings: PrivacySettings,
+}
+
+impl Event for PrivacyChanged {
+    const TYPE: &'static str = "profile.privacy_changed";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_id.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +258,13 @@ mod tests {
         round_trips(UserUnblocked {
             blocker_id: a,
             blocked_id: b,
+        });
+        round_trips(PrivacyChanged {
+            user_id: a,
+            settings: PrivacySettings {
+                direct_messages: Audience::Nobody,
+                ..PrivacySettings::default()
+            },
         });
         round_trips(ProfileUpdated {
             user_id: a,

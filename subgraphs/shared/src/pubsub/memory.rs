@@ -52,6 +52,16 @@ impl MemoryPubSub {
     }
 }
 
+fn hash_of(keys: &HashMap<String, Entry>, key: &str, now: Instant) -> HashMap<String, String> {
+    match keys.get(key) {
+        Some(e) if e.live(now) => match &e.value {
+            Value::Hash(map) => map.clone(),
+            Value::Text(_) => HashMap::new(),
+        },
+        _ => HashMap::new(),
+    }
+}
+
 #[async_trait]
 impl PubSub for MemoryPubSub {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
@@ -86,6 +96,35 @@ impl PubSub for MemoryPubSub {
                 futures::future::ready(out)
             })
             .boxed())
+    }
+
+    async fn subscribe_many(
+        &self,
+        channels: &[String],
+    ) -> Result<BoxStream<'static, String>, PubSubError> {
+        let mut streams = Vec::with_capacity(channels.len());
+        for channel in channels {
+            streams.push(self.subscribe(channel).await?);
+        }
+        Ok(futures::stream::select_all(streams).boxed())
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, PubSubError> {
+        let now = Instant::now();
+        let entry = Entry {
+            value: Value::Text(value.to_string()),
+            expires: Some(now + ttl),
+        };
+        let before = self.keys().insert(key.to_string(), entry);
+        Ok(before.and_then(|e| match e.value {
+            Value::Text(v) if e.live(now) => Some(v),
+            _ => None,
+        }))
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
@@ -173,12 +212,15 @@ impl PubSub for MemoryPubSub {
 
     async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
         let now = Instant::now();
-        Ok(match self.keys().get(key) {
-            Some(e) if e.live(now) => match &e.value {
-                Value::Hash(map) => map.clone(),
-                Value::Text(_) => HashMap::new(),
-            },
-            _ => HashMap::new(),
-        })
+        Ok(hash_of(&self.keys(), key, now))
+    }
+
+    async fn hash_get_all_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<HashMap<String, String>>, PubSubError> {
+        let now = Instant::now();
+        let all = self.keys();
+        Ok(keys.iter().map(|key| hash_of(&all, key, now)).collect())
     }
 }

@@ -31,11 +31,25 @@ pub trait PubSub: Send + Sync + 'static {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError>;
     /// Receives what is published on `channel` from now on.
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError>;
+    /// Receives what is published on any of `channels` from now on, over one
+    /// subscription (one connection in Redis, however many channels).
+    async fn subscribe_many(
+        &self,
+        channels: &[String],
+    ) -> Result<BoxStream<'static, String>, PubSubError>;
 
     /// Sets `key`, expiring after `ttl` when given.
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError>;
     /// Reads `key`.
     async fn get(&self, key: &str) -> Result<Option<String>, PubSubError>;
+    /// Sets `key` and returns what it held before, in one atomic step (so of two
+    /// instances announcing the same change, exactly one sees the old value).
+    async fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, PubSubError>;
     /// Removes `key`.
     async fn delete(&self, key: &str) -> Result<(), PubSubError>;
     /// Adds one to a counter, starting its `window` when it is created; returns the new
@@ -54,4 +68,9 @@ pub trait PubSub: Send + Sync + 'static {
     async fn hash_delete(&self, key: &str, field: &str) -> Result<(), PubSubError>;
     /// Reads a whole hash (empty when missing or expired).
     async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError>;
+    /// Reads several whole hashes in one round trip, in the order of `keys`.
+    async fn hash_get_all_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<HashMap<String, String>>, PubSubError>;
 }

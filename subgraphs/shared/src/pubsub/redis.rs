@@ -67,6 +67,39 @@ impl PubSub for RedisPubSub {
             .boxed())
     }
 
+    async fn subscribe_many(
+        &self,
+        channels: &[String],
+    ) -> Result<BoxStream<'static, String>, PubSubError> {
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(fail)?;
+        let names: Vec<String> = channels.iter().map(|c| self.key(c)).collect();
+        if !names.is_empty() {
+            pubsub.subscribe(names).await.map_err(fail)?;
+        }
+        Ok(pubsub
+            .into_on_message()
+            .filter_map(|msg| futures::future::ready(msg.get_payload::<String>().ok()))
+            .boxed())
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("GET")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
         let mut conn = self.commands.clone();
         let key = self.key(key);
@@ -144,5 +177,20 @@ impl PubSub for RedisPubSub {
     async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
         let mut conn = self.commands.clone();
         conn.hgetall(self.key(key)).await.map_err(fail)
+    }
+
+    async fn hash_get_all_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<HashMap<String, String>>, PubSubError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.commands.clone();
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.hgetall(self.key(key));
+        }
+        pipe.query_async(&mut conn).await.map_err(fail)
     }
 }

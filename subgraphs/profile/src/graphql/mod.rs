@@ -1,13 +1,15 @@
 //! The profile subgraph's GraphQL edge.
 
+mod privacy;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, Object, OutputType, Result,
-    Schema,
+    Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, MergedObject, Object,
+    OutputType, Result, Schema,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use echostream_shared::Error;
@@ -24,9 +26,20 @@ use crate::{Profile, blocks, friends, profiles};
 /// The profile subgraph's schema type.
 pub type ProfileSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// Every read of the subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(PeopleQuery, privacy::PrivacyQuery);
+
+/// Every write of the subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(PeopleMutation, privacy::PrivacyMutation);
+
 /// Builds the schema with its context and loaders.
 pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription).enable_federation();
+    let mut builder =
+        Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation();
     if let Some(app) = app {
         let profiles = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
         let standings = DataLoader::new(StandingLoader(app.db.clone()), tokio::spawn);
@@ -237,11 +250,12 @@ impl FriendRequest {
     }
 }
 
-/// Reads.
-pub struct Query;
+/// Reads about people.
+#[derive(Default)]
+pub struct PeopleQuery;
 
 #[Object]
-impl Query {
+impl PeopleQuery {
     /// Users whose username or display name starts with `query`; or, when `query` is
     /// an email address, the user with exactly that address (never a part of one).
     /// People who blocked the viewer are not found.
@@ -349,11 +363,12 @@ fn edit<T>(value: MaybeUndefined<T>) -> Edit<T> {
     }
 }
 
-/// Writes.
-pub struct Mutation;
+/// Writes about people.
+#[derive(Default)]
+pub struct PeopleMutation;
 
 #[Object]
-impl Mutation {
+impl PeopleMutation {
     /// Changes the viewer's profile; returns the viewer.
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
         let me = ctx.viewer()?.user_id;

@@ -1,0 +1,80 @@
+//! Who may see whose presence: oneself always; anyone else only if neither blocked
+//! the other and both privacy settings admit the other (reciprocal, see
+//! `echostream_shared::projections::privacy::sees_presence`). Everything is read from
+//! presence's own projections of profile's events.
+
+use std::collections::HashSet;
+
+use echostream_shared::Error;
+use echostream_shared::projections::blocks::block;
+use echostream_shared::projections::friendships::friendship;
+use echostream_shared::projections::privacy;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// The ones of `users` whose presence `viewer` may see, in three queries however
+/// many users are asked about.
+pub async fn visible(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    users: &[Uuid],
+) -> Result<HashSet<Uuid>, Error> {
+    let others: Vec<Uuid> = users.iter().copied().filter(|u| *u != viewer).collect();
+    let mut seen: HashSet<Uuid> = users.iter().copied().filter(|u| *u == viewer).collect();
+    if others.is_empty() {
+        return Ok(seen);
+    }
+    let friends: HashSet<Uuid> = friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(viewer))
+        .filter(friendship::Column::FriendId.is_in(others.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.friend_id)
+        .collect();
+    let blocked: HashSet<Uuid> = block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    block::Column::Blocker
+                        .eq(viewer)
+                        .and(block::Column::Blocked.is_in(others.iter().copied())),
+                )
+                .add(
+                    block::Column::Blocked
+                        .eq(viewer)
+                        .and(block::Column::Blocker.is_in(others.iter().copied())),
+                ),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| {
+            if b.blocker == viewer {
+                b.blocked
+            } else {
+                b.blocker
+            }
+        })
+        .collect();
+    let mut everyone = others.clone();
+    everyone.push(viewer);
+    let settings = privacy::of_many(db, &everyone).await?;
+    let mine = settings[&viewer];
+    seen.extend(others.into_iter().filter(|user| {
+        !blocked.contains(user)
+            && privacy::sees_presence(&mine, &settings[user], friends.contains(user))
+    }));
+    Ok(seen)
+}
+
+/// `viewer`'s friends, by presence's projection.
+pub async fn friends_of(db: &DatabaseConnection, viewer: Uuid) -> Result<Vec<Uuid>, Error> {
+    Ok(friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(viewer))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.friend_id)
+        .collect())
+}
