@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(Blocks),
             Box::new(EmailDigests),
             Box::new(Privacy),
+            Box::new(Media),
         ]
     }
 }
@@ -150,5 +151,57 @@ impl MigrationTrait for EmailDigests {
             false,
         )
         .await
+    }
+}
+
+/// Avatars and covers: the profile names each one's stored media (a key prefix), and
+/// `media` lists uploads waiting for confirmation and media waiting to be deleted.
+struct Media;
+
+impl MigrationName for Media {
+    fn name(&self) -> &str {
+        "m20261127_000002_profile_media"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Media {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per statement.
+        for column in ["avatar_key", "cover_key"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(n("profiles"))
+                        .add_column(string_null(n(column)))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("media"))
+                    .if_not_exists()
+                    .col(uuid(n("id")).primary_key())
+                    .col(uuid(n("user_id")))
+                    .col(string_len(n("kind"), 16))
+                    .col(string_len(n("key"), 200))
+                    .col(string_len(n("content_type"), 64))
+                    .col(big_integer(n("declared_bytes")))
+                    .col(string_len(n("state"), 16))
+                    .col(timestamp_with_time_zone(n("since")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "media",
+            "media_state_since",
+            &["state", "since"],
+            false,
+        )
+        .await?;
+        index(manager, "media", "media_user", &["user_id"], false).await
     }
 }

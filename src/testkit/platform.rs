@@ -226,6 +226,30 @@ impl Platform {
         }
     }
 
+    /// The platform's object store, as the platform sees it (to check what is and is
+    /// not stored).
+    pub async fn objects(&self) -> std::sync::Arc<dyn echostream_shared::objects::ObjectStore> {
+        use echostream_shared::config::S3Config;
+        use echostream_shared::objects::{local::LocalObjects, s3::S3Objects};
+        match self.profile {
+            Profile::Embedded => std::sync::Arc::new(LocalObjects::new(
+                self.data_dir.join("objects"),
+                String::new(),
+                Vec::new(),
+            )),
+            Profile::Services => {
+                let config = S3Config {
+                    endpoint: service_env("TEST_ECHOSTREAM_S3"),
+                    access_key: service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"),
+                    secret_key: service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"),
+                    bucket: "echostream-e2e".into(),
+                    ..S3Config::default()
+                };
+                std::sync::Arc::new(S3Objects::connect(&config).await.expect("S3"))
+            }
+        }
+    }
+
     /// A configuration value the platform was started with (`ECHOSTREAM_…`).
     pub fn config_value(&self, key: &str) -> Option<&str> {
         self.config_env

@@ -5,6 +5,7 @@ mod accounts;
 mod dead_letters;
 mod flow;
 mod hostile;
+mod media;
 mod oauth;
 mod people;
 mod presence;

@@ -22,6 +22,10 @@ pub mod profile {
         /// SHA-256 of the account's email address (from auth's events): found by its
         /// exact address only; the address itself stays in auth.
         pub email_digest: Option<String>,
+        /// Where the avatar's images are stored (`media::keys`), if there is one.
+        pub avatar_key: Option<String>,
+        /// Where the cover image's are stored, if there is one.
+        pub cover_key: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -67,6 +71,37 @@ pub mod friendship {
         #[sea_orm(primary_key, auto_increment = false)]
         pub friend_id: Uuid,
         pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Media of a user on its way in or out: an upload waiting for its confirmation
+/// (`pending`), or a replaced or erased image whose objects are to be deleted
+/// (`doomed`). The clean-up worker empties it.
+pub mod media {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "media")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        /// `avatar` or `cover`.
+        pub kind: String,
+        /// The key prefix of the image's objects.
+        pub key: String,
+        /// What the client declared it would upload.
+        pub content_type: String,
+        pub declared_bytes: i64,
+        /// `pending` or `doomed`.
+        pub state: String,
+        /// When it was asked for, or doomed.
+        pub since: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

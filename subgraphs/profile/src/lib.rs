@@ -8,15 +8,16 @@ pub mod details;
 pub mod entities;
 pub mod friends;
 pub mod graphql;
+pub mod media;
 pub mod privacy;
 pub mod profiles;
 
 use std::sync::Arc;
 
-use axum::Router;
 use echostream_migrations::profile::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::events::outbox::Relay;
+use echostream_shared::objects;
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
@@ -25,6 +26,8 @@ pub struct Profile {
     pub ports: Ports,
     pub db: DatabaseConnection,
     pub relay: Relay,
+    /// Wakes the media clean-up worker.
+    pub media_wake: tokio::sync::Notify,
 }
 
 /// The subgraph's SDL for composition.
@@ -47,13 +50,18 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         ports: ports.clone(),
         db: db.clone(),
         relay,
+        media_wake: tokio::sync::Notify::new(),
     });
+    media::cleanup::spawn(Arc::clone(&app));
+    // The local object store's presigned URLs carry this subgraph's address.
+    let max_upload = ports.config.media.max_image_bytes as usize;
+    let objects = objects::local::routes(Arc::clone(&ports.objects), max_upload);
     serve(
         Subgraph::Profile,
         ports,
         db,
         graphql::schema(Some(app)),
-        Router::new(),
+        objects,
     )
     .await
 }

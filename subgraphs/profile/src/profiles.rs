@@ -52,6 +52,8 @@ async fn erase_user(
 ) -> Result<(), Error> {
     let work: Work = Box::new(move |txn| {
         Box::pin(async move {
+            // Its images and unconfirmed uploads go to the clean-up worker.
+            crate::media::doom_all_of(txn, user_id).await?;
             profile::Entity::delete_by_id(user_id).exec(txn).await?;
             friendship::Entity::delete_many()
                 .filter(involving(
@@ -104,6 +106,8 @@ async fn create_profile(
                 website: sea_orm::Set(None),
                 birthdate: sea_orm::Set(None),
                 email_digest: sea_orm::Set(payload.email_digest),
+                avatar_key: sea_orm::Set(None),
+                cover_key: sea_orm::Set(None),
                 created_at: sea_orm::Set(now),
                 updated_at: sea_orm::Set(now),
             };

@@ -30,6 +30,8 @@ async fn person(db: &sea_orm::DatabaseConnection, name: &str) -> Uuid {
         website: Set(None),
         birthdate: Set(None),
         email_digest: Set(None),
+        avatar_key: Set(None),
+        cover_key: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -84,6 +86,7 @@ async fn friendship_states_of_many_users_take_four_queries() {
         relay,
         ports: ports.clone(),
         db,
+        media_wake: Default::default(),
     });
     let schema = echostream_profile::graphql::schema(Some(app));
     let representations: Vec<_> = others

@@ -350,13 +350,13 @@ where
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready::<Q, M, S>))
         .with_state(state)
-        .merge(extra)
         // The gateway bounds what clients send; a subgraph bounds what reaches it
         // directly the same way (413 past the limit). JSON nesting is bounded by
-        // serde_json's own recursion limit (128).
+        // serde_json's own recursion limit (128). Extra routes bound their own bodies.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             ports.config.gateway.max_request_bytes,
-        ));
+        ))
+        .merge(extra);
     let addr = format!(
         "{}:{}",
         ports.config.listen.host,

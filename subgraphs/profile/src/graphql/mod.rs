@@ -1,5 +1,6 @@
 //! The profile subgraph's GraphQL edge.
 
+mod media;
 mod privacy;
 
 use std::collections::HashMap;
@@ -34,7 +35,11 @@ pub struct Query(PeopleQuery, privacy::PrivacyQuery);
 /// Every write of the subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(PeopleMutation, privacy::PrivacyMutation);
+pub struct Mutation(
+    PeopleMutation,
+    privacy::PrivacyMutation,
+    media::MediaMutation,
+);
 
 /// Builds the schema with its context and loaders.
 pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
@@ -152,6 +157,18 @@ impl User {
     /// An http(s) URL.
     async fn website(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.details(ctx).await?.and_then(|p| p.website))
+    }
+
+    /// The avatar, if any; null for someone the user has blocked.
+    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<media::ProfileImage>> {
+        let prefix = self.details(ctx).await?.and_then(|p| p.avatar_key);
+        media::image(ctx, prefix).await
+    }
+
+    /// The cover image, if any; null for someone the user has blocked.
+    async fn cover(&self, ctx: &Context<'_>) -> Result<Option<media::ProfileImage>> {
+        let prefix = self.details(ctx).await?.and_then(|p| p.cover_key);
+        media::image(ctx, prefix).await
     }
 
     /// Shown to the user and their friends only; null for anyone else.

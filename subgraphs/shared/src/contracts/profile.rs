@@ -143,6 +143,25 @@ impl Event for UserUnblocked {
     }
 }
 
+/// A user's avatar or cover image changed (a new one, or none). Keyed by the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileMediaChanged {
+    pub user_id: Uuid,
+    /// `avatar` or `cover`.
+    pub kind: String,
+    /// The image's key prefix in object storage; None when removed.
+    pub key: Option<String>,
+}
+
+impl Event for ProfileMediaChanged {
+    const TYPE: &'static str = "profile.media_changed";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_id.to_string()
+    }
+}
+
 /// Who a privacy setting lets in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -258,6 +277,11 @@ mod tests {
         round_trips(UserUnblocked {
             blocker_id: a,
             blocked_id: b,
+        });
+        round_trips(ProfileMediaChanged {
+            user_id: a,
+            kind: "avatar".into(),
+            key: Some(format!("media/{a}/x")),
         });
         round_trips(PrivacyChanged {
             user_id: a,

@@ -3,11 +3,22 @@
 //! Presigned URLs point at `{base_url}/objects/{key}` with an expiry and an
 //! HMAC-SHA256 signature over method, key, content type and expiry, so they carry the
 //! same guarantees as S3's: they cannot be altered or reused after they expire.
+//! [`routes`] serves those URLs (mounted by the subgraph whose address they carry).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderMap, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use base64::Engine;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -100,6 +111,14 @@ impl ObjectStore for LocalObjects {
         }
     }
 
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        match tokio::fs::metadata(self.path(key)?).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), ObjectError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
@@ -120,6 +139,98 @@ impl ObjectStore for LocalObjects {
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError> {
         validate_key(key)?;
         Ok(self.sign("GET", key, "", ttl))
+    }
+
+    fn as_local(&self) -> Option<&LocalObjects> {
+        Some(self)
+    }
+}
+
+/// The query of a presigned URL.
+#[derive(serde::Deserialize)]
+struct Signed {
+    expires: i64,
+    sig: String,
+}
+
+/// Serves `store`'s presigned URLs when it is the local directory (no routes
+/// otherwise): PUT with the signed content type and at most `max_put_bytes`, and GET
+/// with the type an image's magic bytes give (anything else as an attachment of
+/// unknown type), never sniffed by the browser.
+pub fn routes(store: Arc<dyn ObjectStore>, max_put_bytes: usize) -> Router {
+    if store.as_local().is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/objects/{*key}", get(serve_get).put(serve_put))
+        .with_state((store, max_put_bytes))
+}
+
+type RouteState = (Arc<dyn ObjectStore>, usize);
+
+fn status(code: StatusCode, text: &'static str) -> Response {
+    (code, text).into_response()
+}
+
+async fn serve_put(
+    State((store, max)): State<RouteState>,
+    Path(key): Path<String>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(local) = store.as_local() else {
+        return status(StatusCode::NOT_FOUND, "not found");
+    };
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !local.verify("PUT", &key, content_type, signed.expires, &signed.sig) {
+        return status(StatusCode::FORBIDDEN, "signature does not match or expired");
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, max).await else {
+        return status(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    };
+    match store.put(&key, bytes, content_type).await {
+        Ok(()) => status(StatusCode::OK, ""),
+        Err(err) => {
+            tracing::warn!(%key, %err, "upload not stored");
+            status(StatusCode::INTERNAL_SERVER_ERROR, "not stored")
+        }
+    }
+}
+
+async fn serve_get(
+    State((store, _)): State<RouteState>,
+    Path(key): Path<String>,
+    Query(signed): Query<Signed>,
+) -> Response {
+    let Some(local) = store.as_local() else {
+        return status(StatusCode::NOT_FOUND, "not found");
+    };
+    if !local.verify("GET", &key, "", signed.expires, &signed.sig) {
+        return status(StatusCode::FORBIDDEN, "signature does not match or expired");
+    }
+    match store.get(&key).await {
+        Ok(Some(bytes)) => {
+            let (content_type, disposition) = match super::sniff_image(&bytes) {
+                Some(image) => (image, "inline"),
+                None => ("application/octet-stream", "attachment"),
+            };
+            let headers = [
+                (CONTENT_TYPE, content_type),
+                (CONTENT_DISPOSITION, disposition),
+                (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (CACHE_CONTROL, "private, max-age=3600"),
+            ];
+            (headers, bytes).into_response()
+        }
+        Ok(None) => status(StatusCode::NOT_FOUND, "not found"),
+        Err(err) => {
+            tracing::warn!(%key, %err, "object not read");
+            status(StatusCode::INTERNAL_SERVER_ERROR, "not read")
+        }
     }
 }
 

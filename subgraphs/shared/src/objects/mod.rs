@@ -38,6 +38,9 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectError>;
     /// Reads `key`; `None` when absent.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError>;
+    /// The size of `key` in bytes; `None` when absent. Read before `get` to refuse an
+    /// oversized upload without loading it.
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError>;
     /// Removes `key` (absent is fine).
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
     /// A URL a client can PUT `key` to, with this content type, until `ttl` passes.
@@ -49,6 +52,25 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> Result<String, ObjectError>;
     /// A URL a client can GET `key` from until `ttl` passes.
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError>;
+    /// The local directory store, which serves its presigned URLs itself (see
+    /// [`local::routes`]); `None` for stores that serve their own.
+    fn as_local(&self) -> Option<&local::LocalObjects> {
+        None
+    }
+}
+
+/// The image type `bytes` start like (PNG, JPEG or WebP), from their magic bytes,
+/// whatever anyone declared.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
 }
 
 /// Keys are relative paths of safe segments: no `..`, no leading `/`, no control bytes.
@@ -74,6 +96,15 @@ pub fn validate_key(key: &str) -> Result<(), ObjectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_are_told_by_their_magic_bytes() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff_image(b"RIFF"), None);
+    }
 
     #[test]
     fn keys_cannot_escape_their_root() {

@@ -119,6 +119,28 @@ impl ObjectStore for S3Objects {
         }
     }
 
+    async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
+        validate_key(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.content_length().unwrap_or(0).max(0) as u64)),
+            Err(err) => {
+                let service = err.into_service_error();
+                if service.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(fail(service))
+                }
+            }
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), ObjectError> {
         validate_key(key)?;
         self.client

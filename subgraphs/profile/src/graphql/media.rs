@@ -1,0 +1,132 @@
+//! Avatars and covers at the edge: ask for an upload URL, confirm the upload,
+//! remove an image; `User.avatar` and `User.cover` give loadable URLs.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use echostream_shared::resolver::{RequestExt, parse_id};
+
+use super::{User, app};
+use crate::media::{self, ImageKind};
+
+/// Which of a user's images.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ProfileImageKind {
+    Avatar,
+    Cover,
+}
+
+impl From<ProfileImageKind> for ImageKind {
+    fn from(kind: ProfileImageKind) -> Self {
+        match kind {
+            ProfileImageKind::Avatar => ImageKind::Avatar,
+            ProfileImageKind::Cover => ImageKind::Cover,
+        }
+    }
+}
+
+/// What the client is about to upload.
+#[derive(InputObject)]
+pub struct ProfileImageUploadInput {
+    kind: ProfileImageKind,
+    /// image/png, image/jpeg or image/webp.
+    content_type: String,
+    /// The exact size of the file, in bytes (at most `media.max_image_bytes`).
+    byte_size: i64,
+}
+
+/// A header the upload must carry.
+#[derive(SimpleObject)]
+pub struct HttpHeader {
+    name: String,
+    value: String,
+}
+
+/// Where and how to upload an image: PUT the bytes to `url` with `headers` before
+/// `expiresAt`, then call `confirmProfileImageUpload(id)`.
+#[derive(SimpleObject)]
+pub struct ProfileImageUpload {
+    id: ID,
+    url: String,
+    method: String,
+    headers: Vec<HttpHeader>,
+    expires_at: DateTime<Utc>,
+}
+
+/// URLs of an image's renditions, each valid for an hour.
+#[derive(SimpleObject)]
+pub struct ProfileImage {
+    /// 64 pixels (avatars: 64×64).
+    small: String,
+    /// 256 pixels (avatars: square).
+    medium: String,
+    /// Up to 1024 pixels, never larger than the upload.
+    large: String,
+}
+
+/// The image at `prefix`, as URLs.
+pub async fn image(ctx: &Context<'_>, prefix: Option<String>) -> Result<Option<ProfileImage>> {
+    let Some(prefix) = prefix else {
+        return Ok(None);
+    };
+    let urls = media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
+    Ok(Some(ProfileImage {
+        small: urls.small,
+        medium: urls.medium,
+        large: urls.large,
+    }))
+}
+
+/// Writes.
+#[derive(Default)]
+pub struct MediaMutation;
+
+#[Object]
+impl MediaMutation {
+    /// Starts an upload of the viewer's avatar or cover image.
+    async fn request_profile_image_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: ProfileImageUploadInput,
+    ) -> Result<ProfileImageUpload> {
+        let me = ctx.viewer()?.user_id;
+        let upload = media::request_upload(
+            app(ctx)?,
+            me,
+            input.kind.into(),
+            &input.content_type,
+            input.byte_size,
+        )
+        .await?;
+        Ok(ProfileImageUpload {
+            id: ID(upload.id.to_string()),
+            url: upload.url,
+            method: "PUT".into(),
+            headers: vec![HttpHeader {
+                name: "Content-Type".into(),
+                value: upload.content_type,
+            }],
+            expires_at: upload.expires_at,
+        })
+    }
+
+    /// Checks an upload (size, real type, pixels) and makes it the viewer's image,
+    /// replacing (and deleting) the one before; a refused upload is deleted.
+    /// Returns the viewer.
+    async fn confirm_profile_image_upload(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
+        media::confirm_upload(app(ctx)?, me, id).await?;
+        Ok(User { id: me })
+    }
+
+    /// Removes (and deletes) the viewer's avatar or cover image. Returns the viewer.
+    async fn remove_profile_image(
+        &self,
+        ctx: &Context<'_>,
+        kind: ProfileImageKind,
+    ) -> Result<User> {
+        let me = ctx.viewer()?.user_id;
+        media::remove(app(ctx)?, me, kind.into()).await?;
+        Ok(User { id: me })
+    }
+}
