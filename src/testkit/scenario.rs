@@ -77,19 +77,26 @@ pub async fn signed_up(p: &Platform, name: &str) -> Person {
     login(p, &username).await
 }
 
+/// The users `who` finds searching for `query` (the first page).
+pub async fn search(p: &Platform, who: &Person, query: &str) -> Vec<Value> {
+    let out = data(
+        &p.gateway,
+        "query S($q: String!) { searchUsers(query: $q) { edges { node { id username displayName } } } }",
+        json!({ "q": query }),
+        Some(&who.token),
+    )
+    .await;
+    out["searchUsers"]["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default()
+}
+
 /// `finder` searches for `target` until the profile projection has it.
 pub async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
     eventually("the user to be searchable", WAIT, || async {
-        let out = data(
-            &p.gateway,
-            "query S($q: String!) { searchUsers(query: $q) { id username displayName } }",
-            json!({ "q": target.username }),
-            Some(&finder.token),
-        )
-        .await;
-        out["searchUsers"]
-            .as_array()
-            .and_then(|list| list.iter().find(|u| u["id"] == target.id.as_str()).cloned())
+        let found = search(p, finder, &target.username).await;
+        found.into_iter().find(|u| u["id"] == target.id.as_str())
     })
     .await
 }

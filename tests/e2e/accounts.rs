@@ -449,12 +449,12 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     .await;
     let search = data(
         &p.gateway,
-        "query S($q: String!) { searchUsers(query: $q) { id } }",
+        "query S($q: String!) { searchUsers(query: $q) { edges { node { id } } } }",
         json!({ "q": ann.username }),
         Some(&bob.token),
     )
     .await;
-    assert_eq!(search["searchUsers"], json!([]));
+    assert_eq!(search["searchUsers"]["edges"], json!([]));
     // The username is free again.
     assert_eq!(
         register(&p, &ann.username).await["username"],
@@ -587,13 +587,13 @@ async fn unverified_accounts_cannot_sign_in_or_be_found(profile: Profile) {
     assert_eq!(error_code(&early), "FORBIDDEN");
     let search = data(
         &p.gateway,
-        "query S($q: String!) { searchUsers(query: $q) { id } }",
+        "query S($q: String!) { searchUsers(query: $q) { edges { node { id } } } }",
         json!({ "q": username }),
         Some(&bob.token),
     )
     .await;
     assert_eq!(
-        search["searchUsers"],
+        search["searchUsers"]["edges"],
         json!([]),
         "only verified accounts have profiles"
     );

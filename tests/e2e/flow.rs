@@ -341,7 +341,7 @@ async fn bad_input_gets_coded_errors(profile: Profile) {
             "BAD_USER_INPUT",
         ),
         (
-            "{ searchUsers(query: \"\") { id } }",
+            "{ searchUsers(query: \"\") { edges { cursor } } }",
             json!({}),
             Some(&ann.token),
             "BAD_USER_INPUT",

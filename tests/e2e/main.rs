@@ -2,6 +2,7 @@
 //! the gateway as clients drive it, on both profiles.
 
 mod accounts;
+mod authorization;
 mod dead_letters;
 mod flow;
 mod hostile;

@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 
 use echostream::testkit::client::{data, error_code, eventually, post};
 use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, WAIT, direct_conversation, find, friends, signed_up};
+use echostream::testkit::scenario::{
+    self, Person, WAIT, direct_conversation, find, friends, signed_up,
+};
 
 use crate::on_both_profiles;
 use crate::start as start_platform;
@@ -229,15 +231,8 @@ async fn the_friend_graph_cancels_crosses_and_ends(profile: Profile) {
 }
 
 async fn search(p: &Platform, who: &Person, query: &str) -> Vec<String> {
-    data(
-        &p.gateway,
-        "query S($q: String!) { searchUsers(query: $q) { id } }",
-        json!({ "q": query }),
-        Some(&who.token),
-    )
-    .await["searchUsers"]
-        .as_array()
-        .unwrap()
+    scenario::search(p, who, query)
+        .await
         .iter()
         .map(|u| u["id"].as_str().unwrap().to_string())
         .collect()
@@ -448,6 +443,31 @@ async fn friends_and_requests_page_through_opaque_cursors(profile: Profile) {
             "{refused}"
         );
     }
+
+    // Search results page the same way: three people named alike, two per page.
+    for other in &expected {
+        update(&p, other, json!({ "displayName": "Zed Alike" })).await;
+    }
+    let search = "query S($after: String) { searchUsers(query: \"zed al\", first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+    let first = data(&p.gateway, search, json!({}), Some(&ann.token)).await;
+    assert_eq!(first["searchUsers"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(first["searchUsers"]["pageInfo"]["hasNextPage"], true);
+    let after = json!({ "after": first["searchUsers"]["pageInfo"]["endCursor"] });
+    let rest = data(&p.gateway, search, after, Some(&ann.token)).await;
+    let ids: Vec<&Value> = first["searchUsers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["searchUsers"]["edges"].as_array().unwrap())
+        .map(|e| &e["node"]["id"])
+        .collect();
+    let want: Vec<Value> = expected.iter().map(|o| json!(o.id)).collect();
+    assert_eq!(
+        ids,
+        want.iter().collect::<Vec<_>>(),
+        "oldest first, none twice"
+    );
+    assert_eq!(rest["searchUsers"]["pageInfo"]["hasNextPage"], false);
 }
 
 async fn users_are_found_by_exact_email_only(profile: Profile) {
@@ -476,7 +496,7 @@ async fn users_are_found_by_exact_email_only(profile: Profile) {
     let too_long = format!("{}@example.com", "a".repeat(250));
     let refused = post(
         &p.gateway,
-        "query S($q: String!) { searchUsers(query: $q) { id } }",
+        "query S($q: String!) { searchUsers(query: $q) { edges { cursor } } }",
         json!({ "q": too_long }),
         Some(&bob.token),
     )

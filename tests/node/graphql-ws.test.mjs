@@ -90,8 +90,8 @@ test('graphql-ws receives a message sent through the gateway, with the sender pr
   const ann = await signUp(platform, 'ann');
   const bob = await signUp(platform, 'bob');
   await eventually('ann to be searchable', async () => {
-    const r = await gql(platform.url, 'query($q: String!) { searchUsers(query: $q) { id } }', { q: ann.username }, bob.token);
-    return r.data?.searchUsers?.some((u) => u.id === ann.id) ? true : undefined;
+    const r = await gql(platform.url, 'query($q: String!) { searchUsers(query: $q) { edges { node { id } } } }', { q: ann.username }, bob.token);
+    return r.data?.searchUsers?.edges?.some((e) => e.node.id === ann.id) ? true : undefined;
   });
   const request = await gql(platform.url, 'mutation($u: String!) { sendFriendRequest(username: $u) { id } }', { u: ann.username }, bob.token);
   await gql(platform.url, 'mutation($id: ID!) { acceptFriendRequest(id: $id) { id } }', { id: request.data.sendFriendRequest.id }, ann.token);

@@ -6,9 +6,7 @@ use echostream_shared::contracts::auth::{EmailChanged, UserDeleted, UserVerified
 use echostream_shared::events::Delivery;
 use echostream_shared::events::consumer::{Work, apply_once};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use echostream_shared::projections::blocks::block;
@@ -126,28 +124,21 @@ async fn create_profile(
     apply_once(db, "profile", event_id, work).await
 }
 
-/// Profiles whose username or display name starts with `query` (case-insensitive),
-/// or, when `query` is an email address, the one account with exactly that address
-/// (never a part of one: addresses cannot be harvested by prefix).
-pub async fn search(
-    db: &DatabaseConnection,
-    query: &str,
-    hidden: &[Uuid],
-    limit: u64,
-) -> Result<Vec<profile::Model>, Error> {
+/// The query for profiles whose username or display name starts with `query`
+/// (case-insensitive), or, when `query` is an email address, the one account with
+/// exactly that address (never a part of one: addresses cannot be harvested by
+/// prefix); `hidden` are left out. Paged by the caller.
+pub fn search(query: &str, hidden: &[Uuid]) -> Result<Select<profile::Entity>, Error> {
     let query = query.trim().to_lowercase();
+    let found =
+        profile::Entity::find().filter(profile::Column::UserId.is_not_in(hidden.iter().copied()));
     if query.contains('@') {
         if query.len() > 254 {
             return Err(Error::bad_input(
                 "an email address is at most 254 characters",
             ));
         }
-        return Ok(profile::Entity::find()
-            .filter(profile::Column::EmailDigest.eq(email_digest(&query)))
-            .filter(profile::Column::UserId.is_not_in(hidden.iter().copied()))
-            .limit(1)
-            .all(db)
-            .await?);
+        return Ok(found.filter(profile::Column::EmailDigest.eq(email_digest(&query))));
     }
     if query.is_empty() || query.len() > 64 {
         return Err(Error::bad_input("search query must be 1 to 64 characters"));
@@ -161,22 +152,16 @@ pub async fn search(
         })
         .collect();
     let pattern = || sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\');
-    Ok(profile::Entity::find()
-        .filter(
-            Condition::any()
-                .add(profile::Column::UsernameKey.like(pattern()))
-                .add(
-                    sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                        sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
-                    ))
-                    .like(pattern()),
-                ),
-        )
-        .filter(profile::Column::UserId.is_not_in(hidden.iter().copied()))
-        .order_by_asc(profile::Column::UsernameKey)
-        .limit(limit.clamp(1, 50))
-        .all(db)
-        .await?)
+    Ok(found.filter(
+        Condition::any()
+            .add(profile::Column::UsernameKey.like(pattern()))
+            .add(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                    sea_orm::sea_query::Expr::col(profile::Column::DisplayName),
+                ))
+                .like(pattern()),
+            ),
+    ))
 }
 
 /// The profile of a username, if any.

@@ -14,7 +14,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use echostream_shared::Error;
-use echostream_shared::pages::{Page, cursor};
+use echostream_shared::pages::{self, Page, cursor};
 use echostream_shared::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -275,22 +275,25 @@ pub struct PeopleQuery;
 impl PeopleQuery {
     /// Users whose username or display name starts with `query`; or, when `query` is
     /// an email address, the user with exactly that address (never a part of one).
-    /// People who blocked the viewer are not found.
+    /// People who blocked the viewer are not found. Oldest accounts first: `first`
+    /// (1 to 100, default 20) after the cursor `after`.
     async fn search_users(
         &self,
         ctx: &Context<'_>,
         query: String,
-        #[graphql(default = 20)] first: i32,
-    ) -> Result<Vec<User>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, User>> {
         let me = ctx.viewer()?.user_id;
-        if !(1..=50).contains(&first) {
-            return Err(Error::bad_input("first must be between 1 and 50").into());
-        }
+        let page = Page::new(first, after.as_deref())?;
         let db = &app(ctx)?.db;
-        // People who blocked the viewer are not found.
         let hidden = blocks::blocking(db, me).await?;
-        let found = profiles::search(db, &query, &hidden, first as u64).await?;
-        Ok(found.into_iter().map(|p| User { id: p.user_id }).collect())
+        let found = profiles::search(&query, &hidden)?;
+        let (at, id) = (profile::Column::CreatedAt, profile::Column::UserId);
+        let rows = pages::fetch(db, found, at, id, &page).await?;
+        Ok(connection(&page, rows, |p| {
+            (cursor(p.created_at, p.user_id), User { id: p.user_id })
+        }))
     }
 
     /// The users the viewer has blocked.
