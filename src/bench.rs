@@ -8,6 +8,8 @@
 //!   through the gateway receives, one message at a time;
 //! - sign-in throughput (argon2id at OWASP parameters) from concurrent clients, with
 //!   send→receive latency measured at the same time;
+//! - friends' presence: `friendsPresence` through the gateway for a user with
+//!   `--friends` friends (500 by default), all signed up through the API;
 //! - the platform's resident memory before and after.
 //!
 //! Every loop is bounded and talks only to 127.0.0.1.
@@ -19,7 +21,7 @@ use clap::Args;
 use echostream::testkit::client::{Subscription, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
-    MESSAGES, PASSWORD, direct_conversation, friends, send, wait_for_presence,
+    MESSAGES, PASSWORD, Person, direct_conversation, friends, send, signed_up, wait_for_presence,
 };
 use serde_json::json;
 
@@ -38,6 +40,9 @@ pub struct BenchArgs {
     /// Concurrent sign-in clients (at most 64).
     #[arg(long, default_value_t = 8)]
     login_clients: usize,
+    /// Friends of the user whose friends' presence is read (at most 2000; 0 skips).
+    #[arg(long, default_value_t = 500)]
+    friends: usize,
     /// Run the platform on the services profile (needs the TEST_ECHOSTREAM_* variables
     /// that scripts/services.sh writes).
     #[arg(long)]
@@ -131,7 +136,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let platform = Platform::start_with(
         &binary.to_string_lossy(),
         profile,
-        &[("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000")],
+        &[
+            ("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000"),
+            ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "100000000"),
+        ],
     )
     .await;
     let rss_start = rss_mib(platform.pid());
@@ -233,8 +241,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let login_elapsed = login_started.elapsed();
     let login = summarise(login_samples, login_elapsed);
     let loaded = summarise(under_load, login_elapsed);
-    let rss_end = rss_mib(platform.pid());
     inbox.close().await;
+    let friends_figure = friends_presence(&platform, &ann, args.friends.min(2000), queries).await?;
+    let rss_end = rss_mib(platform.pid());
     // What the burst left behind once the platform is idle again.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle = rss_mib(platform.pid());
@@ -249,6 +258,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     print_row("send → subscription receive", &latency);
     print_row(&format!("sign-in ({clients} concurrent clients)"), &login);
     print_row("send → receive during sign-ins", &loaded);
+    if let Some((count, figure)) = &friends_figure {
+        print_row(&format!("friendsPresence ({count} friends)"), figure);
+    }
     println!(
         "gateway overhead: p50 +{} µs, p99 +{} µs",
         gateway.p50.saturating_sub(direct.p50),
@@ -261,4 +273,82 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Gives `ann` `count` more friends (signed up through the API by eight clients at
+/// once), waits until presence knows them all, and times `friendsPresence`.
+async fn friends_presence(
+    platform: &Platform,
+    ann: &Person,
+    count: usize,
+    queries: usize,
+) -> Result<Option<(usize, Summary)>> {
+    if count == 0 {
+        return Ok(None);
+    }
+    // Eight clients at once, each signing up its share and asking Ann.
+    let workers = (0..8).map(|worker| async move {
+        let share = count / 8 + usize::from(worker < count % 8);
+        let mut asked = Vec::with_capacity(share);
+        for _ in 0..share {
+            let friend = signed_up(platform, "pal").await;
+            let out = post(
+                &platform.gateway,
+                "mutation S($n: String!) { sendFriendRequest(username: $n) { id } }",
+                json!({ "n": ann.username }),
+                Some(&friend.token),
+            )
+            .await;
+            let id = out["data"]["sendFriendRequest"]["id"].as_str();
+            asked.push(
+                id.map(str::to_string)
+                    .ok_or_else(|| anyhow::anyhow!("request failed: {out}"))?,
+            );
+        }
+        Ok::<_, anyhow::Error>(asked)
+    });
+    let mut requests = Vec::new();
+    for asked in futures::future::join_all(workers).await {
+        requests.extend(asked?);
+    }
+    for id in requests {
+        let out = post(
+            &platform.gateway,
+            "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
+            json!({ "id": id }),
+            Some(&ann.token),
+        )
+        .await;
+        if out.get("errors").is_some() {
+            bail!("accepting failed: {out}");
+        }
+    }
+    let query = "{ friendsPresence { user { id } status lastSeenAt } }";
+    let everyone = count + 1; // and Bob
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = post(&platform.gateway, query, json!({}), Some(&ann.token)).await;
+        let seen = out["data"]["friendsPresence"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if seen == everyone {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("presence knows {seen} of {everyone} friends after 2 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let started = Instant::now();
+    let rounds = queries.clamp(1, 2000);
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let out = post(&platform.gateway, query, json!({}), Some(&ann.token)).await;
+        samples.push(t.elapsed());
+        if out.get("errors").is_some() {
+            bail!("friendsPresence failed: {out}");
+        }
+    }
+    Ok(Some((count + 1, summarise(samples, started.elapsed()))))
 }

@@ -1,0 +1,198 @@
+//! Friends' presence costs a fixed number of round trips, however many friends:
+//! the figure behind `friendsPresence` and `User.presence` (issue 9: 500 friends).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use echostream_migrations::presence::Migrator;
+use echostream_presence::Presence;
+use echostream_shared::config::Subgraph;
+use echostream_shared::db::count_queries;
+use echostream_shared::presence::{Connection, Tracker};
+use echostream_shared::projections::friendships::friendship;
+use echostream_shared::pubsub::memory::MemoryPubSub;
+use echostream_shared::pubsub::{PubSub, PubSubError};
+use echostream_shared::service::Ports;
+use echostream_shared::token::Viewer;
+use futures::stream::BoxStream;
+use sea_orm::{EntityTrait, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The in-process pub/sub, counting round trips (each call is one to Redis).
+#[derive(Default)]
+struct Counted {
+    inner: MemoryPubSub,
+    calls: AtomicUsize,
+}
+
+impl Counted {
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl PubSub for Counted {
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.publish(channel, message).await
+    }
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
+        self.count();
+        self.inner.subscribe(channel).await
+    }
+    async fn subscribe_many(
+        &self,
+        channels: &[String],
+    ) -> Result<BoxStream<'static, String>, PubSubError> {
+        self.count();
+        self.inner.subscribe_many(channels).await
+    }
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.set(key, value, ttl).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        self.count();
+        self.inner.get(key).await
+    }
+    async fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, PubSubError> {
+        self.count();
+        self.inner.swap(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.delete(key).await
+    }
+    async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {
+        self.count();
+        self.inner.increment(key, window).await
+    }
+    async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.hash_set(key, field, value, ttl).await
+    }
+    async fn hash_delete(&self, key: &str, field: &str) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.hash_delete(key, field).await
+    }
+    async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
+        self.count();
+        self.inner.hash_get_all(key).await
+    }
+    async fn hash_get_all_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<HashMap<String, String>>, PubSubError> {
+        self.count();
+        self.inner.hash_get_all_many(keys).await
+    }
+}
+
+fn device(user: Uuid) -> Viewer {
+    Viewer {
+        user_id: user,
+        session_id: Uuid::now_v7(),
+        device_id: "d".into(),
+    }
+}
+
+#[tokio::test]
+async fn five_hundred_friends_presence_in_four_queries_and_one_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ports = Ports::embedded_at(dir.path()).await.unwrap();
+    let pubsub = Arc::new(Counted::default());
+    ports.presence = Tracker::new(pubsub.clone(), Duration::from_secs(300));
+    let mut db = ports
+        .database::<Migrator>(Subgraph::Presence)
+        .await
+        .unwrap();
+    let queries = count_queries(&mut db);
+
+    let me = Uuid::now_v7();
+    let friends: Vec<Uuid> = (0..500).map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<friendship::ActiveModel> = friends
+        .iter()
+        .flat_map(|f| [(me, *f), (*f, me)])
+        .map(|(user_id, friend_id)| friendship::ActiveModel {
+            user_id: Set(user_id),
+            friend_id: Set(friend_id),
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        friendship::Entity::insert_many(chunk.to_vec())
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    // A hundred of them online.
+    let mut online = Vec::new();
+    for friend in &friends[..100] {
+        let tracker = Arc::clone(&ports.presence);
+        online.push(Connection::open(tracker, device(*friend)).await.unwrap());
+    }
+
+    let app = Arc::new(Presence {
+        ports: ports.clone(),
+        db,
+    });
+    let schema = echostream_presence::graphql::schema(Some(app));
+    let viewer = device(me);
+
+    queries.store(0, Ordering::SeqCst);
+    pubsub.calls.store(0, Ordering::SeqCst);
+    let request = async_graphql::Request::new("{ friendsPresence { user { id } status } }");
+    let response = schema.execute(request.data(viewer.clone())).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    let list = data["friendsPresence"].as_array().unwrap();
+    assert_eq!(list.len(), 500);
+    let onliners = list.iter().filter(|p| p["status"] == "ONLINE").count();
+    assert_eq!(onliners, 100);
+    let used = queries.load(Ordering::SeqCst);
+    let trips = pubsub.calls.load(Ordering::SeqCst);
+    assert_eq!(used, 4, "friends, friendships, blocks, privacy");
+    assert_eq!(trips, 1, "one pipelined read of 500 presence hashes");
+
+    // The same through entity resolution (what the gateway asks for a friends list).
+    let representations: Vec<_> = friends
+        .iter()
+        .map(|id| json!({ "__typename": "User", "id": id }))
+        .collect();
+    queries.store(0, Ordering::SeqCst);
+    pubsub.calls.store(0, Ordering::SeqCst);
+    let request = async_graphql::Request::new(
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }",
+    )
+    .variables(async_graphql::Variables::from_json(
+        json!({ "r": representations }),
+    ))
+    .data(viewer);
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    // The loader batches what arrives within its delay (one batch in a release
+    // build; a slow debug build may cut a few): each batch costs three queries
+    // (friendships, blocks, privacy) and one pub/sub round trip, never one per user.
+    let (used, batches) = (
+        queries.load(Ordering::SeqCst),
+        pubsub.calls.load(Ordering::SeqCst),
+    );
+    assert_eq!(used, 3 * batches, "{used} queries in {batches} batches");
+    assert!(batches <= 50, "500 users in {batches} batches");
+    drop(online);
+}
