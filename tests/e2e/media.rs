@@ -308,6 +308,14 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     assert!(removed["removeProfileImage"]["cover"].is_null());
     nothing_left(&store, &ann, &cover, "the removed cover deleted").await;
 
+    // Uploads waiting for confirmation are bounded per user.
+    for n in 0..10 {
+        let out = request(&p, &bob, "AVATAR", "image/png", 10).await;
+        assert!(out.get("errors").is_none(), "upload {n}: {out}");
+    }
+    let eleventh = request(&p, &bob, "AVATAR", "image/png", 10).await;
+    assert_eq!(error_code(&eleventh), "RATE_LIMITED");
+
     // Deleting the account deletes its images.
     let avatar = before.unwrap();
     data(

@@ -21,7 +21,9 @@ use echostream_shared::Error;
 use echostream_shared::contracts::profile::ProfileMediaChanged;
 use echostream_shared::events::outbox::Change;
 use echostream_shared::objects::ObjectStore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use crate::Profile;
@@ -42,6 +44,13 @@ impl ImageKind {
         }
     }
 }
+
+/// Uploads one user may have waiting for confirmation at once.
+pub const MAX_PENDING: u64 = 10;
+
+/// Images decoded at once in this process: each may take tens of MiB, so a burst
+/// of confirmations waits rather than exhausting memory.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// The types a client may declare (the real one is checked on confirmation).
 pub const IMAGE_TYPES: [&str; 3] = ["image/png", "image/jpeg", "image/webp"];
@@ -89,6 +98,16 @@ pub async fn request_upload(
         return Err(Error::bad_input(format!(
             "byteSize must be 1 to {} (media.max_image_bytes)",
             limits.max_image_bytes
+        )));
+    }
+    let pending = media::Entity::find()
+        .filter(media::Column::UserId.eq(me))
+        .filter(media::Column::State.eq("pending"))
+        .count(&app.db)
+        .await?;
+    if pending >= MAX_PENDING {
+        return Err(Error::TooMany(format!(
+            "at most {MAX_PENDING} uploads may wait for confirmation; confirm them or let them expire"
         )));
     }
     let id = Uuid::now_v7();
@@ -148,9 +167,11 @@ pub async fn confirm_upload(app: &Profile, me: Uuid, id: Uuid) -> Result<(), Err
         .await?
         .ok_or_else(|| Error::bad_input("the upload vanished; upload it again"))?;
     let (max_side, square) = (limits.max_image_pixels, upload.kind == "avatar");
+    let permit = DECODES.acquire().await.map_err(Error::internal)?;
     let checked = tokio::task::spawn_blocking(move || images::accept(&bytes, max_side, square))
         .await
         .map_err(Error::internal)?;
+    drop(permit);
     let accepted = match checked {
         Ok(accepted) => accepted,
         Err(refused) => {
