@@ -21,7 +21,8 @@ use clap::Args;
 use echostream::testkit::client::{Subscription, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
-    MESSAGES, PASSWORD, Person, direct_conversation, friends, send, signed_up, wait_for_presence,
+    MESSAGES, PASSWORD, Person, direct_conversation, friends, quiet_device, send, signed_up,
+    wait_for_presence,
 };
 use serde_json::json;
 
@@ -159,7 +160,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let direct = query_latency(&auth, &ann.token, &signed, queries).await?;
     let gateway = query_latency(&platform.gateway, &ann.token, &[], queries).await?;
 
-    let mut inbox = Subscription::start(&platform.gateway, MESSAGES, json!({}), &bob.token).await;
+    // Bob's inbox on a quiet device: he shows online once it is live.
+    let tablet = quiet_device(&platform, &bob).await;
+    let mut inbox =
+        Subscription::start(&platform.gateway, MESSAGES, json!({}), &tablet.token).await;
     wait_for_presence(&platform, &ann, &bob, "ONLINE").await;
     let started = Instant::now();
     let mut samples = Vec::with_capacity(messages);

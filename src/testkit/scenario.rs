@@ -55,10 +55,15 @@ pub async fn verify(p: &Platform, username: &str) {
 
 /// Signs `username` in from its phone.
 pub async fn login(p: &Platform, username: &str) -> Person {
+    login_on(p, username, &format!("{username}-phone")).await
+}
+
+/// Signs `username` in on device `device` (a session of its own).
+pub async fn login_on(p: &Platform, username: &str, device: &str) -> Person {
     let out = data(
         &p.gateway,
         "mutation L($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn user { id username } } }",
-        json!({ "input": { "login": username, "password": PASSWORD, "deviceId": format!("{username}-phone") } }),
+        json!({ "input": { "login": username, "password": PASSWORD, "deviceId": device } }),
         None,
     )
     .await;
@@ -166,7 +171,28 @@ pub async fn presence_of(p: &Platform, viewer: &Person, user: &Person) -> Value 
         .clone()
 }
 
-/// Waits until `viewer` sees `user` with `status` (`ONLINE`/`OFFLINE`).
+/// A fresh device of `person` for a subscription whose start must be observable:
+/// `person`'s present device says it is away, and the new one (signed in, no request
+/// made yet) has no activity, so `person` shows `ONLINE` exactly when the
+/// subscription opened on the new device has reached its subgraph.
+pub async fn quiet_device(p: &Platform, person: &Person) -> Person {
+    let away = data(
+        &p.gateway,
+        "mutation { setPresence(status: AWAY) { status } }",
+        json!({}),
+        Some(&person.token),
+    )
+    .await;
+    assert_eq!(away["setPresence"]["status"], "AWAY");
+    let device = format!(
+        "{}-tablet-{}",
+        person.username,
+        uuid::Uuid::now_v7().simple()
+    );
+    login_on(p, &person.username, &device).await
+}
+
+/// Waits until `viewer` sees `user` with `status` (`ONLINE`/`AWAY`/`OFFLINE`).
 pub async fn wait_for_presence(
     p: &Platform,
     viewer: &Person,

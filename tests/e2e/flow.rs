@@ -3,14 +3,16 @@
 //! → message over a subscription (with the sender's profile from another subgraph)
 //! → notification → presence.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use echostream::testkit::client::{Subscription, data, error_code, eventually, post};
 use echostream::testkit::mail::code_sent_to;
 use echostream::testkit::platform::Profile;
 use echostream::testkit::scenario::{
-    MESSAGES, PASSWORD, WAIT, direct_conversation, find, friends, login, presence_of, register,
-    send, signed_up, unique, verify, wait_for_presence,
+    MESSAGES, PASSWORD, WAIT, direct_conversation, find, friends, login, presence_of, quiet_device,
+    register, send, signed_up, unique, verify, wait_for_presence,
 };
 
 use crate::on_both_profiles;
@@ -135,7 +137,8 @@ async fn sent_message_reaches_the_recipient_subscription_with_sender_profile(pro
     let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
-    let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    let tablet = quiet_device(&p, &bob).await;
+    let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &tablet.token).await;
     // The subscription is live once presence shows Bob online.
     wait_for_presence(&p, &ann, &bob, "ONLINE").await;
     let sent = send(&p, &ann, &conversation, "hello bob", "k-1").await;
@@ -163,11 +166,12 @@ async fn message_notifies_the_recipient_feed_and_subscription(profile: Profile) 
     let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &ann, &bob).await;
+    let tablet = quiet_device(&p, &bob).await;
     let mut alerts = Subscription::start(
         &p.gateway,
         "subscription { notificationAdded { id kind payload } }",
         json!({}),
-        &bob.token,
+        &tablet.token,
     )
     .await;
     wait_for_presence(&p, &ann, &bob, "ONLINE").await;
@@ -229,7 +233,22 @@ async fn subscriber_is_online_then_offline_with_last_seen(profile: Profile) {
     .await;
     assert_eq!(before["status"], "ONLINE", "{before}");
     assert!(before["lastSeenAt"].is_string());
-    let inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    // Bob's app opens its inbox; a message reaching it shows the subscription is
+    // live all the way (his earlier requests already made him present).
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let mut inbox = Subscription::start(&p.gateway, MESSAGES, json!({}), &bob.token).await;
+    // (A message sent before the subscription reached chat is not replayed: ask
+    // again until one arrives.)
+    let mut asked = 0;
+    loop {
+        asked += 1;
+        let key = format!("presence-{asked}");
+        send(&p, &ann, &conversation, "are you there?", &key).await;
+        if inbox.next(Duration::from_secs(1)).await.is_some() {
+            break;
+        }
+        assert!(asked < 30, "the inbox never became live");
+    }
     wait_for_presence(&p, &ann, &bob, "ONLINE").await;
     // Closing the app (its last subscription) takes the device offline at once,
     // without waiting for its last request's activity to expire.

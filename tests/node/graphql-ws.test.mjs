@@ -100,10 +100,16 @@ test('graphql-ws receives a message sent through the gateway, with the sender pr
     return r.data?.startDirectConversation?.id;
   });
 
+  // Bob's present device says it is away, and the subscription runs on a new
+  // device: Bob shows online exactly when it is live.
+  const away = await gql(platform.url, 'mutation { setPresence(status: AWAY) { status } }', {}, bob.token);
+  assert.equal(away.data?.setPresence?.status, 'AWAY', JSON.stringify(away));
+  const tablet = await gql(platform.url, 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }',
+    { i: { login: bob.username, password: 'correct horse battery', deviceId: 'node-tablet' } });
   const client = createClient({
     url: platform.url.replace('http', 'ws'),
     webSocketImpl: WebSocket,
-    connectionParams: { Authorization: `Bearer ${bob.token}` },
+    connectionParams: { Authorization: `Bearer ${tablet.data.login.accessToken}` },
   });
   const received = new Promise((resolve, reject) => {
     const dispose = client.subscribe(
