@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::Presence;
-use crate::visibility::{friends_of, visible};
+use crate::visibility::{friends_of, visible, visible_friends};
 
 /// The presence subgraph's schema type.
 pub type PresenceSchema = Schema<Query, Mutation, Subscription>;
@@ -193,7 +193,10 @@ impl Query {
         let me = ctx.viewer()?.user_id;
         let app = app(ctx)?;
         let friends = friends_of(&app.db, me).await?;
-        let shown: Vec<Uuid> = visible(&app.db, me, &friends).await?.into_iter().collect();
+        let shown: Vec<Uuid> = visible_friends(&app.db, me, &friends)
+            .await?
+            .into_iter()
+            .collect();
         let statuses = app.ports.presence.statuses(&shown).await?;
         Ok(shown
             .iter()

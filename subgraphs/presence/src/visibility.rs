@@ -19,19 +19,41 @@ pub async fn visible(
     viewer: Uuid,
     users: &[Uuid],
 ) -> Result<HashSet<Uuid>, Error> {
+    rules(db, viewer, users, false).await
+}
+
+/// Like [`visible`] for users known to be `viewer`'s friends (one query fewer).
+pub async fn visible_friends(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    friends: &[Uuid],
+) -> Result<HashSet<Uuid>, Error> {
+    rules(db, viewer, friends, true).await
+}
+
+async fn rules(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    users: &[Uuid],
+    all_friends: bool,
+) -> Result<HashSet<Uuid>, Error> {
     let others: Vec<Uuid> = users.iter().copied().filter(|u| *u != viewer).collect();
     let mut seen: HashSet<Uuid> = users.iter().copied().filter(|u| *u == viewer).collect();
     if others.is_empty() {
         return Ok(seen);
     }
-    let friends: HashSet<Uuid> = friendship::Entity::find()
-        .filter(friendship::Column::UserId.eq(viewer))
-        .filter(friendship::Column::FriendId.is_in(others.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.friend_id)
-        .collect();
+    let friends: HashSet<Uuid> = if all_friends {
+        others.iter().copied().collect()
+    } else {
+        friendship::Entity::find()
+            .filter(friendship::Column::UserId.eq(viewer))
+            .filter(friendship::Column::FriendId.is_in(others.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| f.friend_id)
+            .collect()
+    };
     let blocked: HashSet<Uuid> = block::Entity::find()
         .filter(
             Condition::any()

@@ -113,7 +113,7 @@ fn device(user: Uuid) -> Viewer {
 }
 
 #[tokio::test]
-async fn five_hundred_friends_presence_in_four_queries_and_one_round_trip() {
+async fn five_hundred_friends_presence_in_three_queries_and_one_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let mut ports = Ports::embedded_at(dir.path()).await.unwrap();
     let pubsub = Arc::new(Counted::default());
@@ -166,7 +166,7 @@ async fn five_hundred_friends_presence_in_four_queries_and_one_round_trip() {
     assert_eq!(onliners, 100);
     let used = queries.load(Ordering::SeqCst);
     let trips = pubsub.calls.load(Ordering::SeqCst);
-    assert_eq!(used, 4, "friends, friendships, blocks, privacy");
+    assert_eq!(used, 3, "friends, blocks, privacy");
     assert_eq!(trips, 1, "one pipelined read of 500 presence hashes");
 
     // The same through entity resolution (what the gateway asks for a friends list).
