@@ -433,8 +433,7 @@ where
     if let Some(viewer) = &viewer
         && !request.query.contains("_entities")
     {
-        let (presence, viewer) = (Arc::clone(&state.presence), viewer.clone());
-        tokio::spawn(async move { presence.touch(&viewer).await });
+        state.presence.touch(viewer);
     }
     if let Some(viewer) = viewer {
         request = request.data(viewer);

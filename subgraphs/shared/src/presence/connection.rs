@@ -8,7 +8,7 @@ use chrono::Utc;
 use futures::Stream;
 use uuid::Uuid;
 
-use super::{ENTRY_TTL, HEARTBEAT, MEMORY, Tracker, hash_key, millis};
+use super::{ENTRY_TTL, HEARTBEAT, MEMORY, Tracker, connection_entry, hash_key, millis};
 use crate::pubsub::PubSubError;
 use crate::token::Viewer;
 
@@ -86,15 +86,11 @@ async fn close(
         // A device whose last connection closes is gone now, not when its last
         // activity would expire: the app was closed.
         let fields = tracker.pubsub.hash_get_all(&key).await?;
+        let mine = format!("c:{id}");
         let others = fields.iter().any(|(field, value)| {
             field.starts_with("c:")
-                && *field != format!("c:{id}")
-                && value.split(' ').nth(1) == Some(session.as_str())
-                && value
-                    .split(' ')
-                    .next()
-                    .and_then(|e| e.parse::<i64>().ok())
-                    .is_some_and(|expiry| expiry > now)
+                && *field != mine
+                && connection_entry(value).is_some_and(|(expiry, of)| of == session && expiry > now)
         });
         let activity = format!("a:{session}");
         if !others && let Some(value) = fields.get(&activity) {

@@ -80,6 +80,12 @@ struct Device {
     said_away: bool,
 }
 
+/// A `c:` entry's value: the connection's expiry (ms) and its device's session.
+fn connection_entry(value: &str) -> Option<(i64, &str)> {
+    let (expiry, session) = value.split_once(' ')?;
+    Some((expiry.parse().ok()?, session))
+}
+
 /// Reads a user's presence hash as of `now_ms` (see the module's description).
 pub fn summarise(fields: &HashMap<String, String>, now_ms: i64, away_after: Duration) -> Status {
     let mut devices: HashMap<&str, Device> = HashMap::new();
@@ -89,7 +95,7 @@ pub fn summarise(fields: &HashMap<String, String>, now_ms: i64, away_after: Dura
         let mut parts = value.split(' ');
         let mut number = || parts.next().and_then(|p| p.parse::<i64>().ok());
         if field.starts_with("c:") {
-            let (Some(expiry), Some(session)) = (number(), value.split(' ').nth(1)) else {
+            let Some((expiry, session)) = connection_entry(value) else {
                 continue;
             };
             let device = devices.entry(session).or_default();
@@ -180,16 +186,20 @@ impl Tracker {
             .collect())
     }
 
-    /// Records that `viewer`'s device did something, at most once per
-    /// [`TOUCH_EVERY`] per session and process; failures are logged (presence must
-    /// never fail a request).
-    pub async fn touch(&self, viewer: &Viewer) {
+    /// Records in the background that `viewer`'s device did something, at most once
+    /// per [`TOUCH_EVERY`] per session and process (the check costs no task and no
+    /// I/O, so every request may call it); failures are logged (presence must never
+    /// fail a request).
+    pub fn touch(self: &Arc<Self>, viewer: &Viewer) {
         if !self.due(viewer.session_id) {
             return;
         }
-        if let Err(err) = self.record_activity(viewer).await {
-            tracing::warn!(user = %viewer.user_id, %err, "activity not recorded");
-        }
+        let (tracker, viewer) = (Arc::clone(self), viewer.clone());
+        tokio::spawn(async move {
+            if let Err(err) = tracker.record_activity(&viewer).await {
+                tracing::warn!(user = %viewer.user_id, %err, "activity not recorded");
+            }
+        });
     }
 
     fn due(&self, session: Uuid) -> bool {
