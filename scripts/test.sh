@@ -11,7 +11,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${ECHOSTREAM_CACHE:-$HOME/.cache/echostream}/target}"
 
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
-command -v cmake >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake libcurl4-openssl-dev >/dev/null; }
+# librdkafka's bundled build needs cmake and curl's headers.
+if ! command -v cmake >/dev/null || ! ls /usr/include/curl/curl.h /usr/include/*/curl/curl.h >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq cmake libcurl4-openssl-dev >/dev/null
+fi
 command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 
 started=0

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetters),
             Box::new(Blocks),
             Box::new(Privacy),
+            Box::new(Groups),
         ]
     }
 }
@@ -98,5 +99,90 @@ impl MigrationTrait for Init {
         )
         .await?;
         create_friendships_table(manager).await
+    }
+}
+
+/// Groups, timeline items, delivery and read state: conversation info and settings,
+/// last activity (the list's order), system items among messages, each member's
+/// delivered position, and the read marks "seen by" is told from.
+struct Groups;
+
+impl MigrationName for Groups {
+    fn name(&self) -> &str {
+        "m20261127_000002_chat_groups"
+    }
+}
+
+/// Adds one column (SQLite alters one column per statement).
+async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    let mut column = column;
+    manager
+        .alter_table(
+            Table::alter()
+                .table(n(table))
+                .add_column(&mut column)
+                .to_owned(),
+        )
+        .await
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Groups {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_column(manager, "conversations", text_null(n("description"))).await?;
+        add_column(manager, "conversations", string_null(n("avatar_key"))).await?;
+        add_column(
+            manager,
+            "conversations",
+            boolean(n("only_admins_send")).default(false).take(),
+        )
+        .await?;
+        add_column(
+            manager,
+            "conversations",
+            timestamp_with_time_zone_null(n("last_activity_at")),
+        )
+        .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE conversations SET last_activity_at = created_at WHERE last_activity_at IS NULL",
+            )
+            .await?;
+        add_column(
+            manager,
+            "messages",
+            string_len(n("kind"), 16).default("text").take(),
+        )
+        .await?;
+        add_column(manager, "messages", json_null(n("system"))).await?;
+        add_column(
+            manager,
+            "members",
+            big_integer(n("delivered_seq")).default(0).take(),
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("read_marks"))
+                    .if_not_exists()
+                    .col(uuid(n("conversation_id")))
+                    .col(uuid(n("user_id")))
+                    .col(big_integer(n("seq")))
+                    .col(timestamp_with_time_zone(n("at")))
+                    .primary_key(
+                        Index::create()
+                            .col(n("conversation_id"))
+                            .col(n("seq"))
+                            .col(n("user_id")),
+                    )
+                    .to_owned(),
+            )
+            .await
     }
 }

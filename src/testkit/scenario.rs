@@ -110,23 +110,46 @@ pub async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
 pub async fn friends(p: &Platform) -> (Person, Person) {
     let ann = signed_up(p, "ann").await;
     let bob = signed_up(p, "bob").await;
-    find(p, &bob, &ann).await;
+    befriend(p, &ann, &bob).await;
+    (ann, bob)
+}
+
+/// Makes `a` and `b` friends: B asks, A accepts.
+pub async fn befriend(p: &Platform, a: &Person, b: &Person) {
+    find(p, b, a).await;
     let sent = data(
         &p.gateway,
         "mutation F($u: String!) { sendFriendRequest(username: $u) { id status } }",
-        json!({ "u": ann.username }),
-        Some(&bob.token),
+        json!({ "u": a.username }),
+        Some(&b.token),
     )
     .await;
     let accepted = data(
         &p.gateway,
         "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
         json!({ "id": sent["sendFriendRequest"]["id"] }),
-        Some(&ann.token),
+        Some(&a.token),
     )
     .await;
     assert_eq!(accepted["acceptFriendRequest"]["status"], "ACCEPTED");
-    (ann, bob)
+}
+
+/// A group `owner` makes with `members` (once chat allows adding them all); its id.
+pub async fn group(p: &Platform, owner: &Person, title: &str, members: &[&Person]) -> String {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    eventually("chat to allow the group", WAIT, || async {
+        let body = post(
+            &p.gateway,
+            "mutation G($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+            json!({ "i": { "title": title, "memberIds": ids } }),
+            Some(&owner.token),
+        )
+        .await;
+        body["data"]["createGroup"]["id"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await
 }
 
 /// A's direct conversation with B, once chat has learnt they are friends.

@@ -274,14 +274,14 @@ async fn resending_with_the_same_idempotency_key_stores_one_message(profile: Pro
     assert_eq!(next["seq"], 2, "seq has no gap and no duplicate");
     let history = data(
         &p.gateway,
-        "query C($id: ID!) { conversation(id: $id) { lastSeq messages { seq body } } }",
+        "query C($id: ID!) { conversation(id: $id) { lastSeq messages { nodes { seq body } } } }",
         json!({ "id": conversation }),
         Some(&bob.token),
     )
     .await;
     assert_eq!(history["conversation"]["lastSeq"], 2);
     assert_eq!(
-        history["conversation"]["messages"],
+        history["conversation"]["messages"]["nodes"],
         json!([{ "seq": 1, "body": "once" }, { "seq": 2, "body": "twice" }])
     );
 }
@@ -324,7 +324,7 @@ async fn bad_input_gets_coded_errors(profile: Profile) {
         ),
         ("{ me { id } }", json!({}), None, "UNAUTHENTICATED"),
         (
-            "{ conversations { id } }",
+            "{ conversations { edges { node { id } } } }",
             json!({}),
             None,
             "UNAUTHENTICATED",

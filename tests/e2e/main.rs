@@ -5,6 +5,7 @@ mod accounts;
 mod authorization;
 mod dead_letters;
 mod flow;
+mod groups;
 mod hostile;
 mod media;
 mod oauth;
@@ -12,6 +13,7 @@ mod people;
 mod presence;
 mod privacy;
 mod schema;
+mod timeline;
 mod trust;
 
 use echostream::testkit::platform::{Platform, Profile};

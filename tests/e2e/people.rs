@@ -313,12 +313,15 @@ async fn a_blocked_user_cannot_reach_the_blocker(profile: Profile) {
     assert_eq!(error_code(&start), "FORBIDDEN");
     let history = data(
         &p.gateway,
-        "query H($id: ID!) { conversation(id: $id) { messages { id } } }",
+        "query H($id: ID!) { conversation(id: $id) { messages { nodes { id } } } }",
         json!({ "id": conversation }),
         Some(&bob.token),
     )
     .await;
-    assert!(history["conversation"]["messages"].is_array(), "{history}");
+    assert!(
+        history["conversation"]["messages"]["nodes"].is_array(),
+        "{history}"
+    );
 
     // Unblocked: found again, and may ask again (the friendship does not come back).
     let unblock = "mutation U($u: ID!) { unblockUser(userId: $u) { id friendship } }";

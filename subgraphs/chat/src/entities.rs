@@ -16,9 +16,16 @@ pub mod conversation {
         pub direct_key: Option<String>,
         pub title: Option<String>,
         pub created_by: Uuid,
-        /// The `seq` of the newest message.
+        /// The `seq` of the newest timeline item (message or system item).
         pub last_seq: i64,
         pub created_at: DateTimeUtc,
+        pub description: Option<String>,
+        /// The group's picture in object storage (its rendition keys derive from it).
+        pub avatar_key: Option<String>,
+        /// Only owners and admins may send.
+        pub only_admins_send: bool,
+        /// When the newest timeline item was added (the conversation list's order).
+        pub last_activity_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -43,6 +50,8 @@ pub mod member {
         /// Everything up to this `seq` has been read; unread counts derive from it.
         pub last_read_seq: i64,
         pub joined_at: DateTimeUtc,
+        /// Everything up to this `seq` has reached one of the member's devices.
+        pub delivered_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -69,6 +78,33 @@ pub mod message {
         pub client_key: String,
         pub body: String,
         pub created_at: DateTimeUtc,
+        /// `text` or `system` (a membership or info change, told by `system`).
+        pub kind: String,
+        /// What a system item records (`contracts::chat::SystemItem`).
+        pub system: Option<Json>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// When a member's read position passed a `seq`: one row per advance, so "seen by"
+/// can say when each member read a message.
+pub mod read_mark {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "read_marks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub conversation_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        pub at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,16 +1,24 @@
 //! The chat subgraph: conversations, members and messages.
 //!
-//! Where a message goes when it is sent: `graphql.rs` (`sendMessage`) →
-//! `messages.rs` (`send`: row + seq + outbox event in one transaction) → the outbox
-//! relay (shared `events/outbox.rs`) → `fanout.rs` (consumer that publishes to each
-//! member's channel, where `messageAdded` subscriptions listen).
+//! Where a message goes when it is sent: `graphql/mod.rs` (`sendMessage`) →
+//! `messages.rs` (`send`: row + seq via `timeline.rs` + outbox event in one
+//! transaction) → the outbox relay (shared `events/outbox.rs`) → `fanout.rs`
+//! (consumer that publishes to each member's channel, where subscriptions listen).
+//!
+//! Rooms by name: `conversations/` (direct, groups, permissions, the list),
+//! `timeline.rs` (items and their `seq`), `history.rs` (paging), `receipts.rs`
+//! (delivered and read), `unread.rs` (counts derived from read positions).
 
 pub mod conversations;
 pub mod entities;
 pub mod fanout;
 pub mod graphql;
+pub mod history;
 pub mod loaders;
 pub mod messages;
+pub mod receipts;
+pub mod timeline;
+pub mod unread;
 
 use std::sync::Arc;
 

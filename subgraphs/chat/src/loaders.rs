@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use echostream_shared::Error;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use echostream_shared::contracts::profile::PrivacySettings;
+use echostream_shared::projections::privacy;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::entities::{conversation, member, message};
+use crate::unread;
 
 /// Conversations by id.
 pub struct ConversationLoader(pub DatabaseConnection);
@@ -67,5 +70,74 @@ impl Loader<Uuid> for MembersLoader {
                 .push(m);
         }
         Ok(by_conversation)
+    }
+}
+
+/// Users' privacy settings (chat's projection), by user id.
+pub struct PrivacyLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for PrivacyLoader {
+    type Value = PrivacySettings;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        privacy::of_many(&self.0, keys).await.map_err(Arc::new)
+    }
+}
+
+/// Unread counts, by (viewer, conversation): one query per viewer and batch.
+pub struct UnreadLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for UnreadLoader {
+    type Value = i64;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let by_viewer = echostream_shared::resolver::by_viewer(keys);
+        let mut out = HashMap::new();
+        for (viewer, conversations) in by_viewer {
+            let counts = unread::counts(&self.0, viewer, Some(&conversations))
+                .await
+                .map_err(Arc::new)?;
+            for conversation in conversations {
+                let n = counts.get(&conversation).copied().unwrap_or(0);
+                out.insert((viewer, conversation), n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Timeline items by (conversation, seq): the last item of each listed conversation.
+pub struct ItemLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, i64)> for ItemLoader {
+    type Value = message::Model;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, i64)],
+    ) -> Result<HashMap<(Uuid, i64), Self::Value>, Self::Error> {
+        let mut wanted = Condition::any();
+        for (conversation, seq) in keys {
+            wanted = wanted.add(
+                message::Column::ConversationId
+                    .eq(*conversation)
+                    .and(message::Column::Seq.eq(*seq)),
+            );
+        }
+        let found = message::Entity::find()
+            .filter(wanted)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(Error::from(e)))?;
+        Ok(found
+            .into_iter()
+            .map(|m| ((m.conversation_id, m.seq), m))
+            .collect())
     }
 }

@@ -1,12 +1,13 @@
-//! The viewer's conversations with their members cost a fixed number of queries,
-//! however many conversations there are (members through `MembersLoader`).
+//! The viewer's conversation list costs a fixed number of queries, however many
+//! conversations there are: the page, then one batch each for members, unread
+//! counts and last items (DataLoaders).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use echostream_chat::Chat;
-use echostream_chat::entities::{conversation, member};
+use echostream_chat::entities::{conversation, member, message};
 use echostream_migrations::chat::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::db::count_queries;
@@ -16,7 +17,7 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 #[tokio::test]
-async fn conversations_with_their_members_take_three_queries() {
+async fn the_conversation_list_takes_four_queries_however_long() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::embedded_at(dir.path()).await.unwrap();
     let mut db = ports.database::<Migrator>(Subgraph::Chat).await.unwrap();
@@ -34,8 +35,12 @@ async fn conversations_with_their_members_take_three_queries() {
             direct_key: Set(None),
             title: Set(Some(format!("c{n}"))),
             created_by: Set(me),
-            last_seq: Set(0),
+            last_seq: Set(1),
             created_at: Set(now),
+            description: Set(None),
+            avatar_key: Set(None),
+            only_admins_send: Set(false),
+            last_activity_at: Set(Some(now)),
         }
         .insert(&db)
         .await
@@ -47,11 +52,27 @@ async fn conversations_with_their_members_take_three_queries() {
                 role: Set("member".into()),
                 last_read_seq: Set(0),
                 joined_at: Set(now),
+                delivered_seq: Set(0),
             }
             .insert(&db)
             .await
             .unwrap();
         }
+        message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            conversation_id: Set(id),
+            seq: Set(1),
+            sender_id: Set(Uuid::now_v7()),
+            sender_device: Set("d".into()),
+            client_key: Set(format!("k{n}")),
+            body: Set("hello".into()),
+            created_at: Set(now),
+            kind: Set("text".into()),
+            system: Set(None),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
     }
     let app = Arc::new(Chat {
         relay,
@@ -67,22 +88,27 @@ async fn conversations_with_their_members_take_three_queries() {
     queries.store(0, Ordering::SeqCst);
     let response = schema
         .execute(
-            async_graphql::Request::new("{ conversations { id members { user { id } } } }")
-                .data(viewer),
+            async_graphql::Request::new(
+                "{ conversations { edges { node { id myRole unreadCount \
+                 lastItem { body } members { user { id } } } } } }",
+            )
+            .data(viewer),
         )
         .await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let used = queries.load(Ordering::SeqCst);
     let data = response.data.into_json().unwrap();
-    let conversations = data["conversations"].as_array().unwrap();
-    assert_eq!(conversations.len(), 10);
-    assert!(
-        conversations
-            .iter()
-            .all(|c| c["members"].as_array().unwrap().len() == 3)
-    );
+    let edges = data["conversations"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 10);
+    for edge in edges {
+        let c = &edge["node"];
+        assert_eq!(c["members"].as_array().unwrap().len(), 3);
+        assert_eq!(c["unreadCount"], 1);
+        assert_eq!(c["lastItem"]["body"], "hello");
+        assert_eq!(c["myRole"], "MEMBER");
+    }
     assert_eq!(
-        used, 3,
-        "10 conversations and their members in {used} queries"
+        used, 4,
+        "10 conversations with members, unread counts and last items in {used} queries"
     );
 }

@@ -102,10 +102,7 @@ impl Loader<(Uuid, Uuid)> for PresenceLoader {
         &self,
         keys: &[(Uuid, Uuid)],
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let mut by_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (viewer, user) in keys {
-            by_viewer.entry(*viewer).or_default().push(*user);
-        }
+        let by_viewer = echostream_shared::resolver::by_viewer(keys);
         let mut found = HashMap::new();
         for (viewer, users) in by_viewer {
             let shown: Vec<Uuid> = visible(&self.db, viewer, &users)

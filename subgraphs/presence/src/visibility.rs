@@ -6,10 +6,9 @@
 use std::collections::HashSet;
 
 use echostream_shared::Error;
-use echostream_shared::projections::blocks::block;
 use echostream_shared::projections::friendships::friendship;
-use echostream_shared::projections::privacy;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use echostream_shared::projections::{blocks, friendships, privacy};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// The ones of `users` whose presence `viewer` may see, in three queries however
@@ -45,40 +44,9 @@ async fn rules(
     let friends: HashSet<Uuid> = if all_friends {
         others.iter().copied().collect()
     } else {
-        friendship::Entity::find()
-            .filter(friendship::Column::UserId.eq(viewer))
-            .filter(friendship::Column::FriendId.is_in(others.iter().copied()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|f| f.friend_id)
-            .collect()
+        friendships::friends_among(db, viewer, &others).await?
     };
-    let blocked: HashSet<Uuid> = block::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    block::Column::Blocker
-                        .eq(viewer)
-                        .and(block::Column::Blocked.is_in(others.iter().copied())),
-                )
-                .add(
-                    block::Column::Blocked
-                        .eq(viewer)
-                        .and(block::Column::Blocker.is_in(others.iter().copied())),
-                ),
-        )
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| {
-            if b.blocker == viewer {
-                b.blocked
-            } else {
-                b.blocker
-            }
-        })
-        .collect();
+    let blocked = blocks::blocked_among(db, viewer, &others).await?;
     let mut everyone = others.clone();
     everyone.push(viewer);
     let settings = privacy::of_many(db, &everyone).await?;

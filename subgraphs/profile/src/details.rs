@@ -5,6 +5,7 @@ use chrono::{NaiveDate, Utc};
 use echostream_shared::Error;
 use echostream_shared::contracts::profile::ProfileUpdated;
 use echostream_shared::events::outbox::Change;
+use echostream_shared::input::text;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
@@ -101,31 +102,6 @@ impl<T> Edit<T> {
             Edit::Set(value) => *column = Set(Some(value)),
         }
     }
-}
-
-/// `value` trimmed, within `max` characters, without control characters (new lines
-/// allowed where `multiline`), not blank.
-fn text(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, Error> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Error::bad_input(format!(
-            "{field} cannot be blank (send null to clear it)"
-        )));
-    }
-    if value.chars().count() > max {
-        return Err(Error::bad_input(format!(
-            "{field} is at most {max} characters"
-        )));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && c == '\n'))
-    {
-        return Err(Error::bad_input(format!(
-            "{field} cannot hold control characters"
-        )));
-    }
-    Ok(value.to_string())
 }
 
 /// An absolute http(s) URL with a host.

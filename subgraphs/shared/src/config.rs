@@ -86,11 +86,22 @@ pub enum DirectMessagePolicy {
 }
 
 /// Conversations and messages.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatConfig {
     /// The instance's direct-message policy (`friends` or `anyone`).
     pub direct_messages: DirectMessagePolicy,
+    /// Most members a group may hold, its owner included.
+    pub max_group_members: u64,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            direct_messages: DirectMessagePolicy::default(),
+            max_group_members: 256,
+        }
+    }
 }
 
 /// Online, away and offline.
@@ -605,6 +616,9 @@ impl Config {
         }
         if self.presence.away_after_secs == 0 {
             return fail("presence.away_after_secs", "must be positive");
+        }
+        if self.chat.max_group_members < 2 {
+            return fail("chat.max_group_members", "must be at least 2");
         }
         for (key, value) in [
             ("media.max_image_bytes", self.media.max_image_bytes),

@@ -163,3 +163,48 @@ pub fn conflict(err: DbErr, constraints: &[&Unique]) -> Error {
         None => Error::from(err),
     }
 }
+
+/// A statement written with PostgreSQL's numbered placeholders (`$1`, `$2`…, each
+/// used once and in order), made to run on `backend` (SQLite takes `?`).
+pub fn statement(
+    backend: sea_orm::DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> sea_orm::Statement {
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.to_string(),
+        _ => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+
+    #[test]
+    fn numbered_placeholders_become_question_marks_on_sqlite() {
+        let sql = "SELECT a FROM t WHERE b = $1 AND c > $2 AND d = '$x'";
+        let lite = statement(sea_orm::DbBackend::Sqlite, sql, [1.into(), 2.into()]);
+        assert_eq!(
+            lite.sql,
+            "SELECT a FROM t WHERE b = ? AND c > ? AND d = '$x'"
+        );
+        let pg = statement(sea_orm::DbBackend::Postgres, sql, [1.into(), 2.into()]);
+        assert_eq!(pg.sql, sql);
+    }
+}

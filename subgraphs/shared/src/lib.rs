@@ -7,6 +7,7 @@ pub mod contracts;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod input;
 pub mod mail;
 pub mod objects;
 pub mod pages;

@@ -80,6 +80,16 @@ pub fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{what} is not a valid id")))
 }
 
+/// Keys of a per-viewer DataLoader (viewer, item), grouped by viewer: each viewer's
+/// items are then loaded in one batch.
+pub fn by_viewer(keys: &[(Uuid, Uuid)]) -> std::collections::HashMap<Uuid, Vec<Uuid>> {
+    let mut grouped: std::collections::HashMap<Uuid, Vec<Uuid>> = Default::default();
+    for (viewer, item) in keys {
+        grouped.entry(*viewer).or_default().push(*item);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

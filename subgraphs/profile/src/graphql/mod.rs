@@ -6,11 +6,10 @@ mod privacy;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, Enum, ID, InputObject, MaybeUndefined, MergedObject, Object,
-    OutputType, Result, Schema,
+    Result, Schema,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use echostream_shared::Error;
@@ -283,7 +282,7 @@ impl PeopleQuery {
         query: String,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, User>> {
+    ) -> Result<UserConnection> {
         let me = ctx.viewer()?.user_id;
         let page = Page::new(first, after.as_deref())?;
         let db = &app(ctx)?.db;
@@ -310,7 +309,7 @@ impl PeopleQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, User>> {
+    ) -> Result<UserConnection> {
         let me = ctx.viewer()?.user_id;
         let page = Page::new(first, after.as_deref())?;
         let rows = friends::friends_page(&app(ctx)?.db, me, &page).await?;
@@ -327,7 +326,7 @@ impl PeopleQuery {
         #[graphql(default = true)] incoming: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, FriendRequest>> {
+    ) -> Result<FriendRequestConnection> {
         let me = ctx.viewer()?.user_id;
         let page = Page::new(first, after.as_deref())?;
         let rows = friends::pending_page(&app(ctx)?.db, me, incoming, &page).await?;
@@ -342,21 +341,25 @@ impl PeopleQuery {
     }
 }
 
+use echostream_shared::pages::FromEdges;
+
+echostream_shared::connection!(UserConnection, UserEdge, User);
+echostream_shared::connection!(FriendRequestConnection, FriendRequestEdge, FriendRequest);
+
 /// A page of `rows` (fetched with one extra when there are more) as a Relay
 /// connection, each row made into a (cursor, node) by `edge`.
-fn connection<R, N: OutputType>(
+fn connection<R, N, C: FromEdges<N>>(
     page: &Page,
     mut rows: Vec<R>,
     edge: impl Fn(R) -> (String, N),
-) -> Connection<String, N> {
+) -> C {
     let more = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
-    let mut connection = Connection::new(page.after.is_some(), more);
-    connection.edges.extend(rows.into_iter().map(|row| {
-        let (cursor, node) = edge(row);
-        Edge::new(cursor, node)
-    }));
-    connection
+    C::from_edges(
+        rows.into_iter().map(edge).collect(),
+        page.after.is_some(),
+        more,
+    )
 }
 
 /// Changes to the viewer's profile: a field left out stays as it is; `null` clears an

@@ -7,18 +7,108 @@ use uuid::Uuid;
 
 use super::{Channel, Event};
 
-/// A message was stored with its `seq`.
+/// A timeline item was stored with its `seq`: a message, or (with `system`) a
+/// membership or info change told among the messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSent {
     pub message_id: Uuid,
     pub conversation_id: Uuid,
     pub seq: i64,
+    /// Who sent the message, or who made the change a system item records.
     pub sender_id: Uuid,
+    /// The text (empty for a system item).
     pub body: String,
     pub created_at: DateTime<Utc>,
-    /// Every member at the time of sending, the sender included.
+    /// Every member at the time of sending, the sender included (and, for a system
+    /// item that removes someone, the one removed).
     pub member_ids: Vec<Uuid>,
+    /// Present on system items only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemItem>,
+}
+
+/// What a system item in the timeline records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemItem {
+    pub action: SystemAction,
+    /// The people the change is about (added, removed, promoted…).
+    #[serde(default)]
+    pub user_ids: Vec<Uuid>,
+    /// The new title, description or role, where the action has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// The membership and info changes a timeline tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemAction {
+    Created,
+    MembersAdded,
+    MemberRemoved,
+    MemberLeft,
+    RoleChanged,
+    OwnershipTransferred,
+    TitleChanged,
+    DescriptionChanged,
+    AvatarChanged,
+    SettingsChanged,
+}
+
+/// Who joined and who left a conversation; `member_ids` are the members after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersChanged {
+    pub conversation_id: Uuid,
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for MembersChanged {
+    const TYPE: &'static str = "chat.conversation.members_changed";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A conversation's info, settings or roles changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationUpdated {
+    pub conversation_id: Uuid,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for ConversationUpdated {
+    const TYPE: &'static str = "chat.conversation.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A member's delivered or read position moved forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptUpdated {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub delivered_seq: i64,
+    pub read_seq: i64,
+    pub at: DateTime<Utc>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for ReceiptUpdated {
+    const TYPE: &'static str = "chat.receipt.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
 }
 
 impl Event for MessageSent {
@@ -74,12 +164,40 @@ mod tests {
             body: "hi".into(),
             created_at: Utc::now(),
             member_ids: vec![Uuid::now_v7()],
+            system: None,
         }
     }
 
     #[test]
     fn every_chat_event_round_trips() {
         round_trips(message());
+        round_trips(MessageSent {
+            body: String::new(),
+            system: Some(SystemItem {
+                action: SystemAction::MembersAdded,
+                user_ids: vec![Uuid::now_v7()],
+                text: None,
+            }),
+            ..message()
+        });
+        round_trips(MembersChanged {
+            conversation_id: Uuid::now_v7(),
+            added: vec![Uuid::now_v7()],
+            removed: Vec::new(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(ConversationUpdated {
+            conversation_id: Uuid::now_v7(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(ReceiptUpdated {
+            conversation_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            delivered_seq: 4,
+            read_seq: 3,
+            at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+        });
         round_trips(ConversationCreated {
             conversation_id: Uuid::now_v7(),
             kind: "direct".into(),

@@ -5,7 +5,7 @@
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::{Condition, DatabaseConnection, Set};
 
 use crate::Error;
 use crate::contracts::profile::{UserBlocked, UserUnblocked};
@@ -44,6 +44,41 @@ pub async fn between(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, 
         .one(db)
         .await?
         .is_some())
+}
+
+/// The ones of `others` between whom and `user` there is a block, either way, in
+/// one query.
+pub async fn blocked_among(
+    db: &DatabaseConnection,
+    user: Uuid,
+    others: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, Error> {
+    let others = || others.iter().copied();
+    Ok(block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    block::Column::Blocker
+                        .eq(user)
+                        .and(block::Column::Blocked.is_in(others())),
+                )
+                .add(
+                    block::Column::Blocked
+                        .eq(user)
+                        .and(block::Column::Blocker.is_in(others())),
+                ),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| {
+            if b.blocker == user {
+                b.blocked
+            } else {
+                b.blocker
+            }
+        })
+        .collect())
 }
 
 /// Applies profile's block events, once per `consumer`.

@@ -53,6 +53,22 @@ pub async fn are_friends(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bo
         .is_some())
 }
 
+/// The ones of `others` who are `user`'s friends, in one query.
+pub async fn friends_among(
+    db: &DatabaseConnection,
+    user: Uuid,
+    others: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, Error> {
+    Ok(friendship::Entity::find()
+        .filter(friendship::Column::UserId.eq(user))
+        .filter(friendship::Column::FriendId.is_in(others.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.friend_id)
+        .collect())
+}
+
 /// Records friendships made and ended from profile's events, once per `consumer`.
 pub async fn apply_profile_event(
     db: &DatabaseConnection,

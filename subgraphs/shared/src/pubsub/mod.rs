@@ -6,6 +6,7 @@
 
 pub mod memory;
 pub mod redis;
+pub mod registry;
 
 use std::collections::HashMap;
 use std::time::Duration;

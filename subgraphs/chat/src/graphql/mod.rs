@@ -1,28 +1,41 @@
-//! The chat subgraph's GraphQL edge.
+//! The chat subgraph's GraphQL edge: thin resolvers over the domain modules.
+//! Types live in `types.rs`, group mutations in `groups.rs`.
+
+mod groups;
+mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, Schema, Subscription};
-use chrono::{DateTime, Utc};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, Schema, Subscription};
 use echostream_shared::Error;
+use echostream_shared::contracts::chat::{ChatFrame, user_channel};
+use echostream_shared::pages::{FromEdges, Page, cursor};
 use echostream_shared::resolver::{RequestExt, parse_id};
 use futures::Stream;
 use uuid::Uuid;
 
-use async_graphql::dataloader::DataLoader;
-
-use crate::entities::{conversation, member};
-use crate::loaders::{ConversationLoader, MembersLoader, MessageLoader};
+use crate::conversations::Filter;
+use crate::entities::member;
+use crate::loaders::{
+    ConversationLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader, UnreadLoader,
+};
 use crate::messages::{self, Draft};
-use crate::{Chat, conversations};
-use echostream_shared::contracts::chat::{ChatFrame, MessageSent, user_channel};
+use crate::receipts::{self, Mark};
+use crate::{Chat, conversations, unread};
+pub use types::{Conversation, ConversationConnection, Message, User};
 
 /// The chat subgraph's schema type.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 
+/// Every write of the subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(MessagingMutation, groups::GroupMutation);
+
 /// Builds the schema with its context.
 pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
-    let mut builder = Schema::build(Query, Mutation, Subscription)
+    let mut builder = Schema::build(Query, Mutation::default(), Subscription)
         .enable_federation()
         .enable_subscription_in_federation();
     if let Some(app) = app {
@@ -34,18 +47,24 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
                 tokio::spawn,
             ))
             .data(DataLoader::new(MessageLoader(db.clone()), tokio::spawn))
-            .data(DataLoader::new(MembersLoader(db), tokio::spawn))
+            .data(DataLoader::new(MembersLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(PrivacyLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(UnreadLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(ItemLoader(db), tokio::spawn))
             .data(app);
     }
     builder.finish()
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Chat>, Error> {
+pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Chat>, Error> {
     ctx.state()
 }
 
 /// The members of a conversation, batched across the whole response.
-async fn members_of(ctx: &Context<'_>, conversation: Uuid) -> Result<Vec<member::Model>> {
+pub(crate) async fn members_of(
+    ctx: &Context<'_>,
+    conversation: Uuid,
+) -> Result<Vec<member::Model>> {
     let loader = ctx.loader::<MembersLoader>()?;
     Ok(loader.load_one(conversation).await?.unwrap_or_default())
 }
@@ -56,145 +75,6 @@ async fn is_member(ctx: &Context<'_>, conversation: Uuid, user: Uuid) -> Result<
         .await?
         .iter()
         .any(|m| m.user_id == user))
-}
-
-/// A user, as far as chat goes; other subgraphs resolve the rest.
-pub struct User {
-    pub id: ID,
-}
-
-#[Object]
-impl User {
-    async fn id(&self) -> &ID {
-        &self.id
-    }
-
-    /// Everything chat holds about this user (conversations, messages sent), as JSON;
-    /// only for its owner.
-    async fn chat_export(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<async_graphql::Json<serde_json::Value>> {
-        let me = ctx.viewer()?;
-        me.must_be(parse_id(&self.id, "id")?)?;
-        Ok(async_graphql::Json(
-            messages::export(&app(ctx)?.db, me.user_id).await?,
-        ))
-    }
-}
-
-fn user(id: Uuid) -> User {
-    User {
-        id: ID(id.to_string()),
-    }
-}
-
-/// A message.
-pub struct Message(pub MessageSent);
-
-#[Object]
-impl Message {
-    async fn id(&self) -> ID {
-        ID(self.0.message_id.to_string())
-    }
-
-    async fn conversation_id(&self) -> ID {
-        ID(self.0.conversation_id.to_string())
-    }
-
-    /// Position in the conversation: 1, 2, 3… without gaps.
-    async fn seq(&self) -> i64 {
-        self.0.seq
-    }
-
-    async fn sender(&self) -> User {
-        user(self.0.sender_id)
-    }
-
-    async fn body(&self) -> &str {
-        &self.0.body
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-/// Direct or group.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ConversationKind {
-    Direct,
-    Group,
-}
-
-/// A member's place in a conversation.
-pub struct Member(member::Model);
-
-#[Object]
-impl Member {
-    async fn user(&self) -> User {
-        user(self.0.user_id)
-    }
-
-    async fn role(&self) -> &str {
-        &self.0.role
-    }
-
-    /// The member has read everything up to this `seq`.
-    async fn last_read_seq(&self) -> i64 {
-        self.0.last_read_seq
-    }
-}
-
-/// A conversation.
-pub struct Conversation(conversation::Model);
-
-#[Object]
-impl Conversation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    async fn kind(&self) -> ConversationKind {
-        if self.0.kind == "group" {
-            ConversationKind::Group
-        } else {
-            ConversationKind::Direct
-        }
-    }
-
-    async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
-    }
-
-    /// The `seq` of the newest message (0 when empty).
-    async fn last_seq(&self) -> i64 {
-        self.0.last_seq
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    // Batched across the whole response: one query for every conversation's members.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let found = members_of(ctx, self.0.id).await?;
-        Ok(found.into_iter().map(Member).collect())
-    }
-
-    /// Up to `last` messages before `beforeSeq` (the newest when absent), oldest first.
-    async fn messages(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 50)] last: i32,
-        before_seq: Option<i64>,
-    ) -> Result<Vec<Message>> {
-        if !(1..=200).contains(&last) {
-            return Err(Error::bad_input("last must be between 1 and 200").into());
-        }
-        let page = messages::history(&app(ctx)?.db, self.0.id, before_seq, last as u64).await?;
-        Ok(page.iter().map(|m| Message(messages::sent(m))).collect())
-    }
 }
 
 /// A message to send.
@@ -212,11 +92,41 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// The viewer's conversations, newest first.
-    async fn conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
+    /// The viewer's conversations, most recently active first: `first` (1 to 100,
+    /// default 20) after the cursor `after`, all or only direct ones or groups.
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<Filter>,
+    ) -> Result<ConversationConnection> {
         let me = ctx.viewer()?.user_id;
-        let found = conversations::of_user(&app(ctx)?.db, me).await?;
-        Ok(found.into_iter().map(Conversation).collect())
+        let page = Page::new(first, after.as_deref())?;
+        let filter = filter.unwrap_or(Filter::All);
+        let mut rows = conversations::list(&app(ctx)?.db, me, filter, &page).await?;
+        let more = rows.len() as u64 > page.first;
+        rows.truncate(page.first as usize);
+        let edges = rows
+            .into_iter()
+            .map(|c| {
+                (
+                    cursor(conversations::last_activity(&c), c.id),
+                    Conversation(c),
+                )
+            })
+            .collect();
+        Ok(ConversationConnection::from_edges(
+            edges,
+            page.after.is_some(),
+            more,
+        ))
+    }
+
+    /// The viewer's unread messages over all their conversations.
+    async fn unread_total(&self, ctx: &Context<'_>) -> Result<i64> {
+        let me = ctx.viewer()?.user_id;
+        Ok(unread::total(&app(ctx)?.db, me).await?)
     }
 
     /// Resolves a `Conversation` reference for the gateway; only members see it.
@@ -252,7 +162,7 @@ impl Query {
         if !is_member(ctx, found.conversation_id, me).await? {
             return Ok(None);
         }
-        Ok(Some(Message(messages::sent(&found))))
+        Ok(Some(Message::of(&found)))
     }
 
     #[graphql(entity)]
@@ -270,11 +180,12 @@ impl Query {
     }
 }
 
-/// Writes.
-pub struct Mutation;
+/// Messaging: conversations, messages and receipts.
+#[derive(Default)]
+pub struct MessagingMutation;
 
 #[Object]
-impl Mutation {
+impl MessagingMutation {
     /// Opens (or returns) the direct conversation with a friend.
     async fn start_direct_conversation(
         &self,
@@ -297,8 +208,45 @@ impl Mutation {
             idempotency_key: &input.idempotency_key,
         };
         let saved = messages::send(app(ctx)?, me.user_id, &me.device_id, draft).await?;
-        Ok(Message(messages::sent(&saved)))
+        Ok(Message::of(&saved))
     }
+
+    /// Records that everything up to `upToSeq` reached one of the viewer's devices.
+    /// Positions only move forward: an older or repeated mark changes nothing.
+    async fn mark_delivered(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        up_to_seq: i64,
+    ) -> Result<Conversation> {
+        mark(ctx, conversation_id, up_to_seq, Mark::Delivered).await
+    }
+
+    /// Records that the viewer read everything up to `upToSeq` (so it is delivered
+    /// too); unread counts follow. Positions only move forward.
+    async fn mark_read(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        up_to_seq: i64,
+    ) -> Result<Conversation> {
+        mark(ctx, conversation_id, up_to_seq, Mark::Read).await
+    }
+}
+
+async fn mark(
+    ctx: &Context<'_>,
+    conversation: ID,
+    up_to: i64,
+    which: Mark,
+) -> Result<Conversation> {
+    let me = ctx.viewer()?.user_id;
+    let id = parse_id(&conversation, "conversationId")?;
+    let app = app(ctx)?;
+    receipts::mark(app, me, id, up_to, which).await?;
+    Ok(Conversation(
+        conversations::for_member(&app.db, id, me).await?,
+    ))
 }
 
 /// Live updates.

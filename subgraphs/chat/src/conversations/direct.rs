@@ -1,4 +1,4 @@
-//! Conversations and who is in them.
+//! Direct conversations: one per pair of people, only as privacy and blocks allow.
 
 use chrono::Utc;
 use echostream_shared::Error;
@@ -7,11 +7,10 @@ use echostream_shared::contracts::chat::ConversationCreated;
 use echostream_shared::db::{Unique, conflict};
 use echostream_shared::events::outbox::Change;
 use echostream_shared::projections::{blocks, friendships, privacy};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use super::permissions::Role;
 use crate::Chat;
 use crate::entities::{conversation, member};
 
@@ -66,6 +65,10 @@ pub async fn start_direct(
                     created_by: Set(me),
                     last_seq: Set(0),
                     created_at: Set(now),
+                    description: Set(None),
+                    avatar_key: Set(None),
+                    only_admins_send: Set(false),
+                    last_activity_at: Set(Some(now)),
                 }
                 .insert(txn)
                 .await
@@ -74,9 +77,10 @@ pub async fn start_direct(
                     member::ActiveModel {
                         conversation_id: Set(saved.id),
                         user_id: Set(user),
-                        role: Set("member".into()),
+                        role: Set(Role::Member.as_str().into()),
                         last_read_seq: Set(0),
                         joined_at: Set(now),
+                        delivered_seq: Set(0),
                     }
                     .insert(txn)
                     .await?;
@@ -118,49 +122,4 @@ pub async fn may_message(chat: &Chat, sender: Uuid, recipient: Uuid) -> Result<(
             "you can only message your friends directly"
         },
     ))
-}
-
-/// The conversation, if `user` is a member of it.
-pub async fn for_member(
-    db: &DatabaseConnection,
-    id: Uuid,
-    user: Uuid,
-) -> Result<conversation::Model, Error> {
-    let missing = || Error::not_found("no such conversation");
-    member::Entity::find_by_id((id, user))
-        .one(db)
-        .await?
-        .ok_or_else(missing)?;
-    conversation::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(missing)
-}
-
-/// Conversations `user` belongs to, newest first.
-pub async fn of_user(
-    db: &DatabaseConnection,
-    user: Uuid,
-) -> Result<Vec<conversation::Model>, Error> {
-    let ids: Vec<Uuid> = member::Entity::find()
-        .filter(member::Column::UserId.eq(user))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.conversation_id)
-        .collect();
-    Ok(conversation::Entity::find()
-        .filter(conversation::Column::Id.is_in(ids))
-        .order_by_desc(conversation::Column::CreatedAt)
-        .all(db)
-        .await?)
-}
-
-/// Members of a conversation.
-pub async fn members(db: &DatabaseConnection, id: Uuid) -> Result<Vec<member::Model>, Error> {
-    Ok(member::Entity::find()
-        .filter(member::Column::ConversationId.eq(id))
-        .order_by_asc(member::Column::JoinedAt)
-        .all(db)
-        .await?)
 }

@@ -1,0 +1,213 @@
+//! A conversation's history, paged by `seq`: forward (`first`/`after`), backward
+//! (`last`/`before`, the newest page by default) or centred on one message
+//! (`around`). No offsets: every page is one range scan of the
+//! `(conversation_id, seq)` index, however long the conversation.
+
+use echostream_shared::Error;
+use echostream_shared::pages::{opaque, unwrap_opaque};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::entities::message;
+
+/// Items per page when the client does not say.
+pub const DEFAULT_SIZE: i32 = 50;
+/// The most items one page may hold.
+pub const MAX_SIZE: i32 = 100;
+
+/// Which page of a history a client asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Window {
+    /// `size` items after `after` (from the start when absent), oldest first.
+    Forward { after: i64, size: u64 },
+    /// `size` items before `before` (the newest when absent).
+    Backward { before: Option<i64>, size: u64 },
+    /// `size` items centred on the item at `seq`.
+    Around { seq: i64, size: u64 },
+}
+
+/// The arguments of a `messages` connection.
+#[derive(Default)]
+pub struct Arguments<'a> {
+    pub first: Option<i32>,
+    pub after: Option<&'a str>,
+    pub last: Option<i32>,
+    pub before: Option<&'a str>,
+    pub around: Option<Uuid>,
+}
+
+/// A page of items, oldest first, and whether there is more on either side.
+pub struct Page {
+    pub items: Vec<message::Model>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+/// The cursor naming the item at `seq` of `conversation`.
+pub fn cursor(conversation: Uuid, seq: i64) -> String {
+    opaque(&format!("{conversation}:{seq}"))
+}
+
+fn decode(conversation: Uuid, cursor: &str, name: &str) -> Result<i64, Error> {
+    let bad = || Error::bad_input(format!("{name} is not a cursor from this conversation"));
+    let text = unwrap_opaque(cursor).ok_or_else(bad)?;
+    let (id, seq) = text.split_once(':').ok_or_else(bad)?;
+    if Uuid::parse_str(id).ok() != Some(conversation) {
+        return Err(bad());
+    }
+    seq.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(bad)
+}
+
+fn size(value: Option<i32>, name: &str) -> Result<u64, Error> {
+    let value = value.unwrap_or(DEFAULT_SIZE);
+    if !(1..=MAX_SIZE).contains(&value) {
+        return Err(Error::bad_input(format!(
+            "{name} must be between 1 and {MAX_SIZE}"
+        )));
+    }
+    Ok(value as u64)
+}
+
+impl Window {
+    /// Reads a connection's arguments: `first`/`after`, or `last`/`before`, or
+    /// `around` (with `first` as its size); mixing directions is refused.
+    pub async fn new(
+        db: &DatabaseConnection,
+        conversation: Uuid,
+        args: Arguments<'_>,
+    ) -> Result<Window, Error> {
+        let forward = args.first.is_some() || args.after.is_some();
+        let backward = args.last.is_some() || args.before.is_some();
+        if let Some(id) = args.around {
+            if backward || args.after.is_some() {
+                return Err(Error::bad_input(
+                    "around takes only first (the page size) with it",
+                ));
+            }
+            let found = message::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .filter(|m| m.conversation_id == conversation)
+                .ok_or_else(|| Error::not_found("no such message in this conversation"))?;
+            return Ok(Window::Around {
+                seq: found.seq,
+                size: size(args.first, "first")?,
+            });
+        }
+        if forward && backward {
+            return Err(Error::bad_input(
+                "page forward (first, after) or backward (last, before), not both",
+            ));
+        }
+        if forward {
+            let after = match args.after {
+                Some(c) => decode(conversation, c, "after")?,
+                None => 0,
+            };
+            return Ok(Window::Forward {
+                after,
+                size: size(args.first, "first")?,
+            });
+        }
+        Ok(Window::Backward {
+            before: args
+                .before
+                .map(|c| decode(conversation, c, "before"))
+                .transpose()?,
+            size: size(args.last, "last")?,
+        })
+    }
+}
+
+/// The page `window` names of `conversation`'s history.
+pub async fn page(
+    db: &DatabaseConnection,
+    conversation: Uuid,
+    window: Window,
+) -> Result<Page, Error> {
+    match window {
+        Window::Forward { after, size } => {
+            let items = scan(db, conversation, Bound::After(after), size + 1).await?;
+            let has_next = items.len() as u64 > size;
+            Ok(Page {
+                items: items.into_iter().take(size as usize).collect(),
+                has_previous: after > 0,
+                has_next,
+            })
+        }
+        Window::Backward { before, size } => {
+            let bound = Bound::Before(before.unwrap_or(i64::MAX));
+            let mut items = scan(db, conversation, bound, size + 1).await?;
+            let has_previous = items.len() as u64 > size;
+            items.truncate(size as usize);
+            items.reverse();
+            Ok(Page {
+                items,
+                has_previous,
+                has_next: before.is_some_and(|b| {
+                    // Anything at or after `before` exists when it named a real item.
+                    b > 0
+                }),
+            })
+        }
+        Window::Around { seq, size } => {
+            let older = size / 2;
+            let mut items = scan(db, conversation, Bound::Before(seq), older + 1).await?;
+            let has_previous = items.len() as u64 > older;
+            items.truncate(older as usize);
+            items.reverse();
+            let newer = size - items.len() as u64;
+            let after = scan(db, conversation, Bound::After(seq - 1), newer + 1).await?;
+            let has_next = after.len() as u64 > newer;
+            items.extend(after.into_iter().take(newer as usize));
+            Ok(Page {
+                items,
+                has_previous,
+                has_next,
+            })
+        }
+    }
+}
+
+enum Bound {
+    After(i64),
+    Before(i64),
+}
+
+/// Up to `limit` items beyond `bound`, nearest first: one index range scan.
+async fn scan(
+    db: &DatabaseConnection,
+    conversation: Uuid,
+    bound: Bound,
+    limit: u64,
+) -> Result<Vec<message::Model>, Error> {
+    let query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation));
+    let (query, order) = match bound {
+        Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
+        Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
+    };
+    Ok(query
+        .order_by(message::Column::Seq, order)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_bound_to_their_conversation() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let c = cursor(a, 42);
+        assert_eq!(decode(a, &c, "after").unwrap(), 42);
+        let err = decode(b, &c, "after").unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert!(err.to_string().contains("after"));
+        assert!(decode(a, "junk", "before").is_err());
+        assert!(decode(a, &opaque(&format!("{a}:-3")), "after").is_err());
+    }
+}
