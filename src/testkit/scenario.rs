@@ -169,11 +169,22 @@ pub async fn direct_conversation(p: &Platform, a: &Person, b: &Person) -> String
 
 /// `from` sends `body` to `conversation` with idempotency key `key`; returns the message.
 pub async fn send(p: &Platform, from: &Person, conversation: &str, body: &str, key: &str) -> Value {
+    send_to(&p.gateway, &from.token, conversation, body, key).await
+}
+
+/// Like [`send`], for tasks that hold the gateway's URL and a token.
+pub async fn send_to(
+    gateway: &str,
+    token: &str,
+    conversation: &str,
+    body: &str,
+    key: &str,
+) -> Value {
     data(
-        &p.gateway,
+        gateway,
         "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id seq body } }",
         json!({ "input": { "conversationId": conversation, "body": body, "idempotencyKey": key } }),
-        Some(&from.token),
+        Some(token),
     )
     .await["sendMessage"]
         .clone()

@@ -13,6 +13,7 @@ mod people;
 mod presence;
 mod privacy;
 mod schema;
+mod stream;
 mod timeline;
 mod trust;
 

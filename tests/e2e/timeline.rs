@@ -3,7 +3,7 @@
 use echostream::testkit::client::{data, error_code, eventually, post};
 use echostream::testkit::platform::Profile;
 use echostream::testkit::scenario::{
-    WAIT, befriend, direct_conversation, friends, group, send, signed_up,
+    WAIT, befriend, direct_conversation, friends, group, send, send_to, signed_up,
 };
 use serde_json::{Value, json};
 
@@ -347,12 +347,12 @@ async fn unread_counts_match_a_recount_under_concurrent_senders_and_readers(prof
         let (url, token, room) = (p.gateway.clone(), who.token.clone(), room.clone());
         tokio::spawn(async move {
             for i in 0..30 {
-                let vars = json!({ "input": { "conversationId": room, "body": format!("{tag}{i}"), "idempotencyKey": format!("{tag}{i}") } });
-                data(
+                send_to(
                     &url,
-                    "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }",
-                    vars,
-                    Some(&token),
+                    &token,
+                    &room,
+                    &format!("{tag}{i}"),
+                    &format!("{tag}{i}"),
                 )
                 .await;
             }

@@ -3,11 +3,13 @@
 //! Where a message goes when it is sent: `graphql/mod.rs` (`sendMessage`) →
 //! `messages.rs` (`send`: row + seq via `timeline.rs` + outbox event in one
 //! transaction) → the outbox relay (shared `events/outbox.rs`) → `fanout.rs`
-//! (consumer that publishes to each member's channel, where subscriptions listen).
+//! (consumer that appends it to each member's stream, where `stream.rs` follows it
+//! for `chatEvents` subscriptions).
 //!
 //! Rooms by name: `conversations/` (direct, groups, permissions, the list),
 //! `timeline.rs` (items and their `seq`), `history.rs` (paging), `receipts.rs`
-//! (delivered and read), `unread.rs` (counts derived from read positions).
+//! (delivered and read), `unread.rs` (counts derived from read positions),
+//! `stream.rs` (each user's resumable stream of events), `typing.rs`.
 
 pub mod conversations;
 pub mod entities;
@@ -17,7 +19,9 @@ pub mod history;
 pub mod loaders;
 pub mod messages;
 pub mod receipts;
+pub mod stream;
 pub mod timeline;
+pub mod typing;
 pub mod unread;
 
 use std::sync::Arc;
@@ -55,13 +59,17 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     ports.consume("auth", "chat", &db, db.clone(), |db, delivery| async move {
         fanout::apply_auth_event(&db, delivery).await
     });
-    let pubsub = Arc::clone(&ports.pubsub);
+    let fanout = fanout::Fanout {
+        pubsub: Arc::clone(&ports.pubsub),
+        db: db.clone(),
+        keep: ports.config.chat.retention(),
+    };
     ports.consume(
         "chat",
         "chat-fanout",
         &db,
-        pubsub,
-        |pubsub, delivery| async move { fanout::fan_out(pubsub.as_ref(), delivery).await },
+        fanout,
+        |fanout, delivery| async move { fanout::fan_out(&fanout, delivery).await },
     );
     let app = Arc::new(Chat {
         ports: ports.clone(),

@@ -14,7 +14,7 @@ use echostream_shared::db::count_queries;
 use echostream_shared::presence::{Connection, Tracker};
 use echostream_shared::projections::friendships::friendship;
 use echostream_shared::pubsub::memory::MemoryPubSub;
-use echostream_shared::pubsub::{PubSub, PubSubError};
+use echostream_shared::pubsub::{Heard, History, PubSub, PubSubError, Retention};
 use echostream_shared::service::Ports;
 use echostream_shared::token::Viewer;
 use futures::stream::BoxStream;
@@ -41,16 +41,29 @@ impl PubSub for Counted {
         self.count();
         self.inner.publish(channel, message).await
     }
-    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
+    async fn listen(&self, channels: &[String]) -> Result<BoxStream<'static, Heard>, PubSubError> {
         self.count();
-        self.inner.subscribe(channel).await
+        self.inner.listen(channels).await
     }
-    async fn subscribe_many(
+    async fn append(
         &self,
-        channels: &[String],
-    ) -> Result<BoxStream<'static, String>, PubSubError> {
+        streams: &[String],
+        dedupe: &str,
+        data: &str,
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
         self.count();
-        self.inner.subscribe_many(channels).await
+        self.inner.append(streams, dedupe, data, keep).await
+    }
+    async fn history(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+        keep: Retention,
+    ) -> Result<History, PubSubError> {
+        self.count();
+        self.inner.history(stream, after, limit, keep).await
     }
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
         self.count();

@@ -93,6 +93,24 @@ pub struct ChatConfig {
     pub direct_messages: DirectMessagePolicy,
     /// Most members a group may hold, its owner included.
     pub max_group_members: u64,
+    /// Events kept per user for resuming (`since`, `changesSince`); an older
+    /// position gets `ResyncRequired`.
+    pub stream_window: u64,
+    /// Seconds a user's stream is kept after its last event; after that its
+    /// positions get `ResyncRequired`.
+    pub stream_ttl_secs: u64,
+    /// Seconds a typing indicator lasts without being refreshed.
+    pub typing_ttl_secs: u64,
+}
+
+impl ChatConfig {
+    /// How users' streams keep their events.
+    pub fn retention(&self) -> crate::pubsub::Retention {
+        crate::pubsub::Retention {
+            window: self.stream_window,
+            ttl: std::time::Duration::from_secs(self.stream_ttl_secs),
+        }
+    }
 }
 
 impl Default for ChatConfig {
@@ -100,6 +118,9 @@ impl Default for ChatConfig {
         ChatConfig {
             direct_messages: DirectMessagePolicy::default(),
             max_group_members: 256,
+            stream_window: 1000,
+            stream_ttl_secs: 24 * 3600,
+            typing_ttl_secs: 6,
         }
     }
 }
@@ -369,6 +390,9 @@ pub struct KafkaConfig {
     pub consumer_attempts: u32,
     /// The wait after a consumer's first failed attempt; it doubles after each.
     pub consumer_backoff_ms: u64,
+    /// Seconds a published event stays in its subgraph's outbox before the relay
+    /// deletes it (the log holds it from then on).
+    pub outbox_retention_secs: u64,
 }
 
 impl Default for KafkaConfig {
@@ -379,6 +403,7 @@ impl Default for KafkaConfig {
             partitions: 3,
             consumer_attempts: 5,
             consumer_backoff_ms: 100,
+            outbox_retention_secs: 24 * 3600,
         }
     }
 }
@@ -619,6 +644,15 @@ impl Config {
         }
         if self.chat.max_group_members < 2 {
             return fail("chat.max_group_members", "must be at least 2");
+        }
+        for (key, value) in [
+            ("chat.stream_window", self.chat.stream_window),
+            ("chat.stream_ttl_secs", self.chat.stream_ttl_secs),
+            ("chat.typing_ttl_secs", self.chat.typing_ttl_secs),
+        ] {
+            if value == 0 {
+                return fail(key, "must be positive");
+            }
         }
         for (key, value) in [
             ("media.max_image_bytes", self.media.max_image_bytes),

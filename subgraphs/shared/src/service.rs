@@ -169,7 +169,8 @@ impl Ports {
     /// after committing.
     pub fn relay(&self, db: &DatabaseConnection) -> Relay {
         let relay = Relay::new(db.clone());
-        relay.spawn(Arc::clone(&self.events), self.shutdown.clone());
+        let retention = Duration::from_secs(self.config.kafka.outbox_retention_secs);
+        relay.spawn(Arc::clone(&self.events), retention, self.shutdown.clone());
         relay
     }
 
@@ -199,21 +200,35 @@ impl Ports {
     {
         let slot = self.subscriptions.acquire(viewer)?;
         let names: Vec<String> = channels.iter().map(|c| c.name().to_string()).collect();
-        let frames = if names.is_empty() {
+        let heard = if names.is_empty() {
             // Nothing to hear yet: stay open, as a subscription to a quiet channel does.
             futures::stream::pending().boxed()
         } else {
-            self.pubsub.subscribe_many(&names).await?
+            self.pubsub.listen(&names).await?
         };
         // Every channel of the list carries the same frame type: any one decodes.
         let decoder = channels.into_iter().next();
-        let items = frames.filter_map(move |text| {
-            let item = decoder
-                .as_ref()
-                .and_then(|channel| channel.decode(&text))
-                .and_then(&mut keep);
-            futures::future::ready(item)
-        });
+        // A stream without positions cannot catch up on what it missed: when it falls
+        // behind it ends (the client sees it complete and subscribes again) rather
+        // than go on as if nothing was lost.
+        let items = heard
+            .take_while(|heard| {
+                let lagged = *heard == crate::pubsub::Heard::Lagged;
+                if lagged {
+                    tracing::warn!("a live subscription fell behind and was ended");
+                }
+                futures::future::ready(!lagged)
+            })
+            .filter_map(move |heard| {
+                let item = match heard {
+                    crate::pubsub::Heard::Frame(text) => decoder
+                        .as_ref()
+                        .and_then(|channel| channel.decode(&text))
+                        .and_then(&mut keep),
+                    crate::pubsub::Heard::Lagged => None,
+                };
+                futures::future::ready(item)
+            });
         Ok(crate::subscriptions::serve(
             slot,
             Arc::clone(&self.presence),

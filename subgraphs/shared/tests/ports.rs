@@ -18,9 +18,9 @@ use echostream_shared::mail::{Mail, Mailer, SmtpMailer};
 use echostream_shared::objects::ObjectStore;
 use echostream_shared::objects::local::LocalObjects;
 use echostream_shared::objects::s3::S3Objects;
-use echostream_shared::pubsub::PubSub;
 use echostream_shared::pubsub::memory::MemoryPubSub;
 use echostream_shared::pubsub::redis::RedisPubSub;
+use echostream_shared::pubsub::{Heard, PubSub, Retention};
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -43,11 +43,12 @@ fn isolation() -> String {
 
 async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     // Delivery to every subscriber of a channel, none to others.
-    let mut first = pubsub.subscribe("room:1").await.unwrap();
-    let mut second = pubsub.subscribe("room:1").await.unwrap();
-    let mut other = pubsub.subscribe("room:2").await.unwrap();
-    // The port's contract: a subscription receives everything published once
-    // `subscribe` has returned (no settling time).
+    let room = |name: &str| vec![name.to_string()];
+    let mut first = pubsub.listen(&room("room:1")).await.unwrap();
+    let mut second = pubsub.listen(&room("room:1")).await.unwrap();
+    let mut other = pubsub.listen(&room("room:2")).await.unwrap();
+    // The port's contract: a listener hears everything published once `listen`
+    // has returned (no settling time).
     pubsub.publish("room:1", "hello").await.unwrap();
     let within = Duration::from_secs(5);
     assert_eq!(
@@ -55,15 +56,58 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
             .await
             .unwrap()
             .unwrap(),
-        "hello"
+        Heard::Frame("hello".into())
     );
     assert_eq!(
         tokio::time::timeout(within, second.next())
             .await
             .unwrap()
             .unwrap(),
-        "hello"
+        Heard::Frame("hello".into())
     );
+    drop(second);
+    // One leaving does not stop the other hearing.
+    pubsub.publish("room:1", "again").await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(within, first.next()).await.unwrap(),
+        Some(Heard::Frame("again".into()))
+    );
+
+    // Replayable streams: offsets, live frames with positions, dedupe, the window.
+    let keep = Retention {
+        window: 3,
+        ttl: Duration::from_secs(60),
+    };
+    let name = format!("stream-{}", Uuid::now_v7().simple());
+    let mut live = pubsub.listen(&room(&name)).await.unwrap();
+    let head = pubsub.history(&name, 0, 10, keep).await.unwrap();
+    assert_eq!((head.top, head.entries.len(), head.complete), (0, 0, true));
+    for i in 1..=5 {
+        let streams = room(&name);
+        pubsub
+            .append(&streams, &format!("{name}-{i}"), &format!("e{i}"), keep)
+            .await
+            .unwrap();
+        // A repeated event appends nothing.
+        pubsub
+            .append(&streams, &format!("{name}-{i}"), &format!("e{i}"), keep)
+            .await
+            .unwrap();
+        let heard = tokio::time::timeout(within, live.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(heard, Heard::Frame(format!("{}:{i} e{i}", head.epoch)));
+    }
+    let after = pubsub.history(&name, 3, 10, keep).await.unwrap();
+    assert_eq!(after.epoch, head.epoch);
+    assert_eq!(after.top, 5);
+    assert!(after.complete);
+    let offsets: Vec<u64> = after.entries.iter().map(|e| e.offset).collect();
+    assert_eq!(offsets, [4, 5]);
+    assert_eq!(after.entries[0].data, "e4");
+    // Offsets 1 and 2 are trimmed (window 3): reading after 1 says there is a hole.
+    assert!(!pubsub.history(&name, 1, 10, keep).await.unwrap().complete);
     assert!(
         tokio::time::timeout(Duration::from_millis(200), other.next())
             .await
@@ -142,7 +186,7 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
 
     // One subscription to several channels hears each of them.
     let channels = ["many:1".to_string(), "many:2".to_string()];
-    let mut many = pubsub.subscribe_many(&channels).await.unwrap();
+    let mut many = pubsub.listen(&channels).await.unwrap();
     pubsub.publish("many:2", "b").await.unwrap();
     pubsub.publish("many:1", "a").await.unwrap();
     pubsub.publish("many:3", "c").await.unwrap();
@@ -155,8 +199,8 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
                 .unwrap(),
         );
     }
-    heard.sort();
-    assert_eq!(heard, ["a", "b"]);
+    heard.sort_by_key(|h| format!("{h:?}"));
+    assert_eq!(heard, [Heard::Frame("a".into()), Heard::Frame("b".into())]);
     assert!(
         tokio::time::timeout(Duration::from_millis(200), many.next())
             .await
@@ -183,7 +227,10 @@ async fn presence_across_instances(one: Arc<dyn PubSub>, two: Arc<dyn PubSub>) {
         session_id: Uuid::now_v7(),
         device_id: "d".into(),
     };
-    let mut changes = one.subscribe(channel(user).name()).await.unwrap();
+    let mut changes = one
+        .listen(&[channel(user).name().to_string()])
+        .await
+        .unwrap();
     let phone = Connection::open(Arc::clone(&a), device()).await.unwrap();
     let laptop = device();
     let _laptop = Connection::open(Arc::clone(&b), laptop.clone())
@@ -207,7 +254,7 @@ async fn presence_across_instances(one: Arc<dyn PubSub>, two: Arc<dyn PubSub>) {
     b.settle(user).await.unwrap();
     let channel = channel(user);
     let mut announced = Vec::new();
-    while let Ok(Some(text)) =
+    while let Ok(Some(Heard::Frame(text))) =
         tokio::time::timeout(Duration::from_millis(300), changes.next()).await
     {
         announced.push(channel.decode(&text).unwrap().state);
@@ -427,7 +474,9 @@ async fn relational_conformance(db: DatabaseConnection) {
     use echostream_shared::db::{Unique, conflict};
     use echostream_shared::events::consumer::first_delivery;
     use echostream_shared::events::outbox::{self, Change, Relay};
-    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+    use sea_orm::{
+        ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+    };
 
     let relay = Relay::new(db.clone());
     let pending = || async { outbox::Entity::find().count(&db).await.unwrap() };
@@ -479,6 +528,70 @@ async fn relational_conformance(db: DatabaseConnection) {
     );
     assert_eq!(row.topic, "auth");
     assert!((chrono::Utc::now() - row.created_at).num_seconds().abs() < 60);
+
+    // Two instances relaying one outbox at once publish each event once, in order;
+    // what was published is pruned after its retention.
+    let log = MemoryLog::new(1);
+    let mut ids = Vec::new();
+    for _ in 0..120 {
+        let user_id = Uuid::now_v7();
+        ids.push(user_id);
+        relay
+            .write(move |_txn| {
+                Box::pin(async move { Ok(Change::new(()).emit(&UserDeleted { user_id }, None)) })
+            })
+            .await
+            .unwrap();
+    }
+    let unpublished = || async {
+        outbox::Entity::find()
+            .filter(outbox::Column::PublishedAt.is_null())
+            .count(&db)
+            .await
+            .unwrap()
+    };
+    let instance = |db: DatabaseConnection, log: Arc<MemoryLog>| async move {
+        for _ in 0..1000 {
+            outbox::publish_pending(&db, &log).await.unwrap();
+            let left = outbox::Entity::find()
+                .filter(outbox::Column::PublishedAt.is_null())
+                .count(&db)
+                .await
+                .unwrap();
+            if left == 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the outbox never emptied");
+    };
+    tokio::join!(
+        instance(db.clone(), Arc::clone(&log)),
+        instance(db.clone(), Arc::clone(&log))
+    );
+    assert_eq!(unpublished().await, 0);
+    let mut consumer = log
+        .subscribe("auth", "relay-check", StartAt::Earliest)
+        .await
+        .unwrap();
+    let mut heard = Vec::new();
+    while let Ok(Ok(delivery)) =
+        tokio::time::timeout(Duration::from_millis(300), consumer.next()).await
+    {
+        if let Some(UserDeleted { user_id }) = delivery.event.decode::<UserDeleted>().unwrap()
+            && ids.contains(&user_id)
+        {
+            heard.push(user_id);
+        }
+    }
+    assert_eq!(heard, ids, "each event once, in the order written");
+    let pruned = outbox::prune(&db, Duration::ZERO).await.unwrap();
+    assert!(pruned >= 120, "{pruned}");
+    assert_eq!(
+        pending().await,
+        0,
+        "published rows are gone after their retention"
+    );
 
     // The same key twice: a unique violation, known by the constraint it broke.
     let backend = db.get_database_backend();

@@ -2,17 +2,18 @@
 //! Types live in `types.rs`, group mutations in `groups.rs`.
 
 mod groups;
+mod stream;
 mod types;
 
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, Schema, Subscription};
+use async_graphql::{
+    Context, ID, InputObject, MergedObject, MergedSubscription, Object, Result, Schema,
+};
 use echostream_shared::Error;
-use echostream_shared::contracts::chat::{ChatFrame, user_channel};
 use echostream_shared::pages::{FromEdges, Page, cursor};
 use echostream_shared::resolver::{RequestExt, parse_id};
-use futures::Stream;
 use uuid::Uuid;
 
 use crate::conversations::Filter;
@@ -28,16 +29,34 @@ pub use types::{Conversation, ConversationConnection, Message, User};
 /// The chat subgraph's schema type.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 
+/// Every read of the subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(MessagingQuery, stream::StreamQuery);
+
 /// Every write of the subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(MessagingMutation, groups::GroupMutation);
+pub struct Mutation(
+    MessagingMutation,
+    groups::GroupMutation,
+    stream::TypingMutation,
+);
+
+/// Every live stream of the subgraph.
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(stream::StreamSubscription);
 
 /// Builds the schema with its context.
 pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
-    let mut builder = Schema::build(Query, Mutation::default(), Subscription)
-        .enable_federation()
-        .enable_subscription_in_federation();
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .enable_federation()
+    .enable_subscription_in_federation();
     if let Some(app) = app {
         let db = app.db.clone();
         builder = builder
@@ -87,11 +106,12 @@ pub struct SendMessageInput {
     idempotency_key: String,
 }
 
-/// Reads.
-pub struct Query;
+/// Conversations and their timelines.
+#[derive(Default)]
+pub struct MessagingQuery;
 
 #[Object]
-impl Query {
+impl MessagingQuery {
     /// The viewer's conversations, most recently active first: `first` (1 to 100,
     /// default 20) after the cursor `after`, all or only direct ones or groups.
     async fn conversations(
@@ -247,36 +267,4 @@ async fn mark(
     Ok(Conversation(
         conversations::for_member(&app.db, id, me).await?,
     ))
-}
-
-/// Live updates.
-pub struct Subscription;
-
-#[Subscription]
-impl Subscription {
-    /// Messages arriving in the viewer's conversations (or in one of them).
-    async fn message_added(
-        &self,
-        ctx: &Context<'_>,
-        conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
-        let viewer = ctx.viewer()?;
-        let me = viewer.user_id;
-        let only = conversation_id
-            .map(|id| parse_id(&id, "conversationId"))
-            .transpose()?;
-        // Refused at once, rather than a stream that silently never yields.
-        if let Some(id) = only {
-            conversations::for_member(&app(ctx)?.db, id, me).await?;
-        }
-        let keep = move |frame| match frame {
-            ChatFrame::Message { message } => only
-                .is_none_or(|c| c == message.conversation_id)
-                .then_some(Message(message)),
-        };
-        Ok(app(ctx)?
-            .ports
-            .live(viewer, vec![user_channel(me)], keep)
-            .await?)
-    }
 }

@@ -137,12 +137,40 @@ impl Event for ConversationCreated {
     }
 }
 
-/// What chat pushes on a user's channel.
+/// What chat keeps in a user's stream and pushes on their channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatFrame {
-    /// A message in one of the user's conversations.
+    /// A message or system item in one of the user's conversations (without its
+    /// recipients).
     Message { message: MessageSent },
+    /// A member's delivered or read position moved; `read_seq` is absent when the
+    /// user may not see it (read-receipt privacy).
+    Receipt {
+        conversation_id: Uuid,
+        user_id: Uuid,
+        delivered_seq: i64,
+        read_seq: Option<i64>,
+        at: DateTime<Utc>,
+    },
+    /// A conversation's info, settings or roles changed: read it again.
+    ConversationChanged { conversation_id: Uuid },
+    /// People joined a conversation.
+    MembersJoined {
+        conversation_id: Uuid,
+        user_ids: Vec<Uuid>,
+    },
+    /// People left (or were removed from) a conversation.
+    MembersLeft {
+        conversation_id: Uuid,
+        user_ids: Vec<Uuid>,
+    },
+    /// Someone started or stopped typing (ephemeral: never kept).
+    Typing {
+        conversation_id: Uuid,
+        user_id: Uuid,
+        typing: bool,
+    },
 }
 
 /// The channel of everything chat addresses to one user.

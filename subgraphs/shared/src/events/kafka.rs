@@ -35,6 +35,9 @@ impl KafkaLog {
             .set("bootstrap.servers", &config.brokers)
             .set("message.timeout.ms", "10000")
             .set("enable.idempotence", "false")
+            // The relay hands over a batch at once: one request in flight per
+            // connection keeps a retried request from overtaking the next.
+            .set("max.in.flight.requests.per.connection", "1")
             .set("linger.ms", "0")
             .create()
             .map_err(unavailable)?;

@@ -17,6 +17,9 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+
+/// How often a relay prunes what it published.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -131,16 +134,25 @@ impl Relay {
         self.wake.notify_one();
     }
 
-    /// Starts publishing the outbox to `log` until `shutdown`.
+    /// Starts publishing the outbox to `log` until `shutdown`, deleting rows
+    /// published more than `retention` ago.
     pub fn spawn(
         &self,
         log: Arc<dyn EventLog>,
+        retention: Duration,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let wake = Arc::clone(&self.wake);
         let db = self.db.clone();
         tokio::spawn(async move {
+            let mut pruned = tokio::time::Instant::now();
             loop {
+                if pruned.elapsed() >= PRUNE_EVERY {
+                    pruned = tokio::time::Instant::now();
+                    if let Err(err) = prune(&db, retention).await {
+                        tracing::warn!(error = %err, "outbox relay: cannot prune; will retry");
+                    }
+                }
                 match publish_pending(&db, log.as_ref()).await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
@@ -161,32 +173,91 @@ impl Relay {
     }
 }
 
+/// Rows one relay pass publishes at most.
+pub const BATCH: u64 = 500;
+
 /// Publishes up to one batch of pending rows in order; returns how many were sent.
+///
+/// Several instances of a subgraph share one database, and so one outbox: each pass
+/// runs in a transaction that first takes a transaction-scoped advisory lock
+/// (PostgreSQL), a lease released at commit or by a crash. Only its holder publishes;
+/// the others find it taken and wait for their next pass. So no row is published
+/// twice by two instances, and rows leave in `seq` order (with `FOR UPDATE SKIP
+/// LOCKED` two instances would each take a batch and could overtake each other).
+/// SQLite: the pass takes the file's write lock first, which excludes the rest.
+///
+/// The batch is handed to the log all at once, in order, and marked sent with one
+/// `UPDATE` once every publish is acknowledged; after a failure, the rows before it
+/// are marked and the rest wait for the next pass.
 pub async fn publish_pending(
     db: &DatabaseConnection,
     log: &dyn EventLog,
 ) -> Result<usize, crate::events::LogError> {
     let map_db = |e: DbErr| crate::events::LogError::Unavailable(format!("outbox: {e}"));
+    let txn = db.begin().await.map_err(map_db)?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let lease = txn
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT pg_try_advisory_xact_lock({RELAY_LEASE})"),
+            ))
+            .await
+            .map_err(map_db)?;
+        let held: bool = match lease {
+            Some(row) => row.try_get_by_index(0).map_err(map_db)?,
+            None => false,
+        };
+        if !held {
+            return Ok(0);
+        }
+    } else {
+        // SQLite: take the write lock now (waiting for it if need be), or the read
+        // below would fail to turn into a write after another writer commits.
+        txn.execute_unprepared("UPDATE outbox SET seq = seq WHERE 1 = 0")
+            .await
+            .map_err(map_db)?;
+    }
     let pending = Entity::find()
         .filter(Column::PublishedAt.is_null())
         .order_by_asc(Column::Seq)
-        .limit(200)
-        .all(db)
+        .limit(BATCH)
+        .all(&txn)
         .await
         .map_err(map_db)?;
-    let mut sent = 0;
-    for row in pending {
+    let mut events = Vec::with_capacity(pending.len());
+    for row in &pending {
         let event: Envelope = serde_json::from_value(row.event.clone())
             .map_err(|e| crate::events::LogError::Decode(e.to_string()))?;
-        // Stop at the first failure: later rows must not overtake it.
-        log.publish(&event).await?;
+        events.push(event);
+    }
+    // Handed over in order (each publish is queued when first polled, and
+    // `join_all` polls them in order), then awaited together.
+    let results = futures::future::join_all(events.iter().map(|e| log.publish(e))).await;
+    let sent = results.iter().take_while(|r| r.is_ok()).count();
+    if sent > 0 {
         Entity::update_many()
             .col_expr(Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(Column::Seq.eq(row.seq))
-            .exec(db)
+            .filter(Column::Seq.is_in(pending[..sent].iter().map(|r| r.seq)))
+            .exec(&txn)
             .await
             .map_err(map_db)?;
-        sent += 1;
     }
-    Ok(sent)
+    txn.commit().await.map_err(map_db)?;
+    match results.into_iter().nth(sent) {
+        Some(Err(err)) => Err(err),
+        _ => Ok(sent),
+    }
 }
+
+/// Deletes rows published longer than `retention` ago; returns how many.
+pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+    let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+    Ok(Entity::delete_many()
+        .filter(Column::PublishedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The advisory lock key of the relay lease (one outbox per database).
+const RELAY_LEASE: i64 = 0x0EC0_5EED;

@@ -1,16 +1,16 @@
 //! In-process pub/sub and ephemeral keys for the embedded profile.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
 
-use super::{PubSub, PubSubError};
+use super::registry::Registry;
+use super::stream::MemoryStreams;
+use super::{Heard, History, PubSub, PubSubError, Retention};
 
 enum Value {
     Text(String),
@@ -28,17 +28,37 @@ impl Entry {
     }
 }
 
-/// Channels are broadcast senders; keys live in a map and expire lazily on read.
-#[derive(Default)]
+/// Channels are a [`Registry`] of listeners; keys live in a map and expire lazily on
+/// read; streams are [`MemoryStreams`].
 pub struct MemoryPubSub {
-    channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+    channels: Arc<Registry>,
     keys: Mutex<HashMap<String, Entry>>,
+    streams: Mutex<MemoryStreams>,
+}
+
+impl Default for MemoryPubSub {
+    fn default() -> Self {
+        MemoryPubSub {
+            channels: Registry::new(|_| {}),
+            keys: Mutex::new(HashMap::new()),
+            streams: Mutex::new(MemoryStreams::default()),
+        }
+    }
 }
 
 impl MemoryPubSub {
     /// An empty in-process pub/sub.
     pub fn new() -> MemoryPubSub {
         MemoryPubSub::default()
+    }
+
+    /// Forgets every stream, as a Redis restarted empty would (for tests).
+    pub fn lose_streams(&self) {
+        self.streams
+            .lock()
+            .expect("pubsub lock poisoned")
+            .lose_everything();
+        self.channels.lag_all();
     }
 
     fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -65,48 +85,38 @@ fn hash_of(keys: &HashMap<String, Entry>, key: &str, now: Instant) -> HashMap<St
 #[async_trait]
 impl PubSub for MemoryPubSub {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
-        let mut channels = self.channels.lock().expect("pubsub lock poisoned");
-        if let Some(sender) = channels.get(channel)
-            && sender.send(message.to_string()).is_err()
-        {
-            // No receivers left: forget the channel.
-            channels.remove(channel);
+        self.channels.dispatch(channel, message);
+        Ok(())
+    }
+
+    async fn listen(&self, channels: &[String]) -> Result<BoxStream<'static, Heard>, PubSubError> {
+        Ok(self.channels.listen(channels, |_| {}).boxed())
+    }
+
+    async fn append(
+        &self,
+        streams: &[String],
+        dedupe: &str,
+        data: &str,
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        // Dispatched under the lock, so live frames leave in offset order.
+        let mut kept = self.streams.lock().expect("pubsub lock poisoned");
+        for (channel, frame) in kept.append(streams, dedupe, data, keep) {
+            self.channels.dispatch(&channel, &frame);
         }
         Ok(())
     }
 
-    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
-        let receiver = {
-            let mut channels = self.channels.lock().expect("pubsub lock poisoned");
-            channels
-                .entry(channel.to_string())
-                .or_insert_with(|| broadcast::channel(1024).0)
-                .subscribe()
-        };
-        let channel = channel.to_string();
-        Ok(BroadcastStream::new(receiver)
-            .filter_map(move |item| {
-                let out = match item {
-                    Ok(message) => Some(message),
-                    Err(err) => {
-                        tracing::warn!(%channel, %err, "slow subscriber skipped messages");
-                        None
-                    }
-                };
-                futures::future::ready(out)
-            })
-            .boxed())
-    }
-
-    async fn subscribe_many(
+    async fn history(
         &self,
-        channels: &[String],
-    ) -> Result<BoxStream<'static, String>, PubSubError> {
-        let mut streams = Vec::with_capacity(channels.len());
-        for channel in channels {
-            streams.push(self.subscribe(channel).await?);
-        }
-        Ok(futures::stream::select_all(streams).boxed())
+        stream: &str,
+        after: u64,
+        limit: usize,
+        keep: Retention,
+    ) -> Result<History, PubSubError> {
+        let mut kept = self.streams.lock().expect("pubsub lock poisoned");
+        Ok(kept.history(stream, after, limit, keep))
     }
 
     async fn swap(

@@ -4,15 +4,21 @@
 //! Channels carry the real-time fan-out (`user:{id}`, `conversation:{id}`); keys hold
 //! state that may vanish without harm (rate-limit counters, presence, typing).
 
+pub mod hub;
 pub mod memory;
 pub mod redis;
+pub mod redis_streams;
 pub mod registry;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+
+pub use registry::Heard;
+pub use stream::{History, Retention};
 
 /// Failures of the pub/sub port.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +34,34 @@ impl From<PubSubError> for crate::Error {
 /// Publish/subscribe plus short-lived keys.
 #[async_trait]
 pub trait PubSub: Send + Sync + 'static {
-    /// Sends `message` to every current subscriber of `channel`, on every instance.
+    /// Sends `message` to every current listener of `channel`, on every instance.
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError>;
-    /// Receives what is published on `channel` from now on.
-    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError>;
-    /// Receives what is published on any of `channels` from now on, over one
-    /// subscription (one connection in Redis, however many channels).
-    async fn subscribe_many(
+    /// Hears what is published on any of `channels` once this returns. All of a
+    /// process's listeners share one connection (one Redis pub/sub connection in
+    /// all); a listener that falls behind, or whose connection was lost and made
+    /// again, hears [`Heard::Lagged`] instead of silently missing frames.
+    async fn listen(&self, channels: &[String]) -> Result<BoxStream<'static, Heard>, PubSubError>;
+
+    /// Appends `data` to each of the replayable `streams` (see [`stream`]): the next
+    /// offset of each, kept as `keep` says, and published live on the channel of the
+    /// same name. A repeat with the same `dedupe` within [`stream::DEDUPE_TTL`] does
+    /// nothing (consumers may apply an event twice).
+    async fn append(
         &self,
-        channels: &[String],
-    ) -> Result<BoxStream<'static, String>, PubSubError>;
+        streams: &[String],
+        dedupe: &str,
+        data: &str,
+        keep: Retention,
+    ) -> Result<(), PubSubError>;
+    /// Up to `limit` entries of `stream` after offset `after`, with its epoch and
+    /// newest offset; a missing stream is made, empty, with a new epoch.
+    async fn history(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+        keep: Retention,
+    ) -> Result<History, PubSubError>;
 
     /// Sets `key`, expiring after `ttl` when given.
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError>;

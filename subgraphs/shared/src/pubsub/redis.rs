@@ -1,7 +1,8 @@
 //! Redis pub/sub and ephemeral keys for the services profile.
 //!
-//! Commands share one multiplexed, self-reconnecting connection. Each subscription
-//! opens its own pub/sub connection, which closes when the stream is dropped.
+//! Commands share one multiplexed, self-reconnecting connection; every listener of
+//! the process shares one pub/sub connection ([`Hub`]). Replayable streams are
+//! scripts over a hash and a Redis stream each (`redis_streams.rs`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,14 +13,18 @@ use futures::stream::BoxStream;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{PubSub, PubSubError};
+use super::hub::Hub;
+use super::stream::{DEDUPE_TTL, new_epoch};
+use super::{Heard, History, PubSub, PubSubError, Retention, redis_streams};
 use crate::config::RedisConfig;
 
 /// Redis-backed pub/sub; every key and channel carries the configured prefix.
 pub struct RedisPubSub {
-    client: redis::Client,
+    hub: Hub,
     commands: ConnectionManager,
     prefix: String,
+    append: redis::Script,
+    history: redis::Script,
 }
 
 fn fail(err: redis::RedisError) -> PubSubError {
@@ -32,9 +37,11 @@ impl RedisPubSub {
         let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
         let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
         Ok(RedisPubSub {
-            client,
+            hub: Hub::start(client, config.key_prefix.clone()),
             commands,
             prefix: config.key_prefix.clone(),
+            append: redis::Script::new(redis_streams::APPEND),
+            history: redis::Script::new(redis_streams::HISTORY),
         })
     }
 
@@ -58,28 +65,60 @@ impl PubSub for RedisPubSub {
         Ok(())
     }
 
-    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PubSubError> {
-        let mut pubsub = self.client.get_async_pubsub().await.map_err(fail)?;
-        pubsub.subscribe(self.key(channel)).await.map_err(fail)?;
-        Ok(pubsub
-            .into_on_message()
-            .filter_map(|msg| futures::future::ready(msg.get_payload::<String>().ok()))
-            .boxed())
+    async fn listen(&self, channels: &[String]) -> Result<BoxStream<'static, Heard>, PubSubError> {
+        Ok(self.hub.listen(channels).await?.boxed())
     }
 
-    async fn subscribe_many(
+    async fn append(
         &self,
-        channels: &[String],
-    ) -> Result<BoxStream<'static, String>, PubSubError> {
-        let mut pubsub = self.client.get_async_pubsub().await.map_err(fail)?;
-        let names: Vec<String> = channels.iter().map(|c| self.key(c)).collect();
-        if !names.is_empty() {
-            pubsub.subscribe(names).await.map_err(fail)?;
+        streams: &[String],
+        dedupe: &str,
+        data: &str,
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        if streams.is_empty() {
+            return Ok(());
         }
-        Ok(pubsub
-            .into_on_message()
-            .filter_map(|msg| futures::future::ready(msg.get_payload::<String>().ok()))
-            .boxed())
+        let mut conn = self.commands.clone();
+        let mut call = self.append.prepare_invoke();
+        call.key(self.key(&format!("stream-dedupe:{dedupe}")));
+        for stream in streams {
+            call.key(self.key(&format!("stream-meta:{stream}")));
+            call.key(self.key(&format!("stream:{stream}")));
+        }
+        call.arg(data)
+            .arg(new_epoch())
+            .arg(keep.window)
+            .arg(millis(keep.ttl))
+            .arg(millis(DEDUPE_TTL));
+        for stream in streams {
+            call.arg(self.key(stream));
+        }
+        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+        keep: Retention,
+    ) -> Result<History, PubSubError> {
+        let mut conn = self.commands.clone();
+        let value: redis::Value = self
+            .history
+            .key(self.key(&format!("stream-meta:{stream}")))
+            .key(self.key(&format!("stream:{stream}")))
+            .arg(after)
+            .arg(limit)
+            .arg(new_epoch())
+            .arg(millis(keep.ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(fail)?;
+        redis_streams::history(value, after)
+            .ok_or_else(|| PubSubError(format!("unreadable history of {stream}")))
     }
 
     async fn swap(

@@ -32,11 +32,22 @@ pub enum Heard {
 #[derive(Clone)]
 struct Listener {
     id: u64,
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<Heard>,
     lagged: Arc<AtomicBool>,
 }
 
-/// Called with channels that lost their last listener (to unsubscribe upstream).
+impl Listener {
+    /// Hands `heard` over, or marks the listener lagged when its buffer is full (it
+    /// then holds frames, so it is awake and will see the mark once they are read).
+    fn hand(&self, heard: Heard) {
+        if self.tx.try_send(heard).is_err() {
+            self.lagged.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Called, under the registry's lock, with channels that lost their last listener
+/// (to unsubscribe upstream).
 type OnEmpty = Box<dyn Fn(Vec<String>) + Send + Sync>;
 
 /// Channels and their local listeners.
@@ -60,9 +71,14 @@ impl Registry {
         self.channels.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a listener of `channels`; returns its stream and the channels nobody
-    /// listened to before (to subscribe upstream before relying on the stream).
-    pub fn listen(self: &Arc<Self>, channels: &[String]) -> (Listening, Vec<String>) {
+    /// Adds a listener of `channels` and returns its stream. `upstream` is called,
+    /// under the registry's lock (so subscribing and unsubscribing upstream keep
+    /// their order), with the channels nobody listened to before.
+    pub fn listen(
+        self: &Arc<Self>,
+        channels: &[String],
+        upstream: impl FnOnce(Vec<String>),
+    ) -> Listening {
         let (tx, rx) = mpsc::channel(BUFFER);
         let listener = Listener {
             id: self.next.fetch_add(1, Ordering::Relaxed),
@@ -80,15 +96,15 @@ impl Registry {
                 entry.push(listener.clone());
             }
         }
+        upstream(fresh);
         drop(map);
-        let listening = Listening {
+        Listening {
             registry: Arc::clone(self),
             id: listener.id,
             channels: channels.to_vec(),
             lagged: listener.lagged,
             rx,
-        };
-        (listening, fresh)
+        }
     }
 
     /// Hands `message` to every listener of `channel`, never waiting; returns how
@@ -99,18 +115,20 @@ impl Registry {
             return 0;
         };
         for listener in listeners {
-            if listener.tx.try_send(message.to_string()).is_err() {
-                listener.lagged.store(true, Ordering::Release);
-            }
+            listener.hand(Heard::Frame(message.to_string()));
         }
         listeners.len()
     }
 
     /// Marks every listener lagged (the connection was lost: frames may be gone).
     pub fn lag_all(&self) {
+        let mut told = std::collections::HashSet::new();
         for listeners in self.lock().values() {
             for listener in listeners {
-                listener.lagged.store(true, Ordering::Release);
+                // Through the buffer, so a listener waiting on it wakes up.
+                if told.insert(listener.id) {
+                    listener.hand(Heard::Lagged);
+                }
             }
         }
     }
@@ -132,7 +150,6 @@ impl Registry {
                 }
             }
         }
-        drop(map);
         if !emptied.is_empty() {
             (self.on_empty)(emptied);
         }
@@ -145,7 +162,7 @@ pub struct Listening {
     id: u64,
     channels: Vec<String>,
     lagged: Arc<AtomicBool>,
-    rx: mpsc::Receiver<String>,
+    rx: mpsc::Receiver<Heard>,
 }
 
 impl Stream for Listening {
@@ -153,17 +170,13 @@ impl Stream for Listening {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Heard>> {
         // What is buffered came before anything missed: hand it out first.
-        if let Ok(frame) = self.rx.try_recv() {
-            return Poll::Ready(Some(Heard::Frame(frame)));
+        if let Ok(heard) = self.rx.try_recv() {
+            return Poll::Ready(Some(heard));
         }
         if self.lagged.swap(false, Ordering::AcqRel) {
             return Poll::Ready(Some(Heard::Lagged));
         }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(frame)) => Poll::Ready(Some(Heard::Frame(frame))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
+        self.rx.poll_recv(cx)
     }
 }
 
@@ -187,10 +200,10 @@ mod tests {
             counter.fetch_add(c.len(), Ordering::SeqCst);
         });
         let channels = vec!["a".to_string()];
-        let (mut slow, fresh) = registry.listen(&channels);
-        assert_eq!(fresh, channels);
-        let (mut quick, fresh) = registry.listen(&channels);
-        assert!(fresh.is_empty(), "already subscribed");
+        let mut slow = registry.listen(&channels, |fresh| assert_eq!(fresh, ["a"]));
+        let mut quick = registry.listen(&channels, |fresh| {
+            assert!(fresh.is_empty(), "already subscribed")
+        });
         for i in 0..BUFFER + 10 {
             assert_eq!(registry.dispatch("a", &i.to_string()), 2);
             // The quick one keeps up.

@@ -1,0 +1,343 @@
+//! The one live stream of everything in the viewer's conversations (`chatEvents`),
+//! its HTTP catch-up (`changesSince`), and typing (`setTyping`). The resume contract
+//! is told in `stream.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Interface, Object, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use echostream_shared::contracts::chat::ChatFrame;
+use echostream_shared::resolver::{RequestExt, parse_id};
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::app;
+use super::types::{Conversation, Message, User, user};
+use crate::stream::{self, Event, Position};
+use crate::{conversations, typing};
+
+/// Events one `changesSince` call returns at most.
+const MAX_CHANGES: i32 = 500;
+
+/// A new message or system item in one of the viewer's conversations.
+#[derive(SimpleObject)]
+pub struct MessageAdded {
+    pub position: String,
+    pub message: Message,
+}
+
+/// A member's delivered or read position moved. `readSeq` is null when the
+/// member's read receipts do not show to the viewer.
+#[derive(SimpleObject)]
+pub struct ReceiptChanged {
+    pub position: String,
+    pub conversation_id: ID,
+    pub user: User,
+    pub delivered_seq: i64,
+    pub read_seq: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// A conversation's title, description, settings or roles changed.
+pub struct ConversationChanged {
+    pub position: String,
+    pub conversation_id: Uuid,
+}
+
+#[Object]
+impl ConversationChanged {
+    async fn position(&self) -> &str {
+        &self.position
+    }
+
+    async fn conversation_id(&self) -> ID {
+        ID(self.conversation_id.to_string())
+    }
+
+    /// The conversation as it is now (null if the viewer is no longer in it).
+    async fn conversation(&self, ctx: &Context<'_>) -> Result<Option<Conversation>> {
+        let me = ctx.viewer()?.user_id;
+        let found = conversations::for_member(&app(ctx)?.db, self.conversation_id, me).await;
+        Ok(found.ok().map(Conversation))
+    }
+}
+
+/// People joined a conversation.
+#[derive(SimpleObject)]
+pub struct MembersJoined {
+    pub position: String,
+    pub conversation_id: ID,
+    pub users: Vec<User>,
+}
+
+/// People left or were removed from a conversation (the viewer, too: then the
+/// conversation is gone for them).
+#[derive(SimpleObject)]
+pub struct MembersLeft {
+    pub position: String,
+    pub conversation_id: ID,
+    pub users: Vec<User>,
+}
+
+/// Someone started or stopped typing. Ephemeral: never replayed; `position` is the
+/// last kept event's.
+#[derive(SimpleObject)]
+pub struct TypingChanged {
+    pub position: String,
+    pub conversation_id: ID,
+    pub user: User,
+    pub typing: bool,
+}
+
+/// What came before `position` cannot be replayed (it is older than the replay
+/// window, or the stream was lost): refetch through queries, then go on from
+/// `position`.
+#[derive(SimpleObject)]
+pub struct ResyncRequired {
+    pub position: String,
+    pub reason: String,
+}
+
+/// Something that happened in the viewer's conversations, at a stream position.
+#[derive(Interface)]
+#[graphql(field(name = "position", ty = "String"))]
+pub enum ChatEvent {
+    MessageAdded(MessageAdded),
+    ReceiptChanged(ReceiptChanged),
+    ConversationChanged(ConversationChanged),
+    MembersJoined(MembersJoined),
+    MembersLeft(MembersLeft),
+    TypingChanged(TypingChanged),
+    ResyncRequired(ResyncRequired),
+}
+
+fn users(ids: Vec<Uuid>) -> Vec<User> {
+    ids.into_iter().map(user).collect()
+}
+
+fn id(uuid: Uuid) -> ID {
+    ID(uuid.to_string())
+}
+
+impl ChatEvent {
+    fn of(event: Event) -> Option<ChatEvent> {
+        let (position, frame) = match event {
+            Event::ResyncRequired { position, reason } => {
+                return Some(ChatEvent::ResyncRequired(ResyncRequired {
+                    position: position.encode(),
+                    reason: reason.into(),
+                }));
+            }
+            Event::Kept { position, frame } | Event::Passing { position, frame } => {
+                (position.encode(), frame)
+            }
+        };
+        Some(match frame {
+            ChatFrame::Message { message } => ChatEvent::MessageAdded(MessageAdded {
+                position,
+                message: Message(message),
+            }),
+            ChatFrame::Receipt {
+                conversation_id,
+                user_id,
+                delivered_seq,
+                read_seq,
+                at,
+            } => ChatEvent::ReceiptChanged(ReceiptChanged {
+                position,
+                conversation_id: id(conversation_id),
+                user: user(user_id),
+                delivered_seq,
+                read_seq,
+                at,
+            }),
+            ChatFrame::ConversationChanged { conversation_id } => {
+                ChatEvent::ConversationChanged(ConversationChanged {
+                    position,
+                    conversation_id,
+                })
+            }
+            ChatFrame::MembersJoined {
+                conversation_id,
+                user_ids,
+            } => ChatEvent::MembersJoined(MembersJoined {
+                position,
+                conversation_id: id(conversation_id),
+                users: users(user_ids),
+            }),
+            ChatFrame::MembersLeft {
+                conversation_id,
+                user_ids,
+            } => ChatEvent::MembersLeft(MembersLeft {
+                position,
+                conversation_id: id(conversation_id),
+                users: users(user_ids),
+            }),
+            ChatFrame::Typing {
+                conversation_id,
+                user_id,
+                typing,
+            } => ChatEvent::TypingChanged(TypingChanged {
+                position,
+                conversation_id: id(conversation_id),
+                user: user(user_id),
+                typing,
+            }),
+        })
+    }
+}
+
+/// A page of what the viewer missed.
+#[derive(SimpleObject)]
+pub struct Changes {
+    /// In stream order; may begin with `ResyncRequired`.
+    pub events: Vec<ChatEvent>,
+    /// Where to ask from next.
+    pub position: String,
+    /// Whether more events wait after `position`.
+    pub has_more: bool,
+}
+
+/// Reads of the stream.
+#[derive(Default)]
+pub struct StreamQuery;
+
+#[Object]
+impl StreamQuery {
+    /// The viewer's stream position now: take it before fetching state through
+    /// queries, then subscribe to `chatEvents(since:)` with it to miss nothing.
+    async fn stream_position(&self, ctx: &Context<'_>) -> Result<String> {
+        let me = ctx.viewer()?.user_id;
+        let chat = app(ctx)?;
+        let keep = chat.ports.config.chat.retention();
+        Ok(stream::head(chat.ports.pubsub.as_ref(), me, keep)
+            .await?
+            .encode())
+    }
+
+    /// What the viewer missed after `position` (at most `first`, 1 to 500, default
+    /// 100), the same events `chatEvents(since:)` replays, over HTTP. Typing is never
+    /// replayed.
+    async fn changes_since(
+        &self,
+        ctx: &Context<'_>,
+        position: String,
+        first: Option<i32>,
+    ) -> Result<Changes> {
+        let me = ctx.viewer()?.user_id;
+        let since = Position::decode(&position, "position")?;
+        let first = first.unwrap_or(100);
+        if !(1..=MAX_CHANGES).contains(&first) {
+            return Err(echostream_shared::Error::bad_input(format!(
+                "first must be between 1 and {MAX_CHANGES}"
+            ))
+            .into());
+        }
+        let chat = app(ctx)?;
+        let keep = chat.ports.config.chat.retention();
+        let (events, next, has_more) =
+            stream::changes_since(chat.ports.pubsub.as_ref(), me, &since, first as usize, keep)
+                .await?;
+        Ok(Changes {
+            events: events.into_iter().filter_map(ChatEvent::of).collect(),
+            position: next.encode(),
+            has_more,
+        })
+    }
+}
+
+/// Typing.
+#[derive(Default)]
+pub struct TypingMutation;
+
+#[Object]
+impl TypingMutation {
+    /// Tells the other members the viewer is typing (refresh every few seconds; it
+    /// ends by itself after `chat.typing_ttl_secs`) or stopped. Rate limited.
+    async fn set_typing(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        typing: bool,
+    ) -> Result<bool> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        typing::set(app(ctx)?, me, id, typing).await?;
+        Ok(typing)
+    }
+}
+
+/// The viewer's events from `since` (or from now), then live. See [`stream`].
+pub async fn events(
+    ctx: &Context<'_>,
+    since: Option<String>,
+) -> Result<impl Stream<Item = ChatEvent> + Send + 'static + use<>> {
+    let viewer = ctx.viewer()?;
+    let since = since.map(|s| Position::decode(&s, "since")).transpose()?;
+    let chat = app(ctx)?;
+    let ports = &chat.ports;
+    let slot = ports.subscriptions.acquire(viewer)?;
+    let keep = ports.config.chat.retention();
+    let ttl = Duration::from_secs(ports.config.chat.typing_ttl_secs);
+    let followed = stream::follow(Arc::clone(&ports.pubsub), viewer.user_id, since, keep, ttl)
+        .await
+        .map_err(echostream_shared::Error::from)?;
+    let items = followed.filter_map(|e| futures::future::ready(ChatEvent::of(e)));
+    Ok(echostream_shared::subscriptions::serve(
+        slot,
+        Arc::clone(&ports.presence),
+        viewer.clone(),
+        items,
+    ))
+}
+
+/// The stream's subscription fields.
+#[derive(Default)]
+pub struct StreamSubscription;
+
+#[Subscription]
+impl StreamSubscription {
+    /// Everything that happens in the viewer's conversations: messages and system
+    /// items, receipts, conversation changes, members joining and leaving, typing.
+    /// Each event carries an opaque `position`; after a disconnect, subscribe again
+    /// with `since: <the last position seen>` to receive exactly what was missed, in
+    /// order, then live events, with no gap and no duplicate. If that cannot be done
+    /// (the position is older than the replay window, or the stream was lost), the
+    /// first event is `ResyncRequired`: refetch, then go on from its position.
+    async fn chat_events(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<String>,
+    ) -> Result<impl Stream<Item = ChatEvent> + use<>> {
+        events(ctx, since).await
+    }
+
+    /// Messages arriving in the viewer's conversations (or in one of them), from now
+    /// on: `chatEvents` narrowed to new messages, without resume.
+    async fn message_added(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Message> + use<>> {
+        let me = ctx.viewer()?.user_id;
+        let only = conversation_id
+            .map(|id| parse_id(&id, "conversationId"))
+            .transpose()?;
+        // Refused at once, rather than a stream that silently never yields.
+        if let Some(id) = only {
+            conversations::for_member(&app(ctx)?.db, id, me).await?;
+        }
+        let events = events(ctx, None).await?;
+        Ok(events.filter_map(move |event| {
+            futures::future::ready(match event {
+                ChatEvent::MessageAdded(added)
+                    if only.is_none_or(|c| c == added.message.0.conversation_id) =>
+                {
+                    Some(added.message)
+                }
+                _ => None,
+            })
+        }))
+    }
+}

@@ -1,0 +1,76 @@
+//! Replayable streams in Redis (`pubsub/stream.rs` for the semantics): per stream a
+//! meta hash (`epoch`, `offset`) and a Redis stream of entries with ids `{offset}-0`,
+//! trimmed to the window, both expiring together. Scripts make each step atomic.
+
+use redis::Value;
+
+use super::stream::{Entry, History};
+
+/// Appends to several streams at once, unless the dedupe key is already set.
+/// KEYS: dedupe, then (meta, stream) per stream. ARGV: data, epoch candidate,
+/// window, ttl ms, dedupe ttl ms, then one channel per stream.
+pub const APPEND: &str = r"
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[5]) == false then return 0 end
+local n = (#KEYS - 1) / 2
+for k = 1, n do
+  local meta, stream = KEYS[2 * k], KEYS[2 * k + 1]
+  if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then redis.call('DEL', stream) end
+  local epoch = redis.call('HGET', meta, 'epoch')
+  local offset = redis.call('HINCRBY', meta, 'offset', 1)
+  redis.call('XADD', stream, 'MAXLEN', ARGV[3], offset .. '-0', 'd', ARGV[1])
+  redis.call('PEXPIRE', meta, ARGV[4])
+  redis.call('PEXPIRE', stream, ARGV[4])
+  redis.call('PUBLISH', ARGV[5 + k], epoch .. ':' .. offset .. ' ' .. ARGV[1])
+end
+return n
+";
+
+/// Reads a stream after an offset, making it (empty, new epoch) when missing.
+/// KEYS: meta, stream. ARGV: after, limit, epoch candidate, ttl ms.
+/// Returns { epoch, top, entries }.
+pub const HISTORY: &str = r"
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3]) == 1 then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'offset', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local top = redis.call('HGET', KEYS[1], 'offset') or '0'
+local entries = {}
+if tonumber(ARGV[2]) > 0 then
+  entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+end
+return { epoch, top, entries }
+";
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads what [`HISTORY`] returns, read after `after`.
+pub fn history(value: Value, after: u64) -> Option<History> {
+    let Value::Array(parts) = value else {
+        return None;
+    };
+    let epoch = text(parts.first()?)?;
+    let top: u64 = text(parts.get(1)?)?.parse().ok()?;
+    let mut entries = Vec::new();
+    if let Some(Value::Array(items)) = parts.get(2) {
+        for item in items {
+            let Value::Array(pair) = item else { continue };
+            let id = text(pair.first()?)?;
+            let offset: u64 = id.split('-').next()?.parse().ok()?;
+            let Some(Value::Array(fields)) = pair.get(1) else {
+                continue;
+            };
+            let data = text(fields.get(1)?)?;
+            entries.push(Entry { offset, data });
+        }
+    }
+    Some(History::read(epoch, top, after, entries))
+}

@@ -1,0 +1,478 @@
+//! The resumable stream through the gateway: resume without gap or duplicate across
+//! many killed sockets, `ResyncRequired` for positions it cannot replay, the HTTP
+//! catch-up, receipts, membership, conversation changes and typing live.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use echostream::testkit::client::{Subscription, data, error_code, post};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::{
+    Person, befriend, direct_conversation, friends, group, send, send_to, signed_up,
+};
+use serde_json::{Value, json};
+
+use crate::on_both_profiles;
+
+/// Every event with what tests check of it.
+pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
+    ... on MessageAdded { message { id seq conversationId body sender { id username } } } \
+    ... on ReceiptChanged { conversationId user { id } deliveredSeq readSeq } \
+    ... on ConversationChanged { conversation { id title } } \
+    ... on MembersJoined { conversationId users { id } } \
+    ... on MembersLeft { conversationId users { id } } \
+    ... on TypingChanged { conversationId user { id } typing } \
+    ... on ResyncRequired { reason } } }";
+const CHANGES: &str = "query C($p: String!, $first: Int) { changesSince(position: $p, first: $first) { position hasMore \
+    events { __typename position ... on MessageAdded { message { seq body } } ... on ResyncRequired { reason } } } }";
+
+async fn position(p: &Platform, who: &Person) -> String {
+    data(
+        &p.gateway,
+        "{ streamPosition }",
+        json!({}),
+        Some(&who.token),
+    )
+    .await["streamPosition"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn subscribe(p: &Platform, who: &Person, since: &str) -> Subscription {
+    Subscription::start(&p.gateway, EVENTS, json!({ "since": since }), &who.token).await
+}
+
+/// The next event of `kind` (skipping others), or panics after `within`.
+async fn next_of(sub: &mut Subscription, kind: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let payload = sub
+            .next(left)
+            .await
+            .unwrap_or_else(|| panic!("no {kind} within {within:?}"));
+        let event = payload["data"]["chatEvents"].clone();
+        assert!(!event.is_null(), "{payload}");
+        if event["__typename"] == kind {
+            return event;
+        }
+    }
+}
+
+async fn a_client_killed_mid_stream_many_times_misses_nothing_and_sees_nothing_twice(
+    profile: Profile,
+) {
+    let p = crate::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let mut since = position(&p, &bob).await;
+    const TOTAL: i64 = 80;
+    let sender = {
+        let (url, token, id) = (p.gateway.clone(), ann.token.clone(), id.clone());
+        tokio::spawn(async move {
+            for i in 1..=TOTAL {
+                send_to(&url, &token, &id, &format!("m{i}"), &format!("k{i}")).await;
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        })
+    };
+    let mut seen: Vec<i64> = Vec::new();
+    let mut reconnects = 0;
+    while seen.len() < TOTAL as usize {
+        let mut sub = subscribe(&p, &bob, &since).await;
+        reconnects += 1;
+        // Read a few events (or for a moment), then drop the socket without a word.
+        let take = 3 + reconnects % 5;
+        for _ in 0..take {
+            let Some(payload) = sub.next(Duration::from_millis(400)).await else {
+                break;
+            };
+            let event = &payload["data"]["chatEvents"];
+            assert_ne!(event["__typename"], "ResyncRequired", "{event}");
+            if event["__typename"] == "MessageAdded" {
+                seen.push(event["message"]["seq"].as_i64().unwrap());
+            }
+            since = event["position"].as_str().unwrap().to_string();
+        }
+        drop(sub);
+        assert!(reconnects < 500, "no progress: {seen:?}");
+    }
+    sender.await.unwrap();
+    assert_eq!(
+        seen,
+        (1..=TOTAL).collect::<Vec<_>>(),
+        "0 lost, 0 duplicated, order kept"
+    );
+    assert!(reconnects >= 10, "the socket was killed {reconnects} times");
+}
+
+async fn a_position_beyond_the_window_gets_resync_required_then_goes_on(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[("ECHOSTREAM_CHAT__STREAM_WINDOW", "5")],
+    )
+    .await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let old = position(&p, &bob).await;
+    // A client that keeps up hears all twelve; the one that comes back later cannot.
+    let mut watcher = subscribe(&p, &bob, &old).await;
+    for i in 1..=12 {
+        send(&p, &ann, &id, &format!("m{i}"), &format!("k{i}")).await;
+    }
+    let mut head = String::new();
+    for i in 1..=12 {
+        let event = next_of(&mut watcher, "MessageAdded", Duration::from_secs(10)).await;
+        assert_eq!(event["message"]["seq"], i);
+        head = event["position"].as_str().unwrap().to_string();
+    }
+    drop(watcher);
+    let changes = data(
+        &p.gateway,
+        CHANGES,
+        json!({ "p": old, "first": 100 }),
+        Some(&bob.token),
+    )
+    .await;
+    let events = changes["changesSince"]["events"].as_array().unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "a resync, and nothing after it in the same page"
+    );
+    assert_eq!(events[0]["__typename"], "ResyncRequired");
+    assert_eq!(changes["changesSince"]["hasMore"], false);
+    assert_eq!(changes["changesSince"]["position"], head.as_str());
+    let again = data(&p.gateway, CHANGES, json!({ "p": head }), Some(&bob.token)).await;
+    assert!(
+        again["changesSince"]["events"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let mut sub = subscribe(&p, &bob, &old).await;
+    let first = sub.next(Duration::from_secs(10)).await.unwrap();
+    let first = &first["data"]["chatEvents"];
+    assert_eq!(first["__typename"], "ResyncRequired", "{first}");
+    assert!(
+        first["reason"].as_str().unwrap().contains("window"),
+        "{first}"
+    );
+    assert_eq!(first["position"], head.as_str());
+    // After the resync, live events follow from the new position.
+    send(&p, &ann, &id, "after", "k-after").await;
+    let next = next_of(&mut sub, "MessageAdded", Duration::from_secs(10)).await;
+    assert_eq!(next["message"]["body"], "after");
+    assert_eq!(next["message"]["seq"], 13);
+
+    let bad = post(
+        &p.gateway,
+        CHANGES,
+        json!({ "p": "junk" }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    let mut refused =
+        Subscription::start(&p.gateway, EVENTS, json!({ "since": "junk" }), &bob.token).await;
+    assert_eq!(
+        refused.error(Duration::from_secs(10)).await,
+        "BAD_USER_INPUT"
+    );
+}
+
+async fn changes_since_pages_what_was_missed_in_order(profile: Profile) {
+    let p = crate::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let start = position(&p, &bob).await;
+    for i in 1..=7 {
+        send(&p, &ann, &id, &format!("m{i}"), &format!("k{i}")).await;
+    }
+    let mut bodies: Vec<String> = Vec::new();
+    let mut at = start;
+    for _ in 0..100 {
+        let changes = data(
+            &p.gateway,
+            CHANGES,
+            json!({ "p": at, "first": 3 }),
+            Some(&bob.token),
+        )
+        .await;
+        let page = &changes["changesSince"];
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 3);
+        for e in events {
+            assert_eq!(e["__typename"], "MessageAdded", "{e}");
+            bodies.push(e["message"]["body"].as_str().unwrap().to_string());
+        }
+        at = page["position"].as_str().unwrap().to_string();
+        if bodies.len() == 7 {
+            assert_eq!(page["hasMore"], false);
+            break;
+        }
+        if page["hasMore"] == false {
+            tokio::time::sleep(Duration::from_millis(100)).await; // the fan-out is behind
+        }
+    }
+    assert_eq!(bodies, (1..=7).map(|i| format!("m{i}")).collect::<Vec<_>>());
+}
+
+async fn receipts_membership_changes_and_typing_reach_members_live(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[("ECHOSTREAM_CHAT__TYPING_TTL_SECS", "1")],
+    )
+    .await;
+    let (ann, bob) = friends(&p).await;
+    let cat = signed_up(&p, "cat").await;
+    let dan = signed_up(&p, "dan").await;
+    befriend(&p, &ann, &cat).await;
+    befriend(&p, &ann, &dan).await;
+    let room = group(&p, &ann, "Live", &[&bob, &cat]).await;
+    let mut anns = subscribe(&p, &ann, &position(&p, &ann).await).await;
+    let mut cats = subscribe(&p, &cat, &position(&p, &cat).await).await;
+    let m = send(&p, &ann, &room, "hello", "k").await;
+    let seq = m["seq"].as_i64().unwrap();
+
+    // A read reaches the sender live.
+    data(
+        &p.gateway,
+        "mutation R($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }",
+        json!({ "c": room, "s": seq }),
+        Some(&bob.token),
+    )
+    .await;
+    let receipt = next_of(&mut anns, "ReceiptChanged", Duration::from_secs(10)).await;
+    assert_eq!(receipt["user"]["id"], bob.id.as_str());
+    assert_eq!(receipt["readSeq"], seq);
+    assert_eq!(receipt["deliveredSeq"], seq);
+
+    // A rename and a new member.
+    data(
+        &p.gateway,
+        "mutation U($i: UpdateGroupInput!) { updateGroup(input: $i) { id } }",
+        json!({ "i": { "conversationId": room, "title": "Renamed" } }),
+        Some(&ann.token),
+    )
+    .await;
+    let changed = next_of(&mut cats, "ConversationChanged", Duration::from_secs(10)).await;
+    assert_eq!(changed["conversation"]["title"], "Renamed");
+    data(&p.gateway, "mutation A($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id } }", json!({ "c": room, "u": [dan.id] }), Some(&ann.token)).await;
+    let joined = next_of(&mut cats, "MembersJoined", Duration::from_secs(10)).await;
+    assert_eq!(joined["users"][0]["id"], dan.id.as_str());
+
+    // Typing: seen by the others, and ended by itself when not refreshed.
+    data(
+        &p.gateway,
+        "mutation T($c: ID!) { setTyping(conversationId: $c, typing: true) }",
+        json!({ "c": room }),
+        Some(&bob.token),
+    )
+    .await;
+    let typing = next_of(&mut cats, "TypingChanged", Duration::from_secs(10)).await;
+    assert_eq!(
+        (typing["user"]["id"].as_str(), typing["typing"].as_bool()),
+        (Some(bob.id.as_str()), Some(true))
+    );
+    let stopped = next_of(&mut cats, "TypingChanged", Duration::from_secs(5)).await;
+    assert_eq!(stopped["typing"], false, "expired without a refresh");
+
+    // Cat blocks bob: bob's typing no longer reaches her (ann still sees it).
+    data(
+        &p.gateway,
+        "mutation B($u: ID!) { blockUser(userId: $u) { id } }",
+        json!({ "u": bob.id }),
+        Some(&cat.token),
+    )
+    .await;
+    let mut hidden = false;
+    for _ in 0..50 {
+        // Until chat's projection has the block, cat may still see one.
+        data(
+            &p.gateway,
+            "mutation T($c: ID!) { setTyping(conversationId: $c, typing: false) }",
+            json!({ "c": room }),
+            Some(&bob.token),
+        )
+        .await;
+        let quiet = cats.next(Duration::from_millis(500)).await;
+        if quiet.is_none() {
+            hidden = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(hidden, "cat still hears bob typing after blocking him");
+    let _ = next_of(&mut anns, "TypingChanged", Duration::from_secs(10)).await;
+
+    // Rate limited, and only for members.
+    let mut limited = false;
+    for _ in 0..30 {
+        let body = post(
+            &p.gateway,
+            "mutation T($c: ID!) { setTyping(conversationId: $c, typing: true) }",
+            json!({ "c": room }),
+            Some(&ann.token),
+        )
+        .await;
+        if body.get("errors").is_some() {
+            assert_eq!(error_code(&body), "RATE_LIMITED", "{body}");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "typing is rate limited");
+    let stranger = signed_up(&p, "str").await;
+    let body = post(
+        &p.gateway,
+        "mutation T($c: ID!) { setTyping(conversationId: $c, typing: true) }",
+        json!({ "c": room }),
+        Some(&stranger.token),
+    )
+    .await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+
+    // Cat leaves: everyone, cat included, hears it.
+    data(
+        &p.gateway,
+        "mutation L($c: ID!) { leaveGroup(conversationId: $c) }",
+        json!({ "c": room }),
+        Some(&cat.token),
+    )
+    .await;
+    let left = next_of(&mut cats, "MembersLeft", Duration::from_secs(10)).await;
+    assert_eq!(left["users"][0]["id"], cat.id.as_str());
+    let left = next_of(&mut anns, "MembersLeft", Duration::from_secs(10)).await;
+    assert_eq!(left["conversationId"], room.as_str());
+}
+
+/// Services only: Redis restarted empty mid-stream. The stream behind every position
+/// is gone: the subscriber is told (`ResyncRequired`), refetches cleanly, and goes on
+/// live with nothing lost or doubled.
+pub async fn losing_redis_mid_stream_is_told_then_refetched_cleanly() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        Profile::Services,
+        &[("ECHOSTREAM_REDIS__URL", url.as_str())],
+    )
+    .await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let mut sub = subscribe(&p, &bob, &position(&p, &bob).await).await;
+    let mut received: Vec<i64> = Vec::new();
+    for i in 1..=5 {
+        send(&p, &ann, &id, &format!("before{i}"), &format!("b{i}")).await;
+        let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(10)).await;
+        received.push(e["message"]["seq"].as_i64().unwrap());
+    }
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let mut redis = start_redis(port);
+    // Messages keep flowing (the outbox holds them while anything is down).
+    for i in 1..=5 {
+        let vars = json!({ "input": { "conversationId": id, "body": format!("after{i}"), "idempotencyKey": format!("a{i}") } });
+        loop {
+            let body = post(
+                &p.gateway,
+                "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }",
+                vars.clone(),
+                Some(&ann.token),
+            )
+            .await;
+            if body.get("errors").is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let resync = next_of(&mut sub, "ResyncRequired", Duration::from_secs(30)).await;
+    // A clean refetch: the history holds every message once, in order.
+    let history = data(
+        &p.gateway,
+        "query H($id: ID!) { conversation(id: $id) { messages(last: 100) { nodes { seq } } } }",
+        json!({ "id": id }),
+        Some(&bob.token),
+    )
+    .await;
+    let seqs: Vec<i64> = history["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    // Then live again, from the resync's position, with no duplicate.
+    send(&p, &ann, &id, "later", "later").await;
+    let mut later = Vec::new();
+    loop {
+        let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
+        let seq = e["message"]["seq"].as_i64().unwrap();
+        later.push(seq);
+        if seq == 11 {
+            break;
+        }
+    }
+    let unique: HashSet<i64> = later.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        later.len(),
+        "no duplicate after the resync: {later:?}"
+    );
+    assert!(resync["position"].is_string());
+    assert_eq!(received, [1, 2, 3, 4, 5]);
+    redis.kill().unwrap();
+    let _ = redis.wait();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_redis(port: u16) -> std::process::Child {
+    let mut child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/test.sh installs it)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("redis-server did not start on {port}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_redis_mid_stream_is_told_then_refetched_cleanly_services() {
+    losing_redis_mid_stream_is_told_then_refetched_cleanly().await;
+}
+
+on_both_profiles!(
+    a_client_killed_mid_stream_many_times_misses_nothing_and_sees_nothing_twice,
+    a_position_beyond_the_window_gets_resync_required_then_goes_on,
+    changes_since_pages_what_was_missed_in_order,
+    receipts_membership_changes_and_typing_reach_members_live,
+);
