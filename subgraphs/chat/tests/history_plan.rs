@@ -1,0 +1,102 @@
+//! A page of history from a conversation of a million messages is one index range
+//! scan, never a scan of the conversation: the query `history::page` runs, explained
+//! by PostgreSQL on real data (services profile; scripts/test.sh starts PostgreSQL).
+
+use echostream_chat::history::{self, Window};
+use echostream_migrations::MigratorTrait;
+use echostream_shared::config::{Config, DatabaseConfig, Profile, Subgraph};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use uuid::Uuid;
+
+const MESSAGES: i64 = 1_000_000;
+
+#[tokio::test]
+async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
+    let base = std::env::var("TEST_ECHOSTREAM_POSTGRES")
+        .expect("TEST_ECHOSTREAM_POSTGRES: scripts/test.sh starts PostgreSQL for this test");
+    let name = format!("t{}", Uuid::now_v7().simple());
+    let config = Config {
+        profile: Profile::Services,
+        database: DatabaseConfig {
+            url: format!("{base}/{name}"),
+            ..DatabaseConfig::default()
+        },
+        ..Config::default()
+    };
+    let db = echostream_shared::db::connect(&config, Subgraph::Chat)
+        .await
+        .unwrap();
+    echostream_migrations::chat::Migrator::up(&db, None)
+        .await
+        .unwrap();
+    let big = Uuid::now_v7();
+    let other = Uuid::now_v7();
+    // One conversation of a million messages, and another beside it.
+    for (conversation, count) in [(big, MESSAGES), (other, 10_000)] {
+        db.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, sender_device, client_key, body, created_at, kind) \
+             SELECT gen_random_uuid(), $1, s, $2, 'd', 'k' || s, 'message ' || s, now(), 'text' \
+             FROM generate_series(1, $3::bigint) AS s",
+            [conversation.into(), Uuid::now_v7().into(), count.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    db.execute_unprepared("ANALYZE messages").await.unwrap();
+
+    // The pages clients ask for: the newest, one in the middle, one around a message.
+    for window in [
+        Window::Backward {
+            before: None,
+            size: 50,
+        },
+        Window::Backward {
+            before: Some(500_000),
+            size: 50,
+        },
+        Window::Forward {
+            after: 250_000,
+            size: 50,
+        },
+    ] {
+        let page = history::page(&db, big, window.clone()).await.unwrap();
+        assert_eq!(page.items.len(), 50, "{window:?}");
+    }
+    let (order, bound) = ("DESC", "seq < 500000");
+    let plan = db
+        .query_all(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM messages \
+                 WHERE conversation_id = $1 AND {bound} ORDER BY seq {order} LIMIT 51"
+            ),
+            [big.into()],
+        ))
+        .await
+        .unwrap();
+    let lines: Vec<String> = plan
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    let text = lines.join("\n");
+    println!("history page plan, {MESSAGES} messages:\n{text}");
+    assert!(
+        text.contains("Index Scan Backward using messages_conversation_seq"),
+        "a page must be an index range scan:\n{text}"
+    );
+    assert!(
+        !text.contains("Seq Scan"),
+        "never a scan of the table:\n{text}"
+    );
+    assert!(!text.contains("Sort"), "the index gives the order:\n{text}");
+    // Leave no million rows behind in the shared server.
+    db.close().await.unwrap();
+    let server = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .unwrap();
+    server
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
