@@ -122,8 +122,32 @@ async fn group_lifecycle_is_told_in_the_timeline(profile: Profile) {
         Some(&bob.token),
     )
     .await;
+    // Ann is notified of bob's messages, never of his system items between them: once
+    // the later message's notification is there, everything before it was handled.
     let gone = post(&p.gateway, TIMELINE, v.clone(), Some(&cat.token)).await;
     assert_eq!(error_code(&gone), "NOT_FOUND", "cat is out: {gone}");
+    send(&p, &bob, &id, "one more", "k2").await;
+    let messages = eventually("ann's message notifications", WAIT, || async {
+        let feed = data(
+            &p.gateway,
+            "{ notifications { kind } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+        let n = feed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "MESSAGE")
+            .count();
+        (n >= 2).then_some(n)
+    })
+    .await;
+    assert_eq!(
+        messages, 2,
+        "two messages, and no notification of a system item"
+    );
     data(&p.gateway, LEAVE, json!({ "c": id }), Some(&ann.token)).await;
 
     let t = data(&p.gateway, TIMELINE, v.clone(), Some(&bob.token)).await;
@@ -137,6 +161,7 @@ async fn group_lifecycle_is_told_in_the_timeline(profile: Profile) {
             "ROLE_CHANGED",
             "MEMBERS_ADDED",
             "MEMBER_REMOVED",
+            "TEXT:one more",
             "MEMBER_LEFT",
             "OWNERSHIP_TRANSFERRED",
         ]
@@ -145,12 +170,12 @@ async fn group_lifecycle_is_told_in_the_timeline(profile: Profile) {
         .iter()
         .map(|n| n["seq"].as_i64().unwrap())
         .collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<_>>(), "one gap-free order");
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "one gap-free order");
     let last = items(&t);
     assert_eq!(last[4]["system"]["text"], "admin");
     assert_eq!(last[6]["system"]["users"][0]["id"], cat.id.as_str());
     assert_eq!(
-        last[8]["system"]["users"][0]["id"],
+        last[9]["system"]["users"][0]["id"],
         bob.id.as_str(),
         "the admin inherits"
     );

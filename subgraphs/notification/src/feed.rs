@@ -23,6 +23,10 @@ use crate::entities::notification;
 fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json::Value)>, Error> {
     let event = &delivery.event;
     if let Some(message) = event.decode::<MessageSent>()? {
+        // A system item ("ann added bob") is not a message to be notified of.
+        if message.system.is_some() {
+            return Ok(Vec::new());
+        }
         let payload = json!({
             "conversationId": message.conversation_id,
             "messageId": message.message_id,

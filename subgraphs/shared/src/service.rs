@@ -399,6 +399,9 @@ where
 }
 
 /// The largest WebSocket message a subgraph accepts (the gateway's own bound).
+/// The read buffer of each subgraph WebSocket (see `graphql_ws`).
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
 const WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// The address the request came from, as far as the subgraph can trust it
@@ -503,6 +506,11 @@ where
         // As the gateway's WebSocket codec does.
         .max_message_size(WS_MAX_MESSAGE_BYTES)
         .max_frame_size(WS_MAX_MESSAGE_BYTES)
+        // The read buffer is allocated whole for every socket (128 KiB by default);
+        // the gateway keeps one socket per live subscription, so that default cost
+        // 135 KiB per subscription. Frames here are small: 4 KiB reads suffice, and
+        // larger messages still arrive whole, over several reads.
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             let tokens = Arc::clone(&state.tokens);
             let trust = state.trust.clone();
