@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::{
-    ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated, user_channel,
+    ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated,
 };
 use echostream_shared::events::Delivery;
 use echostream_shared::projections::{blocks, friendships, privacy};
@@ -33,7 +33,7 @@ impl Fanout {
             return Ok(());
         }
         let streams: Vec<String> = users.iter().map(|u| stream::name(*u)).collect();
-        let data = user_channel(Uuid::nil()).encode(frame);
+        let data = stream::encode(frame);
         self.pubsub
             .append(&streams, &dedupe, &data, self.keep)
             .await?;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::contracts::chat::ReceiptUpdated;
+use echostream_shared::contracts::chat::{MessageSent, ReceiptUpdated};
 use echostream_shared::contracts::profile::PrivacySettings;
 use echostream_shared::events::outbox::Change;
 use sea_orm::sea_query::Expr;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations;
-use crate::entities::{member, message, read_mark};
+use crate::entities::{member, read_mark};
 
 /// Which position a client moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +158,7 @@ pub fn status(
 pub async fn seen_by(
     db: &DatabaseConnection,
     viewer: Uuid,
-    item: &message::Model,
+    item: &MessageSent,
     settings: &HashMap<Uuid, PrivacySettings>,
 ) -> Result<Vec<(Uuid, DateTime<Utc>)>, Error> {
     let marks = read_mark::Entity::find()

@@ -90,12 +90,28 @@ pub fn name(user: Uuid) -> String {
 }
 
 /// Where `user`'s stream stands now (made if missing).
-pub async fn head(pubsub: &dyn PubSub, user: Uuid, keep: Retention) -> Result<Position, Error> {
+pub async fn head(
+    pubsub: &dyn PubSub,
+    user: Uuid,
+    keep: Retention,
+) -> Result<Position, PubSubError> {
     let h = pubsub.history(&name(user), u64::MAX, 0, keep).await?;
     Ok(Position {
         epoch: h.epoch,
         offset: h.top,
     })
+}
+
+/// A frame as streams keep it.
+pub fn encode(frame: &ChatFrame) -> String {
+    serde_json::to_string(frame).expect("chat frames serialize")
+}
+
+/// A kept or ephemeral frame read back; `None` (logged) when it is not one.
+fn decode(data: &str) -> Option<ChatFrame> {
+    serde_json::from_str(data)
+        .inspect_err(|err| tracing::warn!(%err, "undecodable chat frame"))
+        .ok()
 }
 
 /// What `user` missed after `since`: at most `limit` events, the position to ask
@@ -141,7 +157,7 @@ fn replay(out: &mut Vec<Event>, from: &Position, h: History) -> Position {
     let mut last = from.clone();
     for entry in h.entries {
         last.offset = entry.offset;
-        let Some(frame) = user_channel(Uuid::nil()).decode(&entry.data) else {
+        let Some(frame) = decode(&entry.data) else {
             continue;
         };
         out.push(Event::Kept {
@@ -182,16 +198,7 @@ pub async fn follow(
             follower.last = since;
             follower.catch_up().await?;
         }
-        None => {
-            let h = follower
-                .pubsub
-                .history(&follower.name, u64::MAX, 0, keep)
-                .await?;
-            follower.last = Position {
-                epoch: h.epoch,
-                offset: h.top,
-            };
-        }
+        None => follower.last = head(follower.pubsub.as_ref(), user, keep).await?,
     }
     Ok(futures::stream::unfold(follower, |mut f| async move {
         let event = f.next().await?;
@@ -253,7 +260,7 @@ impl Follower {
     async fn hear(&mut self, text: &str) {
         match stream::parse(text) {
             Some(Live::Ephemeral(data)) => {
-                if let Some(frame) = user_channel(Uuid::nil()).decode(data) {
+                if let Some(frame) = decode(data) {
                     if let ChatFrame::Typing {
                         conversation_id,
                         user_id,
@@ -283,7 +290,7 @@ impl Follower {
                 }
                 if epoch == self.last.epoch && offset == self.last.offset + 1 {
                     self.last.offset = offset;
-                    if let Some(frame) = user_channel(Uuid::nil()).decode(data) {
+                    if let Some(frame) = decode(data) {
                         self.ready.push_back(Event::Kept {
                             position: self.last.clone(),
                             frame,

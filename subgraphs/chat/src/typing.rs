@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use echostream_shared::Error;
-use echostream_shared::contracts::chat::{ChatFrame, user_channel};
+use echostream_shared::contracts::chat::ChatFrame;
 use echostream_shared::projections::blocks;
 use echostream_shared::pubsub::stream::ephemeral_frame;
 use uuid::Uuid;
@@ -48,7 +48,7 @@ pub async fn set(chat: &Chat, user: Uuid, conversation: Uuid, typing: bool) -> R
         user_id: user,
         typing,
     };
-    let frame = ephemeral_frame(&user_channel(user).encode(&frame));
+    let frame = ephemeral_frame(&stream::encode(&frame));
     for member in others.into_iter().filter(|m| !blocked.contains(m)) {
         chat.ports
             .pubsub

@@ -13,10 +13,7 @@ use echostream_shared::db::statement;
 use echostream_shared::events::outbox::Change;
 use echostream_shared::input::text;
 use echostream_shared::projections::{blocks, friendships, privacy};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::permissions::{Action, Role, allows};
@@ -495,12 +492,4 @@ async fn told(
         ),
     };
     Ok(out)
-}
-
-/// How many members a conversation has.
-pub async fn count(db: &impl ConnectionTrait, id: Uuid) -> Result<u64, Error> {
-    Ok(member::Entity::find()
-        .filter(member::Column::ConversationId.eq(id))
-        .count(db)
-        .await?)
 }

@@ -211,9 +211,10 @@ impl StreamQuery {
         let me = ctx.viewer()?.user_id;
         let chat = app(ctx)?;
         let keep = chat.ports.config.chat.retention();
-        Ok(stream::head(chat.ports.pubsub.as_ref(), me, keep)
-            .await?
-            .encode())
+        let head = stream::head(chat.ports.pubsub.as_ref(), me, keep)
+            .await
+            .map_err(echostream_shared::Error::from)?;
+        Ok(head.encode())
     }
 
     /// What the viewer missed after `position` (at most `first`, 1 to 500, default

@@ -3,7 +3,7 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_shared::contracts::chat::MessageSent;
+use echostream_shared::contracts::chat::{MessageSent, SystemAction};
 use echostream_shared::contracts::profile::PrivacySettings;
 use echostream_shared::pages::FromEdges;
 use echostream_shared::resolver::{RequestExt, parse_id};
@@ -65,28 +65,12 @@ pub enum MessageKind {
     System,
 }
 
-/// What a system item tells.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "echostream_shared::contracts::chat::SystemAction")]
-pub enum SystemItemAction {
-    Created,
-    MembersAdded,
-    MemberRemoved,
-    MemberLeft,
-    RoleChanged,
-    OwnershipTransferred,
-    TitleChanged,
-    DescriptionChanged,
-    AvatarChanged,
-    SettingsChanged,
-}
-
 /// A membership or info change in the timeline: `sender` did `action` to `users`
 /// (`text`: the new title, description or role, or the sending setting:
 /// `admins_only` / `everyone`).
 #[derive(SimpleObject)]
 pub struct SystemItem {
-    pub action: SystemItemAction,
+    pub action: SystemAction,
     pub users: Vec<User>,
     pub text: Option<String>,
 }
@@ -137,7 +121,7 @@ impl Message {
     /// What a system item tells; null for a message.
     async fn system(&self) -> Option<SystemItem> {
         self.0.system.as_ref().map(|s| SystemItem {
-            action: s.action.into(),
+            action: s.action,
             users: s.user_ids.iter().map(|u| user(*u)).collect(),
             text: s.text.clone(),
         })
@@ -176,19 +160,7 @@ impl Message {
         let members = members_of(ctx, self.0.conversation_id).await?;
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let settings = settings_of(ctx, &ids).await?;
-        let item = message::Model {
-            id: self.0.message_id,
-            conversation_id: self.0.conversation_id,
-            seq: self.0.seq,
-            sender_id: self.0.sender_id,
-            sender_device: String::new(),
-            client_key: String::new(),
-            body: String::new(),
-            created_at: self.0.created_at,
-            kind: "text".into(),
-            system: None,
-        };
-        let seen = receipts::seen_by(&app(ctx)?.db, me, &item, &settings).await?;
+        let seen = receipts::seen_by(&app(ctx)?.db, me, &self.0, &settings).await?;
         let present: Vec<(Uuid, DateTime<Utc>)> =
             seen.into_iter().filter(|(u, _)| ids.contains(u)).collect();
         let rest: Vec<(Uuid, DateTime<Utc>)> = match page.after {

@@ -41,9 +41,10 @@ pub struct SystemItem {
     pub text: Option<String>,
 }
 
-/// The membership and info changes a timeline tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a system item tells: the membership and info changes a timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
+#[graphql(name = "SystemItemAction")]
 pub enum SystemAction {
     Created,
     MembersAdded,

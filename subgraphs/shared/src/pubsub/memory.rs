@@ -52,15 +52,6 @@ impl MemoryPubSub {
         MemoryPubSub::default()
     }
 
-    /// Forgets every stream, as a Redis restarted empty would (for tests).
-    pub fn lose_streams(&self) {
-        self.streams
-            .lock()
-            .expect("pubsub lock poisoned")
-            .lose_everything();
-        self.channels.lag_all();
-    }
-
     fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         let mut keys = self.keys.lock().expect("pubsub lock poisoned");
         // Sweep now and then so expired keys do not pile up.
