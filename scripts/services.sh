@@ -7,6 +7,7 @@
 #
 #   scripts/services.sh start   # prints nothing but progress; writes $STATE/env
 #   scripts/services.sh stop
+#   scripts/services.sh clean   # drops the databases test platforms left behind
 #
 # Tools are cached under $ECHOSTREAM_CACHE (default ~/.cache/echostream) so that only
 # the first run on a machine pays for building tansu (~15-20 min on 2 cores).
@@ -84,15 +85,16 @@ start_redis() {
 }
 
 start_kafka() {
-  if port_open $KAFKA_PORT; then
-    log "Kafka protocol: reusing 127.0.0.1:$KAFKA_PORT"
-    return
-  fi
+  # Built even when a broker already listens: the broker fault test starts its own.
   local tansu="$CACHE/tools/bin/tansu"
   if [ ! -x "$tansu" ]; then
     log "tansu: building once into $CACHE/tools (takes a while on 2 cores)"
     cargo install tansu --locked --features dynostore --root "$CACHE/tools" >"$STATE/tansu-build.log" 2>&1 \
       || { tail -30 "$STATE/tansu-build.log" >&2; exit 1; }
+  fi
+  if port_open $KAFKA_PORT; then
+    log "Kafka protocol: reusing 127.0.0.1:$KAFKA_PORT"
+    return
   fi
   log "tansu: starting"
   nohup "$tansu" broker --listener-url tcp://127.0.0.1:$KAFKA_PORT \
@@ -175,8 +177,20 @@ export TEST_ECHOSTREAM_S3_SECRET_KEY=$S3_SECRET_KEY
 export TEST_ECHOSTREAM_SMTP_PORT=$SMTP_PORT
 export TEST_ECHOSTREAM_MAILDEV=http://127.0.0.1:$MAILDEV_WEB_PORT
 export TEST_ECHOSTREAM_OIDC=http://127.0.0.1:$OIDC_PORT
+export TEST_ECHOSTREAM_TANSU=$CACHE/tools/bin/tansu
 EOF
   log "environment written to $STATE/env"
+}
+
+# Every services-profile test platform creates a database of its own (es_t<uuid>, or
+# t<uuid> for a subgraph test); they are dropped here, before and after a run, so
+# they do not pile up in a PostgreSQL that outlives the suite.
+clean_databases() {
+  local url="postgres://postgres:postgres@127.0.0.1:$PG_PORT/postgres" db count=0
+  for db in $(psql "$url" -Atc "SELECT datname FROM pg_database WHERE datname ~ '^(es_)?t[0-9a-f]{32}$'" 2>/dev/null); do
+    psql "$url" -qc "DROP DATABASE \"$db\" WITH (FORCE)" >/dev/null 2>&1 && count=$((count + 1))
+  done
+  log "dropped $count test databases"
 }
 
 stop_all() {
@@ -197,6 +211,7 @@ case "${1:-start}" in
     # Only what this run starts is stopped later.
     : >"$PIDS"
     start_postgres
+    clean_databases
     start_redis
     start_kafka
     start_s3
@@ -205,6 +220,7 @@ case "${1:-start}" in
     write_env
     ;;
   stop) stop_all ;;
+  clean) clean_databases ;;
   env) cat "$STATE/env" ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
 esac

@@ -18,7 +18,7 @@ fi
 command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 
 started=0
-cleanup() { [ "$started" = 1 ] && scripts/services.sh stop; }
+cleanup() { [ "$started" = 1 ] && { scripts/services.sh clean || true; scripts/services.sh stop; }; }
 trap cleanup EXIT
 
 echo "== format and lints"

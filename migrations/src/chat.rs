@@ -5,7 +5,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::common::{
-    Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table, index, n,
+    Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table,
+    create_media_table, index, n,
 };
 
 /// Runs the chat migrations.
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(Blocks),
             Box::new(Privacy),
             Box::new(Groups),
+            Box::new(Media),
         ]
     }
 }
@@ -184,5 +186,22 @@ impl MigrationTrait for Groups {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Group avatars: uploads waiting for confirmation and replaced avatars waiting to
+/// be deleted (`echostream_shared::media`).
+struct Media;
+
+impl MigrationName for Media {
+    fn name(&self) -> &str {
+        "m20261127_000003_chat_media"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Media {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_media_table(manager).await
     }
 }

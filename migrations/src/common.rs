@@ -42,6 +42,36 @@ pub async fn create_blocks_table(manager: &SchemaManager<'_>) -> Result<(), DbEr
     index(manager, "blocks", "blocks_blocked", &["blocked"], false).await
 }
 
+/// Creates `media`: a subgraph's uploads waiting for confirmation and images waiting
+/// to be deleted (`echostream_shared::media`).
+pub async fn create_media_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(n("media"))
+                .if_not_exists()
+                .col(uuid(n("id")).primary_key())
+                .col(uuid(n("user_id")))
+                .col(string_len(n("kind"), 16))
+                .col(string_len(n("key"), 200))
+                .col(string_len(n("content_type"), 64))
+                .col(big_integer(n("declared_bytes")))
+                .col(string_len(n("state"), 16))
+                .col(timestamp_with_time_zone(n("since")))
+                .to_owned(),
+        )
+        .await?;
+    index(
+        manager,
+        "media",
+        "media_state_since",
+        &["state", "since"],
+        false,
+    )
+    .await?;
+    index(manager, "media", "media_user", &["user_id"], false).await
+}
+
 /// Adds `blocks` (see [`create_blocks_table`]).
 pub struct Blocks;
 

@@ -3,7 +3,9 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{Blocks, DeadLetters, Privacy, create_event_tables, index, n};
+use crate::common::{
+    Blocks, DeadLetters, Privacy, create_event_tables, create_media_table, index, n,
+};
 
 /// Runs the profile migrations.
 pub struct Migrator;
@@ -178,30 +180,6 @@ impl MigrationTrait for Media {
                 )
                 .await?;
         }
-        manager
-            .create_table(
-                Table::create()
-                    .table(n("media"))
-                    .if_not_exists()
-                    .col(uuid(n("id")).primary_key())
-                    .col(uuid(n("user_id")))
-                    .col(string_len(n("kind"), 16))
-                    .col(string_len(n("key"), 200))
-                    .col(string_len(n("content_type"), 64))
-                    .col(big_integer(n("declared_bytes")))
-                    .col(string_len(n("state"), 16))
-                    .col(timestamp_with_time_zone(n("since")))
-                    .to_owned(),
-            )
-            .await?;
-        index(
-            manager,
-            "media",
-            "media_state_since",
-            &["state", "since"],
-            false,
-        )
-        .await?;
-        index(manager, "media", "media_user", &["user_id"], false).await
+        create_media_table(manager).await
     }
 }

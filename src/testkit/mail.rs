@@ -87,6 +87,18 @@ pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
     .await
 }
 
+/// Empties the SMTP catcher (services), so that reading a code stays cheap after
+/// many sign-ups; the embedded outbox is the platform's own file and stays.
+pub async fn clear_mail(platform: &Platform) {
+    if platform.profile == Profile::Services {
+        let api = service_env("TEST_ECHOSTREAM_MAILDEV");
+        let _ = reqwest::Client::new()
+            .delete(format!("{api}/api/email/all"))
+            .send()
+            .await;
+    }
+}
+
 #[cfg(test)]
 #[test]
 fn six_digit_codes_are_found_alone() {

@@ -14,12 +14,12 @@ const UPDATE: &str = "mutation U($i: UpdateGroupInput!) { updateGroup(input: $i)
 const ADD: &str = "mutation A($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id memberCount } }";
 const REMOVE: &str =
     "mutation R($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) { id } }";
-const ROLE: &str = "mutation S($c: ID!, $u: ID!, $r: MemberRole!) { setMemberRole(conversationId: $c, userId: $u, role: $r) { id } }";
+pub const ROLE: &str = "mutation S($c: ID!, $u: ID!, $r: MemberRole!) { setMemberRole(conversationId: $c, userId: $u, role: $r) { id } }";
 const LEAVE: &str = "mutation L($c: ID!) { leaveGroup(conversationId: $c) }";
 const SEND: &str = "mutation M($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }";
 
 /// Lets anyone add `who` to groups, so tests need no web of friendships.
-async fn open_to_groups(p: &Platform, who: &Person) {
+pub async fn open_to_groups(p: &Platform, who: &Person) {
     data(
         &p.gateway,
         "mutation { updatePrivacySettings(input: { groupAdds: EVERYONE }) { groupAdds } }",

@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod dead_letters;
+mod faults;
 mod flow;
 mod groups;
 mod hostile;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use echostream::testkit::client::{data, error_code, eventually, post};
 use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, WAIT, find, friends, signed_up};
+use echostream::testkit::scenario::{Person, WAIT, find, friends, group, signed_up};
 use echostream_shared::objects::ObjectStore;
 
 use crate::on_both_profiles;
@@ -106,25 +106,26 @@ async fn upload(
     upload
 }
 
-fn keys(who: &Person, upload: &Upload) -> Vec<String> {
-    let prefix = format!("media/{}/{}", who.id, upload.id);
+/// Where `upload`'s objects are: `owner` is a user's id, or `groups/{id}`.
+fn keys(owner: &str, upload: &Upload) -> Vec<String> {
+    let prefix = format!("media/{owner}/{}", upload.id);
     ["upload", "64", "256", "1024"]
         .iter()
         .map(|name| format!("{prefix}/{name}"))
         .collect()
 }
 
-async fn stored(store: &Arc<dyn ObjectStore>, who: &Person, upload: &Upload) -> usize {
+async fn stored(store: &Arc<dyn ObjectStore>, owner: &str, upload: &Upload) -> usize {
     let mut n = 0;
-    for key in keys(who, upload) {
+    for key in keys(owner, upload) {
         n += usize::from(store.size(&key).await.unwrap().is_some());
     }
     n
 }
 
-async fn nothing_left(store: &Arc<dyn ObjectStore>, who: &Person, upload: &Upload, what: &str) {
+async fn nothing_left(store: &Arc<dyn ObjectStore>, owner: &str, upload: &Upload, what: &str) {
     eventually(what, WAIT, || async {
-        (stored(store, who, upload).await == 0).then_some(())
+        (stored(store, owner, upload).await == 0).then_some(())
     })
     .await;
 }
@@ -186,12 +187,12 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
             "never upscaled"
         );
         assert_eq!(
-            stored(&store, &ann, &now).await,
+            stored(&store, &ann.id, &now).await,
             3,
             "renditions, not the upload"
         );
         if let Some(old) = before.take() {
-            nothing_left(&store, &ann, &old, "the replaced avatar deleted").await;
+            nothing_left(&store, &ann.id, &old, "the replaced avatar deleted").await;
         }
         before = Some(now);
     }
@@ -219,7 +220,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
         refused.to_string().contains("not a PNG, JPEG or WebP"),
         "{refused}"
     );
-    assert_eq!(stored(&store, &ann, &attempt).await, 0);
+    assert_eq!(stored(&store, &ann.id, &attempt).await, 0);
 
     // Too large: refused when asked; and when more arrives than was declared.
     assert_eq!(
@@ -236,7 +237,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     let refused = confirm(&p, &ann, &attempt).await;
     assert_eq!(error_code(&refused), "BAD_USER_INPUT");
     assert!(refused.to_string().contains("declared"), "{refused}");
-    assert_eq!(stored(&store, &ann, &attempt).await, 0);
+    assert_eq!(stored(&store, &ann.id, &attempt).await, 0);
 
     // Too many pixels.
     let wide = encoded(photo(2100, 8), ImageFormat::Png);
@@ -244,7 +245,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     assert_eq!(put(&attempt.url, "image/png", wide).await, 200);
     let refused = confirm(&p, &ann, &attempt).await;
     assert!(refused.to_string().contains("2100×8"), "{refused}");
-    assert_eq!(stored(&store, &ann, &attempt).await, 0);
+    assert_eq!(stored(&store, &ann.id, &attempt).await, 0);
 
     // A tampered URL (another key, or a changed signature) stores nothing.
     let bytes = encoded(photo(10, 10), ImageFormat::Png);
@@ -262,7 +263,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
         403,
         "another content type"
     );
-    assert_eq!(stored(&store, &ann, &attempt).await, 0);
+    assert_eq!(stored(&store, &ann.id, &attempt).await, 0);
     let nothing = confirm(&p, &ann, &attempt).await;
     assert_eq!(error_code(&nothing), "BAD_USER_INPUT");
 
@@ -270,8 +271,14 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     let bytes = encoded(photo(10, 10), ImageFormat::Png);
     let forgotten = requested(&p, &ann, "AVATAR", "image/png", bytes.len()).await;
     assert_eq!(put(&forgotten.url, "image/png", bytes).await, 200);
-    assert_eq!(stored(&store, &ann, &forgotten).await, 1);
-    nothing_left(&store, &ann, &forgotten, "the unconfirmed upload deleted").await;
+    assert_eq!(stored(&store, &ann.id, &forgotten).await, 1);
+    nothing_left(
+        &store,
+        &ann.id,
+        &forgotten,
+        "the unconfirmed upload deleted",
+    )
+    .await;
     assert_eq!(
         error_code(&confirm(&p, &ann, &forgotten).await),
         "NOT_FOUND"
@@ -306,7 +313,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     )
     .await;
     assert!(removed["removeProfileImage"]["cover"].is_null());
-    nothing_left(&store, &ann, &cover, "the removed cover deleted").await;
+    nothing_left(&store, &ann.id, &cover, "the removed cover deleted").await;
 
     // Uploads waiting for confirmation are bounded per user.
     for n in 0..10 {
@@ -325,7 +332,185 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
         Some(&ann.token),
     )
     .await;
-    nothing_left(&store, &ann, &avatar, "a deleted account's avatar deleted").await;
+    nothing_left(
+        &store,
+        &ann.id,
+        &avatar,
+        "a deleted account's avatar deleted",
+    )
+    .await;
 }
 
-on_both_profiles!(avatars_and_covers_go_straight_to_storage);
+const GROUP_REQUEST: &str = "mutation R($c: ID!, $t: String!, $n: Int!) { requestGroupAvatarUpload(conversationId: $c, contentType: $t, byteSize: $n) { id url method headers { name value } expiresAt } }";
+const GROUP_CONFIRM: &str = "mutation C($c: ID!, $u: ID!) { confirmGroupAvatarUpload(conversationId: $c, uploadId: $u) { id avatar { small medium large } } }";
+const GROUP_REMOVE: &str =
+    "mutation D($c: ID!) { removeGroupAvatar(conversationId: $c) { id avatar { small } } }";
+const GROUP_AVATAR: &str = "query G($c: ID!) { conversation(id: $c) { avatar { small medium large } \
+    messages(last: 5) { nodes { kind system { action text users { id } } sender { id } } } } }";
+
+/// Asks for an upload of `bytes` as group `id`'s avatar: the upload, or the error
+/// code it was refused with.
+async fn group_request(
+    p: &Platform,
+    who: &Person,
+    id: &str,
+    content_type: &str,
+    size: usize,
+) -> Result<Upload, String> {
+    let vars = json!({ "c": id, "t": content_type, "n": size });
+    let out = post(&p.gateway, GROUP_REQUEST, vars, Some(&who.token)).await;
+    if out.get("errors").is_some() {
+        return Err(error_code(&out));
+    }
+    let upload = &out["data"]["requestGroupAvatarUpload"];
+    assert_eq!(upload["method"], "PUT", "{out}");
+    Ok(Upload {
+        id: upload["id"].as_str().unwrap().to_string(),
+        url: upload["url"].as_str().unwrap().to_string(),
+        content_type: upload["headers"][0]["value"].as_str().unwrap().to_string(),
+    })
+}
+
+async fn group_confirm(p: &Platform, who: &Person, id: &str, upload: &Upload) -> Value {
+    let vars = json!({ "c": id, "u": upload.id });
+    post(&p.gateway, GROUP_CONFIRM, vars, Some(&who.token)).await
+}
+
+/// Uploads and confirms `bytes` as group `id`'s avatar.
+async fn group_upload(p: &Platform, who: &Person, id: &str, bytes: Vec<u8>) -> Upload {
+    let upload = group_request(p, who, id, "image/png", bytes.len())
+        .await
+        .unwrap();
+    assert_eq!(put(&upload.url, &upload.content_type, bytes).await, 200);
+    let confirmed = group_confirm(p, who, id, &upload).await;
+    assert!(confirmed.get("errors").is_none(), "{confirmed}");
+    upload
+}
+
+/// A group's avatar takes the profile avatar's path: presigned upload, checked,
+/// square thumbnails, replaced and removed with the old objects deleted, each change
+/// a system item; only owners and admins may change it, and only members see it.
+async fn group_avatars_take_the_same_path(profile: Profile) {
+    let p = Platform::start_with(env!("CARGO_BIN_EXE_echostream"), profile, &LIMITS).await;
+    let store = p.objects().await;
+    let (ann, bob) = friends(&p).await;
+    let cat = signed_up(&p, "cat").await;
+    let dan = signed_up(&p, "dan").await;
+    crate::groups::open_to_groups(&p, &cat).await;
+    let id = group(&p, &ann, "Photos", &[&bob, &cat]).await;
+    let role = json!({ "c": id, "u": bob.id, "r": "ADMIN" });
+    data(&p.gateway, crate::groups::ROLE, role, Some(&ann.token)).await;
+    let owner = format!("groups/{id}");
+
+    // The owner sets one; members see square thumbnails and the timeline says so.
+    let first = group_upload(&p, &ann, &id, encoded(photo(300, 200), ImageFormat::Png)).await;
+    let seen = data(
+        &p.gateway,
+        GROUP_AVATAR,
+        json!({ "c": id }),
+        Some(&cat.token),
+    )
+    .await;
+    let avatar = &seen["conversation"]["avatar"];
+    let small = load(avatar["small"].as_str().unwrap()).await;
+    assert_eq!((small.width(), small.height()), (64, 64));
+    let medium = load(avatar["medium"].as_str().unwrap()).await;
+    assert_eq!(
+        (medium.width(), medium.height()),
+        (200, 200),
+        "never upscaled"
+    );
+    let items = seen["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap();
+    let told = items.last().unwrap();
+    assert_eq!(told["kind"], "SYSTEM");
+    assert_eq!(told["system"]["action"], "AVATAR_CHANGED");
+    assert_eq!(told["sender"]["id"], ann.id.as_str());
+    assert_eq!(
+        stored(&store, &owner, &first).await,
+        3,
+        "renditions, not the upload"
+    );
+
+    // An admin replaces it: the old one's objects go.
+    let second = group_upload(&p, &bob, &id, encoded(photo(120, 120), ImageFormat::Jpeg)).await;
+    nothing_left(&store, &owner, &first, "the replaced group avatar deleted").await;
+    assert_eq!(stored(&store, &owner, &second).await, 3);
+
+    // A member may not; a stranger learns nothing; a direct conversation has none.
+    let png = encoded(photo(50, 50), ImageFormat::Png);
+    assert_eq!(
+        group_request(&p, &cat, &id, "image/png", png.len())
+            .await
+            .err()
+            .as_deref(),
+        Some("FORBIDDEN")
+    );
+    let stranger = group_request(&p, &dan, &id, "image/png", png.len()).await;
+    assert!(
+        matches!(
+            stranger.as_ref().err().map(String::as_str),
+            Some("NOT_FOUND" | "FORBIDDEN")
+        ),
+        "{:?}",
+        stranger.err()
+    );
+    let out = post(
+        &p.gateway,
+        GROUP_AVATAR,
+        json!({ "c": id }),
+        Some(&dan.token),
+    )
+    .await;
+    assert!(out["data"]["conversation"].is_null(), "{out}");
+
+    // An upload asked for one group cannot be confirmed for another.
+    let other = group(&p, &ann, "Other", &[&bob]).await;
+    let stray = group_request(&p, &ann, &other, "image/png", png.len())
+        .await
+        .unwrap();
+    assert_eq!(put(&stray.url, &stray.content_type, png.clone()).await, 200);
+    let wrong = group_confirm(&p, &ann, &id, &stray).await;
+    assert_eq!(error_code(&wrong), "NOT_FOUND");
+
+    // Not an image: refused and deleted; the avatar stays.
+    let fake = b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec();
+    let attempt = group_request(&p, &ann, &id, "image/png", fake.len())
+        .await
+        .unwrap();
+    assert_eq!(put(&attempt.url, &attempt.content_type, fake).await, 200);
+    let refused = group_confirm(&p, &ann, &id, &attempt).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT");
+    assert_eq!(stored(&store, &owner, &attempt).await, 0);
+    assert_eq!(stored(&store, &owner, &second).await, 3);
+
+    // Removed: gone from the group and from storage, and told.
+    let removed = data(
+        &p.gateway,
+        GROUP_REMOVE,
+        json!({ "c": id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert!(removed["removeGroupAvatar"]["avatar"].is_null());
+    nothing_left(&store, &owner, &second, "the removed group avatar deleted").await;
+    let seen = data(
+        &p.gateway,
+        GROUP_AVATAR,
+        json!({ "c": id }),
+        Some(&bob.token),
+    )
+    .await;
+    let items = seen["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap();
+    let told = items.last().unwrap();
+    assert_eq!(told["system"]["action"], "AVATAR_CHANGED");
+    assert_eq!(told["system"]["text"], "removed");
+}
+
+on_both_profiles!(
+    avatars_and_covers_go_straight_to_storage,
+    group_avatars_take_the_same_path
+);

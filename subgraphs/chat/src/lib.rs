@@ -25,11 +25,13 @@ pub mod typing;
 pub mod unread;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use echostream_migrations::chat::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::events::outbox::Relay;
+use echostream_shared::media::cleanup::Cleanup;
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
@@ -38,6 +40,8 @@ pub struct Chat {
     pub ports: Ports,
     pub db: DatabaseConnection,
     pub relay: Relay,
+    /// Deletes replaced group avatars and abandoned uploads.
+    pub cleanup: Arc<Cleanup>,
 }
 
 /// The subgraph's SDL for composition.
@@ -75,7 +79,13 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         ports: ports.clone(),
         db: db.clone(),
         relay,
+        cleanup: Cleanup::new(
+            db.clone(),
+            Arc::clone(&ports.objects),
+            Duration::from_secs(ports.config.media.unconfirmed_after_secs),
+        ),
     });
+    app.cleanup.spawn(ports.shutdown.clone());
     serve(
         Subgraph::Chat,
         ports,

@@ -77,6 +77,11 @@ async fn the_conversation_list_takes_four_queries_however_long() {
     let app = Arc::new(Chat {
         relay,
         ports: ports.clone(),
+        cleanup: echostream_shared::media::cleanup::Cleanup::new(
+            db.clone(),
+            ports.objects.clone(),
+            std::time::Duration::from_secs(60),
+        ),
         db,
     });
     let schema = echostream_chat::graphql::schema(Some(app));

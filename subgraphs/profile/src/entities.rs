@@ -78,34 +78,3 @@ pub mod friendship {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-
-/// Media of a user on its way in or out: an upload waiting for its confirmation
-/// (`pending`), or a replaced or erased image whose objects are to be deleted
-/// (`doomed`). The clean-up worker empties it.
-pub mod media {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "media")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub user_id: Uuid,
-        /// `avatar` or `cover`.
-        pub kind: String,
-        /// The key prefix of the image's objects.
-        pub key: String,
-        /// What the client declared it would upload.
-        pub content_type: String,
-        pub declared_bytes: i64,
-        /// `pending` or `doomed`.
-        pub state: String,
-        /// When it was asked for, or doomed.
-        pub since: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}

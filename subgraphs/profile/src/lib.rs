@@ -13,10 +13,12 @@ pub mod privacy;
 pub mod profiles;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use echostream_migrations::profile::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::events::outbox::Relay;
+use echostream_shared::media::cleanup::Cleanup;
 use echostream_shared::objects;
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
@@ -26,8 +28,8 @@ pub struct Profile {
     pub ports: Ports,
     pub db: DatabaseConnection,
     pub relay: Relay,
-    /// Wakes the media clean-up worker.
-    pub media_wake: tokio::sync::Notify,
+    /// Deletes replaced images and abandoned uploads (`echostream_shared::media`).
+    pub cleanup: Arc<Cleanup>,
 }
 
 /// The subgraph's SDL for composition.
@@ -50,9 +52,13 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         ports: ports.clone(),
         db: db.clone(),
         relay,
-        media_wake: tokio::sync::Notify::new(),
+        cleanup: Cleanup::new(
+            db.clone(),
+            Arc::clone(&ports.objects),
+            Duration::from_secs(ports.config.media.unconfirmed_after_secs),
+        ),
     });
-    media::cleanup::spawn(Arc::clone(&app));
+    app.cleanup.spawn(ports.shutdown.clone());
     // The local object store's presigned URLs carry this subgraph's address.
     let max_upload = ports.config.media.max_image_bytes as usize;
     let objects = objects::local::routes(Arc::clone(&ports.objects), max_upload);

@@ -85,8 +85,12 @@ async fn friendship_states_of_many_users_take_four_queries() {
     let app = Arc::new(Profile {
         relay,
         ports: ports.clone(),
+        cleanup: echostream_shared::media::cleanup::Cleanup::new(
+            db.clone(),
+            ports.objects.clone(),
+            std::time::Duration::from_secs(60),
+        ),
         db,
-        media_wake: Default::default(),
     });
     let schema = echostream_profile::graphql::schema(Some(app));
     let representations: Vec<_> = others

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod input;
 pub mod mail;
+pub mod media;
 pub mod objects;
 pub mod pages;
 pub mod presence;

@@ -404,7 +404,7 @@ pub fn may_send(group: &conversation::Model, role: &str) -> bool {
         )
 }
 
-fn require(me: &member::Model, action: Action) -> Result<(), Error> {
+pub(super) fn require(me: &member::Model, action: Action) -> Result<(), Error> {
     if allows(Role::parse(&me.role), action) {
         Ok(())
     } else {
@@ -421,7 +421,7 @@ fn require(me: &member::Model, action: Action) -> Result<(), Error> {
 
 /// The group and `actor`'s membership, with the group's row locked until commit so
 /// concurrent changes (and the member limit) are checked one at a time.
-async fn locked_group(
+pub(super) async fn locked_group(
     txn: &DatabaseTransaction,
     id: Uuid,
     actor: Uuid,
@@ -461,7 +461,7 @@ async fn set(txn: &DatabaseTransaction, m: member::Model, role: Role) -> Result<
 
 /// Appends `items` to the timeline and emits them to `told_to`, with the
 /// conversation's own event (`change`, or an update) after them.
-async fn told(
+pub(super) async fn told(
     txn: &DatabaseTransaction,
     id: Uuid,
     actor: Uuid,

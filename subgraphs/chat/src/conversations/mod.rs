@@ -1,6 +1,8 @@
-//! Conversations and who is in them: direct ones (`direct.rs`), groups (`groups.rs`)
-//! with the roles of `permissions.rs`, and the viewer's list.
+//! Conversations and who is in them: direct ones (`direct.rs`), groups (`groups.rs`,
+//! their avatar in `avatar.rs`) with the roles of `permissions.rs`, and the viewer's
+//! list.
 
+pub mod avatar;
 pub mod direct;
 pub mod groups;
 pub mod permissions;

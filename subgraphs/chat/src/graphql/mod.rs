@@ -1,6 +1,7 @@
 //! The chat subgraph's GraphQL edge: thin resolvers over the domain modules.
 //! Types live in `types.rs`, group mutations in `groups.rs`.
 
+mod avatar;
 mod groups;
 mod stream;
 mod types;
@@ -40,6 +41,7 @@ pub struct Query(MessagingQuery, stream::StreamQuery);
 pub struct Mutation(
     MessagingMutation,
     groups::GroupMutation,
+    avatar::AvatarMutation,
     stream::TypingMutation,
 );
 

@@ -284,6 +284,11 @@ impl Conversation {
         self.0.description.as_deref()
     }
 
+    /// A group's avatar (null when it has none, and for a direct conversation).
+    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<super::avatar::GroupAvatar>> {
+        super::avatar::of(ctx, self.0.avatar_key.as_deref()).await
+    }
+
     /// Whether only owners and admins may send.
     async fn only_admins_send(&self) -> bool {
         self.0.only_admins_send

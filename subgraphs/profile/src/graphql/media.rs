@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use echostream_shared::resolver::{RequestExt, parse_id};
 
 use super::{User, app};
+use echostream_shared::media::HttpHeader;
+
 use crate::media::{self, ImageKind};
 
 /// Which of a user's images.
@@ -32,13 +34,6 @@ pub struct ProfileImageUploadInput {
     content_type: String,
     /// The exact size of the file, in bytes (at most `media.max_image_bytes`).
     byte_size: i64,
-}
-
-/// A header the upload must carry.
-#[derive(SimpleObject)]
-pub struct HttpHeader {
-    name: String,
-    value: String,
 }
 
 /// Where and how to upload an image: PUT the bytes to `url` with `headers` before
@@ -68,7 +63,7 @@ pub async fn image(ctx: &Context<'_>, prefix: Option<String>) -> Result<Option<P
     let Some(prefix) = prefix else {
         return Ok(None);
     };
-    let urls = media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
+    let urls = echostream_shared::media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
     Ok(Some(ProfileImage {
         small: urls.small,
         medium: urls.medium,
@@ -99,12 +94,9 @@ impl MediaMutation {
         .await?;
         Ok(ProfileImageUpload {
             id: ID(upload.id.to_string()),
+            headers: upload.headers(),
             url: upload.url,
             method: "PUT".into(),
-            headers: vec![HttpHeader {
-                name: "Content-Type".into(),
-                value: upload.content_type,
-            }],
             expires_at: upload.expires_at,
         })
     }

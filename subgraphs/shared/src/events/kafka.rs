@@ -3,8 +3,15 @@
 //! Topics are created explicitly at start-up (some Kafka-protocol brokers do not
 //! auto-create). Offsets are committed only after a consumer has processed an event,
 //! so a crash re-delivers instead of losing; consumers deduplicate by event id.
+//!
+//! A broker can come back without its topics (one that keeps its log in memory, or
+//! a cluster rebuilt from nothing). A publish that fails, or a consumer told its
+//! topic is unknown, makes the log create its topics again ([`Topics::repair`], at
+//! most every few seconds), so the outbox relay (which retries what failed) and the
+//! consumers go on once the broker is back instead of stalling.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -22,7 +29,18 @@ use crate::config::KafkaConfig;
 pub struct KafkaLog {
     config: KafkaConfig,
     producer: FutureProducer,
+    topics: Arc<Topics>,
 }
+
+/// EchoStream's topics on the broker, created at start and again when lost.
+struct Topics {
+    config: KafkaConfig,
+    /// When they were last made sure of after a failure.
+    last_repair: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// Least time between two topic checks after failed publishes.
+const REPAIR_EVERY: Duration = Duration::from_secs(2);
 
 fn unavailable(err: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(err.to_string())
@@ -41,29 +59,40 @@ impl KafkaLog {
             .set("linger.ms", "0")
             .create()
             .map_err(unavailable)?;
-        let log = KafkaLog {
+        let topics = Arc::new(Topics {
+            config: config.clone(),
+            last_repair: tokio::sync::Mutex::new(None),
+        });
+        topics.create().await?;
+        Ok(KafkaLog {
             config: config.clone(),
             producer,
-        };
-        log.create_topics().await?;
-        Ok(log)
+            topics,
+        })
     }
 
     fn topic_name(&self, topic: &str) -> String {
         format!("{}{}", self.config.topic_prefix, topic)
     }
+}
 
-    async fn create_topics(&self) -> Result<(), LogError> {
+impl Topics {
+    async fn create(&self) -> Result<(), LogError> {
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", &self.config.brokers)
             .create()
             .map_err(unavailable)?;
-        let names: Vec<String> = topics().iter().map(|t| self.topic_name(t)).collect();
+        let names: Vec<String> = topics()
+            .iter()
+            .map(|t| format!("{}{t}", self.config.topic_prefix))
+            .collect();
         let new_topics: Vec<NewTopic> = names
             .iter()
             .map(|n| NewTopic::new(n, self.config.partitions, TopicReplication::Fixed(1)))
             .collect();
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(10)))
+            .request_timeout(Some(Duration::from_secs(5)));
         let results = admin
             .create_topics(&new_topics, &options)
             .await
@@ -79,6 +108,22 @@ impl KafkaLog {
             }
         }
         Ok(())
+    }
+
+    /// After a failure that may mean the broker lost topics: creates whatever is
+    /// missing. One caller at a time, at most every [`REPAIR_EVERY`]; the others go
+    /// on at once (the relay retries its batch in order, consumers read again).
+    async fn repair(&self) {
+        let Ok(mut last) = self.last_repair.try_lock() else {
+            return;
+        };
+        if last.is_some_and(|at| at.elapsed() < REPAIR_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        if let Err(err) = self.create().await {
+            tracing::warn!(%err, "event log topics could not be checked yet");
+        }
     }
 }
 
@@ -97,10 +142,14 @@ impl EventLog for KafkaLog {
                     value: Some(id.as_bytes()),
                 }),
             );
-        self.producer
+        let sent = self
+            .producer
             .send(record, Timeout::After(Duration::from_secs(10)))
-            .await
-            .map_err(|(err, _)| unavailable(err))?;
+            .await;
+        if let Err((err, _)) = sent {
+            self.topics.repair().await;
+            return Err(unavailable(err));
+        }
         Ok(())
     }
 
@@ -129,12 +178,17 @@ impl EventLog for KafkaLog {
             .set("heartbeat.interval.ms", "1000")
             // Low fetch wait: chat events are small and latency-bound, not batch-bound.
             .set("fetch.wait.max.ms", "10")
+            // A broker that came back without a topic gets it again from the
+            // relay (see the module's description); a consumer learns that from
+            // metadata, which librdkafka refreshes every 5 minutes by default.
+            .set("topic.metadata.refresh.interval.ms", "5000")
             .create()
             .map_err(unavailable)?;
         let full = self.topic_name(topic);
         consumer.subscribe(&[&full]).map_err(unavailable)?;
         Ok(Box::new(KafkaConsumer {
             consumer,
+            topics: Arc::clone(&self.topics),
             topic: topic.to_string(),
             full_topic: full,
         }))
@@ -143,6 +197,7 @@ impl EventLog for KafkaLog {
 
 struct KafkaConsumer {
     consumer: StreamConsumer,
+    topics: Arc<Topics>,
     topic: String,
     full_topic: String,
 }
@@ -150,7 +205,15 @@ struct KafkaConsumer {
 #[async_trait]
 impl LogConsumer for KafkaConsumer {
     async fn next(&mut self) -> Result<Delivery, LogError> {
-        let message = self.consumer.recv().await.map_err(unavailable)?;
+        let message = match self.consumer.recv().await {
+            Ok(message) => message,
+            Err(err) => {
+                if err.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
+                    self.topics.repair().await;
+                }
+                return Err(unavailable(err));
+            }
+        };
         let payload = message.payload().unwrap_or_default();
         let place = |event| Delivery {
             event,

@@ -1,8 +1,17 @@
-//! A device's live subscription keeps it present: [`track`] wraps every
-//! subscription stream in a [`Connection`], which registers itself in the user's
-//! presence hash, refreshes that entry on a heartbeat and removes it when dropped.
+//! A device's live subscriptions keep it present: [`track`] wraps every
+//! subscription stream in a [`Connection`].
+//!
+//! The subscriptions one device (one session) holds in one process share a single
+//! entry `c:{id}` in the user's presence hash: the first to open writes it, the last
+//! to close removes it, and one heartbeat per process refreshes every entry the
+//! process holds. So a device costs the same whether it holds one subscription or
+//! fifty, and an idle subscription costs no task, no timer and no I/O of its own.
+//! Each time a device's first subscription opens here its entry gets a new id, so a
+//! late removal of the previous one never takes the new one with it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use futures::Stream;
@@ -12,71 +21,144 @@ use super::{ENTRY_TTL, HEARTBEAT, MEMORY, Tracker, connection_entry, hash_key, m
 use crate::pubsub::PubSubError;
 use crate::token::Viewer;
 
-/// Keeps a device present while it lives; dropping it ends the connection.
+/// The devices with a live subscription in this process, by (user, session).
+#[derive(Default)]
+pub(super) struct LiveDevices(HashMap<(Uuid, Uuid), LiveDevice>);
+
+struct LiveDevice {
+    subscriptions: usize,
+    /// The id of the device's `c:` entry.
+    entry: String,
+}
+
+/// One live subscription of a device; dropping it ends it.
 pub struct Connection {
     tracker: Arc<Tracker>,
     viewer: Viewer,
-    id: String,
-    heartbeat: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Connection {
-    /// Registers a live connection of `viewer`'s device; opening it is activity.
+    /// Registers a live subscription of `viewer`'s device; opening it is activity.
     pub async fn open(tracker: Arc<Tracker>, viewer: Viewer) -> Result<Connection, PubSubError> {
-        let id = Uuid::now_v7().to_string();
-        refresh(&tracker, &viewer, &id).await?;
-        tracker.record_activity(&viewer).await?;
-        let heartbeat = {
-            let tracker = Arc::clone(&tracker);
-            let viewer = viewer.clone();
-            let id = id.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(HEARTBEAT).await;
-                    let beat = async {
-                        refresh(&tracker, &viewer, &id).await?;
-                        // Also the moment to notice this user going quiet.
-                        tracker.settle(viewer.user_id).await
-                    };
-                    if let Err(err) = beat.await {
-                        tracing::warn!(user = %viewer.user_id, %err, "presence heartbeat failed");
-                    }
-                }
-            })
+        let first = tracker.join(&viewer);
+        tracker.start_heartbeat();
+        let connection = Connection {
+            tracker: Arc::clone(&tracker),
+            viewer: viewer.clone(),
         };
-        Ok(Connection {
-            tracker,
-            viewer,
-            id,
-            heartbeat: Some(heartbeat),
-        })
+        match first {
+            Some(entry) => {
+                refresh(&tracker, &viewer, &entry).await?;
+                tracker.record_activity(&viewer).await?;
+            }
+            // The device is present already; the subscription is still activity.
+            None => tracker.touch(&viewer),
+        }
+        Ok(connection)
     }
 }
 
-async fn refresh(tracker: &Tracker, viewer: &Viewer, id: &str) -> Result<(), PubSubError> {
+impl Tracker {
+    /// Counts a subscription of `viewer`'s device in; the new entry's id when it is
+    /// the device's first here.
+    fn join(&self, viewer: &Viewer) -> Option<String> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let device = live
+            .0
+            .entry((viewer.user_id, viewer.session_id))
+            .or_insert_with(|| LiveDevice {
+                subscriptions: 0,
+                entry: Uuid::now_v7().to_string(),
+            });
+        device.subscriptions += 1;
+        (device.subscriptions == 1).then(|| device.entry.clone())
+    }
+
+    /// Counts a subscription out; the entry to remove when it was the device's last.
+    fn leave(&self, viewer: &Viewer) -> Option<String> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (viewer.user_id, viewer.session_id);
+        let device = live.0.get_mut(&key)?;
+        device.subscriptions -= 1;
+        if device.subscriptions > 0 {
+            return None;
+        }
+        live.0.remove(&key).map(|d| d.entry)
+    }
+
+    /// Starts this process's heartbeat once; it ends with the tracker.
+    fn start_heartbeat(self: &Arc<Self>) {
+        if self.beating.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let tracker = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HEARTBEAT);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(tracker) = tracker.upgrade() else {
+                    return;
+                };
+                tracker.heartbeat().await;
+            }
+        });
+    }
+
+    /// Refreshes the entry of every device live here, then settles their users
+    /// (the moment to notice one going quiet).
+    async fn heartbeat(&self) {
+        // Held through the round: a removal waits for it, so a refresh already
+        // under way never brings a removed entry back for a whole TTL.
+        let _round = self.beat.lock().await;
+        let devices: Vec<(Viewer, String)> = {
+            let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.0
+                .iter()
+                .map(|(&(user_id, session_id), d)| {
+                    let viewer = Viewer {
+                        user_id,
+                        session_id,
+                        device_id: String::new(),
+                    };
+                    (viewer, d.entry.clone())
+                })
+                .collect()
+        };
+        let mut users: Vec<Uuid> = Vec::with_capacity(devices.len());
+        for (viewer, entry) in &devices {
+            if let Err(err) = refresh(self, viewer, entry).await {
+                tracing::warn!(user = %viewer.user_id, %err, "presence heartbeat failed");
+            }
+            users.push(viewer.user_id);
+        }
+        users.sort_unstable();
+        users.dedup();
+        for user in users {
+            if let Err(err) = self.settle(user).await {
+                tracing::warn!(%user, %err, "presence not settled");
+            }
+        }
+    }
+}
+
+async fn refresh(tracker: &Tracker, viewer: &Viewer, entry: &str) -> Result<(), PubSubError> {
     let expiry = Utc::now().timestamp_millis() + millis(ENTRY_TTL);
     let value = format!("{expiry} {}", viewer.session_id);
     tracker
         .pubsub
         .hash_set(
             &hash_key(viewer.user_id),
-            &format!("c:{id}"),
+            &format!("c:{entry}"),
             &value,
             MEMORY,
         )
         .await
 }
 
-async fn close(
-    tracker: Arc<Tracker>,
-    user: Uuid,
-    session: String,
-    id: String,
-    heartbeat: tokio::task::JoinHandle<()>,
-) {
-    // A refresh already sent must land before the removal, or it would bring the
-    // entry back for a whole TTL: wait until the aborted heartbeat has stopped.
-    let _ = heartbeat.await;
+/// Removes a device's entry once its last subscription here closed.
+async fn close(tracker: Arc<Tracker>, user: Uuid, session: String, entry: String) {
+    let _round = tracker.beat.lock().await;
     let result = async {
         let key = hash_key(user);
         let now = Utc::now().timestamp_millis();
@@ -86,7 +168,7 @@ async fn close(
         // A device whose last connection closes is gone now, not when its last
         // activity would expire: the app was closed.
         let fields = tracker.pubsub.hash_get_all(&key).await?;
-        let mine = format!("c:{id}");
+        let mine = format!("c:{entry}");
         let others = fields.iter().any(|(field, value)| {
             field.starts_with("c:")
                 && *field != mine
@@ -101,7 +183,7 @@ async fn close(
                 .hash_set(&key, &activity, &ended, MEMORY)
                 .await?;
         }
-        tracker.pubsub.hash_delete(&key, &format!("c:{id}")).await?;
+        tracker.pubsub.hash_delete(&key, &mine).await?;
         tracker.settle(user).await
     };
     if let Err(err) = result.await {
@@ -111,17 +193,15 @@ async fn close(
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let Some(heartbeat) = self.heartbeat.take() else {
+        let Some(entry) = self.tracker.leave(&self.viewer) else {
             return;
         };
-        heartbeat.abort();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(close(
                 Arc::clone(&self.tracker),
                 self.viewer.user_id,
                 self.viewer.session_id.to_string(),
-                self.id.clone(),
-                heartbeat,
+                entry,
             ));
         }
     }
@@ -165,6 +245,70 @@ mod tests {
         }
     }
 
+    /// The user's status once `want` connection entries remain (closing runs in the
+    /// background: wait for it, not for a guessed time).
+    async fn settled(
+        tracker: &Tracker,
+        pubsub: &Arc<dyn PubSub>,
+        user: Uuid,
+        want: usize,
+    ) -> crate::presence::Status {
+        for _ in 0..1_000 {
+            let now = tracker.status(user).await.unwrap();
+            if entries(pubsub, user).await == want {
+                return now;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("presence never settled at {want} connections");
+    }
+
+    async fn entries(pubsub: &Arc<dyn PubSub>, user: Uuid) -> usize {
+        pubsub
+            .hash_get_all(&hash_key(user))
+            .await
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("c:"))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_device_s_subscriptions_share_one_entry_until_the_last_closes() {
+        let pubsub: Arc<dyn PubSub> = Arc::new(MemoryPubSub::new());
+        let tracker = Tracker::new(Arc::clone(&pubsub), Duration::from_secs(300));
+        let user = Uuid::now_v7();
+        let phone = device(user);
+        let mut subscriptions = Vec::new();
+        for _ in 0..5 {
+            let opened = Connection::open(Arc::clone(&tracker), phone.clone()).await;
+            subscriptions.push(opened.unwrap());
+        }
+        assert_eq!(entries(&pubsub, user).await, 1, "one entry per device");
+        assert_eq!(tracker.status(user).await.unwrap().devices, 1);
+        let last = subscriptions.pop().unwrap();
+        drop(subscriptions);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let now = tracker.status(user).await.unwrap();
+        assert_eq!(entries(&pubsub, user).await, 1, "kept while one is open");
+        assert_eq!(now.state, PresenceState::Online);
+        drop(last);
+        let after = settled(&tracker, &pubsub, user, 0).await;
+        assert_eq!(after.state, PresenceState::Offline);
+
+        // Opening again after the last closed is a new entry, not the old one.
+        let again = Connection::open(Arc::clone(&tracker), phone.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            settled(&tracker, &pubsub, user, 1).await.state,
+            PresenceState::Online
+        );
+        drop(again);
+    }
+
     #[tokio::test]
     async fn present_while_any_device_connects_then_last_seen() {
         let pubsub: Arc<dyn PubSub> = Arc::new(MemoryPubSub::new());
@@ -182,32 +326,13 @@ mod tests {
         assert_eq!(now.state, PresenceState::Online);
         assert_eq!(now.devices, 2);
 
-        // Closing runs in the background: wait for it, not for a guessed time.
-        let settled = |want: usize| {
-            let tracker = Arc::clone(&tracker);
-            let pubsub = Arc::clone(&pubsub);
-            async move {
-                for _ in 0..1_000 {
-                    let now = tracker.status(user).await.unwrap();
-                    let connections = pubsub
-                        .hash_get_all(&hash_key(user))
-                        .await
-                        .unwrap()
-                        .keys()
-                        .filter(|k| k.starts_with("c:"))
-                        .count();
-                    if connections == want {
-                        return now;
-                    }
-                    tokio::task::yield_now().await;
-                }
-                panic!("presence never settled at {want} connections");
-            }
-        };
         drop(phone);
-        assert_eq!(settled(1).await.state, PresenceState::Online);
+        assert_eq!(
+            settled(&tracker, &pubsub, user, 1).await.state,
+            PresenceState::Online
+        );
         drop(laptop);
-        let after = settled(0).await;
+        let after = settled(&tracker, &pubsub, user, 0).await;
         assert_eq!(
             after.state,
             PresenceState::Offline,

@@ -4,9 +4,9 @@
 //! A user's presence is one hash in the pub/sub port's store (Redis in production),
 //! `presence:{user}`, so every instance reads and writes the same state:
 //!
-//! - `c:{connection}` → `{expiry_ms} {session}`: a live subscription of a device,
-//!   refreshed on a heartbeat (see [`connection`]); a crashed instance's entries
-//!   simply expire;
+//! - `c:{connection}` → `{expiry_ms} {session}`: a device's live subscriptions in
+//!   one process, refreshed by that process's heartbeat (see [`connection`]); a
+//!   crashed instance's entries simply expire;
 //! - `a:{session}` → `{active_ms} {live_until_ms}`: a device's last activity (any
 //!   request it made, or a subscription it opened), which keeps it present for
 //!   [`ENTRY_TTL`] even with no subscription open;
@@ -27,6 +27,7 @@
 pub mod connection;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,7 +39,7 @@ use crate::contracts::presence::{PresenceFrame, PresenceState, channel};
 use crate::pubsub::{PubSub, PubSubError};
 use crate::token::Viewer;
 
-/// How often a live connection refreshes its entry.
+/// How often each process refreshes the entries of the devices live in it.
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// How long an entry outlives its last refresh (or a device its last request).
 pub const ENTRY_TTL: Duration = Duration::from_secs(60);
@@ -145,6 +146,12 @@ pub struct Tracker {
     away_after: Duration,
     /// When each session's activity was last recorded by this process.
     touched: Mutex<HashMap<Uuid, Instant>>,
+    /// The devices with a live subscription here ([`connection`]).
+    live: Mutex<connection::LiveDevices>,
+    /// Whether the heartbeat task runs.
+    beating: AtomicBool,
+    /// Held by a heartbeat round, and by an entry's removal.
+    beat: tokio::sync::Mutex<()>,
 }
 
 impl Tracker {
@@ -154,6 +161,9 @@ impl Tracker {
             pubsub,
             away_after,
             touched: Mutex::new(HashMap::new()),
+            live: Mutex::default(),
+            beating: AtomicBool::new(false),
+            beat: tokio::sync::Mutex::new(()),
         })
     }
 

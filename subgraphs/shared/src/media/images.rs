@@ -8,8 +8,8 @@
 
 use std::io::Cursor;
 
-use echostream_shared::Error;
-use echostream_shared::objects::sniff_image;
+use crate::Error;
+use crate::objects::sniff_image;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 

@@ -1,6 +1,8 @@
 //! `echostream bench`: figures, printed, never asserted.
 //!
-//! Starts its own platform (this binary, on a temporary data directory and free
+//! Two modes. `--mode load` (`load.rs`) holds thousands of idle subscriptions while
+//! groups message at a fixed rate, and pages a long history. The default,
+//! `--mode latency`, starts its own platform (this binary, on a temporary data directory and free
 //! loopback ports), signs up two friends, then measures:
 //! - gateway overhead: the same query straight to the auth subgraph and through the
 //!   gateway, one at a time;
@@ -14,10 +16,12 @@
 //!
 //! Every loop is bounded and talks only to 127.0.0.1.
 
+mod load;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use echostream::testkit::client::{Subscription, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
@@ -26,9 +30,21 @@ use echostream::testkit::scenario::{
 };
 use serde_json::json;
 
+/// What `echostream bench` measures.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Mode {
+    /// One request or message at a time: overhead, latency, sign-in, presence.
+    Latency,
+    /// Idle subscriptions, groups messaging at a rate, fan-out, a long history.
+    Load,
+}
+
 /// Options of `echostream bench`.
 #[derive(Args)]
 pub struct BenchArgs {
+    /// What to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Latency)]
+    mode: Mode,
     /// Queries per target for the overhead figure (at most 100 000).
     #[arg(long, default_value_t = 2000)]
     queries: usize,
@@ -48,6 +64,8 @@ pub struct BenchArgs {
     /// that scripts/services.sh writes).
     #[arg(long)]
     services: bool,
+    #[command(flatten)]
+    load: load::LoadArgs,
 }
 
 /// Latency percentiles of a sample, in microseconds, and its rate.
@@ -125,14 +143,22 @@ fn rss_mib(pid: u32) -> Option<f64> {
 
 /// Runs the benchmark on a platform of its own.
 pub async fn run(args: BenchArgs) -> Result<()> {
-    let queries = args.queries.clamp(1, 100_000);
-    let messages = args.messages.clamp(1, 10_000);
-    let binary = std::env::current_exe().context("locating this binary")?;
     let profile = if args.services {
         Profile::Services
     } else {
         Profile::Embedded
     };
+    match args.mode {
+        Mode::Latency => latency(args, profile).await,
+        Mode::Load => load::run(args.load, profile).await,
+    }
+}
+
+/// The latency mode: one request or message at a time.
+async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
+    let queries = args.queries.clamp(1, 100_000);
+    let messages = args.messages.clamp(1, 10_000);
+    let binary = std::env::current_exe().context("locating this binary")?;
     // The benchmark signs in far more often than a person would from one address.
     let platform = Platform::start_with(
         &binary.to_string_lossy(),

@@ -1,0 +1,120 @@
+//! A group's avatar, on the same presigned-upload path as profile avatars
+//! (`echostream_shared::media`): an owner or admin asks for an upload URL, PUTs the
+//! image, confirms. Confirming checks the image, makes it the group's and dooms the
+//! one it replaces; the change is a system item ("ann changed the group photo") like
+//! every other change of info.
+
+use echostream_shared::Error;
+use echostream_shared::contracts::chat::SystemAction;
+use echostream_shared::media::{self, Images, Upload, stored};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use super::groups::{locked_group, require, told};
+use super::member_ids;
+use super::membership;
+use super::permissions::Action;
+use crate::Chat;
+use crate::entities::conversation;
+use crate::timeline::Item;
+
+/// What the `media` table calls a group avatar.
+const KIND: &str = "group";
+
+fn images(chat: &Chat) -> Images<'_> {
+    Images {
+        db: &chat.db,
+        objects: chat.ports.objects.as_ref(),
+        limits: &chat.ports.config.media,
+    }
+}
+
+/// Where group `id`'s images are stored: `media/groups/{id}/{upload}`.
+fn owner(id: Uuid) -> String {
+    format!("groups/{id}")
+}
+
+/// Starts an upload of a new avatar for group `id` by `actor` (owners and admins).
+pub async fn request_upload(
+    chat: &Chat,
+    actor: Uuid,
+    id: Uuid,
+    content_type: &str,
+    bytes: i64,
+) -> Result<Upload, Error> {
+    let (group, me) = membership(&chat.db, id, actor).await?;
+    if group.kind != "group" {
+        return Err(Error::bad_input(
+            "this is a direct conversation, not a group",
+        ));
+    }
+    require(&me, Action::ChangeInfo)?;
+    let place = media::new_prefix(&owner(id));
+    images(chat)
+        .request_upload(actor, KIND, place, content_type, bytes)
+        .await
+}
+
+/// Checks `actor`'s upload `upload` and makes it group `id`'s avatar.
+pub async fn confirm(
+    chat: &Chat,
+    actor: Uuid,
+    id: Uuid,
+    upload: Uuid,
+) -> Result<conversation::Model, Error> {
+    // The upload must have been asked for this group: its objects live under it.
+    let asked = stored::Entity::find_by_id(upload).one(&chat.db).await?;
+    let prefix = format!("media/{}/", owner(id));
+    if !asked.is_some_and(|row| row.key.starts_with(&prefix)) {
+        return Err(Error::not_found("no such upload for this group"));
+    }
+    let checked = images(chat)
+        .check_upload(actor, upload, &[KIND], |_| true)
+        .await?;
+    set(chat, actor, id, Some(checked)).await
+}
+
+/// Removes group `id`'s avatar (owners and admins).
+pub async fn remove(chat: &Chat, actor: Uuid, id: Uuid) -> Result<conversation::Model, Error> {
+    set(chat, actor, id, None).await
+}
+
+/// Makes `upload` (or nothing) group `id`'s avatar; the one it replaces is doomed.
+async fn set(
+    chat: &Chat,
+    actor: Uuid,
+    id: Uuid,
+    upload: Option<stored::Model>,
+) -> Result<conversation::Model, Error> {
+    let changed = chat
+        .relay
+        .write(move |txn| {
+            Box::pin(async move {
+                let (group, me) = locked_group(txn, id, actor).await?;
+                // Checked again: the role may have changed since the upload began.
+                require(&me, Action::ChangeInfo)?;
+                if let Some(upload) = &upload {
+                    media::claim(txn, upload).await?;
+                }
+                let new_key = upload.map(|u| u.key);
+                let old = group.avatar_key.clone();
+                if old.is_none() && new_key.is_none() {
+                    return Ok(echostream_shared::events::outbox::Change::new(group));
+                }
+                let removed = new_key.is_none();
+                let mut edit: conversation::ActiveModel = group.into();
+                edit.avatar_key = Set(new_key);
+                edit.update(txn).await?;
+                if let Some(old) = old {
+                    media::doom(txn, actor, KIND, old).await?;
+                }
+                let told_text = removed.then(|| "removed".to_string());
+                let item = Item::system(actor, SystemAction::AvatarChanged, vec![], told_text);
+                let everyone = member_ids(txn, id).await?;
+                told(txn, id, actor, vec![item], everyone, None).await
+            })
+        })
+        .await?;
+    chat.cleanup.wake();
+    Ok(changed)
+}
