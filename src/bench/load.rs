@@ -32,7 +32,7 @@ use clap::Args;
 use echostream::testkit::client::post;
 use echostream::testkit::mail::clear_mail;
 use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, group, login_on, signed_up};
+use echostream::testkit::scenario::{Person, login_on, signed_up};
 use futures::{SinkExt, StreamExt, stream};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -90,7 +90,7 @@ const OPENING: usize = 64;
 const IN_FLIGHT: usize = 2_000;
 
 const EVENTS: &str =
-    "subscription { chatEvents { __typename ... on MessageAdded { message { body } } } }";
+    "subscription { chatEvents { __typename ... on MessageAdded { message { seq body } } } }";
 const SEND: &str = "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }";
 const PAGE_BEFORE: &str = "query H($id: ID!, $before: String) { conversation(id: $id) { \
     messages(last: 50, before: $before) { edges { cursor node { id seq body } } pageInfo { hasPreviousPage startCursor } } } }";
@@ -135,26 +135,28 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     let active = sign_up_many(&platform, "act", groups * GROUP).await;
     let idlers = sign_up_many(&platform, "idle", idle_users).await;
     let announcer = signed_up(&platform, "announcer").await;
-    stream::iter(active.iter().chain(&idlers))
-        .for_each_concurrent(SIGN_UP_CLIENTS, |who| async {
-            post(
+    let opened: Vec<Result<Value>> = stream::iter(active.iter().chain(&idlers))
+        .map(|who| {
+            until_done(
                 &platform.gateway,
                 "mutation { updatePrivacySettings(input: { groupAdds: EVERYONE }) { groupAdds } }",
                 json!({}),
-                Some(&who.token),
+                &who.token,
             )
-            .await;
         })
+        .buffer_unordered(SIGN_UP_CLIENTS)
+        .collect()
         .await;
+    opened.into_iter().collect::<Result<Vec<_>>>()?;
     let mut active_groups = Vec::with_capacity(groups);
     for members in active.chunks(GROUP) {
         let others: Vec<&Person> = members[1..].iter().collect();
-        active_groups.push(group(&platform, &members[0], "load", &others).await);
+        active_groups.push(make_group(&platform, &members[0], "load", &others).await?);
     }
     let mut fan_out_groups = Vec::new();
     for members in idlers.chunks(FAN_OUT_GROUP) {
         let members: Vec<&Person> = members.iter().collect();
-        fan_out_groups.push(group(&platform, &announcer, "fan-out", &members).await);
+        fan_out_groups.push(make_group(&platform, &announcer, "fan-out", &members).await?);
     }
     // Each idle user's devices: the phone it signed up on, and more as needed.
     let mut idle_tokens: Vec<String> = idlers.iter().map(|p| p.token.clone()).collect();
@@ -227,6 +229,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         .collect();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let rss_idle = rss_mib(platform.pid());
+    let files = open_files(platform.pid());
 
     // Messages on schedule into the active groups.
     let http = reqwest::Client::new();
@@ -336,7 +339,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     );
     println!(
         "deliveries to members' sockets: {} expected, {} received, {} lost, {} duplicated, \
-         {} out of order, {} resync",
+         {} out of timeline order, {} resync",
         expected,
         tally.received,
         expected.saturating_sub(tally.received as usize),
@@ -345,8 +348,9 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         tally.resync
     );
     println!(
-        "idle: {idle} subscriptions on {sockets} sockets ({per_socket} each), opened in {open_seconds:.1} s; \
-         fan-out to them: {} heard of {idle} in {fan_out_seconds:.2} s, {} other events",
+        "idle: {idle} subscriptions on {sockets} sockets ({per_socket} each), opened in {open_seconds:.1} s \
+         ({files} files open in the platform); fan-out to them: {} heard of {idle} in \
+         {fan_out_seconds:.2} s, {} other events",
         fan_out.heard.load(Ordering::Relaxed),
         fan_out.other.load(Ordering::Relaxed)
     );
@@ -377,6 +381,49 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A group `owner` makes with `members` (once chat has learnt that each lets anyone
+/// add them).
+async fn make_group(
+    platform: &Platform,
+    owner: &Person,
+    title: &str,
+    members: &[&Person],
+) -> Result<String> {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let made = until_done(
+        &platform.gateway,
+        "mutation G($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+        json!({ "i": { "title": title, "memberIds": ids } }),
+        &owner.token,
+    )
+    .await?;
+    Ok(made["createGroup"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Posts `query` until it succeeds (what it needs may not have reached every
+/// subgraph yet); its `data`, or the last refusal after a minute.
+async fn until_done(gateway: &str, query: &str, variables: Value, token: &str) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = post(gateway, query, variables.clone(), Some(token)).await;
+        if body.get("errors").is_none() {
+            return Ok(body["data"].clone());
+        }
+        if Instant::now() > deadline {
+            bail!("refused for a minute: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How many files (sockets included) process `pid` holds open (Linux).
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// `count` users signed up by a few clients at once.
@@ -543,8 +590,8 @@ async fn receive(
     let mut samples = Vec::new();
     let mut tally = Tally::default();
     let mut seen = HashSet::new();
-    // Per sender, the last message heard: one sender's messages arrive in order.
-    let mut last_from = [None::<usize>; GROUP];
+    // The group's timeline order: every message arrives after the one before it.
+    let mut last_seq = 0;
     while let Some(message) = next_message(&mut socket, &stop).await {
         let event = &message["payload"]["data"]["chatEvents"];
         if event["__typename"] == "ResyncRequired" {
@@ -568,11 +615,11 @@ async fn receive(
         }
         tally.received += 1;
         clock.delivered.fetch_add(1, Ordering::Relaxed);
-        let (_, sender) = Seat::sender_of(n, seat.groups);
-        if last_from[sender].is_some_and(|last| last > n) {
+        let seq = event["message"]["seq"].as_i64().unwrap_or_default();
+        if seq <= last_seq {
             tally.out_of_order += 1;
         }
-        last_from[sender] = Some(n);
+        last_seq = last_seq.max(seq);
         if from_other && let Some(waited) = clock.since_sent(n) {
             samples.push(waited);
         }
