@@ -182,6 +182,9 @@ impl EventLog for KafkaLog {
             // relay (see the module's description); a consumer learns that from
             // metadata, which librdkafka refreshes every 5 minutes by default.
             .set("topic.metadata.refresh.interval.ms", "5000")
+            // A partition whose fetch failed is asked again after this, not after
+            // librdkafka's 500 ms: a transient error must not stall a chat.
+            .set("fetch.error.backoff.ms", "50")
             .create()
             .map_err(unavailable)?;
         let full = self.topic_name(topic);
