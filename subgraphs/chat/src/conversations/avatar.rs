@@ -7,7 +7,7 @@
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::SystemAction;
 use echostream_shared::media::{self, Images, Upload, stored};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::groups::{locked_group, require, told};
@@ -62,14 +62,8 @@ pub async fn confirm(
     id: Uuid,
     upload: Uuid,
 ) -> Result<conversation::Model, Error> {
-    // The upload must have been asked for this group: its objects live under it.
-    let asked = stored::Entity::find_by_id(upload).one(&chat.db).await?;
-    let prefix = format!("media/{}/", owner(id));
-    if !asked.is_some_and(|row| row.key.starts_with(&prefix)) {
-        return Err(Error::not_found("no such upload for this group"));
-    }
     let checked = images(chat)
-        .check_upload(actor, upload, &[KIND], |_| true)
+        .check_upload(actor, upload, &owner(id), |_| true)
         .await?;
     set(chat, actor, id, Some(checked)).await
 }

@@ -56,7 +56,7 @@ pub async fn request_upload(
 /// at once, with a `BAD_USER_INPUT` saying why.
 pub async fn confirm_upload(app: &Profile, me: Uuid, id: Uuid) -> Result<(), Error> {
     let upload = images(app)
-        .check_upload(me, id, &["avatar", "cover"], |kind| kind == "avatar")
+        .check_upload(me, id, &me.to_string(), |kind| kind == "avatar")
         .await?;
     let kind = if upload.kind == "avatar" {
         ImageKind::Avatar

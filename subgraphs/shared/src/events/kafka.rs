@@ -27,7 +27,6 @@ use crate::config::KafkaConfig;
 
 /// Kafka-backed event log.
 pub struct KafkaLog {
-    config: KafkaConfig,
     producer: FutureProducer,
     topics: Arc<Topics>,
 }
@@ -64,28 +63,22 @@ impl KafkaLog {
             last_repair: tokio::sync::Mutex::new(None),
         });
         topics.create().await?;
-        Ok(KafkaLog {
-            config: config.clone(),
-            producer,
-            topics,
-        })
-    }
-
-    fn topic_name(&self, topic: &str) -> String {
-        format!("{}{}", self.config.topic_prefix, topic)
+        Ok(KafkaLog { producer, topics })
     }
 }
 
 impl Topics {
+    /// The broker's name of EchoStream topic `topic`.
+    fn name(&self, topic: &str) -> String {
+        format!("{}{topic}", self.config.topic_prefix)
+    }
+
     async fn create(&self) -> Result<(), LogError> {
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", &self.config.brokers)
             .create()
             .map_err(unavailable)?;
-        let names: Vec<String> = topics()
-            .iter()
-            .map(|t| format!("{}{t}", self.config.topic_prefix))
-            .collect();
+        let names: Vec<String> = topics().iter().map(|t| self.name(t)).collect();
         let new_topics: Vec<NewTopic> = names
             .iter()
             .map(|n| NewTopic::new(n, self.config.partitions, TopicReplication::Fixed(1)))
@@ -130,7 +123,7 @@ impl Topics {
 #[async_trait]
 impl EventLog for KafkaLog {
     async fn publish(&self, event: &Envelope) -> Result<(), LogError> {
-        let topic = self.topic_name(event.topic());
+        let topic = self.topics.name(event.topic());
         let body = serde_json::to_vec(event).map_err(|e| LogError::Decode(e.to_string()))?;
         let id = event.id.to_string();
         let record = FutureRecord::to(&topic)
@@ -160,17 +153,17 @@ impl EventLog for KafkaLog {
         start: StartAt,
     ) -> Result<Box<dyn LogConsumer>, LogError> {
         let group_id = match start {
-            StartAt::Committed => format!("{}{group}", self.config.topic_prefix),
+            StartAt::Committed => format!("{}{group}", self.topics.config.topic_prefix),
             // A throwaway group reads from the beginning without disturbing the
             // real group's committed offsets.
             StartAt::Earliest => format!(
                 "{}{group}-replay-{}",
-                self.config.topic_prefix,
+                self.topics.config.topic_prefix,
                 uuid::Uuid::now_v7()
             ),
         };
         let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.config.brokers)
+            .set("bootstrap.servers", &self.topics.config.brokers)
             .set("group.id", &group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -187,7 +180,7 @@ impl EventLog for KafkaLog {
             .set("fetch.error.backoff.ms", "50")
             .create()
             .map_err(unavailable)?;
-        let full = self.topic_name(topic);
+        let full = self.topics.name(topic);
         consumer.subscribe(&[&full]).map_err(unavailable)?;
         Ok(Box::new(KafkaConsumer {
             consumer,

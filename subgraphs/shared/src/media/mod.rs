@@ -190,15 +190,16 @@ impl Images<'_> {
         })
     }
 
-    /// Checks `uploader`'s pending upload `id` of one of `kinds` and writes its
-    /// renditions (`square` crops them to squares); returns its row, for the caller to
-    /// [`claim`]. A refused upload is deleted at once, with a `BAD_USER_INPUT` saying
-    /// why.
+    /// Checks `uploader`'s pending upload `id`, asked for under `owner` (the owner
+    /// given to [`new_prefix`]), and writes its renditions (`square` says, from the
+    /// upload's kind, whether to crop them to squares); returns its row, for the caller
+    /// to [`claim`]. An upload asked for another owner is not found. A refused upload
+    /// is deleted at once, with a `BAD_USER_INPUT` saying why.
     pub async fn check_upload(
         &self,
         uploader: Uuid,
         id: Uuid,
-        kinds: &[&str],
+        owner: &str,
         square: impl FnOnce(&str) -> bool,
     ) -> Result<stored::Model, Error> {
         let Images {
@@ -209,7 +210,7 @@ impl Images<'_> {
         let upload = stored::Entity::find_by_id(id)
             .filter(stored::Column::UserId.eq(uploader))
             .filter(stored::Column::State.eq("pending"))
-            .filter(stored::Column::Kind.is_in(kinds.iter().copied()))
+            .filter(stored::Column::Key.starts_with(format!("media/{owner}/")))
             .one(db)
             .await?
             .ok_or_else(|| Error::not_found("no such upload"))?;

@@ -48,7 +48,7 @@ impl Connection {
         };
         match first {
             Some(entry) => {
-                refresh(&tracker, &viewer, &entry).await?;
+                refresh(&tracker, viewer.user_id, viewer.session_id, &entry).await?;
                 tracker.record_activity(&viewer).await?;
             }
             // The device is present already; the subscription is still activity.
@@ -111,26 +111,16 @@ impl Tracker {
         // Held through the round: a removal waits for it, so a refresh already
         // under way never brings a removed entry back for a whole TTL.
         let _round = self.beat.lock().await;
-        let devices: Vec<(Viewer, String)> = {
+        let devices: Vec<((Uuid, Uuid), String)> = {
             let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            live.0
-                .iter()
-                .map(|(&(user_id, session_id), d)| {
-                    let viewer = Viewer {
-                        user_id,
-                        session_id,
-                        device_id: String::new(),
-                    };
-                    (viewer, d.entry.clone())
-                })
-                .collect()
+            live.0.iter().map(|(k, d)| (*k, d.entry.clone())).collect()
         };
         let mut users: Vec<Uuid> = Vec::with_capacity(devices.len());
-        for (viewer, entry) in &devices {
-            if let Err(err) = refresh(self, viewer, entry).await {
-                tracing::warn!(user = %viewer.user_id, %err, "presence heartbeat failed");
+        for ((user, session), entry) in &devices {
+            if let Err(err) = refresh(self, *user, *session, entry).await {
+                tracing::warn!(%user, %err, "presence heartbeat failed");
             }
-            users.push(viewer.user_id);
+            users.push(*user);
         }
         users.sort_unstable();
         users.dedup();
@@ -142,17 +132,18 @@ impl Tracker {
     }
 }
 
-async fn refresh(tracker: &Tracker, viewer: &Viewer, entry: &str) -> Result<(), PubSubError> {
+/// Writes (or refreshes) the entry of `user`'s device `session`.
+async fn refresh(
+    tracker: &Tracker,
+    user: Uuid,
+    session: Uuid,
+    entry: &str,
+) -> Result<(), PubSubError> {
     let expiry = Utc::now().timestamp_millis() + millis(ENTRY_TTL);
-    let value = format!("{expiry} {}", viewer.session_id);
+    let value = format!("{expiry} {session}");
     tracker
         .pubsub
-        .hash_set(
-            &hash_key(viewer.user_id),
-            &format!("c:{entry}"),
-            &value,
-            MEMORY,
-        )
+        .hash_set(&hash_key(user), &format!("c:{entry}"), &value, MEMORY)
         .await
 }
 
