@@ -44,6 +44,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
+use super::cpu::Snapshot;
 use super::{Summary, print_row, rss_mib, summarise};
 
 /// Options of the load mode.
@@ -236,6 +237,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let failures = Arc::new(AtomicUsize::new(0));
     let sending = Instant::now();
+    let cpu = Snapshot::take(platform.pid());
     let mut slipped = 0usize;
     for n in 0..total {
         let due = sending + Duration::from_secs_f64(n as f64 / rate as f64);
@@ -286,6 +288,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drain_seconds = sending.elapsed().as_secs_f64() - send_seconds;
+    let cpu_sending = cpu.report_since(platform.pid());
 
     // One message to each fan-out group: every idle subscription hears it once.
     let fanned = Instant::now();
@@ -337,6 +340,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         total as f64 / send_seconds,
         failures.load(Ordering::Relaxed),
     );
+    println!("CPU while sending and draining: {cpu_sending}");
     println!(
         "deliveries to members' sockets: {} expected, {} received, {} lost, {} duplicated, \
          {} out of timeline order, {} resync",

@@ -16,6 +16,7 @@
 //!
 //! Every loop is bounded and talks only to 127.0.0.1.
 
+mod cpu;
 mod load;
 
 use std::time::{Duration, Instant};

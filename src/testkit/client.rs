@@ -94,6 +94,39 @@ pub async fn connect_ws(url: &str) -> Result<Socket, tokio_tungstenite::tungsten
     Ok(tokio_tungstenite::connect_async(request).await?.0)
 }
 
+/// Opens a graphql-transport-ws WebSocket to `url` whose kernel receive buffer is
+/// about `bytes` (Linux doubles it and keeps a floor): a client that stops reading
+/// fills it, and the server's buffers behind it, after a few events.
+pub async fn connect_ws_small(
+    url: &str,
+    bytes: u32,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = url.replacen("http", "ws", 1).into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header value"),
+    );
+    let uri = request.uri().clone();
+    let address = format!(
+        "{}:{}",
+        uri.host().unwrap_or("127.0.0.1"),
+        uri.port_u16().unwrap_or(80)
+    );
+    let address: std::net::SocketAddr = tokio::net::lookup_host(address)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_recv_buffer_size(bytes)?;
+    let stream = socket.connect(address).await?;
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    Ok(tokio_tungstenite::client_async(request, stream).await?.0)
+}
+
 /// One graphql-transport-ws connection with one subscription.
 pub struct Subscription {
     socket: Socket,
@@ -102,7 +135,17 @@ pub struct Subscription {
 impl Subscription {
     /// Connects, initialises with the token, and subscribes to `query`.
     pub async fn start(url: &str, query: &str, variables: Value, token: &str) -> Subscription {
-        let mut socket = connect_ws(url).await.expect("ws connect");
+        let socket = connect_ws(url).await.expect("ws connect");
+        Subscription::start_on(socket, query, variables, token).await
+    }
+
+    /// Initialises `socket` with the token and subscribes to `query` on it.
+    pub async fn start_on(
+        mut socket: Socket,
+        query: &str,
+        variables: Value,
+        token: &str,
+    ) -> Subscription {
         let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
         socket
             .send(Message::Text(init.to_string().into()))
@@ -122,17 +165,26 @@ impl Subscription {
 
     /// The next `next` payload, or None if nothing came within `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        let message = self.message(timeout).await?;
+        match message["type"].as_str() {
+            Some("next") => Some(message["payload"].clone()),
+            _ => panic!("subscription ended: {message}"),
+        }
+    }
+
+    /// The next `next`, `error` or `complete` message whole (pings are answered), or
+    /// None if nothing came within `timeout` or the socket closed.
+    pub async fn message(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.checked_duration_since(Instant::now())?;
             let message = next_json(&mut self.socket, left).await?;
             match message["type"].as_str() {
-                Some("next") => return Some(message["payload"].clone()),
+                Some("next" | "error" | "complete") => return Some(message),
                 Some("ping") => {
                     let pong = json!({ "type": "pong" }).to_string();
                     self.socket.send(Message::Text(pong.into())).await.ok()?;
                 }
-                Some("error") | Some("complete") => panic!("subscription ended: {message}"),
                 _ => {}
             }
         }

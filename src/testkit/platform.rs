@@ -136,9 +136,14 @@ impl Platform {
             let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
             command
                 .env("ECHOSTREAM_PROFILE", "services")
+                // PostgreSQL here is on loopback: TLS (sqlx prefers it whenever the
+                // server offers it, and Debian's does) would only cost both ends CPU.
                 .env(
                     "ECHOSTREAM_DATABASE__URL",
-                    format!("{}/es_{isolation}", pg.trim_end_matches('/')),
+                    format!(
+                        "{}/es_{isolation}?sslmode=disable",
+                        pg.trim_end_matches('/')
+                    ),
                 )
                 .env(
                     "ECHOSTREAM_KAFKA__BROKERS",

@@ -1,14 +1,15 @@
 //! The resumable stream through the gateway: resume without gap or duplicate across
-//! many killed sockets, `ResyncRequired` for positions it cannot replay, the HTTP
+//! many killed sockets and after a client fell behind, `ResyncRequired` for positions it cannot replay, the HTTP
 //! catch-up, receipts, membership, conversation changes and typing live.
 
 use std::time::Duration;
 
-use echostream::testkit::client::{Subscription, data, error_code, post};
+use echostream::testkit::client::{Subscription, connect_ws_small, data, error_code, post};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{
     Person, befriend, direct_conversation, friends, group, send, send_to, signed_up,
 };
+use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::on_both_profiles;
@@ -349,7 +350,98 @@ async fn receipts_membership_changes_and_typing_reach_members_live(profile: Prof
     assert_eq!(left["conversationId"], room.as_str());
 }
 
+/// A client that stops reading while its conversation is busy is not skipped past:
+/// what it is sent has no hole, then the gateway ends its subscription with
+/// `SUBSCRIPTION_LAGGED`, and resuming from the last position it handled brings the
+/// rest, nothing lost, nothing twice.
+async fn a_client_that_stops_reading_is_told_it_fell_behind_and_resumes_losing_nothing(
+    profile: Profile,
+) {
+    let p = crate::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let since = position(&p, &bob).await;
+    let socket = connect_ws_small(&p.gateway, 4096)
+        .await
+        .expect("ws connect");
+    let mut sub =
+        Subscription::start_on(socket, EVENTS, json!({ "since": since }), &bob.token).await;
+    // Bob's client reads nothing while Ann sends large messages: its socket, the
+    // kernel's send buffer on the gateway's side (it grows to about 3.9 MB here), the
+    // gateway's write buffer (16 KB) and the subscription's queue (32 events) fill up.
+    const TOTAL: usize = 1_200;
+    let filler = "x".repeat(3_990);
+    stream::iter(1..=TOTAL)
+        .for_each_concurrent(4, |i| {
+            let (p, ann, id, filler) = (&p, &ann, &id, &filler);
+            async move {
+                send_to(
+                    &p.gateway,
+                    &ann.token,
+                    id,
+                    &format!("{i} {filler}"),
+                    &format!("k{i}"),
+                )
+                .await;
+            }
+        })
+        .await;
+    // Then it reads what it was sent: an unbroken run, then why it ended.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut last = since;
+    let mut ended = None;
+    while seen.len() < TOTAL {
+        let message = sub
+            .message(Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "after {} of {TOTAL} events, neither more nor why they stopped (last seq {:?})",
+                    seen.len(),
+                    seen.last()
+                )
+            });
+        match message["type"].as_str() {
+            Some("next") => {
+                let event = &message["payload"]["data"]["chatEvents"];
+                assert_eq!(event["__typename"], "MessageAdded", "{message}");
+                seen.push(event["message"]["seq"].as_i64().unwrap());
+                last = event["position"].as_str().unwrap().to_string();
+            }
+            Some("error") => {
+                ended = Some(message["payload"][0]["extensions"]["code"].clone());
+                break;
+            }
+            _ => panic!("a subscription that fell behind must say so: {message}"),
+        }
+    }
+    assert_eq!(
+        ended,
+        Some(json!("SUBSCRIPTION_LAGGED")),
+        "a client that stopped reading for {TOTAL} large events is told it fell behind \
+         (received {} first)",
+        seen.len()
+    );
+    assert_eq!(
+        seen,
+        (1..=seen.len() as i64).collect::<Vec<_>>(),
+        "what came before the notice has no hole"
+    );
+    // Resuming from the last event handled brings exactly the rest.
+    let mut again = subscribe(&p, &bob, &last).await;
+    while seen.len() < TOTAL {
+        let event = next_of(&mut again, "MessageAdded", Duration::from_secs(20)).await;
+        seen.push(event["message"]["seq"].as_i64().unwrap());
+    }
+    assert_eq!(
+        seen,
+        (1..=TOTAL as i64).collect::<Vec<_>>(),
+        "0 lost, 0 duplicated, order kept"
+    );
+}
+
 on_both_profiles!(
+    a_client_that_stops_reading_is_told_it_fell_behind_and_resumes_losing_nothing,
     a_client_killed_mid_stream_many_times_misses_nothing_and_sees_nothing_twice,
     a_position_beyond_the_window_gets_resync_required_then_goes_on,
     changes_since_pages_what_was_missed_in_order,

@@ -1,12 +1,15 @@
 //! A conversation's history, paged by `seq`: forward (`first`/`after`), backward
 //! (`last`/`before`, the newest page by default) or centred on one message
 //! (`around`). No offsets: every page is one range scan of the
-//! `(conversation_id, seq)` index, however long the conversation.
+//! `(conversation_id, seq)` index (two, in one statement, around a message), however
+//! long the conversation.
 
 use echostream_shared::Error;
 use echostream_shared::pages::{opaque, unwrap_opaque};
+use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -154,12 +157,12 @@ pub async fn page(
         }
         Window::Around { seq, size } => {
             let older = size / 2;
-            let mut items = scan(db, conversation, Bound::Before(seq), older + 1).await?;
+            let (mut items, after) =
+                scan_around(db, conversation, seq, older + 1, size + 1).await?;
             let has_previous = items.len() as u64 > older;
             items.truncate(older as usize);
             items.reverse();
             let newer = size - items.len() as u64;
-            let after = scan(db, conversation, Bound::After(seq - 1), newer + 1).await?;
             let has_next = after.len() as u64 > newer;
             items.extend(after.into_iter().take(newer as usize));
             Ok(Page {
@@ -176,6 +179,16 @@ enum Bound {
     Before(i64),
 }
 
+/// The items beyond `bound`, nearest first.
+fn range(conversation: Uuid, bound: Bound) -> Select<message::Entity> {
+    let query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation));
+    let (query, order) = match bound {
+        Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
+        Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
+    };
+    query.order_by(message::Column::Seq, order)
+}
+
 /// Up to `limit` items beyond `bound`, nearest first: one index range scan.
 async fn scan(
     db: &DatabaseConnection,
@@ -183,16 +196,39 @@ async fn scan(
     bound: Bound,
     limit: u64,
 ) -> Result<Vec<message::Model>, Error> {
-    let query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation));
-    let (query, order) = match bound {
-        Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
-        Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
+    Ok(range(conversation, bound).limit(limit).all(db).await?)
+}
+
+/// Up to `older` items before `seq` (nearest first) and up to `newer` from `seq` on
+/// (oldest first): both range scans in one round trip.
+async fn scan_around(
+    db: &DatabaseConnection,
+    conversation: Uuid,
+    seq: i64,
+    older: u64,
+    newer: u64,
+) -> Result<(Vec<message::Model>, Vec<message::Model>), Error> {
+    let side = |bound, limit, name: &str| {
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(
+                range(conversation, bound).limit(limit).into_query(),
+                Alias::new(name),
+            )
+            .to_owned()
     };
-    Ok(query
-        .order_by(message::Column::Seq, order)
-        .limit(limit)
+    let both = side(Bound::Before(seq), older, "older")
+        .union(UnionType::All, side(Bound::After(seq - 1), newer, "newer"))
+        .to_owned();
+    let rows = message::Entity::find()
+        .from_raw_sql(db.get_database_backend().build(&both))
         .all(db)
-        .await?)
+        .await?;
+    let (mut before, mut after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.seq < seq);
+    // A union keeps no order of its own.
+    before.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
+    after.sort_unstable_by_key(|m| m.seq);
+    Ok((before, after))
 }
 
 #[cfg(test)]

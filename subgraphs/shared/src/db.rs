@@ -79,13 +79,14 @@ async fn ensure_database(url: &str) -> Result<(), DbErr> {
     let (base, rest) = url
         .rsplit_once('/')
         .ok_or_else(|| DbErr::Custom("database.url has no database name".into()))?;
-    let name = rest.split('?').next().unwrap_or_default();
+    let (name, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(DbErr::Custom(format!(
             "database.url: database name {name:?} must be letters, digits and _"
         )));
     }
-    let maintenance = Database::connect(format!("{base}/postgres")).await?;
+    // The same server and options (sslmode and the like), its maintenance database.
+    let maintenance = Database::connect(format!("{base}/postgres{query}")).await?;
     let exists = maintenance
         .query_one(Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,

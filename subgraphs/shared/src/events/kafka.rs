@@ -1,8 +1,9 @@
 //! The services-profile event log: Kafka through rdkafka.
 //!
 //! Topics are created explicitly at start-up (some Kafka-protocol brokers do not
-//! auto-create). Offsets are committed only after a consumer has processed an event,
-//! so a crash re-delivers instead of losing; consumers deduplicate by event id.
+//! auto-create). An offset is stored only after a consumer has processed its event
+//! and committed with those around it every second, so a crash re-delivers instead
+//! of losing; consumers deduplicate by event id.
 //!
 //! A broker can come back without its topics (one that keeps its log in memory, or
 //! a cluster rebuilt from nothing). A publish that fails, or a consumer told its
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -165,7 +166,13 @@ impl EventLog for KafkaLog {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.topics.config.brokers)
             .set("group.id", &group_id)
-            .set("enable.auto.commit", "false")
+            // `commit` stores the processed offset locally; librdkafka sends what is
+            // stored every second and when the consumer closes. A request per event
+            // would cost the broker as much as the event itself; a crash re-delivers
+            // at most a second's events, which every handler takes as a repeat.
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
@@ -238,8 +245,6 @@ impl LogConsumer for KafkaConsumer {
             Offset::Offset(delivery.offset + 1),
         )
         .map_err(unavailable)?;
-        self.consumer
-            .commit(&list, CommitMode::Async)
-            .map_err(unavailable)
+        self.consumer.store_offsets(&list).map_err(unavailable)
     }
 }

@@ -117,6 +117,7 @@ impl Relay {
             .db
             .transaction::<_, Change<T>, Error>(|txn| {
                 Box::pin(async move {
+                    lock_sqlite_for_writing(txn).await?;
                     let change = work(txn).await?;
                     for event in &change.events {
                         enqueue(txn, event).await?;
@@ -176,6 +177,19 @@ impl Relay {
 /// Rows one relay pass publishes at most.
 pub const BATCH: u64 = 500;
 
+/// SQLite: takes the file's write lock at the start of a transaction that will write
+/// (waiting for it up to the busy timeout), as `BEGIN IMMEDIATE` would. A transaction
+/// that reads first would otherwise fail with "database is locked" as soon as it
+/// tries to write after another writer committed (its snapshot is then stale, and
+/// SQLite does not wait in that case). PostgreSQL needs nothing.
+async fn lock_sqlite_for_writing(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE outbox SET seq = seq WHERE 1 = 0")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Publishes up to one batch of pending rows in order; returns how many were sent.
 ///
 /// Several instances of a subgraph share one database, and so one outbox: each pass
@@ -211,11 +225,7 @@ pub async fn publish_pending(
             return Ok(0);
         }
     } else {
-        // SQLite: take the write lock now (waiting for it if need be), or the read
-        // below would fail to turn into a write after another writer commits.
-        txn.execute_unprepared("UPDATE outbox SET seq = seq WHERE 1 = 0")
-            .await
-            .map_err(map_db)?;
+        lock_sqlite_for_writing(&txn).await.map_err(map_db)?;
     }
     let pending = Entity::find()
         .filter(Column::PublishedAt.is_null())

@@ -1,0 +1,9 @@
+pub mod absolute_path;
+pub mod file_path;
+pub mod http_header;
+pub mod ip_network;
+pub mod percentage;
+pub mod retry_policy;
+pub mod single_or_multiple;
+pub mod toggle;
+pub mod value_or_expression;

@@ -1,0 +1,5 @@
+pub mod graphql_error;
+pub mod merge;
+pub mod storage;
+pub mod subgraph_response;
+pub mod value;

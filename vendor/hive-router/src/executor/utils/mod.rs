@@ -1,0 +1,2 @@
+pub mod consts;
+pub mod traverse;

@@ -1,0 +1,24 @@
+mod drop_duplicated_fields;
+mod drop_fragment_definitions;
+mod drop_skipped_fields;
+mod drop_unused_operations;
+mod flatten_fragments;
+mod flatten_matching_object_fragments;
+mod inline_fragment_spreads;
+mod matching_object_fragment;
+mod merge_fields;
+mod merge_inline_fragments;
+mod normalize_fields;
+mod type_expand;
+
+pub use self::drop_duplicated_fields::*;
+pub use self::drop_fragment_definitions::*;
+pub use self::drop_skipped_fields::*;
+pub use self::drop_unused_operations::*;
+pub use self::flatten_fragments::*;
+pub use self::flatten_matching_object_fragments::*;
+pub use self::inline_fragment_spreads::*;
+pub use self::merge_fields::*;
+pub use self::merge_inline_fragments::*;
+pub use self::normalize_fields::*;
+pub use self::type_expand::*;
