@@ -7,7 +7,7 @@ COPY . .
 RUN cargo build --release --locked --bin echostream
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/target/release/echostream /usr/local/bin/echostream
 COPY schema ./schema

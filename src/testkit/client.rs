@@ -127,6 +127,17 @@ pub async fn connect_ws_small(
     Ok(tokio_tungstenite::client_async(request, stream).await?.0)
 }
 
+/// What a subscription's socket gave next.
+#[derive(Debug)]
+pub enum Received {
+    /// A `next`, `error` or `complete` message, whole.
+    Message(Value),
+    /// The server closed the connection (with this close code, if it sent one).
+    Closed(Option<u16>),
+    /// Nothing within the time allowed.
+    Silent,
+}
+
 /// One graphql-transport-ws connection with one subscription.
 pub struct Subscription {
     socket: Socket,
@@ -175,15 +186,37 @@ impl Subscription {
     /// The next `next`, `error` or `complete` message whole (pings are answered), or
     /// None if nothing came within `timeout` or the socket closed.
     pub async fn message(&mut self, timeout: Duration) -> Option<Value> {
+        match self.receive(timeout).await {
+            Received::Message(message) => Some(message),
+            Received::Closed(_) | Received::Silent => None,
+        }
+    }
+
+    /// The next `next`, `error` or `complete` message, the server's close frame (with
+    /// its code), or silence for `timeout`.
+    pub async fn receive(&mut self, timeout: Duration) -> Received {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            let message = next_json(&mut self.socket, left).await?;
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Received::Silent;
+            };
+            let frame = match tokio::time::timeout(left, self.socket.next()).await {
+                Err(_) => return Received::Silent,
+                Ok(None | Some(Err(_))) => return Received::Closed(None),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let message: Value = match frame {
+                Message::Text(text) => serde_json::from_str(&text).unwrap_or_default(),
+                Message::Close(close) => return Received::Closed(close.map(|c| u16::from(c.code))),
+                _ => continue,
+            };
             match message["type"].as_str() {
-                Some("next" | "error" | "complete") => return Some(message),
+                Some("next" | "error" | "complete") => return Received::Message(message),
                 Some("ping") => {
                     let pong = json!({ "type": "pong" }).to_string();
-                    self.socket.send(Message::Text(pong.into())).await.ok()?;
+                    if self.socket.send(Message::Text(pong.into())).await.is_err() {
+                        return Received::Closed(None);
+                    }
                 }
                 _ => {}
             }

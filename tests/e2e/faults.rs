@@ -1,5 +1,6 @@
 //! Faults of the real services mid-traffic (services profile): Redis restarted empty,
-//! the Kafka-protocol broker restarted (keeping its log, and without it). Each runs
+//! the Kafka-protocol broker restarted (keeping its log, and without it), and what
+//! `/ready` says meanwhile. Each runs
 //! its own throwaway server, so the shared ones the other tests use stay up.
 
 use std::collections::HashSet;
@@ -86,6 +87,90 @@ async fn losing_redis_mid_stream_is_told_then_refetched_cleanly_services() {
     assert_eq!(received, [1, 2, 3, 4, 5]);
     redis.kill().unwrap();
     let _ = redis.wait();
+}
+
+/// Services only: every subgraph's `/ready` answers 200 with each dependency "ok";
+/// while Redis is down it answers 503 naming Redis (and only Redis), and 200 again
+/// once Redis is back. `/health` stays 200 throughout: the process lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_redis_while_it_is_down_then_recovers_services() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        Profile::Services,
+        &[("ECHOSTREAM_REDIS__URL", url.as_str())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let probe = |path: &'static str| {
+        let http = http.clone();
+        let ports = p.subgraph_ports.clone();
+        async move {
+            let mut answers = Vec::new();
+            for (name, port) in ports {
+                let response = http
+                    .get(format!("http://127.0.0.1:{port}{path}"))
+                    .send()
+                    .await
+                    .expect("the subgraph answers");
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                answers.push((name, status, body));
+            }
+            answers
+        }
+    };
+    for (name, status, body) in probe("/ready").await {
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["status"], "ready", "{name}: {body}");
+        for service in ["postgresql", "redis", "broker", "s3", "smtp"] {
+            assert_eq!(body["checks"][service], "ok", "{name}: {body}");
+        }
+    }
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    for (name, status, body) in probe("/ready").await {
+        assert_eq!(status, 503, "{name} with Redis down: {body}");
+        assert_eq!(body["failing"], json!(["redis"]), "{name}: {body}");
+        assert_ne!(body["checks"]["redis"], "ok", "{name}: {body}");
+    }
+    for (name, status, _) in probe("/health").await {
+        assert_eq!(status, 200, "{name} lives while Redis is down");
+    }
+    let mut redis = start_redis(port);
+    eventually(
+        "every subgraph ready again",
+        Duration::from_secs(30),
+        || async {
+            probe("/ready")
+                .await
+                .into_iter()
+                .all(|(_, status, _)| status == 200)
+                .then_some(())
+        },
+    )
+    .await;
+    redis.kill().unwrap();
+    let _ = redis.wait();
+}
+
+/// The embedded profile's `/ready` reports its in-process parts by their own names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_in_the_embedded_profile_names_its_own_parts() {
+    let p = crate::start(Profile::Embedded).await;
+    for (name, port) in &p.subgraph_ports {
+        let response = reqwest::get(format!("http://127.0.0.1:{port}/ready"))
+            .await
+            .expect("the subgraph answers");
+        assert_eq!(response.status().as_u16(), 200, "{name}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["failing"], json!([]), "{name}: {body}");
+        for part in ["sqlite", "pubsub", "event_log", "objects", "mail_outbox"] {
+            assert_eq!(body["checks"][part], "ok", "{name}: {body}");
+        }
+    }
 }
 
 /// A services platform with `key` set to `value`, two friends and their direct

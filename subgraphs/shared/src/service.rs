@@ -319,6 +319,7 @@ struct AppState<Q, M, S> {
     trust: GatewayTrust,
     db: DatabaseConnection,
     presence: Arc<Tracker>,
+    dependencies: Arc<Dependencies>,
 }
 
 impl<Q, M, S> Clone for AppState<Q, M, S> {
@@ -329,9 +330,22 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
             trust: self.trust.clone(),
             db: self.db.clone(),
             presence: Arc::clone(&self.presence),
+            dependencies: Arc::clone(&self.dependencies),
         }
     }
 }
+
+/// What `/ready` asks, and the names it reports them by (the services of the profile).
+struct Dependencies {
+    names: [&'static str; 5],
+    events: Arc<dyn EventLog>,
+    pubsub: Arc<dyn PubSub>,
+    objects: Arc<dyn ObjectStore>,
+    mail: Arc<dyn Mailer>,
+}
+
+/// How long `/ready` waits for each dependency.
+const READY_WITHIN: Duration = Duration::from_secs(2);
 
 /// Serves one subgraph on its configured port until shutdown; returns once listening.
 pub async fn serve<Q, M, S>(
@@ -356,6 +370,16 @@ where
         ),
         db,
         presence: Arc::clone(&ports.presence),
+        dependencies: Arc::new(Dependencies {
+            names: match ports.config.profile {
+                Profile::Services => ["postgresql", "redis", "broker", "s3", "smtp"],
+                Profile::Embedded => ["sqlite", "pubsub", "event_log", "objects", "mail_outbox"],
+            },
+            events: Arc::clone(&ports.events),
+            pubsub: Arc::clone(&ports.pubsub),
+            objects: Arc::clone(&ports.objects),
+            mail: Arc::clone(&ports.mail),
+        }),
     };
     let app = Router::new()
         .route(
@@ -555,9 +579,53 @@ where
         })
 }
 
+/// `/ready`: 200 when the database and every service the process uses answer within
+/// two seconds, else 503; the body names each and what it answered, e.g.
+/// `{"status":"unavailable","failing":["redis"],"checks":{"redis":"…","postgresql":"ok",…}}`.
 async fn ready<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    async fn within(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+        tokio::time::timeout(READY_WITHIN, check)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {READY_WITHIN:?}")))
     }
+    let d = &state.dependencies;
+    let database = async { state.db.ping().await.map_err(|e| e.to_string()) };
+    let answers = tokio::join!(
+        within(database),
+        within(d.pubsub.check()),
+        within(d.events.check()),
+        within(d.objects.check()),
+        within(d.mail.check()),
+    );
+    let answers = [answers.0, answers.1, answers.2, answers.3, answers.4];
+    let failing: Vec<&str> = d
+        .names
+        .iter()
+        .zip(&answers)
+        .filter(|(_, answer)| answer.is_err())
+        .map(|(name, _)| *name)
+        .collect();
+    let checks: serde_json::Map<String, serde_json::Value> = d
+        .names
+        .iter()
+        .zip(answers)
+        .map(|(name, answer)| {
+            (
+                name.to_string(),
+                answer.err().unwrap_or_else(|| "ok".into()).into(),
+            )
+        })
+        .collect();
+    let status = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(?failing, "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if failing.is_empty() { "ready" } else { "unavailable" },
+        "failing": failing,
+        "checks": checks,
+    });
+    (status, axum::Json(body)).into_response()
 }

@@ -19,7 +19,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -123,6 +123,22 @@ impl Topics {
 
 #[async_trait]
 impl EventLog for KafkaLog {
+    /// Asks the broker for a topic's metadata (librdkafka blocks meanwhile, so on a
+    /// blocking thread), which needs a broker that answers.
+    async fn check(&self) -> Result<(), String> {
+        let producer = self.producer.clone();
+        let topic = self.topics.name(topics()[0]);
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
     async fn publish(&self, event: &Envelope) -> Result<(), LogError> {
         let topic = self.topics.name(event.topic());
         let body = serde_json::to_vec(event).map_err(|e| LogError::Decode(e.to_string()))?;

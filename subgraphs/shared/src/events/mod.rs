@@ -152,6 +152,10 @@ pub trait EventLog: Send + Sync + 'static {
         group: &str,
         start: StartAt,
     ) -> Result<Box<dyn LogConsumer>, LogError>;
+    /// Whether the log answers now (`/ready`); the in-process log always does.
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A consumer in a group: receives events in partition order, commits after processing.

@@ -39,6 +39,10 @@ impl From<MailError> for crate::Error {
 /// Sends mail.
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
+    /// Whether mail can be handed over now (`/ready`); the local outbox always can.
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Delivers `mail` (or hands it to a relay that will).
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
@@ -107,6 +111,14 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
+    async fn check(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the SMTP server did not answer NOOP".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let to = mail
             .to

@@ -34,6 +34,10 @@ impl From<ObjectError> for crate::Error {
 /// Blob storage addressed by key.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
+    /// Whether the store answers now (`/ready`); the local directory always does.
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Stores `body` under `key`, replacing what was there.
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectError>;
     /// Reads `key`; `None` when absent.

@@ -80,6 +80,16 @@ impl S3Objects {
 
 #[async_trait]
 impl ObjectStore for S3Objects {
+    async fn check(&self) -> Result<(), String> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.into_service_error().to_string())
+    }
+
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectError> {
         validate_key(key)?;
         self.client

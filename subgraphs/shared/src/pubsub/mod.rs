@@ -34,6 +34,10 @@ impl From<PubSubError> for crate::Error {
 /// Publish/subscribe plus short-lived keys.
 #[async_trait]
 pub trait PubSub: Send + Sync + 'static {
+    /// Whether the store answers now (`/ready`); the in-process one always does.
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Sends `message` to every current listener of `channel`, on every instance.
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError>;
     /// Hears what is published on any of `channels` once this returns. All of a

@@ -56,6 +56,15 @@ fn millis(d: Duration) -> u64 {
 
 #[async_trait]
 impl PubSub for RedisPubSub {
+    async fn check(&self) -> Result<(), String> {
+        let mut conn = self.commands.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
         let mut conn = self.commands.clone();
         let _: i64 = conn

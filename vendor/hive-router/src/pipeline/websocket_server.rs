@@ -764,7 +764,12 @@ async fn handle_text_frame(
                                                   // high watermark: events then queue in the bounded
                                                   // broadcast channel, and a client that lets it overflow
                                                   // is told so below (Lagged).
-                                                  while sink.io().is_wr_backpressure() && !sink.io().is_closed() {
+                                                  // (The buffer's own size is read: the backpressure flag
+                                                  // is cleared only when the connection's dispatcher next
+                                                  // runs, which a busy machine may not do soon.)
+                                                  while !sink.io().is_closed()
+                                                      && sink.io().with_write_buf(|buf| buf.len()).unwrap_or(0) > sink.io().cfg().write_buf().high
+                                                  {
                                                       ntex::time::sleep(ntex::time::Millis(5)).await;
                                                   }
                                                   let _ = sink.send(ServerMessage::next(&id_for_loop, &data)).await;
