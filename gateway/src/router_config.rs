@@ -70,6 +70,12 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
         "supergraph": { "source": "file", "path": s.supergraph.display().to_string() },
         "http": { "host": s.host, "port": s.port },
         "log": { "level": "info" },
+        // Prometheus text at GET /metrics on the gateway's port: requests and their
+        // latency per operation and per subgraph, GraphQL errors by code, WebSocket
+        // connections and subscriptions (the router's own instruments).
+        "telemetry": { "metrics": { "exporters": [
+            { "kind": "prometheus", "enabled": true, "path": "/metrics" },
+        ] } },
         "websocket": { "enabled": true },
         "subscriptions": { "enabled": true, "websocket": { "all": { "path": "/graphql" } } },
         // Tokens are verified here and again in every subgraph; a request without a

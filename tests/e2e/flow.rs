@@ -404,6 +404,68 @@ async fn tampered_tokens_are_refused(profile: Profile) {
     assert_eq!(error_code(&direct), "UNAUTHENTICATED");
 }
 
+/// The sum of the samples of Prometheus metric `name` whose labels contain every
+/// one of `labels` (`key="value"` pairs).
+fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name && labels.iter().all(|l| rest.contains(l)))
+                .then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+/// The gateway's `/metrics` (Prometheus text): requests counted per operation name,
+/// their latency in a histogram, GraphQL errors by code — each moves with traffic.
+async fn gateway_metrics_move_with_traffic(profile: Profile) {
+    let p = start_platform(profile).await;
+    let url = p.gateway.replace("/graphql", "/metrics");
+    let scrape = || async {
+        let response = reqwest::get(&url).await.expect("the gateway answers");
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
+    let probe = r#"graphql_operation_name="MetricsProbe""#;
+    let before = scrape().await;
+    for _ in 0..3 {
+        post(
+            &p.gateway,
+            "query MetricsProbe { __typename }",
+            json!({}),
+            None,
+        )
+        .await;
+    }
+    let refused = post(&p.gateway, "query MetricsBad { nope }", json!({}), None).await;
+    assert!(refused.get("errors").is_some(), "{refused}");
+    let after = scrape().await;
+    let count = "http_server_request_duration_seconds_count";
+    assert_eq!(metric(&before, count, &[probe]), 0.0);
+    assert_eq!(
+        metric(&after, count, &[probe]),
+        3.0,
+        "three requests counted"
+    );
+    assert!(
+        metric(
+            &after,
+            "http_server_request_duration_seconds_bucket",
+            &[probe, r#"le="+Inf""#]
+        ) >= 3.0,
+        "their latency is in the histogram"
+    );
+    let errors = "hive_router_graphql_errors_total";
+    let code = r#"code="FieldsOnCorrectType""#;
+    assert_eq!(
+        metric(&after, errors, &[code]) - metric(&before, errors, &[code]),
+        1.0,
+        "the refused request counted under its code"
+    );
+}
+
 async fn playground_is_served_at_the_root(profile: Profile) {
     let p = start_platform(profile).await;
     let page = reqwest::get(format!("{}/", p.gateway_base()))
@@ -436,6 +498,7 @@ async fn playground_is_served_at_the_root(profile: Profile) {
 }
 
 on_both_profiles!(
+    gateway_metrics_move_with_traffic,
     register_mails_a_six_digit_code,
     verified_user_logs_in_with_a_signed_jwt,
     user_finds_another_by_username,
