@@ -84,14 +84,25 @@ where
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens a graphql-transport-ws WebSocket to `url` (an `http://…/graphql` URL).
-pub async fn connect_ws(url: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+/// The upgrade request of a graphql-transport-ws WebSocket to `url` (an
+/// `http://…/graphql` URL).
+fn ws_request(
+    url: &str,
+) -> Result<
+    tokio_tungstenite::tungstenite::handshake::client::Request,
+    tokio_tungstenite::tungstenite::Error,
+> {
     let mut request = url.replacen("http", "ws", 1).into_client_request()?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("header value"),
     );
-    Ok(tokio_tungstenite::connect_async(request).await?.0)
+    Ok(request)
+}
+
+/// Opens a graphql-transport-ws WebSocket to `url` (an `http://…/graphql` URL).
+pub async fn connect_ws(url: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    Ok(tokio_tungstenite::connect_async(ws_request(url)?).await?.0)
 }
 
 /// Opens a graphql-transport-ws WebSocket to `url` whose kernel receive buffer is
@@ -101,11 +112,7 @@ pub async fn connect_ws_small(
     url: &str,
     bytes: u32,
 ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let mut request = url.replacen("http", "ws", 1).into_client_request()?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header value"),
-    );
+    let request = ws_request(url)?;
     let uri = request.uri().clone();
     let address = format!(
         "{}:{}",

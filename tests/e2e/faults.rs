@@ -52,20 +52,10 @@ async fn losing_redis_mid_stream_is_told_then_refetched_cleanly_services() {
     }
     let resync = next_of(&mut sub, "ResyncRequired", Duration::from_secs(30)).await;
     // A clean refetch: the history holds every message once, in order.
-    let history = data(
-        &p.gateway,
-        "query H($id: ID!) { conversation(id: $id) { messages(last: 100) { nodes { seq } } } }",
-        json!({ "id": id }),
-        Some(&bob.token),
-    )
-    .await;
-    let seqs: Vec<i64> = history["conversation"]["messages"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        stored_seqs(&p, &bob, &id).await,
+        (1..=10).collect::<Vec<_>>()
+    );
     // Then live again, from the resync's position, with no duplicate.
     send(&p, &ann, &id, "later", "later").await;
     let mut later = Vec::new();
@@ -171,6 +161,24 @@ async fn readiness_in_the_embedded_profile_names_its_own_parts() {
             assert_eq!(body["checks"][part], "ok", "{name}: {body}");
         }
     }
+}
+
+/// The `seq`s of the newest 100 items of conversation `id`, as `who` reads them
+/// through the gateway.
+async fn stored_seqs(p: &Platform, who: &Person, id: &str) -> Vec<i64> {
+    let history = data(
+        &p.gateway,
+        "query H($id: ID!) { conversation(id: $id) { messages(last: 100) { nodes { seq } } } }",
+        json!({ "id": id }),
+        Some(&who.token),
+    )
+    .await;
+    history["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["seq"].as_i64().unwrap())
+        .collect()
 }
 
 /// A services platform with `key` set to `value`, two friends and their direct
@@ -293,17 +301,7 @@ async fn restarting_the_broker_mid_traffic_loses_and_doubles_nothing_services() 
     send(&p, &ann, &id, "after", "after").await;
     let next = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
     assert_eq!(next["message"]["seq"], MESSAGES + 1);
-    let history = data(
-        &p.gateway,
-        "query H($id: ID!) { conversation(id: $id) { messages(last: 100) { nodes { seq } } } }",
-        json!({ "id": id }),
-        Some(&bob.token),
-    )
-    .await;
-    let stored = history["conversation"]["messages"]["nodes"]
-        .as_array()
-        .unwrap()
-        .len();
+    let stored = stored_seqs(&p, &bob, &id).await.len();
     assert_eq!(stored as i64, MESSAGES + 1);
     broker.kill().unwrap();
     let _ = broker.wait();

@@ -598,24 +598,17 @@ async fn ready<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
         within(d.mail.check()),
     );
     let answers = [answers.0, answers.1, answers.2, answers.3, answers.4];
-    let failing: Vec<&str> = d
-        .names
-        .iter()
-        .zip(&answers)
-        .filter(|(_, answer)| answer.is_err())
-        .map(|(name, _)| *name)
-        .collect();
-    let checks: serde_json::Map<String, serde_json::Value> = d
-        .names
-        .iter()
-        .zip(answers)
-        .map(|(name, answer)| {
-            (
-                name.to_string(),
-                answer.err().unwrap_or_else(|| "ok".into()).into(),
-            )
-        })
-        .collect();
+    let mut failing = Vec::new();
+    let mut checks = serde_json::Map::new();
+    for (name, answer) in d.names.iter().zip(answers) {
+        if answer.is_err() {
+            failing.push(*name);
+        }
+        checks.insert(
+            name.to_string(),
+            answer.err().unwrap_or_else(|| "ok".into()).into(),
+        );
+    }
     let status = if failing.is_empty() {
         StatusCode::OK
     } else {
