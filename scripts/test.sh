@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: starts the real services (scripts/services.sh), then runs
 # every Rust test (unit, subgraph integration, end-to-end on both profiles), the
-# schema staleness check and the Node.js client/composer tests; stops what it started.
+# schema staleness check and the Node.js tests (client libraries, the composer, the
+# playground in headless Chromium); stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ if ! command -v cmake >/dev/null || ! ls /usr/include/curl/curl.h /usr/include/*
   apt-get update -qq && apt-get install -y -qq cmake libcurl4-openssl-dev >/dev/null
 fi
 command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+# The playground's browser test drives Debian's Chromium (headless).
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 started=0
 cleanup() { [ "$started" = 1 ] && { scripts/services.sh clean || true; scripts/services.sh stop; }; }
@@ -41,4 +44,6 @@ echo "== rust tests"
 cargo nextest run --workspace --locked --no-fail-fast
 
 echo "== node tests"
-TEST_ECHOSTREAM_BIN="$CARGO_TARGET_DIR/debug/echostream" node --test tests/node/
+# The browser test's screenshot lands in $CARGO_TARGET_DIR/artifacts/playground.png.
+TEST_ECHOSTREAM_BIN="$CARGO_TARGET_DIR/debug/echostream" TEST_ARTIFACTS_DIR="$CARGO_TARGET_DIR/artifacts" \
+  node --test tests/node/

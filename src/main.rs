@@ -65,7 +65,7 @@ fn main() -> Result<()> {
         Command::Run => run_all(config),
         Command::Serve { service } => serve_one(config, &service),
         Command::Migrate => {
-            init_tracing();
+            let _spans = init_tracing(&config, "migrate");
             runtime()?.block_on(migrate(config))
         }
         Command::Schema { check } => write_schema(Path::new("schema"), check),
@@ -80,10 +80,22 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// Logging (and span export, when configured) for a process without the router,
+/// which installs its own. Keep what it returns until exit: dropping it flushes.
+fn init_tracing(config: &Config, service: &str) -> Option<SpanExport> {
+    let name = format!("{}-{service}", config.telemetry.service_name);
+    echostream_shared::telemetry::init(&config.telemetry, &name).map(SpanExport)
+}
+
+/// Flushes the spans still waiting when the process ends.
+struct SpanExport(opentelemetry_sdk::trace::SdkTracerProvider);
+
+impl Drop for SpanExport {
+    fn drop(&mut self) {
+        if let Err(err) = self.0.shutdown() {
+            eprintln!("telemetry: flushing spans: {err}");
+        }
+    }
 }
 
 /// Starts one subgraph's service; the process serves until interrupted.
@@ -129,6 +141,16 @@ fn prepare_gateway(config: &Config) -> Result<()> {
             max_selections: g.max_selections,
             max_websockets: g.max_websockets,
             max_websockets_per_user: g.max_websockets_per_user,
+        },
+        telemetry: echostream_gateway::router_config::Telemetry {
+            json_logs: config.telemetry.log_format == echostream_shared::config::LogFormat::Json,
+            otlp_endpoint: config
+                .telemetry
+                .otlp_endpoint
+                .as_deref()
+                .filter(|e| !e.is_empty()),
+            otlp_batch_delay_ms: config.telemetry.otlp_batch_delay_ms,
+            service_name: &config.telemetry.service_name,
         },
     };
     let document = echostream_gateway::router_config::build(&settings);
@@ -236,7 +258,7 @@ fn serve_one(config: Config, service: &str) -> Result<()> {
             "unknown service {service:?}: expected gateway, auth, profile, chat, presence or notification"
         );
     };
-    init_tracing();
+    let _spans = init_tracing(&config, service);
     runtime()?.block_on(async move {
         let shutdown = CancellationToken::new();
         let ports = Ports::connect(config, shutdown.clone()).await?;

@@ -11,6 +11,7 @@
 pub mod client_ip;
 pub mod limits;
 pub mod playground;
+pub mod readiness;
 pub mod router_config;
 pub mod sockets;
 
@@ -44,6 +45,7 @@ use hive_router::{PluginRegistry, init_rustls_crypto_provider, ntex, router_entr
 /// Every plugin EchoStream adds to the router.
 pub fn plugins() -> PluginRegistry {
     PluginRegistry::new()
+        .register::<readiness::Readiness>()
         .register::<playground::Playground>()
         .register::<client_ip::ClientIp>()
         .register::<limits::Limits>()

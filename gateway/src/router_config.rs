@@ -9,6 +9,7 @@ pub struct GatewaySettings<'a> {
     pub host: &'a str,
     pub port: u16,
     pub supergraph: &'a Path,
+    /// The playground directory (`index.html` and `assets/`).
     pub playground: &'a Path,
     /// Base URL of each subgraph, by supergraph name (`auth` → `http://127.0.0.1:4101`).
     pub subgraphs: Vec<(&'static str, String)>,
@@ -18,6 +19,17 @@ pub struct GatewaySettings<'a> {
     /// (`gateway.subgraph_secret`; `echostream_shared::trust` checks them).
     pub subgraph_secret: &'a str,
     pub limits: Limits,
+    pub telemetry: Telemetry<'a>,
+}
+
+/// Logs and traces (`telemetry.*` in the configuration).
+pub struct Telemetry<'a> {
+    /// JSON lines instead of text.
+    pub json_logs: bool,
+    /// An OTLP/HTTP collector's base URL: spans are exported when set.
+    pub otlp_endpoint: Option<&'a str>,
+    pub otlp_batch_delay_ms: u64,
+    pub service_name: &'a str,
 }
 
 /// Bounds on what one client may ask of the gateway (`gateway.*` in the configuration;
@@ -50,6 +62,7 @@ fn signature_expression(secret: &str) -> String {
 /// The router configuration document (the router reads YAML or JSON).
 pub fn build(s: &GatewaySettings<'_>) -> Value {
     let l = &s.limits;
+    let t = &s.telemetry;
     let auth = s
         .subgraphs
         .iter()
@@ -69,13 +82,30 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
     json!({
         "supergraph": { "source": "file", "path": s.supergraph.display().to_string() },
         "http": { "host": s.host, "port": s.port },
-        "log": { "level": "info" },
-        // Prometheus text at GET /metrics on the gateway's port: requests and their
-        // latency per operation and per subgraph, GraphQL errors by code, WebSocket
-        // connections and subscriptions (the router's own instruments).
-        "telemetry": { "metrics": { "exporters": [
-            { "kind": "prometheus", "enabled": true, "path": "/metrics" },
-        ] } },
+        "log": { "level": "info", "format": if t.json_logs { "json" } else { "text" } },
+        "telemetry": {
+            // Prometheus text at GET /metrics on the gateway's port: requests and
+            // their latency per operation and per subgraph, GraphQL errors by code,
+            // WebSocket connections and subscriptions (the router's own instruments).
+            "metrics": { "exporters": [
+                { "kind": "prometheus", "enabled": true, "path": "/metrics" },
+            ] },
+            // Spans over OTLP/HTTP when a collector is configured; W3C trace context
+            // goes to the subgraphs with every request. In one process the router's
+            // pipeline exports the subgraphs' spans too.
+            "tracing": {
+                "exporters": t.otlp_endpoint.map(|endpoint| vec![json!({
+                    "kind": "otlp",
+                    "protocol": "http",
+                    "endpoint": format!("{}/v1/traces", endpoint.trim_end_matches('/')),
+                    "batch_processor": { "scheduled_delay": format!("{}ms", t.otlp_batch_delay_ms) },
+                })]).unwrap_or_default(),
+                "propagation": { "trace_context": true },
+            },
+            "resource": { "attributes": { "service.name": t.service_name } },
+        },
+        // The router's own IDE loads from a CDN; the playground plugin serves ours.
+        "laboratory": { "enabled": false },
         "websocket": { "enabled": true },
         "subscriptions": { "enabled": true, "websocket": { "all": { "path": "/graphql" } } },
         // Tokens are verified here and again in every subgraph; a request without a
@@ -97,7 +127,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
         // fresh signature of the gateway, computed per request; the client's address
         // travels with the MAC the client_ip plugin put beside it.
         "headers": { "all": { "request": [
-            { "propagate": { "named": ["Authorization", "X-Forwarded-For", "X-EchoStream-Client-Mac"] } },
+            { "propagate": { "named": ["Authorization", "X-Forwarded-For", "X-EchoStream-Client-Mac", "X-Request-Id"] } },
             { "insert": { "name": "x-echostream-signature", "expression": signature_expression(s.subgraph_secret) } },
         ] } },
         // Subgraphs already reduce internal failures to a generic INTERNAL error and
@@ -138,9 +168,18 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
                     "max_document_bytes": l.max_document_bytes,
                 },
             },
+            "echostream_readiness": {
+                "enabled": true,
+                "config": { "subgraphs": s.subgraphs.iter().map(|(name, url)| (name, url)).collect::<Vec<_>>() },
+            },
+            // The playground and its assets; a path neither it nor the router (nor
+            // another plugin) serves is a 404.
             "echostream_playground": {
                 "enabled": true,
-                "config": { "path": s.playground.display().to_string() },
+                "config": {
+                    "dir": s.playground.display().to_string(),
+                    "served": ["/graphql", "/health", "/readiness", crate::readiness::PATH],
+                },
             },
         },
     })

@@ -230,6 +230,24 @@ impl Subscription {
         }
     }
 
+    /// Closes the connection with `code` and returns the code of the server's
+    /// answering close frame; `None` when the server hung up without one.
+    pub async fn close_with(mut self, code: u16) -> Option<u16> {
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
+        self.socket.send(Message::Close(Some(frame))).await.ok()?;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.socket.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
     /// The `extensions.code` the subscription was refused with (an `error` message,
     /// or a `next` carrying only errors); panics if it yields data or nothing comes.
     pub async fn error(&mut self, timeout: Duration) -> String {
@@ -276,4 +294,18 @@ async fn next_json(socket: &mut Socket, timeout: Duration) -> Option<Value> {
             _ => {}
         }
     }
+}
+
+/// The sum of the samples of Prometheus metric `name` whose labels contain every
+/// one of `labels` (`key="value"` pairs).
+pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name && labels.iter().all(|l| rest.contains(l)))
+                .then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
 }

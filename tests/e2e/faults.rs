@@ -129,6 +129,24 @@ async fn readiness_names_redis_while_it_is_down_then_recovers_services() {
     for (name, status, _) in probe("/health").await {
         assert_eq!(status, 200, "{name} lives while Redis is down");
     }
+    // The gateway names every subgraph that is not ready, and what each names.
+    let (status, gateway) = gateway_ready(&p).await;
+    assert_eq!(status, 503, "the gateway with Redis down: {gateway}");
+    let mut failing: Vec<String> =
+        serde_json::from_value(gateway["failing"].clone()).unwrap_or_default();
+    failing.sort();
+    assert_eq!(
+        failing,
+        ["auth", "chat", "notification", "presence", "profile"],
+        "{gateway}"
+    );
+    for name in &failing {
+        assert_eq!(
+            gateway["subgraphs"][name]["failing"],
+            json!(["redis"]),
+            "{name} in {gateway}"
+        );
+    }
     let mut redis = start_redis(port);
     eventually(
         "every subgraph ready again",
@@ -142,8 +160,20 @@ async fn readiness_names_redis_while_it_is_down_then_recovers_services() {
         },
     )
     .await;
+    let (status, gateway) = gateway_ready(&p).await;
+    assert_eq!(status, 200, "the gateway once Redis is back: {gateway}");
+    assert_eq!(gateway["failing"], json!([]), "{gateway}");
     redis.kill().unwrap();
     let _ = redis.wait();
+}
+
+/// The gateway's `GET /ready`: its status and JSON report.
+pub(crate) async fn gateway_ready(p: &Platform) -> (u16, serde_json::Value) {
+    let response = reqwest::get(format!("{}/ready", p.gateway_base()))
+        .await
+        .expect("the gateway answers /ready");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
 }
 
 /// The embedded profile's `/ready` reports its in-process parts by their own names.

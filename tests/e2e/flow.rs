@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{Subscription, data, error_code, eventually, post};
+use echostream::testkit::client::{Subscription, data, error_code, eventually, metric, post};
 use echostream::testkit::mail::code_sent_to;
 use echostream::testkit::platform::Profile;
 use echostream::testkit::scenario::{
@@ -404,20 +404,6 @@ async fn tampered_tokens_are_refused(profile: Profile) {
     assert_eq!(error_code(&direct), "UNAUTHENTICATED");
 }
 
-/// The sum of the samples of Prometheus metric `name` whose labels contain every
-/// one of `labels` (`key="value"` pairs).
-fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
-            (metric == name && labels.iter().all(|l| rest.contains(l)))
-                .then(|| value.parse::<f64>().ok())?
-        })
-        .sum()
-}
-
 /// The gateway's `/metrics` (Prometheus text): requests counted per operation name,
 /// their latency in a histogram, GraphQL errors by code — each moves with traffic.
 async fn gateway_metrics_move_with_traffic(profile: Profile) {
@@ -468,13 +454,91 @@ async fn gateway_metrics_move_with_traffic(profile: Profile) {
 
 async fn playground_is_served_at_the_root(profile: Profile) {
     let p = start_platform(profile).await;
-    let page = reqwest::get(format!("{}/", p.gateway_base()))
-        .await
-        .unwrap();
+    let base = p.gateway_base();
+    let page = reqwest::get(format!("{base}/")).await.unwrap();
     assert!(page.status().is_success());
     let html = page.text().await.unwrap();
-    assert!(html.contains("EchoStream playground"));
-    assert!(html.contains("graphql-transport-ws"));
+    assert!(html.contains("<title>EchoStream playground</title>"));
+    // Everything the page loads comes from the gateway itself, and is there.
+    let sources: Vec<&str> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|source| !source.starts_with("data:"))
+        .collect();
+    for needed in [
+        "/playground/react.production.min.js",
+        "/playground/react-dom.production.min.js",
+        "/playground/graphiql.min.js",
+        "/playground/graphiql.min.css",
+    ] {
+        assert!(sources.contains(&needed), "the page loads {needed}");
+    }
+    for source in &sources {
+        assert!(
+            source.starts_with("/playground/"),
+            "the page loads {source} from elsewhere"
+        );
+        let asset = reqwest::get(format!("{base}{source}")).await.unwrap();
+        assert_eq!(asset.status(), 200, "{source}");
+        let kind = asset.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let expected = if source.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(kind.starts_with(expected), "{source}: {kind}");
+        assert!(
+            asset.bytes().await.unwrap().len() > 1_000,
+            "{source} is whole"
+        );
+    }
+    // Unknown paths are a plain 404; a browser opening the endpoint is sent to the
+    // playground, while clients still reach the API there.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/nope", "/playground/nope.js", "/graphqlx", "/index.html"] {
+        let r = no_redirects
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(
+            !r.text().await.unwrap().contains("http"),
+            "{path}: no page to load"
+        );
+    }
+    let browser = no_redirects
+        .get(format!("{base}/graphql"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 302);
+    assert_eq!(browser.headers()["location"], "/");
+    let get_query = no_redirects
+        .get(format!("{base}/graphql?query=%7B__typename%7D"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_query.status(), 200);
+    // The gateway's /ready asks every subgraph.
+    let (status, ready) = crate::faults::gateway_ready(&p).await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], "ready", "{ready}");
+    for (name, _) in &p.subgraph_ports {
+        assert_eq!(
+            ready["subgraphs"][name]["status"], "ready",
+            "{name}: {ready}"
+        );
+    }
     // The gateway's own health route (the router's: 200, no body), and each
     // subgraph's liveness and readiness with what they say.
     let health = reqwest::get(format!("{}/health", p.gateway_base()))
@@ -497,7 +561,50 @@ async fn playground_is_served_at_the_root(profile: Profile) {
     }
 }
 
+/// Over WebSocket, a mistyped subscription is refused naming the field, as over
+/// HTTP; a client's close frame is answered with its code (a clean close, not 1006).
+async fn subscription_errors_name_the_field_and_a_close_is_answered(profile: Profile) {
+    let p = start_platform(profile).await;
+    let ann = signed_up(&p, "wsann").await;
+    let mut mistyped = Subscription::start(
+        &p.gateway,
+        "subscription Typo { chatEventz { position } }",
+        json!({}),
+        &ann.token,
+    )
+    .await;
+    let refusal = mistyped
+        .message(Duration::from_secs(10))
+        .await
+        .expect("a refusal");
+    assert_eq!(refusal["type"], "error", "{refusal}");
+    let error = &refusal["payload"][0];
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("chatEventz"), "names the field: {refusal}");
+    assert!(error["locations"][0]["line"].is_number(), "{refusal}");
+    assert!(error["extensions"]["code"].is_string(), "{refusal}");
+    assert_eq!(
+        mistyped.close_with(1000).await,
+        Some(1000),
+        "the close is answered"
+    );
+
+    let live = Subscription::start(
+        &p.gateway,
+        "subscription { chatEvents { position } }",
+        json!({}),
+        &ann.token,
+    )
+    .await;
+    assert_eq!(
+        live.close_with(4000).await,
+        Some(4000),
+        "with the client's own code"
+    );
+}
+
 on_both_profiles!(
+    subscription_errors_name_the_field_and_a_close_is_answered,
     gateway_metrics_move_with_traffic,
     register_mails_a_six_digit_code,
     verified_user_logs_in_with_a_signed_jwt,

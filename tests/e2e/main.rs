@@ -10,12 +10,14 @@ mod groups;
 mod hostile;
 mod media;
 mod oauth;
+mod operations;
 mod people;
 mod presence;
 mod privacy;
 mod schema;
 mod stream;
 mod timeline;
+mod traces;
 mod trust;
 
 use echostream::testkit::platform::{Platform, Profile};

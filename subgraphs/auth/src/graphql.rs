@@ -28,6 +28,9 @@ pub fn schema(auth: Option<Arc<Auth>>) -> AuthSchema {
     if let Some(auth) = auth {
         let loader = DataLoader::new(UserLoader(auth.db.clone()), tokio::spawn);
         builder = builder
+            .extension(echostream_shared::metrics::Observe::new(
+                echostream_shared::config::Subgraph::Auth,
+            ))
             .extension(auth.ports.request_checks())
             .data(auth)
             .data(loader);

@@ -63,14 +63,23 @@ pub async fn login(
         ));
     }
     let pubsub = auth.ports.pubsub.as_ref();
+    let refused = |err: Error| {
+        if err.code() == "RATE_LIMITED" {
+            echostream_shared::metrics::sign_in_failed("rate_limited");
+        }
+        err
+    };
     limits::hit(
         pubsub,
         limits::login_per_ip(&auth.ports.config.auth),
         client.ip,
     )
-    .await?;
+    .await
+    .map_err(refused)?;
     let subject = login.trim().to_lowercase();
-    limits::check(pubsub, limits::LOGIN_FAILURES, &subject).await?;
+    limits::check(pubsub, limits::LOGIN_FAILURES, &subject)
+        .await
+        .map_err(refused)?;
     let found = users::by_login(&auth.db, login).await?;
     // Unknown logins are checked against a dummy hash: the same cost, so timing does
     // not tell which accounts exist.
@@ -87,11 +96,13 @@ pub async fn login(
             limits::hit(pubsub, limits::LOGIN_FAILURES, &subject)
                 .await
                 .ok();
+            echostream_shared::metrics::sign_in_failed("wrong_credentials");
             return Err(Error::Unauthenticated("wrong login or password".into()));
         }
     };
     limits::clear(pubsub, limits::LOGIN_FAILURES, &subject).await?;
     if account.email_verified_at.is_none() {
+        echostream_shared::metrics::sign_in_failed("unverified");
         return Err(Error::forbidden(
             "verify your email address before signing in",
         ));

@@ -67,10 +67,12 @@ impl Position {
 /// What a stream hands out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A kept event, at `position`.
+    /// A kept event, at `position`, with the W3C trace context of the event it
+    /// came from (when traced).
     Kept {
         position: Position,
         frame: ChatFrame,
+        trace: Option<String>,
     },
     /// An ephemeral frame (typing), heard at `position` (the last kept one).
     Passing {
@@ -102,16 +104,32 @@ pub async fn head(
     })
 }
 
-/// A frame as streams keep it.
-pub fn encode(frame: &ChatFrame) -> String {
-    serde_json::to_string(frame).expect("chat frames serialize")
+/// A frame as streams keep it: its own fields, and the trace context of the span
+/// that appended it (see `echostream_shared::telemetry`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored<F> {
+    #[serde(flatten)]
+    frame: F,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace: Option<String>,
 }
 
-/// A kept or ephemeral frame read back; `None` (logged) when it is not one.
-fn decode(data: &str) -> Option<ChatFrame> {
-    serde_json::from_str(data)
+/// A frame as streams keep it, with the current span's trace context.
+pub fn encode(frame: &ChatFrame) -> String {
+    let stored = Stored {
+        frame,
+        trace: echostream_shared::telemetry::current_traceparent(),
+    };
+    serde_json::to_string(&stored).expect("chat frames serialize")
+}
+
+/// A kept or ephemeral frame read back, with its trace context; `None` (logged)
+/// when it is not one.
+fn decode(data: &str) -> Option<(ChatFrame, Option<String>)> {
+    serde_json::from_str::<Stored<ChatFrame>>(data)
         .inspect_err(|err| tracing::warn!(%err, "undecodable chat frame"))
         .ok()
+        .map(|stored| (stored.frame, stored.trace))
 }
 
 /// What `user` missed after `since`: at most `limit` events, the position to ask
@@ -157,12 +175,13 @@ fn replay(out: &mut Vec<Event>, from: &Position, h: History) -> Position {
     let mut last = from.clone();
     for entry in h.entries {
         last.offset = entry.offset;
-        let Some(frame) = decode(&entry.data) else {
+        let Some((frame, trace)) = decode(&entry.data) else {
             continue;
         };
         out.push(Event::Kept {
             position: last.clone(),
             frame,
+            trace,
         });
     }
     last
@@ -260,7 +279,7 @@ impl Follower {
     async fn hear(&mut self, text: &str) {
         match stream::parse(text) {
             Some(Live::Ephemeral(data)) => {
-                if let Some(frame) = decode(data) {
+                if let Some((frame, _)) = decode(data) {
                     if let ChatFrame::Typing {
                         conversation_id,
                         user_id,
@@ -290,10 +309,11 @@ impl Follower {
                 }
                 if epoch == self.last.epoch && offset == self.last.offset + 1 {
                     self.last.offset = offset;
-                    if let Some(frame) = decode(data) {
+                    if let Some((frame, trace)) = decode(data) {
                         self.ready.push_back(Event::Kept {
                             position: self.last.clone(),
                             frame,
+                            trace,
                         });
                     }
                     return;

@@ -28,6 +28,9 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
     if let Some(app) = app {
         let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
         builder = builder
+            .extension(echostream_shared::metrics::Observe::new(
+                echostream_shared::config::Subgraph::Notification,
+            ))
             .extension(app.ports.request_checks())
             .data(loader)
             .data(app);

@@ -31,6 +31,9 @@ pub fn schema(app: Option<Arc<Presence>>) -> PresenceSchema {
             tracker: Arc::clone(&app.ports.presence),
         };
         builder = builder
+            .extension(echostream_shared::metrics::Observe::new(
+                echostream_shared::config::Subgraph::Presence,
+            ))
             .extension(app.ports.request_checks())
             .data(DataLoader::new(loader, tokio::spawn))
             .data(app);

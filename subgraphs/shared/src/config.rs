@@ -52,6 +52,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Profile media (avatars, covers).
     pub media: MediaConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -70,6 +72,45 @@ impl Default for Config {
             chat: ChatConfig::default(),
             presence: PresenceConfig::default(),
             media: MediaConfig::default(),
+            telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, with the spans it happened in (request id, trace id).
+    Json,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`):
+    /// spans are exported to `<it>/v1/traces` when set, not at all otherwise.
+    pub otlp_endpoint: Option<String>,
+    /// How long spans wait in the exporter's batch before they are sent.
+    pub otlp_batch_delay_ms: u64,
+    /// The `service.name` the spans carry (`echostream`, or `echostream-<service>`
+    /// for `echostream serve <service>`).
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            log_format: LogFormat::Text,
+            otlp_endpoint: None,
+            otlp_batch_delay_ms: 1000,
+            service_name: "echostream".into(),
         }
     }
 }
@@ -288,7 +329,8 @@ pub struct GatewayConfig {
     pub port: u16,
     /// The composed supergraph the gateway serves.
     pub supergraph: PathBuf,
-    /// The playground page served at `GET /`.
+    /// The playground directory: `index.html`, served at `GET /`, and `assets/`,
+    /// served at `GET /playground/<file>`.
     pub playground: PathBuf,
     /// Largest accepted operation depth (introspection has its own limit).
     pub max_depth: usize,
@@ -336,7 +378,7 @@ impl Default for GatewayConfig {
             host: "127.0.0.1".into(),
             port: 4000,
             supergraph: PathBuf::from("schema/supergraph.graphql"),
-            playground: PathBuf::from("playground/index.html"),
+            playground: PathBuf::from("playground"),
             max_depth: 12,
             max_aliases: 30,
             max_request_bytes: 1024 * 1024,

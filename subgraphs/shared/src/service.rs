@@ -42,7 +42,7 @@ use crate::token::{TokenRejected, TokenVerifier};
 use crate::trust::{CLIENT_MAC_HEADER, GatewayTrust, SIGNATURE_HEADER};
 use crate::ws_handshake;
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 /// The ports and settings shared by every service of one process.
 #[derive(Clone)]
@@ -113,6 +113,7 @@ impl Ports {
                 Arc::new(SmtpMailer::new(&config.smtp)?),
             ),
         };
+        let mail: Arc<dyn Mailer> = Arc::new(crate::mail::Counted(mail));
         let tokens = TokenVerifier::new(
             format!(
                 "{}/.well-known/jwks.json",
@@ -252,6 +253,7 @@ impl Ports {
         F: Fn(S, Delivery) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), crate::Error>> + Send,
     {
+        crate::metrics::METRICS.consuming(topic, group);
         let retries = consumer::Retries {
             attempts: self.config.kafka.consumer_attempts,
             backoff: Duration::from_millis(self.config.kafka.consumer_backoff_ms),
@@ -314,6 +316,7 @@ fn local_secret(config: &Config) -> Result<Vec<u8>, StartError> {
 
 /// What the generic handlers need of one subgraph.
 struct AppState<Q, M, S> {
+    subgraph: Subgraph,
     schema: Schema<Q, M, S>,
     tokens: Arc<TokenVerifier>,
     trust: GatewayTrust,
@@ -325,6 +328,7 @@ struct AppState<Q, M, S> {
 impl<Q, M, S> Clone for AppState<Q, M, S> {
     fn clone(&self) -> Self {
         AppState {
+            subgraph: self.subgraph,
             schema: self.schema.clone(),
             tokens: Arc::clone(&self.tokens),
             trust: self.trust.clone(),
@@ -361,6 +365,7 @@ where
     S: SubscriptionType + 'static,
 {
     let state = AppState {
+        subgraph,
         schema,
         tokens: Arc::clone(&ports.tokens),
         trust: GatewayTrust::new(
@@ -388,6 +393,7 @@ where
         )
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready::<Q, M, S>))
+        .route("/metrics", get(metrics::<Q, M, S>))
         .with_state(state)
         // The gateway bounds what clients send; a subgraph bounds what reaches it
         // directly the same way (413 past the limit). JSON nesting is bounded by
@@ -480,7 +486,23 @@ where
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    // Every log line of the request carries its id: the client's X-Request-Id (the
+    // gateway passes it on), else the trace id the gateway sent, else a new one.
+    let traceparent = header("traceparent");
+    let request_id = header("x-request-id")
+        .filter(|id| id.len() <= 128)
+        .map(str::to_string)
+        .or_else(|| {
+            traceparent
+                .and_then(|t| t.split('-').nth(1))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let span = tracing::info_span!("graphql request", subgraph = state.subgraph.name(),
+        %request_id, otel.kind = "server");
+    crate::telemetry::follow(&span, traceparent);
+    let response = crate::telemetry::traced(span, state.schema.execute(request)).await;
+    GraphQLResponse::from(response).into_response()
 }
 
 /// A body that is not a GraphQL request at all: a coded GraphQL error, as everywhere
@@ -536,6 +558,7 @@ where
         // larger messages still arrive whole, over several reads.
         .read_buffer_size(WS_READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
+            let open = crate::metrics::OpenSocket::new(state.subgraph.name());
             let tokens = Arc::clone(&state.tokens);
             let trust = state.trust.clone();
             // Outgoing frames go through a queue, so the handshake check can close
@@ -576,7 +599,25 @@ where
                     Ok(data)
                 })
                 .serve()
+                .map(move |served| {
+                    drop(open);
+                    served
+                })
         })
+}
+
+/// `/metrics`: this subgraph's Prometheus text (see [`crate::metrics`]).
+async fn metrics<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
+    let name = state.subgraph.name();
+    crate::metrics::refresh(name, &state.db, state.dependencies.events.as_ref()).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::METRICS.render(name),
+    )
+        .into_response()
 }
 
 /// `/ready`: 200 when the database and every service the process uses answer within

@@ -62,6 +62,9 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
     if let Some(app) = app {
         let db = app.db.clone();
         builder = builder
+            .extension(echostream_shared::metrics::Observe::new(
+                echostream_shared::config::Subgraph::Chat,
+            ))
             .extension(app.ports.request_checks())
             .data(DataLoader::new(
                 ConversationLoader(db.clone()),

@@ -129,9 +129,22 @@ impl ChatEvent {
                     reason: reason.into(),
                 }));
             }
-            Event::Kept { position, frame } | Event::Passing { position, frame } => {
+            Event::Kept {
+                position,
+                frame,
+                trace,
+            } => {
+                // The hand-off to the subscriber, in the trace of the event (when
+                // traced): the last span of a message's way.
+                if trace.is_some() {
+                    let span =
+                        tracing::info_span!("deliver chat event", position = %position.encode());
+                    echostream_shared::telemetry::follow(&span, trace.as_deref());
+                    span.in_scope(|| tracing::debug!("delivered"));
+                }
                 (position.encode(), frame)
             }
+            Event::Passing { position, frame } => (position.encode(), frame),
         };
         Some(match frame {
             ChatFrame::Message { message } => ChatEvent::MessageAdded(MessageAdded {

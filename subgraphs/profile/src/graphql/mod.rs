@@ -48,6 +48,9 @@ pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
         let profiles = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
         let standings = DataLoader::new(StandingLoader(app.db.clone()), tokio::spawn);
         builder = builder
+            .extension(echostream_shared::metrics::Observe::new(
+                echostream_shared::config::Subgraph::Profile,
+            ))
             .extension(app.ports.request_checks())
             .data(app)
             .data(profiles)

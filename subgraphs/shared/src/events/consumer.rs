@@ -93,7 +93,20 @@ where
                     continue;
                 }
             };
-            match attempt(&delivery, retries, &shutdown, &handle).await {
+            // A traced event is handled in a span following the one that published it.
+            let span = match delivery.event.trace.as_deref() {
+                None => tracing::Span::none(),
+                Some(trace) => {
+                    let span = tracing::info_span!("consume", %topic, %group,
+                        event = %delivery.event.kind, otel.kind = "consumer");
+                    crate::telemetry::follow(&span, Some(trace));
+                    span
+                }
+            };
+            let attempted =
+                crate::telemetry::traced(span, attempt(&delivery, retries, &shutdown, &handle))
+                    .await;
+            match attempted {
                 Attempted::Applied => {}
                 Attempted::ShuttingDown => return,
                 Attempted::Failed(error) => {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -30,6 +30,9 @@ use crate::config::KafkaConfig;
 pub struct KafkaLog {
     producer: FutureProducer,
     topics: Arc<Topics>,
+    /// One idle client per consumer group, asked for the group's committed offsets
+    /// (`lag`); it never joins the group.
+    lag_probes: std::sync::Mutex<std::collections::HashMap<String, Arc<BaseConsumer>>>,
 }
 
 /// EchoStream's topics on the broker, created at start and again when lost.
@@ -64,7 +67,11 @@ impl KafkaLog {
             last_repair: tokio::sync::Mutex::new(None),
         });
         topics.create().await?;
-        Ok(KafkaLog { producer, topics })
+        Ok(KafkaLog {
+            producer,
+            topics,
+            lag_probes: Default::default(),
+        })
     }
 }
 
@@ -139,6 +146,56 @@ impl EventLog for KafkaLog {
         .map_err(|e| e.to_string())?
     }
 
+    /// The partitions' high watermarks less the group's committed offsets (a
+    /// partition the group never committed counts from its low watermark); asked on
+    /// a blocking thread, as librdkafka blocks meanwhile.
+    async fn lag(&self, topic: &str, group: &str) -> Result<i64, LogError> {
+        let group_id = format!("{}{group}", self.topics.config.topic_prefix);
+        let probe = {
+            let mut probes = self.lag_probes.lock().expect("lag probes lock");
+            match probes.get(&group_id) {
+                Some(probe) => Arc::clone(probe),
+                None => {
+                    let probe: BaseConsumer = ClientConfig::new()
+                        .set("bootstrap.servers", &self.topics.config.brokers)
+                        .set("group.id", &group_id)
+                        .set("enable.auto.commit", "false")
+                        .create()
+                        .map_err(unavailable)?;
+                    let probe = Arc::new(probe);
+                    probes.insert(group_id, Arc::clone(&probe));
+                    probe
+                }
+            }
+        };
+        let full = self.topics.name(topic);
+        let partitions = self.topics.config.partitions;
+        tokio::task::spawn_blocking(move || {
+            let within = Duration::from_secs(2);
+            let mut asked = TopicPartitionList::new();
+            for p in 0..partitions {
+                asked.add_partition(&full, p);
+            }
+            let committed = probe
+                .committed_offsets(asked, within)
+                .map_err(unavailable)?;
+            let mut lag = 0;
+            for p in 0..partitions {
+                let (low, high) = probe
+                    .fetch_watermarks(&full, p, within)
+                    .map_err(unavailable)?;
+                let done = match committed.find_partition(&full, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(at)) => at,
+                    _ => low,
+                };
+                lag += (high - done).max(0);
+            }
+            Ok(lag)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
     async fn publish(&self, event: &Envelope) -> Result<(), LogError> {
         let topic = self.topics.name(event.topic());
         let body = serde_json::to_vec(event).map_err(|e| LogError::Decode(e.to_string()))?;
@@ -147,10 +204,15 @@ impl EventLog for KafkaLog {
             .key(&event.key)
             .payload(&body)
             .headers(
-                rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-                    key: "event-id",
-                    value: Some(id.as_bytes()),
-                }),
+                rdkafka::message::OwnedHeaders::new()
+                    .insert(rdkafka::message::Header {
+                        key: "event-id",
+                        value: Some(id.as_bytes()),
+                    })
+                    .insert(rdkafka::message::Header {
+                        key: "traceparent",
+                        value: event.trace.as_deref().map(str::as_bytes),
+                    }),
             );
         let sent = self
             .producer
@@ -241,7 +303,14 @@ impl LogConsumer for KafkaConsumer {
             offset: message.offset(),
         };
         match serde_json::from_slice::<Envelope>(payload) {
-            Ok(event) => Ok(place(event)),
+            // The header carries the trace context (W3C, as other Kafka clients
+            // read it); it wins over the copy in the envelope.
+            Ok(mut event) => {
+                if let Some(trace) = traceparent_header(&message) {
+                    event.trace = Some(trace);
+                }
+                Ok(place(event))
+            }
             Err(err) => {
                 let raw = String::from_utf8_lossy(payload).into_owned();
                 let stand_in = Envelope::new("", None, "", serde_json::Value::String(raw));
@@ -263,4 +332,16 @@ impl LogConsumer for KafkaConsumer {
         .map_err(unavailable)?;
         self.consumer.store_offsets(&list).map_err(unavailable)
     }
+}
+
+/// The message's `traceparent` header, when it has a readable one.
+fn traceparent_header(message: &impl Message) -> Option<String> {
+    use rdkafka::message::Headers;
+    message
+        .headers()?
+        .iter()
+        .find(|header| header.key == "traceparent")
+        .and_then(|header| header.value)
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .map(str::to_string)
 }

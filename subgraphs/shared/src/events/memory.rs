@@ -84,6 +84,19 @@ impl EventLog for Arc<MemoryLog> {
             next_partition: 0,
         }))
     }
+    async fn lag(&self, topic: &str, group: &str) -> Result<i64, LogError> {
+        Ok(self.with_topic(topic, |t| {
+            let committed = t.commits.get(group);
+            t.partitions
+                .iter()
+                .enumerate()
+                .map(|(p, events)| {
+                    let done = committed.map_or(0, |c| c[p]);
+                    events.len() as i64 - done
+                })
+                .sum()
+        }))
+    }
 }
 
 struct MemoryConsumer {

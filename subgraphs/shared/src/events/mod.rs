@@ -39,6 +39,11 @@ pub struct Envelope {
     /// Version of the payload's shape for this `type`.
     pub version: u32,
     pub payload: serde_json::Value,
+    /// W3C `traceparent` of the span that wrote the event, then of the relay span
+    /// that published it (on Kafka, also the message's `traceparent` header); absent
+    /// when not traced. See [`crate::telemetry`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl Envelope {
@@ -53,6 +58,7 @@ impl Envelope {
             key: event.key(),
             version: E::VERSION,
             payload: serde_json::to_value(event).expect("events serialize"),
+            trace: crate::telemetry::current_traceparent(),
         }
     }
 
@@ -92,6 +98,7 @@ impl Envelope {
             key: key.into(),
             version: 1,
             payload,
+            trace: crate::telemetry::current_traceparent(),
         }
     }
 
@@ -156,6 +163,9 @@ pub trait EventLog: Send + Sync + 'static {
     async fn check(&self) -> Result<(), String> {
         Ok(())
     }
+    /// Events on `topic` that consumer group `group` has not committed yet, summed
+    /// over the partitions (`/metrics`).
+    async fn lag(&self, topic: &str, group: &str) -> Result<i64, LogError>;
 }
 
 /// A consumer in a group: receives events in partition order, commits after processing.

@@ -61,6 +61,17 @@ pub async fn enqueue(db: &impl ConnectionTrait, event: &Envelope) -> Result<(), 
     Ok(())
 }
 
+/// How many rows wait to be published, and when the oldest of them was written.
+pub async fn backlog(
+    db: &impl ConnectionTrait,
+) -> Result<(u64, Option<chrono::DateTime<Utc>>), DbErr> {
+    use sea_orm::PaginatorTrait;
+    let waiting = Entity::find().filter(Column::PublishedAt.is_null());
+    let count = waiting.clone().count(db).await?;
+    let oldest = waiting.order_by_asc(Column::Seq).one(db).await?;
+    Ok((count, oldest.map(|row| row.created_at)))
+}
+
 /// What a write made, with the events it causes (see [`Relay::write`]).
 pub struct Change<T> {
     value: T,
@@ -240,9 +251,32 @@ pub async fn publish_pending(
             .map_err(|e| crate::events::LogError::Decode(e.to_string()))?;
         events.push(event);
     }
+    // A traced event is published in a span of its own, following the span that
+    // wrote it; the event then carries the publishing span's context on.
+    let spans: Vec<tracing::Span> = events
+        .iter_mut()
+        .map(|event| {
+            if event.trace.is_none() {
+                return tracing::Span::none();
+            }
+            let span =
+                tracing::info_span!("outbox publish", event = %event.kind, otel.kind = "producer");
+            crate::telemetry::follow(&span, event.trace.as_deref());
+            if let Some(trace) = span.in_scope(crate::telemetry::current_traceparent) {
+                event.trace = Some(trace);
+            }
+            span
+        })
+        .collect();
     // Handed over in order (each publish is queued when first polled, and
     // `join_all` polls them in order), then awaited together.
-    let results = futures::future::join_all(events.iter().map(|e| log.publish(e))).await;
+    let results = futures::future::join_all(
+        events
+            .iter()
+            .zip(spans)
+            .map(|(e, span)| tracing::Instrument::instrument(log.publish(e), span)),
+    )
+    .await;
     let sent = results.iter().take_while(|r| r.is_ok()).count();
     if sent > 0 {
         Entity::update_many()

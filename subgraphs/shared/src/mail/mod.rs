@@ -47,6 +47,27 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
+/// Any mail port, counted: `echostream_mail_in_flight` while a mail is being handed
+/// over, then `echostream_mail_sent_total{result}` (see [`crate::metrics`]).
+pub struct Counted(pub std::sync::Arc<dyn Mailer>);
+
+#[async_trait]
+impl Mailer for Counted {
+    async fn check(&self) -> Result<(), String> {
+        self.0.check().await
+    }
+
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let metrics = &crate::metrics::METRICS;
+        metrics.mail_in_flight.inc();
+        let sent = self.0.send(mail).await;
+        metrics.mail_in_flight.dec();
+        let result = if sent.is_ok() { "ok" } else { "failed" };
+        metrics.mail_sent.with_label_values(&[result]).inc();
+        sent
+    }
+}
+
 /// Appends every mail as one JSON line to `outbox.jsonl` and logs it: the embedded
 /// profile's way to read the codes it sends.
 pub struct OutboxMailer {

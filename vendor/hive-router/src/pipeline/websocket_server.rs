@@ -169,6 +169,12 @@ async fn ws_service(
         let ws_path = ws_path.clone();
         let req = req.clone();
         async move {
+            // EchoStream: the client's close frame is answered with its own code
+            // (RFC 6455, 5.5.1), so the client sees a clean close rather than 1006.
+            let close_reason = match &frame {
+                ws::Frame::Close(reason) => Some(reason.clone()),
+                _ => None,
+            };
             match parse_frame_to_text(frame, &state) {
                 Ok(text) => Ok(handle_text_frame(
                     text,
@@ -184,10 +190,7 @@ async fn ws_service(
                 )
                 .await),
                 Err(FrameNotParsedToText::Message(msg)) => Ok(Some(msg)),
-                Err(FrameNotParsedToText::Closed) => {
-                    // we dont need to emit anything here because the conneciton is already closed
-                    Ok(None)
-                }
+                Err(FrameNotParsedToText::Closed) => Ok(close_reason.map(ws::Message::Close)),
                 Err(FrameNotParsedToText::None) => Ok(None),
             }
         }
@@ -920,7 +923,6 @@ impl PipelineError {
         supergraph_name: &Arc<str>,
     ) -> ws::Message {
         let code = self.graphql_error_code();
-        let message = self.graphql_error_message();
 
         shared_state
             .telemetry_context
@@ -928,12 +930,22 @@ impl PipelineError {
             .graphql
             .record_error(code, Some(supergraph_name.clone()));
 
-        let graphql_error = GraphQLError::from_message_and_extensions(
-            message,
-            GraphQLErrorExtensions::new_from_code(code),
-        );
+        // EchoStream: each validation or authorization error with its own message and
+        // locations, as over HTTP, instead of one "Validation errors".
+        let errors: Vec<GraphQLError> = match &self {
+            PipelineError::Client(ClientPipelineError::ValidationErrors(errors)) => {
+                errors.iter().map(GraphQLError::from).collect()
+            }
+            PipelineError::Client(ClientPipelineError::AuthorizationFailed(errors)) => {
+                errors.iter().map(GraphQLError::from).collect()
+            }
+            _ => vec![GraphQLError::from_message_and_extensions(
+                self.graphql_error_message(),
+                GraphQLErrorExtensions::new_from_code(code),
+            )],
+        };
 
-        ServerMessage::error(id, &[graphql_error])
+        ServerMessage::error(id, &errors)
     }
 }
 

@@ -1,0 +1,284 @@
+//! What operators watch: every subgraph's `/metrics` moving with traffic, and the
+//! Grafana board asking only for series the platform serves.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use echostream::testkit::client::{Subscription, eventually, metric, post};
+use echostream::testkit::platform::{Platform, Profile};
+use echostream::testkit::scenario::{direct_conversation, friends, send};
+use serde_json::json;
+
+use crate::on_both_profiles;
+use crate::start as start_platform;
+
+/// The Prometheus text of subgraph `name` (or of the gateway, for `"gateway"`).
+async fn scrape(p: &Platform, name: &str) -> String {
+    let url = if name == "gateway" {
+        format!("{}/metrics", p.gateway_base())
+    } else {
+        p.subgraph_url(name).replace("/graphql", "/metrics")
+    };
+    let response = reqwest::get(&url).await.expect("/metrics answers");
+    assert_eq!(response.status(), 200, "{name} /metrics");
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(kind.starts_with("text/plain"), "{name}: {kind}");
+    response.text().await.unwrap()
+}
+
+/// Requests by root field and outcome, their latency, live sockets and
+/// subscriptions, sign-in failures, rate-limit refusals and mail each move with
+/// traffic; the outbox backlog and consumer lag are served and drain to zero.
+async fn subgraph_metrics_move_with_traffic(profile: Profile) {
+    let p = start_platform(profile).await;
+    let before_chat = scrape(&p, "chat").await;
+    let before_auth = scrape(&p, "auth").await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let live = Subscription::start(
+        &p.gateway,
+        "subscription { chatEvents { position } }",
+        json!({}),
+        &bob.token,
+    )
+    .await;
+    for i in 0..3 {
+        send(
+            &p,
+            &ann,
+            &conversation,
+            &format!("metered {i}"),
+            &format!("m-{i}"),
+        )
+        .await;
+    }
+    let sent = r#"field="sendMessage""#;
+    let chat = eventually(
+        "the live subscription counted",
+        Duration::from_secs(10),
+        || async {
+            let text = scrape(&p, "chat").await;
+            (metric(
+                &text,
+                "echostream_subscriptions",
+                &[r#"field="chatEvents""#],
+            ) >= 1.0)
+                .then_some(text)
+        },
+    )
+    .await;
+    let chat_label = r#"subgraph="chat""#;
+    assert_eq!(
+        metric(
+            &chat,
+            "echostream_graphql_requests_total",
+            &[chat_label, sent, r#"code="OK""#]
+        ) - metric(
+            &before_chat,
+            "echostream_graphql_requests_total",
+            &[chat_label, sent, r#"code="OK""#]
+        ),
+        3.0,
+        "three messages counted"
+    );
+    assert!(
+        metric(
+            &chat,
+            "echostream_graphql_request_duration_seconds_count",
+            &[sent]
+        ) >= 3.0,
+        "their latency is in the histogram"
+    );
+    assert!(metric(&chat, "echostream_websocket_connections", &[chat_label]) >= 1.0);
+    // The series of other subgraphs stay on their own port.
+    assert!(
+        !chat.contains(r#"subgraph="auth""#),
+        "chat shows only its own series"
+    );
+    drop(live);
+    eventually(
+        "the closed subscription uncounted",
+        Duration::from_secs(10),
+        || async {
+            let text = scrape(&p, "chat").await;
+            (metric(
+                &text,
+                "echostream_subscriptions",
+                &[r#"field="chatEvents""#],
+            ) == 0.0)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // Five wrong passwords, then the sixth attempt refused outright.
+    for _ in 0..6 {
+        let wrong = post(
+            &p.gateway,
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            json!({ "i": { "login": ann.username, "password": "not the password" } }),
+            None,
+        )
+        .await;
+        assert!(wrong.get("errors").is_some(), "{wrong}");
+    }
+    let auth = scrape(&p, "auth").await;
+    let moved = |name: &str, labels: &[&str]| {
+        metric(&auth, name, labels) - metric(&before_auth, name, labels)
+    };
+    assert_eq!(
+        moved(
+            "echostream_sign_in_failures_total",
+            &[r#"reason="wrong_credentials""#]
+        ),
+        5.0
+    );
+    assert_eq!(
+        moved(
+            "echostream_sign_in_failures_total",
+            &[r#"reason="rate_limited""#]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "echostream_rate_limit_refusals_total",
+            &[r#"field="login""#]
+        ),
+        1.0
+    );
+    assert!(
+        moved(
+            "echostream_graphql_errors_total",
+            &[r#"code="UNAUTHENTICATED""#]
+        ) >= 5.0,
+        "errors by code"
+    );
+    assert!(
+        moved("echostream_mail_sent_total", &[r#"result="ok""#]) >= 2.0,
+        "two sign-up mails sent"
+    );
+    assert_eq!(metric(&auth, "echostream_mail_in_flight", &[]), 0.0);
+
+    // What the relay and the consumers have yet to do drains to nothing.
+    eventually("outboxes and consumers caught up", Duration::from_secs(30), || async {
+        let mut settled = true;
+        for name in ["chat", "notification"] {
+            let text = scrape(&p, name).await;
+            for series in ["echostream_outbox_backlog", "echostream_outbox_oldest_age_seconds"] {
+                assert!(text.contains(&format!("{series}{{subgraph=\"{name}\"}}")), "{name}: {series}");
+                settled &= metric(&text, series, &[]) == 0.0;
+            }
+            settled &= metric(&text, "echostream_dead_letters", &[]) == 0.0;
+        }
+        let notification = scrape(&p, "notification").await;
+        let lag = r#"topic="chat""#;
+        assert!(
+            notification.contains(
+                "echostream_consumer_lag{group=\"notification\",subgraph=\"notification\",topic=\"chat\"}"
+            ),
+            "{notification}"
+        );
+        settled &= metric(&notification, "echostream_consumer_lag", &[lag]) == 0.0;
+        settled.then_some(())
+    })
+    .await;
+}
+
+on_both_profiles!(subgraph_metrics_move_with_traffic);
+
+/// Every series the Grafana board (`observability/`) asks for is one the platform
+/// serves once traffic has run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_asks_only_for_served_metrics() {
+    let board: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/observability/grafana/dashboards/echostream.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let asked: BTreeSet<String> = board["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap().clone())
+        .flat_map(|target| {
+            let expr = target["expr"].as_str().unwrap().to_string();
+            // Metric names: identifiers followed by `[`, `{`, `)` or the end.
+            let mut names = Vec::new();
+            let mut word = String::new();
+            for c in expr.chars().chain([' ']) {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    word.push(c);
+                    continue;
+                }
+                if (c == '[' || c == '{' || c == ')' || c == ' ') && word.contains('_') {
+                    names.push(std::mem::take(&mut word));
+                }
+                word.clear();
+            }
+            names
+        })
+        .filter(|name| {
+            name.starts_with("echostream_")
+                || name.starts_with("hive_")
+                || name.starts_with("http_")
+        })
+        .collect();
+    assert!(
+        asked.len() >= 15,
+        "the board asks for the figures: {asked:?}"
+    );
+
+    let p = start_platform(Profile::Embedded).await;
+    let (ann, bob) = friends(&p).await;
+    let conversation = direct_conversation(&p, &ann, &bob).await;
+    let _live = Subscription::start(
+        &p.gateway,
+        "subscription { chatEvents { position } }",
+        json!({}),
+        &bob.token,
+    )
+    .await;
+    send(&p, &ann, &conversation, "for the board", "board-1").await;
+    post(
+        &p.gateway,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        json!({ "i": { "login": ann.username, "password": "wrong" } }),
+        None,
+    )
+    .await;
+    let mut served = String::new();
+    for name in [
+        "gateway",
+        "auth",
+        "profile",
+        "chat",
+        "presence",
+        "notification",
+    ] {
+        served.push_str(&scrape(&p, name).await);
+    }
+    // Series that appear once what they count has happened at least once.
+    let on_first_event = [
+        "hive_router_subscriptions_clients_lagged_messages_total",
+        "echostream_rate_limit_refusals_total",
+    ];
+    for name in &asked {
+        if on_first_event.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            served
+                .lines()
+                .any(|line| line.starts_with(&format!("{name}{{"))
+                    || line.starts_with(&format!("{name} "))),
+            "the board asks for {name}, which no /metrics serves"
+        );
+    }
+}

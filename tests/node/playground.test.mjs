@@ -1,0 +1,121 @@
+// The playground in a real browser: headless Chromium (Debian's package) opens the
+// gateway's page, signs up and in with its helper, runs a query, starts a live
+// subscription and sees a message another client sends appear. Every request the
+// page makes must stay on this machine; a screenshot is saved.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+import { startPlatform, gql, signUp, eventually, friendsWithConversation } from './platform.mjs';
+
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const platform = await startPlatform();
+const base = platform.url.replace(/\/graphql$/, '');
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+after(async () => { await browser.close(); platform.stop(); });
+
+// The text of one of GraphiQL's CodeMirror editors.
+const areas = {
+  query: '.graphiql-query-editor .CodeMirror',
+  headers: '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror',
+  response: '.graphiql-response .CodeMirror',
+};
+const editor = (page, area) => page.evaluate(
+  (selector) => document.querySelector(selector)?.CodeMirror?.getValue() ?? '', areas[area]);
+
+// Whether `url` stays on this machine.
+const local = (url) => url.startsWith('data:') || ['127.0.0.1', 'localhost'].includes(new URL(url).hostname);
+
+function mailedCode(email) {
+  const outbox = join(platform.dataDir, 'mail/outbox.jsonl');
+  if (!existsSync(outbox)) return undefined;
+  const mails = readFileSync(outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.to === email);
+  return mails.at(-1)?.text.match(/\b(\d{6})\b/)?.[1];
+}
+
+test('the playground signs in, queries, and shows a live message, all from this machine', async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const offMachine = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (local(url)) return route.continue();
+    offMachine.push(url);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  const dir = process.env.TEST_ARTIFACTS_DIR ?? tmpdir();
+  mkdirSync(dir, { recursive: true });
+  const shot = join(dir, 'playground.png');
+  try {
+    await drive(page, offMachine);
+  } finally {
+    // Saved whatever happened: the page as the test left it.
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`playground screenshot: ${shot}`);
+    await context.close();
+  }
+});
+
+async function drive(page, offMachine) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('websocket', (ws) => { if (!local(ws.url())) offMachine.push(ws.url()); });
+  page.on('requestfailed', (r) => { if (local(r.url())) problems.push(`failed: ${r.url()}`); });
+
+  await page.goto(`${base}/`);
+  // GraphiQL is up with the schema: its docs know the supergraph's Query type.
+  await page.waitForSelector('.graphiql-query-editor .CodeMirror');
+
+  // Sign up and in with the helper; the mailed code comes from the local outbox.
+  const username = `pw_${Math.random().toString(36).slice(2, 8)}`;
+  const email = `${username}@example.com`;
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', 'correct horse battery');
+  await page.getByRole('button', { name: 'Register', exact: true }).click();
+  await page.getByText(`Registered ${username}`).waitFor();
+  const code = await eventually('the mailed code', () => mailedCode(email));
+  await page.fill('input[name=code]', code);
+  await page.getByRole('button', { name: 'Verify', exact: true }).click();
+  await page.getByText('Email verified').waitFor();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByTestId('signed-in').waitFor();
+  assert.equal(await page.getByTestId('signed-in').textContent(), `Signed in as ${username}`);
+  const headers = await editor(page, 'headers');
+  const session = JSON.parse(await page.evaluate(() => localStorage.getItem('echostream:session')));
+  assert.match(headers, new RegExp(`"Authorization": "Bearer ${session.accessToken}"`), 'the token is in the headers');
+
+  // A query, with the token the helper put in the headers.
+  await page.locator('.graphiql-execute-button').click();
+  await eventually('the Me answer', async () => ((await editor(page, 'response')).includes(`"username": "${username}"`) ? true : undefined));
+
+  // A live subscription (the second tab), then a message from another client.
+  const ann = { username, id: session.user.id, token: session.accessToken };
+  const bob = await signUp(platform, 'pwbob');
+  const conversationId = await friendsWithConversation(platform, ann, bob);
+  await page.locator('.graphiql-tab', { hasText: 'Events' }).click();
+  await eventually('the subscription tab', async () => ((await editor(page, 'query')).includes('chatEvents') ? true : undefined));
+  await page.locator('.graphiql-execute-button').click();
+  let sent = 0;
+  await eventually('the message to show in the page', async () => {
+    const shown = await editor(page, 'response');
+    if (shown.includes('"body": "hello from bob')) return true;
+    // Until the subscription is live, each try sends one more message.
+    sent += 1;
+    const r = await gql(platform.url, 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }',
+      { i: { conversationId, body: `hello from bob ${sent}`, idempotencyKey: `pw-${sent}` } }, bob.token);
+    assert.equal(r.errors, undefined, JSON.stringify(r));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return undefined;
+  }, 60000);
+  const shown = await editor(page, 'response');
+  assert.match(shown, /"__typename": "MessageAdded"/);
+  assert.match(shown, new RegExp(`"username": "${bob.username}"`));
+
+  // Stop the subscription: the execute button is now its stop button.
+  await page.locator('.graphiql-execute-button').click();
+  assert.deepEqual(offMachine, [], 'the page asked for nothing outside this machine');
+  assert.deepEqual(problems, [], 'no page errors and no failed requests');
+}
