@@ -182,6 +182,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 fn run_all(config: Config) -> Result<()> {
     // One process: the gateway and the subgraphs share a secret made here if none is set.
     let config = config.with_subgraph_secret();
+    // The router formats every log line of the process: a subgraph request's lines
+    // carry its id through the router's own request scope.
+    echostream_shared::telemetry::set_request_scope(echostream_gateway::log_scope);
     prepare_gateway(&config)?;
     let shutdown = CancellationToken::new();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();

@@ -52,6 +52,25 @@ pub fn plugins() -> PluginRegistry {
         .register::<sockets::Sockets>()
 }
 
+/// Runs `work` with `request_id` as the request id the router's log formatter
+/// writes on each line (its task-local): for the subgraphs' requests when they share
+/// the gateway's process (`echostream_shared::telemetry::set_request_scope`).
+pub fn log_scope<'a>(
+    request_id: &str,
+    work: futures::future::BoxFuture<'a, ()>,
+) -> futures::future::BoxFuture<'a, ()> {
+    use hive_router::telemetry::logging::request_id::{
+        REQUEST_IDENTIFIERS, RequestIdentifierExtractor,
+    };
+    let mut headers = hive_router::http::HeaderMap::new();
+    if let Ok(value) = hive_router::http::HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", value);
+    }
+    let identifiers = RequestIdentifierExtractor::new(Default::default())
+        .extract(&headers, &opentelemetry::Context::new());
+    Box::pin(REQUEST_IDENTIFIERS.scope(std::sync::Arc::new(identifiers), work))
+}
+
 /// The router failed to start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 #[error("gateway: {0}")]

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use echostream::testkit::client::{Subscription, eventually, metric, post};
+use echostream::testkit::client::{Subscription, eventually, metric, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{direct_conversation, friends, send};
+use echostream::testkit::scenario::{direct_conversation, friends, send, signed_up};
 use serde_json::json;
 
 use crate::on_both_profiles;
@@ -282,3 +282,61 @@ async fn the_board_asks_only_for_served_metrics() {
         );
     }
 }
+
+/// With `telemetry.log_format = "json"` the log lines are JSON objects, and a
+/// subgraph's lines while it serves a request carry that request's id: the client's
+/// `X-Request-Id`, passed on by the gateway.
+async fn json_log_lines_carry_the_request_id(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[
+            ("ECHOSTREAM_TELEMETRY__LOG_FORMAT", "json"),
+            ("LOG_LEVEL", "info"),
+        ],
+    )
+    .await;
+    let ann = signed_up(&p, "logann").await;
+    let request_id = format!("probe-{}", std::process::id());
+    let refused = post_with_headers(
+        &p.gateway,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        json!({ "i": { "login": ann.username, "password": "not the password" } }),
+        None,
+        &[("x-request-id", request_id.as_str())],
+    )
+    .await;
+    assert!(refused.get("errors").is_some(), "{refused}");
+    let line = eventually("the refusal logged", Duration::from_secs(10), || async {
+        p.log().lines().find_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            (value["message"] == "sign-in refused"
+                || value["fields"]["message"] == "sign-in refused")
+                .then_some(value)
+        })
+    })
+    .await;
+    let text = line.to_string();
+    assert!(
+        text.contains(&request_id),
+        "the subgraph's line carries the request id: {line}"
+    );
+    assert!(text.contains("wrong_credentials"), "{line}");
+    // Every line the platform wrote as a log line is one JSON object (the banner and
+    // a debug build's warning are plain text, printed before logging starts).
+    let log = p.log();
+    let logged: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("\"level\""))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    assert!(logged.len() > 3, "log lines were written");
+    for line in logged {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON line: {line}"
+        );
+    }
+}
+
+on_both_profiles!(json_log_lines_carry_the_request_id);

@@ -1,7 +1,9 @@
 // The playground in a real browser: headless Chromium (Debian's package) opens the
 // gateway's page, signs up and in with its helper, runs a query, starts a live
-// subscription and sees a message another client sends appear. Every request the
-// page makes must stay on this machine; a screenshot is saved.
+// subscription and sees a message another client sends appear, then finds the
+// supergraph in the docs and the autocompletion. Every request the page makes must
+// stay on this machine; screenshots are saved (playground-live.png when the message
+// shows, playground.png at the end, whatever happened).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
@@ -25,6 +27,13 @@ const areas = {
 const editor = (page, area) => page.evaluate(
   (selector) => document.querySelector(selector)?.CodeMirror?.getValue() ?? '', areas[area]);
 
+// Where screenshots go (scripts/test.sh: $CARGO_TARGET_DIR/artifacts).
+function artifacts() {
+  const dir = process.env.TEST_ARTIFACTS_DIR ?? tmpdir();
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 // Whether `url` stays on this machine.
 const local = (url) => url.startsWith('data:') || ['127.0.0.1', 'localhost'].includes(new URL(url).hostname);
 
@@ -45,9 +54,7 @@ test('the playground signs in, queries, and shows a live message, all from this 
     return route.abort();
   });
   const page = await context.newPage();
-  const dir = process.env.TEST_ARTIFACTS_DIR ?? tmpdir();
-  mkdirSync(dir, { recursive: true });
-  const shot = join(dir, 'playground.png');
+  const shot = join(artifacts(), 'playground.png');
   try {
     await drive(page, offMachine);
   } finally {
@@ -113,9 +120,27 @@ async function drive(page, offMachine) {
   const shown = await editor(page, 'response');
   assert.match(shown, /"__typename": "MessageAdded"/);
   assert.match(shown, new RegExp(`"username": "${bob.username}"`));
+  await page.screenshot({ path: join(artifacts(), 'playground-live.png') });
 
   // Stop the subscription: the execute button is now its stop button.
   await page.locator('.graphiql-execute-button').click();
+
+  // The docs and the autocompletion know the supergraph.
+  await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+  const docs = page.locator('.graphiql-doc-explorer');
+  await docs.getByText('Subscription', { exact: false }).first().waitFor();
+  await docs.getByText('Subscription', { exact: true }).first().click();
+  await docs.getByText('chatEvents').first().waitFor();
+  await page.locator('.graphiql-tab', { hasText: 'Me' }).click();
+  await page.evaluate((selector) => {
+    const cm = document.querySelector(selector).CodeMirror;
+    cm.setValue('query Probe {\n  conversat\n}');
+    cm.focus();
+    cm.setCursor({ line: 1, ch: 11 });
+  }, areas.query);
+  await page.keyboard.press('Control+Space');
+  const hints = page.locator('.CodeMirror-hints');
+  await hints.getByText('conversations', { exact: true }).waitFor();
   assert.deepEqual(offMachine, [], 'the page asked for nothing outside this machine');
   assert.deepEqual(problems, [], 'no page errors and no failed requests');
 }

@@ -277,9 +277,10 @@ pub async fn refresh(
     }
 }
 
-/// Counts one failed password sign-in (`reason`: `wrong_credentials`, `unverified`,
-/// `rate_limited`).
+/// Counts and logs one failed password sign-in (`reason`: `wrong_credentials`,
+/// `unverified`, `rate_limited`).
 pub fn sign_in_failed(reason: &str) {
+    tracing::info!(reason, "sign-in refused");
     METRICS
         .sign_in_failures
         .with_label_values(&["auth", reason])

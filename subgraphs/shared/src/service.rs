@@ -501,8 +501,12 @@ where
     let span = tracing::info_span!("graphql request", subgraph = state.subgraph.name(),
         %request_id, otel.kind = "server");
     crate::telemetry::follow(&span, traceparent);
-    let response = crate::telemetry::traced(span, state.schema.execute(request)).await;
-    GraphQLResponse::from(response).into_response()
+    let mut response = None;
+    let work = async {
+        response = Some(crate::telemetry::traced(span, state.schema.execute(request)).await);
+    };
+    crate::telemetry::with_request_id(&request_id, Box::pin(work)).await;
+    GraphQLResponse::from(response.expect("the request ran")).into_response()
 }
 
 /// A body that is not a GraphQL request at all: a coded GraphQL error, as everywhere

@@ -13,7 +13,10 @@
 //! every span of the process), by [`init`]'s when a subgraph runs alone.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -72,6 +75,27 @@ pub fn follow(span: &tracing::Span, traceparent: Option<&str>) {
     let context = TraceContextPropagator::new().extract(&carrier);
     if context.span().span_context().is_valid() {
         let _ = span.set_parent(context);
+    }
+}
+
+/// Gives the log lines of `work` the request id `request_id` where another
+/// library formats them: the router's formatter, when the gateway and the subgraphs
+/// share a process, reads it from its own task-local (see [`set_request_scope`]).
+pub type RequestScope = for<'a> fn(&str, BoxFuture<'a, ()>) -> BoxFuture<'a, ()>;
+
+static REQUEST_SCOPE: OnceLock<RequestScope> = OnceLock::new();
+
+/// Sets, once at start, how a request's id reaches the log formatter.
+pub fn set_request_scope(scope: RequestScope) {
+    let _ = REQUEST_SCOPE.set(scope);
+}
+
+/// Runs `work` with `request_id` on its log lines: the router's formatter's scope
+/// when one is set; otherwise the request span's `request_id` field does it.
+pub async fn with_request_id<'a>(request_id: &str, work: BoxFuture<'a, ()>) {
+    match REQUEST_SCOPE.get() {
+        Some(scope) => scope(request_id, work).await,
+        None => work.await,
     }
 }
 
