@@ -4,6 +4,9 @@
 //
 //   node scripts/oidc-provider.mjs PORT
 //
+// OIDC_EXTRA_REDIRECT_URIS (space-separated) adds web callbacks to `echostream-web`
+// (the playground's browser test registers the gateway's own page).
+//
 // Clients: `echostream-web` (confidential; web redirect) and `echostream-mobile`
 // (public, PKCE; an app redirect scheme).
 import { createRequire } from 'node:module';
@@ -22,7 +25,11 @@ const provider = new Provider(issuer, {
       // EchoStream's backend client serves web callbacks and app redirect schemes
       // (mobile apps that let the backend finish the flow); "native" allows both.
       application_type: 'native',
-      redirect_uris: ['http://127.0.0.1:3000/oauth/callback', 'com.echostream.app:/oauth'],
+      redirect_uris: [
+        'http://127.0.0.1:3000/oauth/callback',
+        'com.echostream.app:/oauth',
+        ...(process.env.OIDC_EXTRA_REDIRECT_URIS ?? '').split(' ').filter(Boolean),
+      ],
       response_types: ['code'],
       grant_types: ['authorization_code'],
       token_endpoint_auth_method: 'client_secret_basic',

@@ -33,10 +33,12 @@ export async function eventually(what, probe, timeoutMs = 30000) {
   }
 }
 
-export async function startPlatform() {
+/// Starts the platform on embedded defaults; `gatewayPort` and further `env` (a
+/// configuration file, say) when given.
+export async function startPlatform({ gatewayPort, env: extra = {} } = {}) {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'echostream-node-')), 'data');
-  const gatewayPort = await freePort();
-  const env = { ...process.env, ECHOSTREAM_PROFILE: 'embedded', ECHOSTREAM_DATA_DIR: dataDir, ECHOSTREAM_GATEWAY__PORT: String(gatewayPort), LOG_LEVEL: 'warn' };
+  gatewayPort ??= await freePort();
+  const env = { ...process.env, ECHOSTREAM_PROFILE: 'embedded', ECHOSTREAM_DATA_DIR: dataDir, ECHOSTREAM_GATEWAY__PORT: String(gatewayPort), LOG_LEVEL: 'warn', ...extra };
   for (const name of ['auth', 'profile', 'chat', 'presence', 'notification']) {
     env[`ECHOSTREAM_LISTEN__${name.toUpperCase()}_PORT`] = String(await freePort());
   }

@@ -6,11 +6,12 @@
 // shows, playground.png at the end, whatever happened).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
-import { startPlatform, gql, signUp, eventually, friendsWithConversation } from './platform.mjs';
+import { startPlatform, gql, signUp, eventually, friendsWithConversation, freePort } from './platform.mjs';
 
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const platform = await startPlatform();
@@ -144,3 +145,70 @@ async function drive(page, offMachine) {
   assert.deepEqual(offMachine, [], 'the page asked for nothing outside this machine');
   assert.deepEqual(problems, [], 'no page errors and no failed requests');
 }
+
+test('the provider button signs in through a configured OpenID provider', async () => {
+  // A provider of its own that knows this gateway's page as a web callback.
+  const modules = process.env.OIDC_PROVIDER_MODULES;
+  assert.ok(modules, 'OIDC_PROVIDER_MODULES (scripts/services.sh start) names the installed oidc-provider');
+  const gatewayPort = await freePort();
+  const oidcPort = await freePort();
+  const issuer = `http://127.0.0.1:${oidcPort}`;
+  const callback = `http://127.0.0.1:${gatewayPort}/`;
+  const root = new URL('../..', import.meta.url).pathname;
+  const provider = spawn('node', [join(root, 'scripts/oidc-provider.mjs'), String(oidcPort)], {
+    env: { ...process.env, OIDC_PROVIDER_MODULES: modules, OIDC_EXTRA_REDIRECT_URIS: callback },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const config = join(mkdtempSync(join(tmpdir(), 'echostream-oidc-')), 'echostream.toml');
+  writeFileSync(config, `[[auth.oidc]]
+name = "local"
+issuer = "${issuer}"
+client_id = "echostream-web"
+client_secret = "echostream-web-secret"
+redirect_uris = ["${callback}"]
+`);
+  let oauthPlatform;
+  const context = await browser.newContext();
+  try {
+    await eventually('the provider', async () => {
+      try { return (await fetch(`${issuer}/.well-known/openid-configuration`)).ok ? true : undefined; } catch { return undefined; }
+    });
+    oauthPlatform = await startPlatform({ gatewayPort, env: { ECHOSTREAM_CONFIG: config } });
+    // Our page must ask nothing of another host; the provider's development login
+    // pages ask Google for a font, which is refused (no network here) and not ours.
+    const offMachine = [];
+    const ours = `http://127.0.0.1:${gatewayPort}`;
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (local(url)) return route.continue();
+      const from = route.request().frame().url();
+      if (!from.startsWith(issuer)) offMachine.push(`${url} (from ${from || ours})`);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    await page.goto(callback);
+    await page.getByRole('button', { name: 'Sign in with local' }).click();
+    // The provider's own login and consent pages (its development interactions).
+    await page.waitForURL((url) => url.origin === issuer);
+    await page.fill('input[name=login]', 'oauthpw');
+    await page.fill('input[name=password]', 'any');
+    await page.locator('button[type=submit]').click();
+    await page.locator('button[type=submit]', { hasText: 'Continue' }).click();
+    // Back on the playground, which completes the sign-in once.
+    await page.waitForURL((url) => url.origin === ours && !url.search);
+    await page.getByTestId('signed-in').waitFor();
+    const session = JSON.parse(await page.evaluate(() => localStorage.getItem('echostream:session')));
+    assert.ok(session.accessToken, 'a token');
+    const me = await gql(oauthPlatform.url, '{ me { username email emailVerified } }', {}, session.accessToken);
+    assert.equal(me.data?.me?.email, 'oauthpw@oidc.example', JSON.stringify(me));
+    assert.equal(me.data.me.emailVerified, true);
+    assert.equal(await page.getByTestId('signed-in').textContent(), `Signed in as ${me.data.me.username}`);
+    await eventually('the token in the headers', async () => ((await editor(page, 'headers')).includes(session.accessToken) ? true : undefined));
+    assert.deepEqual(offMachine, [], 'the playground asked nothing of another host');
+    await page.screenshot({ path: join(artifacts(), 'playground-oauth.png') });
+  } finally {
+    await context.close();
+    oauthPlatform?.stop();
+    provider.kill();
+  }
+});
