@@ -225,7 +225,7 @@ async fn friends_talking_on(key: &str, value: &str) -> (Platform, Person, Person
     (p, ann, bob, id)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -220,3 +220,108 @@ async fn one_send_message_is_one_trace(profile: Profile) {
 }
 
 on_both_profiles!(one_send_message_is_one_trace);
+
+/// `echostream serve <subgraph>` installs its own pipeline: its spans go to the
+/// collector under `echostream-<subgraph>`, following the caller's `traceparent`,
+/// and its log lines are JSON carrying the request's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subgraph_served_alone_exports_its_spans_and_logs_json() {
+    let (endpoint, spans) = collector().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::faults::free_port();
+    let log = dir.path().join("auth.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_echostream"))
+        .args(["serve", "auth"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ECHOSTREAM_DATA_DIR", dir.path().join("data"))
+        .env("ECHOSTREAM_LISTEN__AUTH_PORT", port.to_string())
+        .env("ECHOSTREAM_TELEMETRY__LOG_FORMAT", "json")
+        .env("ECHOSTREAM_TELEMETRY__OTLP_ENDPOINT", &endpoint)
+        .env("ECHOSTREAM_TELEMETRY__OTLP_BATCH_DELAY_MS", "200")
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _auth = Stop(child);
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("auth alone", Duration::from_secs(60), || async {
+        let up = reqwest::get(format!("{base}/health")).await.ok()?;
+        up.status().is_success().then_some(())
+    })
+    .await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = "00f067aa0ba902b7";
+    let refused: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
+        .header("x-request-id", "alone-1")
+        .json(&json!({
+            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            "variables": { "i": { "login": "nobody", "password": "not the password" } },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(refused.get("errors").is_some(), "{refused}");
+
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let request = eventually(
+        "auth's span at the collector",
+        Duration::from_secs(30),
+        || async {
+            spans
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|s| s.name == "graphql request")
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(request.service, "echostream-auth");
+    assert_eq!(
+        request.trace_id,
+        hex(trace_id),
+        "it follows the caller's trace"
+    );
+    assert_eq!(
+        request.parent_span_id,
+        hex(parent),
+        "under the caller's span"
+    );
+    assert_eq!(request.attribute("request_id"), Some("alone-1"));
+
+    let line = eventually(
+        "the refusal logged as JSON",
+        Duration::from_secs(10),
+        || async {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find(|value| value["fields"]["message"] == "sign-in refused")
+        },
+    )
+    .await;
+    assert_eq!(line["span"]["request_id"], "alone-1", "{line}");
+    assert_eq!(line["fields"]["reason"], "wrong_credentials", "{line}");
+}
