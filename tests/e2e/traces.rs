@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::routing::post as route_post;
-use echostream::testkit::client::{Subscription, eventually, post};
+use echostream::testkit::client::{Subscription, eventually, post, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{direct_conversation, friends};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -262,20 +262,18 @@ async fn a_subgraph_served_alone_exports_its_spans_and_logs_json() {
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent = "00f067aa0ba902b7";
-    let refused: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
-        .header("x-request-id", "alone-1")
-        .json(&json!({
-            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            "variables": { "i": { "login": "nobody", "password": "not the password" } },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let traceparent = format!("00-{trace_id}-{parent}-01");
+    let refused = post_with_headers(
+        &format!("{base}/graphql"),
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        json!({ "i": { "login": "nobody", "password": "not the password" } }),
+        None,
+        &[
+            ("traceparent", traceparent.as_str()),
+            ("x-request-id", "alone-1"),
+        ],
+    )
+    .await;
     assert!(refused.get("errors").is_some(), "{refused}");
 
     let hex = |s: &str| -> Vec<u8> {
