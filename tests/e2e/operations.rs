@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use echostream::testkit::client::{Subscription, eventually, metric, post, post_with_headers};
+use echostream::testkit::client::{Subscription, eventually, metric, post_with_headers};
 use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{direct_conversation, friends, send, signed_up};
+use echostream::testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
 use serde_json::json;
 
 use crate::on_both_profiles;
@@ -29,15 +29,27 @@ async fn scrape(p: &Platform, name: &str) -> String {
     response.text().await.unwrap()
 }
 
-/// Requests by root field and outcome, their latency, live sockets and
-/// subscriptions, sign-in failures, rate-limit refusals and mail each move with
-/// traffic; the outbox backlog and consumer lag are served and drain to zero.
-async fn subgraph_metrics_move_with_traffic(profile: Profile) {
-    let p = start_platform(profile).await;
-    let before_chat = scrape(&p, "chat").await;
-    let before_auth = scrape(&p, "auth").await;
-    let (ann, bob) = friends(&p).await;
-    let conversation = direct_conversation(&p, &ann, &bob).await;
+/// A wrong-password sign-in as `login` at `url` (the gateway, or a subgraph), with
+/// `headers`; the whole response.
+pub(crate) async fn wrong_password(
+    url: &str,
+    login: &str,
+    headers: &[(&str, &str)],
+) -> serde_json::Value {
+    post_with_headers(
+        url,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        json!({ "i": { "login": login, "password": "not the password" } }),
+        None,
+        headers,
+    )
+    .await
+}
+
+/// Two friends, their direct conversation, and the second one's live `chatEvents`.
+async fn conversation_with_a_live_reader(p: &Platform) -> (Person, Person, String, Subscription) {
+    let (ann, bob) = friends(p).await;
+    let conversation = direct_conversation(p, &ann, &bob).await;
     let live = Subscription::start(
         &p.gateway,
         "subscription { chatEvents { position } }",
@@ -45,6 +57,17 @@ async fn subgraph_metrics_move_with_traffic(profile: Profile) {
         &bob.token,
     )
     .await;
+    (ann, bob, conversation, live)
+}
+
+/// Requests by root field and outcome, their latency, live sockets and
+/// subscriptions, sign-in failures, rate-limit refusals and mail each move with
+/// traffic; the outbox backlog and consumer lag are served and drain to zero.
+async fn subgraph_metrics_move_with_traffic(profile: Profile) {
+    let p = start_platform(profile).await;
+    let before_chat = scrape(&p, "chat").await;
+    let before_auth = scrape(&p, "auth").await;
+    let (ann, _bob, conversation, live) = conversation_with_a_live_reader(&p).await;
     for i in 0..3 {
         send(
             &p,
@@ -116,13 +139,7 @@ async fn subgraph_metrics_move_with_traffic(profile: Profile) {
 
     // Five wrong passwords, then the sixth attempt refused outright.
     for _ in 0..6 {
-        let wrong = post(
-            &p.gateway,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            json!({ "i": { "login": ann.username, "password": "not the password" } }),
-            None,
-        )
-        .await;
+        let wrong = wrong_password(&p.gateway, &ann.username, &[]).await;
         assert!(wrong.get("errors").is_some(), "{wrong}");
     }
     let auth = scrape(&p, "auth").await;
@@ -236,23 +253,9 @@ async fn the_board_asks_only_for_served_metrics() {
     );
 
     let p = start_platform(Profile::Embedded).await;
-    let (ann, bob) = friends(&p).await;
-    let conversation = direct_conversation(&p, &ann, &bob).await;
-    let _live = Subscription::start(
-        &p.gateway,
-        "subscription { chatEvents { position } }",
-        json!({}),
-        &bob.token,
-    )
-    .await;
+    let (ann, _bob, conversation, _live) = conversation_with_a_live_reader(&p).await;
     send(&p, &ann, &conversation, "for the board", "board-1").await;
-    post(
-        &p.gateway,
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-        json!({ "i": { "login": ann.username, "password": "wrong" } }),
-        None,
-    )
-    .await;
+    wrong_password(&p.gateway, &ann.username, &[]).await;
     let mut served = String::new();
     for name in [
         "gateway",
@@ -298,11 +301,9 @@ async fn json_log_lines_carry_the_request_id(profile: Profile) {
     .await;
     let ann = signed_up(&p, "logann").await;
     let request_id = format!("probe-{}", std::process::id());
-    let refused = post_with_headers(
+    let refused = wrong_password(
         &p.gateway,
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-        json!({ "i": { "login": ann.username, "password": "not the password" } }),
-        None,
+        &ann.username,
         &[("x-request-id", request_id.as_str())],
     )
     .await;

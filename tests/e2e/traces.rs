@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::routing::post as route_post;
-use echostream::testkit::client::{Subscription, eventually, post, post_with_headers};
+use echostream::testkit::client::{Subscription, eventually, post};
 use echostream::testkit::platform::{Platform, Profile};
 use echostream::testkit::scenario::{direct_conversation, friends};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -263,11 +263,9 @@ async fn a_subgraph_served_alone_exports_its_spans_and_logs_json() {
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent = "00f067aa0ba902b7";
     let traceparent = format!("00-{trace_id}-{parent}-01");
-    let refused = post_with_headers(
+    let refused = crate::operations::wrong_password(
         &format!("{base}/graphql"),
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-        json!({ "i": { "login": "nobody", "password": "not the password" } }),
-        None,
+        "nobody",
         &[
             ("traceparent", traceparent.as_str()),
             ("x-request-id", "alone-1"),

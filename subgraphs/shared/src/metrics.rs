@@ -62,55 +62,59 @@ pub struct Metrics {
     consumers: Mutex<Vec<(&'static str, String)>>,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid counter");
+/// `collector`, registered in `registry` (each name once, at start).
+fn registered<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: Result<C, prometheus::Error>,
+) -> C {
+    let collector = collector.expect("a valid instrument");
     registry
-        .register(Box::new(c.clone()))
+        .register(Box::new(collector.clone()))
         .expect("registered once");
-    c
+    collector
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    registered(registry, IntCounterVec::new(Opts::new(name, help), labels))
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid gauge");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("registered once");
-    g
+    registered(registry, IntGaugeVec::new(Opts::new(name, help), labels))
 }
 
 impl Metrics {
     fn new() -> Metrics {
         let r = Registry::new();
-        let request_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "echostream_graphql_request_duration_seconds",
-                "Time to answer a GraphQL request, by root field",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-            &["subgraph", "field", "type"],
-        )
-        .expect("a valid histogram");
-        r.register(Box::new(request_duration.clone()))
-            .expect("registered once");
-        let outbox_oldest_age = GaugeVec::new(
-            Opts::new(
-                "echostream_outbox_oldest_age_seconds",
-                "Age of the oldest outbox row not yet published (0 when none waits)",
+        let request_duration = registered(
+            &r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "echostream_graphql_request_duration_seconds",
+                    "Time to answer a GraphQL request, by root field",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+                &["subgraph", "field", "type"],
             ),
-            &["subgraph"],
-        )
-        .expect("a valid gauge");
-        r.register(Box::new(outbox_oldest_age.clone()))
-            .expect("registered once");
-        let mail_in_flight = prometheus::IntGauge::new(
-            "echostream_mail_in_flight",
-            "Mails being handed to the mail port now",
-        )
-        .expect("a valid gauge");
-        r.register(Box::new(mail_in_flight.clone()))
-            .expect("registered once");
+        );
+        let outbox_oldest_age = registered(
+            &r,
+            GaugeVec::new(
+                Opts::new(
+                    "echostream_outbox_oldest_age_seconds",
+                    "Age of the oldest outbox row not yet published (0 when none waits)",
+                ),
+                &["subgraph"],
+            ),
+        );
+        let mail_in_flight = registered(
+            &r,
+            prometheus::IntGauge::new(
+                "echostream_mail_in_flight",
+                "Mails being handed to the mail port now",
+            ),
+        );
         Metrics {
             requests: counter(
                 &r,
@@ -319,14 +323,12 @@ struct Observed {
     root: Root,
 }
 
-impl Observed {
-    fn root(&self) -> (String, &'static str) {
-        self.root
-            .lock()
-            .expect("metrics lock")
-            .clone()
-            .unwrap_or_else(|| ("(unparsed)".to_string(), "unknown"))
-    }
+/// The request's root field and type, or `(unparsed)` when it never parsed.
+fn root_or_unparsed(root: &Root) -> (String, &'static str) {
+    root.lock()
+        .expect("metrics lock")
+        .clone()
+        .unwrap_or_else(|| ("(unparsed)".to_string(), "unknown"))
 }
 
 /// The first root field of the operation `request` runs, and its type.
@@ -405,12 +407,7 @@ impl futures::Stream for Counted<'_> {
     ) -> std::task::Poll<Option<Response>> {
         let polled = self.inner.poll_next_unpin(cx);
         if self.live.is_none() {
-            let field = self
-                .root
-                .lock()
-                .expect("metrics lock")
-                .clone()
-                .map_or_else(|| "(unparsed)".to_string(), |(field, _)| field);
+            let (field, _) = root_or_unparsed(&self.root);
             let gauge = METRICS
                 .subscriptions
                 .with_label_values(&[self.subgraph, &field]);
@@ -439,7 +436,7 @@ impl Extension for Observed {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
-        let (field, kind) = self.root();
+        let (field, kind) = root_or_unparsed(&self.root);
         METRICS
             .request_duration
             .with_label_values(&[self.subgraph, &field, kind])

@@ -615,10 +615,7 @@ async fn metrics<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
     let name = state.subgraph.name();
     crate::metrics::refresh(name, &state.db, state.dependencies.events.as_ref()).await;
     (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
         crate::metrics::METRICS.render(name),
     )
         .into_response()

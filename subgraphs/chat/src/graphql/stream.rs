@@ -135,14 +135,14 @@ impl ChatEvent {
                 trace,
             } => {
                 // The hand-off to the subscriber, in the trace of the event (when
-                // traced): the last span of a message's way.
+                // traced): the last span of a message's way, closed (and so
+                // recorded) as it is handed on.
+                let position = position.encode();
                 if trace.is_some() {
-                    let span =
-                        tracing::info_span!("deliver chat event", position = %position.encode());
+                    let span = tracing::info_span!("deliver chat event", %position);
                     echostream_shared::telemetry::follow(&span, trace.as_deref());
-                    span.in_scope(|| tracing::debug!("delivered"));
                 }
-                (position.encode(), frame)
+                (position, frame)
             }
             Event::Passing { position, frame } => (position.encode(), frame),
         };
