@@ -24,6 +24,16 @@ started=0
 cleanup() { [ "$started" = 1 ] && { scripts/services.sh clean || true; scripts/services.sh stop; }; }
 trap cleanup EXIT
 
+echo "== vendored patches in use"
+# A dependency that moves off a vendored version makes Cargo only warn, and the
+# vendored fixes (vendor/README.md) would silently stop applying: fail instead.
+unused=$(cargo metadata --locked --format-version 1 2>&1 >/dev/null | grep -i "was not used in the crate graph" || true)
+if [ -n "$unused" ]; then
+  echo "$unused"
+  echo "a [patch] entry of Cargo.toml is not used: see vendor/README.md" >&2
+  exit 1
+fi
+
 echo "== format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

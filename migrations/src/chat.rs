@@ -5,7 +5,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::common::{
-    Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table,
+    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_friendships_table,
     create_media_table, index, n,
 };
 
@@ -21,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(Privacy),
             Box::new(Groups),
             Box::new(Media),
+            Box::new(DeadLetterKeys),
+            Box::new(IdempotencyPerConversation),
         ]
     }
 }
@@ -203,5 +205,43 @@ impl MigrationName for Media {
 impl MigrationTrait for Media {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_media_table(manager).await
+    }
+}
+
+/// An idempotency key is scoped to its conversation: one message per (conversation,
+/// sender, device, client key), so a key reused in another conversation sends there
+/// instead of answering with a message of the first.
+struct IdempotencyPerConversation;
+
+impl MigrationName for IdempotencyPerConversation {
+    fn name(&self) -> &str {
+        "m20261206_000002_idempotency_per_conversation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IdempotencyPerConversation {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("messages_idempotency")
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "messages",
+            "messages_idempotency_per_conversation",
+            &[
+                "conversation_id",
+                "sender_id",
+                "sender_device",
+                "client_key",
+            ],
+            true,
+        )
+        .await
     }
 }

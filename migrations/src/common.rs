@@ -232,3 +232,36 @@ impl MigrationTrait for DeadLetters {
             .await
     }
 }
+
+/// Adds the partition key of each parked event and when a newer event of that key
+/// superseded it, so that a replay never applies an old change over a newer one.
+pub struct DeadLetterKeys;
+
+impl MigrationName for DeadLetterKeys {
+    fn name(&self) -> &str {
+        "m20261206_000001_dead_letter_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeadLetterKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite adds columns one at a time.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("dead_letters"))
+                    .add_column(string_null(n("event_key")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("dead_letters"))
+                    .add_column(timestamp_with_time_zone_null(n("superseded_at")))
+                    .to_owned(),
+            )
+            .await
+    }
+}

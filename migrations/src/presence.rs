@@ -4,7 +4,9 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::{Blocks, DeadLetters, Privacy, create_event_tables, create_friendships_table};
+use crate::common::{
+    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_friendships_table,
+};
 
 /// Runs the presence migrations.
 pub struct Migrator;
@@ -17,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetters),
             Box::new(Blocks),
             Box::new(Privacy),
+            Box::new(DeadLetterKeys),
         ]
     }
 }

@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::common::{
-    Blocks, DeadLetters, Privacy, create_event_tables, create_media_table, index, n,
+    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_media_table, index, n,
 };
 
 /// Runs the profile migrations.
@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(EmailDigests),
             Box::new(Privacy),
             Box::new(Media),
+            Box::new(DeadLetterKeys),
         ]
     }
 }

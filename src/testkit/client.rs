@@ -173,12 +173,18 @@ impl Subscription {
             .await
             .expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
-        socket
+        let mut subscription = Subscription { socket };
+        subscription.subscribe("1", query, variables).await;
+        subscription
+    }
+
+    /// Starts another subscription, `id`, on this connection.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        let subscribe = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        self.socket
             .send(Message::Text(subscribe.to_string().into()))
             .await
             .unwrap();
-        Subscription { socket }
     }
 
     /// The next `next` payload, or None if nothing came within `timeout`.

@@ -30,6 +30,8 @@ pub struct Platform {
     /// [`Platform::cli`].
     binary: String,
     config_env: Vec<(String, String)>,
+    /// Every variable the platform was started with, to start it again.
+    start_env: Vec<(String, String)>,
     child: Child,
     _dir: tempfile::TempDir,
     log: PathBuf,
@@ -131,6 +133,20 @@ impl Platform {
                 port.to_string(),
             );
         }
+        // Tests and the bench drive users far faster than people do: the per-user
+        // rate limits are lifted here (tests of the limits themselves set theirs).
+        for key in [
+            "SEND_MESSAGE_PER_10S",
+            "MARKS_PER_MINUTE",
+            "GROUPS_PER_HOUR",
+            "FRIEND_REQUESTS_PER_HOUR",
+            "EMAIL_CHANGES_PER_HOUR",
+            "SEARCHES_PER_MINUTE",
+            "EXPORTS_PER_HOUR",
+            "OTHER_WRITES_PER_MINUTE",
+        ] {
+            command.env(format!("ECHOSTREAM_RATE_LIMITS__{key}"), "1000000");
+        }
         if profile == Profile::Services {
             let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
             let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
@@ -177,16 +193,21 @@ impl Platform {
         for (key, value) in extra_env {
             command.env(key, value);
         }
-        let config_env: Vec<(String, String)> = command
+        let start_env: Vec<(String, String)> = command
             .get_envs()
             .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+            .collect();
+        let config_env: Vec<(String, String)> = start_env
+            .iter()
             .filter(|(k, _)| k.starts_with("ECHOSTREAM_"))
+            .cloned()
             .collect();
         let child = command.spawn().expect("start the echostream binary");
         let mut platform = Platform {
             subgraph_secret,
             binary: binary.to_string(),
             config_env,
+            start_env,
             profile,
             gateway: format!("http://127.0.0.1:{gateway_port}/graphql"),
             subgraph_ports,
@@ -197,6 +218,29 @@ impl Platform {
         };
         platform.wait_until_ready().await?;
         Ok(platform)
+    }
+
+    /// Kills the platform as a crash does (`SIGKILL`: nothing is flushed, no task
+    /// finishes), then starts it again on the same ports, data and services, and
+    /// waits until it is ready.
+    pub async fn crash_and_restart(&mut self) {
+        self.child.kill().expect("kill the platform");
+        self.child.wait().expect("reap the platform");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut command = Command::new(&self.binary);
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs(self.start_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log));
+        self.child = command.spawn().expect("start the echostream binary again");
+        if let Err(log) = self.wait_until_ready().await {
+            panic!("the platform did not start again:\n{log}");
+        }
     }
 
     /// Waits for the gateway; the platform's log when it exited first.
@@ -342,6 +386,35 @@ impl Platform {
             request = request.bearer_auth(token);
         }
         request
+            .send()
+            .await
+            .expect("subgraph reachable")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Posts an operation straight to subgraph `name` as the gateway does for a
+    /// client at `address` (signed, with the address and its MAC): how a test
+    /// stands for clients at several addresses.
+    pub async fn post_as_gateway_from(
+        &self,
+        name: &str,
+        address: &str,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let subgraph = Subgraph::from_name(name).expect("subgraph").name();
+        let trust = GatewayTrust::new(&self.subgraph_secret, subgraph, true);
+        reqwest::Client::new()
+            .post(self.subgraph_url(name))
+            .header(SIGNATURE_HEADER, self.gateway_signature(name))
+            .header("x-forwarded-for", address)
+            .header(
+                echostream_shared::trust::CLIENT_MAC_HEADER,
+                trust.client_mac(address),
+            )
+            .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
             .expect("subgraph reachable")

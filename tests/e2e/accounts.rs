@@ -286,6 +286,45 @@ async fn repeated_login_failures_lock_the_account_with_a_retry_after(profile: Pr
     assert!(retry > 0);
 }
 
+/// Guesses sent all at once cannot slip past the lockout, and a stranger's guesses
+/// lock out only the stranger: the owner signs in from their own address.
+async fn the_sign_in_lockout_is_atomic_and_cannot_lock_the_owner_out(profile: Profile) {
+    let p = start_platform(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let attempt = |address: &'static str, password: &'static str| {
+        let p = &p;
+        let login = ann.username.clone();
+        async move {
+            p.post_as_gateway_from(
+                "auth",
+                address,
+                LOGIN,
+                json!({ "input": { "login": login, "password": password, "deviceId": "d" } }),
+            )
+            .await
+        }
+    };
+    // Twenty guesses at once from one address: at most five reach the password.
+    let answers =
+        futures::future::join_all((0..20).map(|_| attempt("203.0.113.7", "a wrong guess"))).await;
+    let checked = answers
+        .iter()
+        .filter(|a| error_code(a) == "UNAUTHENTICATED")
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|a| error_code(a) == "RATE_LIMITED")
+        .count();
+    assert_eq!((checked, limited), (5, 15), "{answers:?}");
+    // That address is locked out, even with the right password; the owner's is not.
+    assert_eq!(
+        error_code(&attempt("203.0.113.7", PASSWORD).await),
+        "RATE_LIMITED"
+    );
+    let own = attempt("198.51.100.20", PASSWORD).await;
+    assert!(own["data"]["login"]["accessToken"].is_string(), "{own}");
+}
+
 async fn codes_have_a_resend_cooldown_and_limited_attempts(profile: Profile) {
     let p = start_platform(profile).await;
     let username = unique("dan");
@@ -395,6 +434,25 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
 async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     let p = start_platform(profile).await;
     let (ann, bob) = friends(&p).await;
+    // Ann owns a group with bob, and wrote to bob.
+    let direct = direct_conversation(&p, &ann, &bob).await;
+    let room = echostream::testkit::scenario::group(&p, &ann, "Ann's", &[&bob]).await;
+    let secret = send(&p, &ann, &direct, "my secret plans", "s").await;
+    eventually("bob's notification of it", WAIT, || async {
+        let feed = data(
+            &p.gateway,
+            "{ notifications(first: 20) { payload } }",
+            json!({}),
+            Some(&bob.token),
+        )
+        .await;
+        feed["notifications"]
+            .as_array()?
+            .iter()
+            .any(|n| n["payload"]["preview"] == "my secret plans")
+            .then_some(())
+    })
+    .await;
     let export = data(
         &p.gateway,
         "{ me { accountExport } }",
@@ -455,6 +513,65 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     )
     .await;
     assert_eq!(search["searchUsers"]["edges"], json!([]));
+    // Her memberships ended: her group is bob's now, and says so in its timeline.
+    let timeline = eventually("the group to be handed over", WAIT, || async {
+        let out = data(
+            &p.gateway,
+            "query T($id: ID!) { conversation(id: $id) { myRole members { user { id } } messages(last: 10) { nodes { body kind system { action } } } } }",
+            json!({ "id": room }),
+            Some(&bob.token),
+        )
+        .await;
+        (out["conversation"]["myRole"] == "OWNER").then_some(out)
+    })
+    .await;
+    let members = timeline["conversation"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{timeline}");
+    let actions: Vec<&Value> = timeline["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["system"]["action"])
+        .collect();
+    assert!(actions.contains(&&json!("MEMBER_LEFT")), "{timeline}");
+    assert!(
+        actions.contains(&&json!("OWNERSHIP_TRANSFERRED")),
+        "{timeline}"
+    );
+    // What she wrote is erased: the message keeps its place, without its body, and
+    // bob's notification of it without its preview.
+    let history = data(
+        &p.gateway,
+        "query H($id: ID!) { conversation(id: $id) { messages(last: 10) { nodes { id seq body } } } }",
+        json!({ "id": direct }),
+        Some(&bob.token),
+    )
+    .await;
+    let kept = history["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == secret["id"])
+        .cloned()
+        .expect("the message keeps its place");
+    assert_eq!(kept["body"], "", "{kept}");
+    eventually("the preview to be erased", WAIT, || async {
+        let feed = data(
+            &p.gateway,
+            "{ notifications(first: 20) { kind payload } }",
+            json!({}),
+            Some(&bob.token),
+        )
+        .await;
+        let previews: Vec<Value> = feed["notifications"]
+            .as_array()?
+            .iter()
+            .filter(|n| n["kind"] == "MESSAGE")
+            .map(|n| n["payload"]["preview"].clone())
+            .collect();
+        (!previews.is_empty() && previews.iter().all(|p| p == "")).then_some(())
+    })
+    .await;
     // The username is free again.
     assert_eq!(
         register(&p, &ann.username).await["username"],
@@ -651,7 +768,66 @@ async fn floods_from_one_address_are_limited_even_with_a_forged_forwarded_for(pr
     );
 }
 
+/// The code-based account calls, made anonymously with a wrong or malformed code,
+/// answer exactly alike for a verified account, an unverified one and no account at
+/// all: none of them tells which addresses have accounts.
+async fn code_based_account_calls_answer_alike_for_known_and_unknown_addresses(profile: Profile) {
+    let p = start_platform(profile).await;
+    let verified = signed_up(&p, "ann").await;
+    let unverified = unique("bob");
+    register(&p, &unverified).await;
+    let addresses = [
+        format!("{}@example.com", verified.username),
+        format!("{unverified}@example.com"),
+        format!("{}@example.com", unique("nobody")),
+    ];
+    let calls = [
+        (
+            "mutation V($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { id } }",
+            json!({ "c": "000000" }),
+        ),
+        (
+            "mutation V($e: String!, $c: String!) { verifyEmail(email: $e, code: $c) { id } }",
+            json!({ "c": "12x456" }),
+        ),
+        (
+            "mutation R($e: String!, $c: String!, $p: String!) { resetPassword(email: $e, code: $c, newPassword: $p) }",
+            json!({ "c": "000000", "p": "a brand new passphrase" }),
+        ),
+        (
+            "mutation R($e: String!, $c: String!, $p: String!) { resetPassword(email: $e, code: $c, newPassword: $p) }",
+            json!({ "c": "12x456", "p": "a brand new passphrase" }),
+        ),
+        (
+            "mutation S($e: String!) { resendVerificationCode(email: $e) }",
+            json!({}),
+        ),
+        (
+            "mutation P($e: String!) { requestPasswordReset(email: $e) }",
+            json!({}),
+        ),
+    ];
+    for (query, vars) in calls {
+        let mut answers = Vec::new();
+        for email in &addresses {
+            let mut vars = vars.clone();
+            vars["e"] = json!(email);
+            answers.push(post(&p.gateway, query, vars, None).await);
+        }
+        assert_eq!(
+            answers[0], answers[2],
+            "verified vs unknown, {query} {vars}"
+        );
+        assert_eq!(
+            answers[1], answers[2],
+            "unverified vs unknown, {query} {vars}"
+        );
+    }
+}
+
 on_both_profiles!(
+    the_sign_in_lockout_is_atomic_and_cannot_lock_the_owner_out,
+    code_based_account_calls_answer_alike_for_known_and_unknown_addresses,
     my_data_is_exported_from_every_subgraph,
     floods_from_one_address_are_limited_even_with_a_forged_forwarded_for,
     refreshes_rotate_and_a_reused_token_revokes_its_session,

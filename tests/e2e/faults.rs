@@ -225,6 +225,114 @@ async fn friends_talking_on(key: &str, value: &str) -> (Platform, Person, Person
     (p, ann, bob, id)
 }
 
+/// Services only: Redis refusing every write (out of memory, `noeviction`) for longer
+/// than a consumer used to retry before parking. The fan-out waits and retries
+/// (`/ready` names the consumer meanwhile), and once Redis accepts writes again the
+/// subscriber receives every message, in order, once: nothing is skipped silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_refusing_writes_mid_traffic_delays_but_loses_no_message_services() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let (p, ann, bob, id) = friends_talking_on("ECHOSTREAM_REDIS__URL", &url).await;
+    let mut sub = subscribe(&p, &bob, &position(&p, &bob).await).await;
+    for i in 1..=3 {
+        send(&p, &ann, &id, &format!("before{i}"), &format!("b{i}")).await;
+    }
+    let mut received = Vec::new();
+    for _ in 1..=3 {
+        let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(10)).await;
+        received.push(e["message"]["seq"].as_i64().unwrap());
+    }
+    redis_cli(port, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    redis_cli(port, &["CONFIG", "SET", "maxmemory", "1"]);
+    for i in 1..=5 {
+        let vars = json!({ "input": { "conversationId": id, "body": format!("during{i}"), "idempotencyKey": format!("d{i}") } });
+        let body = post(
+            &p.gateway,
+            "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }",
+            vars,
+            Some(&ann.token),
+        )
+        .await;
+        assert!(
+            body.get("errors").is_none(),
+            "sending needs no Redis write: {body}"
+        );
+    }
+    // The fan-out is held up and says so, for longer than the old retries lasted.
+    let chat = p
+        .subgraph_ports
+        .iter()
+        .find(|(name, _)| *name == "chat")
+        .unwrap()
+        .1;
+    let ready = eventually(
+        "chat to name its waiting consumer",
+        Duration::from_secs(30),
+        || async {
+            let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{chat}/ready"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            body["failing"]
+                .as_array()?
+                .iter()
+                .any(|f| f == "consumers")
+                .then_some(body)
+        },
+    )
+    .await;
+    assert!(
+        ready["checks"]["consumers"]
+            .as_str()
+            .unwrap()
+            .contains("chat-fanout on chat"),
+        "{ready}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{chat}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        echostream::testkit::client::metric(
+            &metrics,
+            "echostream_consumer_retrying_seconds",
+            &["group=\"chat-fanout\""]
+        ) >= 3.0,
+        "the wait shows in /metrics"
+    );
+    redis_cli(port, &["CONFIG", "SET", "maxmemory", "0"]);
+    for _ in 1..=5 {
+        let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
+        received.push(e["message"]["seq"].as_i64().unwrap());
+    }
+    assert_eq!(
+        received,
+        (1..=8).collect::<Vec<_>>(),
+        "every message, in order, once"
+    );
+    let dead = p.cli(&["dead-letters", "list"]);
+    assert!(!dead.contains("chat-fanout"), "nothing was parked: {dead}");
+    redis.kill().unwrap();
+    let _ = redis.wait();
+}
+
+fn redis_cli(port: u16, args: &[&str]) {
+    let status = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .expect("redis-cli");
+    assert!(status.success(), "redis-cli {args:?}");
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -233,7 +341,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-fn start_redis(port: u16) -> Child {
+pub(crate) fn start_redis(port: u16) -> Child {
     let mut child = Command::new("redis-server")
         .args([
             "--port",

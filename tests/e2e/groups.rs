@@ -455,7 +455,67 @@ async fn strangers_and_blocked_people_are_kept_out_of_groups(profile: Profile) {
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "blank title: {body}");
 }
 
+/// A member removed from a group reads nothing more of it: replaying their stream
+/// from before the removal (subscription or `changesSince`) hands out that they were
+/// removed, and none of the group's messages they had not fetched yet.
+async fn a_removed_member_replays_nothing_more_of_the_group(profile: Profile) {
+    let p = crate::start(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    let cat = signed_up(&p, "cat").await;
+    befriend(&p, &ann, &bob).await;
+    befriend(&p, &ann, &cat).await;
+    let room = group(&p, &ann, "Room", &[&bob, &cat]).await;
+    let since = crate::stream::position(&p, &bob).await;
+    send(&p, &cat, &room, "the plan, before bob is out", "c1").await;
+    data(
+        &p.gateway,
+        REMOVE,
+        json!({ "c": room, "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    send(&p, &cat, &room, "after", "c2").await;
+
+    let changes = eventually("the removal in bob's stream", WAIT, || async {
+        let changes = data(
+            &p.gateway,
+            "query C($p: String!) { changesSince(position: $p) { events { __typename ... on MembersLeft { users { id } } } } }",
+            json!({ "p": since }),
+            Some(&bob.token),
+        )
+        .await;
+        let events = changes["changesSince"]["events"].as_array()?.clone();
+        events
+            .iter()
+            .any(|e| e["__typename"] == "MembersLeft")
+            .then_some(events)
+    })
+    .await;
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|e| e["__typename"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["MembersLeft"], "only the removal: {changes:?}");
+    assert_eq!(changes[0]["users"][0]["id"], bob.id.as_str());
+
+    let mut sub = crate::stream::subscribe(&p, &bob, &since).await;
+    let first = sub
+        .next(std::time::Duration::from_secs(10))
+        .await
+        .expect("the replay");
+    assert_eq!(
+        first["data"]["chatEvents"]["__typename"], "MembersLeft",
+        "the replay starts with the removal, not the group's message: {first}"
+    );
+    assert!(
+        sub.next(std::time::Duration::from_secs(1)).await.is_none(),
+        "and nothing more of the group"
+    );
+}
+
 on_both_profiles!(
+    a_removed_member_replays_nothing_more_of_the_group,
     group_lifecycle_is_told_in_the_timeline,
     every_role_can_do_exactly_what_the_permission_table_says,
     strangers_and_blocked_people_are_kept_out_of_groups,

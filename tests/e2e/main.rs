@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod dead_letters;
+mod durability;
 mod faults;
 mod flow;
 mod groups;
@@ -14,7 +15,10 @@ mod operations;
 mod people;
 mod presence;
 mod privacy;
+mod rate_limits;
+mod receipts;
 mod schema;
+mod sessions;
 mod stream;
 mod timeline;
 mod traces;

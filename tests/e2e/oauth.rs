@@ -298,14 +298,36 @@ fn rand_bytes() -> [u8; 32] {
 
 const NATIVE: &str = "mutation N($t: String!, $n: String!) { signInWithIdToken(provider: \"local\", idToken: $t, nonce: $n) { accessToken user { id emailVerified } } }";
 
+const NONCE: &str = "mutation { requestSignInNonce { nonce expiresAt } }";
+
+async fn issued_nonce(p: &echostream::testkit::platform::Platform) -> String {
+    let issued = data(&p.gateway, NONCE, json!({}), None).await;
+    issued["requestSignInNonce"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn native_apps_exchange_a_provider_id_token(profile: Profile) {
     let (p, _config) = start(profile).await;
-    let nonce = URL_SAFE_NO_PAD.encode(rand_bytes());
+    // A nonce the app made up itself is refused: only issued ones count.
+    let made_up = URL_SAFE_NO_PAD.encode(rand_bytes());
+    let own_token = native_id_token("native_user", &made_up).await;
+    let refused = post(
+        &p.gateway,
+        NATIVE,
+        json!({ "t": own_token, "n": made_up }),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    let nonce = issued_nonce(&p).await;
     let id_token = native_id_token("native_user", &nonce).await;
+    let other = issued_nonce(&p).await;
     let wrong_nonce = post(
         &p.gateway,
         NATIVE,
-        json!({ "t": id_token, "n": "a-different-nonce-value" }),
+        json!({ "t": id_token, "n": other }),
         None,
     )
     .await;
@@ -322,6 +344,21 @@ async fn native_apps_exchange_a_provider_id_token(profile: Profile) {
     )
     .await;
     assert_eq!(error_code(&tampered), "UNAUTHENTICATED");
+    // The tampered attempt spent that nonce: the genuine token needs a fresh one.
+    let spent = post(
+        &p.gateway,
+        NATIVE,
+        json!({ "t": id_token, "n": nonce }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        error_code(&spent),
+        "UNAUTHENTICATED",
+        "a nonce works once: {spent}"
+    );
+    let nonce = issued_nonce(&p).await;
+    let id_token = native_id_token("native_user", &nonce).await;
     let signed_in = data(
         &p.gateway,
         NATIVE,
@@ -333,6 +370,15 @@ async fn native_apps_exchange_a_provider_id_token(profile: Profile) {
         signed_in["signInWithIdToken"]["user"]["emailVerified"],
         true
     );
+    // Replayed (a leaked ID token with its nonce): refused.
+    let replayed = post(
+        &p.gateway,
+        NATIVE,
+        json!({ "t": id_token, "n": nonce }),
+        None,
+    )
+    .await;
+    assert_eq!(error_code(&replayed), "UNAUTHENTICATED", "{replayed}");
 }
 
 async fn a_password_account_links_and_unlinks_a_provider(profile: Profile) {

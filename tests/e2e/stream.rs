@@ -20,6 +20,7 @@ use crate::on_both_profiles;
 pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
     ... on MessageAdded { message { id seq conversationId body sender { id username } } } \
     ... on ReceiptChanged { conversationId user { id } deliveredSeq readSeq } \
+    ... on MessagesStatusChanged { conversationId deliveredSeq readSeq } \
     ... on ConversationChanged { conversation { id title } } \
     ... on MembersJoined { conversationId users { id } } \
     ... on MembersLeft { conversationId users { id } } \
@@ -240,18 +241,26 @@ async fn receipts_membership_changes_and_typing_reach_members_live(profile: Prof
     let m = send(&p, &ann, &room, "hello", "k").await;
     let seq = m["seq"].as_i64().unwrap();
 
-    // A read reaches the sender live.
-    data(
-        &p.gateway,
-        "mutation R($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }",
-        json!({ "c": room, "s": seq }),
-        Some(&bob.token),
-    )
-    .await;
-    let receipt = next_of(&mut anns, "ReceiptChanged", Duration::from_secs(10)).await;
-    assert_eq!(receipt["user"]["id"], bob.id.as_str());
-    assert_eq!(receipt["readSeq"], seq);
-    assert_eq!(receipt["deliveredSeq"], seq);
+    // Reads reach the sender live as the status of their message: read by all
+    // once the last member has read it.
+    let mut bobs = subscribe(&p, &bob, &position(&p, &bob).await).await;
+    for reader in [&bob, &cat] {
+        data(
+            &p.gateway,
+            "mutation R($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }",
+            json!({ "c": room, "s": seq }),
+            Some(&reader.token),
+        )
+        .await;
+    }
+    let status = next_of(&mut anns, "MessagesStatusChanged", Duration::from_secs(10)).await;
+    assert_eq!(status["conversationId"], room.as_str());
+    assert_eq!(status["readSeq"], seq, "{status}");
+    assert_eq!(status["deliveredSeq"], seq);
+    // The reader's own devices follow their read position.
+    let own = next_of(&mut bobs, "ReceiptChanged", Duration::from_secs(10)).await;
+    assert_eq!(own["user"]["id"], bob.id.as_str());
+    assert_eq!(own["readSeq"], seq);
 
     // A rename and a new member.
     data(

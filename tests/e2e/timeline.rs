@@ -417,7 +417,42 @@ async fn unread_counts_match_a_recount_under_concurrent_senders_and_readers(prof
     assert!(read > 0);
 }
 
+/// An idempotency key belongs to its conversation: the same key from the same device
+/// in another conversation sends a message there; repeated in the first, it answers
+/// with the first message; and a member removed from a group cannot fetch their old
+/// message back with its key.
+async fn idempotency_keys_are_scoped_to_their_conversation(profile: Profile) {
+    let p = crate::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let direct = direct_conversation(&p, &ann, &bob).await;
+    let team = group(&p, &ann, "team", &[&bob]).await;
+    let first = send(&p, &bob, &direct, "hello", "same-key").await;
+    let second = send(&p, &bob, &team, "hello", "same-key").await;
+    assert_ne!(first["id"], second["id"], "one message per conversation");
+    let again = send(&p, &bob, &direct, "hello", "same-key").await;
+    assert_eq!(
+        again["id"], first["id"],
+        "a repeat in one conversation is one message"
+    );
+    data(
+        &p.gateway,
+        "mutation R($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) { id } }",
+        json!({ "c": team, "u": bob.id }),
+        Some(&ann.token),
+    )
+    .await;
+    let resent = post(
+        &p.gateway,
+        "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id body } }",
+        json!({ "input": { "conversationId": team, "body": "hello", "idempotencyKey": "same-key" } }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(error_code(&resent), "NOT_FOUND", "{resent}");
+}
+
 on_both_profiles!(
+    idempotency_keys_are_scoped_to_their_conversation,
     history_pages_forward_backward_and_around_a_message,
     conversation_list_is_ordered_by_activity_with_unread_and_role,
     status_and_seen_by_follow_receipts_and_their_privacy,

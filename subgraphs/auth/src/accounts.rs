@@ -196,7 +196,11 @@ pub async fn resend_verification(auth: &Auth, email: &str) -> Result<(), Error> 
 }
 
 /// Marks the account's email verified when `code` is its live verification code.
+/// Every failure answers alike (malformed, wrong, expired, an unknown address, an
+/// address already verified), so the call tells nobody which addresses have
+/// accounts.
 pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::Model, Error> {
+    codes::well_formed(code)?;
     limits::hit(
         auth.ports.pubsub.as_ref(),
         limits::CODE_ENTRIES,
@@ -207,7 +211,7 @@ pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::
         .await?
         .ok_or_else(codes::invalid)?;
     if account.email_verified_at.is_some() {
-        return Err(Error::conflict("this email is already verified"));
+        return Err(codes::invalid());
     }
     let checked = codes::check(&auth.db, account.id, Purpose::VerifyEmail, code).await?;
     auth.relay
@@ -290,6 +294,7 @@ pub async fn reset_password(
     new_password: &str,
 ) -> Result<(), Error> {
     validate_password(new_password)?;
+    codes::well_formed(code)?;
     limits::hit(
         auth.ports.pubsub.as_ref(),
         limits::CODE_ENTRIES,

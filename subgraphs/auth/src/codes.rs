@@ -84,6 +84,15 @@ pub fn invalid() -> Error {
     Error::bad_input("the code is wrong or has expired")
 }
 
+/// Refuses a code that is not six digits. Call it before looking the address up, so
+/// that the answer is the same whether or not the address has an account.
+pub fn well_formed(code: &str) -> Result<(), Error> {
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::bad_input("the code is 6 digits"));
+    }
+    Ok(())
+}
+
 /// Checks `code` against the user's live code of `purpose`; counts a wrong guess.
 /// Call [`consume`] inside the transaction that acts on it.
 pub async fn check(
@@ -92,9 +101,7 @@ pub async fn check(
     purpose: Purpose,
     code: &str,
 ) -> Result<email_code::Model, Error> {
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::bad_input("the code is 6 digits"));
-    }
+    well_formed(code)?;
     let live = email_code::Entity::find()
         .filter(email_code::Column::UserId.eq(user))
         .filter(email_code::Column::Purpose.eq(purpose.as_str()))

@@ -167,6 +167,14 @@ pub struct OAuthStart {
     state: String,
 }
 
+/// A nonce for a native app's own sign-in request to a provider.
+#[derive(SimpleObject)]
+pub struct SignInNonce {
+    /// Put it in the provider request (`nonce`), then pass it to `signInWithIdToken`.
+    nonce: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A signed-in device.
 pub struct Session {
     model: session::Model,
@@ -335,8 +343,16 @@ impl Mutation {
         }
     }
 
+    /// Native apps: a nonce to put in the app's own request to the provider, then
+    /// to pass to `signInWithIdToken` with the ID token it returns. Works once, for
+    /// ten minutes.
+    async fn request_sign_in_nonce(&self, ctx: &Context<'_>) -> Result<SignInNonce> {
+        let (nonce, expires_at) = oauth::issue_nonce(auth(ctx)?).await?;
+        Ok(SignInNonce { nonce, expires_at })
+    }
+
     /// Native apps: signs in with an ID token the app got from the provider, and the
-    /// nonce the app put in that request.
+    /// nonce from `requestSignInNonce` the app put in that request (once only).
     async fn sign_in_with_id_token(
         &self,
         ctx: &Context<'_>,

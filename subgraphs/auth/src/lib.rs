@@ -72,6 +72,24 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             }
         });
     }
+    {
+        // Revocations live in the database; the pub/sub store is their cache, and
+        // a store that restarted empty (or came back from an older snapshot) would
+        // let revoked sessions' tokens work again until they expire.
+        let auth = Arc::clone(&auth);
+        let shutdown = ports.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = sessions::restore_revocations(&auth).await {
+                    tracing::warn!(%err, "revocations not restored to the store yet");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(sessions::RESTORE_REVOCATIONS_EVERY) => {}
+                }
+            }
+        });
+    }
     let jwks_auth = Arc::clone(&auth);
     let extra = Router::new().route(
         "/.well-known/jwks.json",

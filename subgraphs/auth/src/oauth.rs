@@ -5,8 +5,15 @@
 //! state for ten minutes; `complete` takes the code the provider sent to the client's
 //! redirect URI, exchanges it (with the verifier, using the oauth2 crate), verifies
 //! the ID token (signature by the provider's JWKS, issuer, audience, expiry, nonce)
-//! and signs the person in. Native flow: `sign_in_with_id_token` verifies an ID
-//! token the app obtained itself, with the nonce the app chose.
+//! and signs the person in. Native flow: the app asks for a nonce
+//! (`issue_nonce`, single use, ten minutes), puts it in its own request to the
+//! provider, and `sign_in_with_id_token` verifies the ID token it got back, with
+//! that nonce: a leaked ID token cannot be replayed, since its nonce is spent.
+//!
+//! Every one-time value (`state`, nonce) is taken from the store in one atomic step,
+//! so two requests racing with one value cannot both pass. An ID token signed by a
+//! key the provider's JWKS does not list makes us fetch the JWKS again at most once
+//! per [`JWKS_REFETCH`].
 //!
 //! A first sign-in creates a verified account. An email that already belongs to a
 //! password account is never linked automatically (that would hand the account to
@@ -105,6 +112,8 @@ struct Provider {
     config: OidcProviderConfig,
     metadata: RwLock<Option<Metadata>>,
     keys: RwLock<HashMap<String, DecodingKey>>,
+    /// When the JWKS was last fetched (bounds refetches for unknown key ids).
+    fetched_at: RwLock<Option<std::time::Instant>>,
 }
 
 /// The configured providers.
@@ -146,6 +155,13 @@ fn pending_key(state: &str) -> String {
     format!("oauth-pending:{state}")
 }
 
+fn nonce_key(nonce: &str) -> String {
+    format!("oauth-nonce:{nonce}")
+}
+
+/// How often a provider's JWKS may be fetched again for an unknown key id.
+pub const JWKS_REFETCH: Duration = Duration::from_secs(30);
+
 fn random_token() -> String {
     let bytes: [u8; 24] = rand::random();
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
@@ -166,6 +182,7 @@ impl Providers {
                     config: c.clone(),
                     metadata: RwLock::new(None),
                     keys: RwLock::new(HashMap::new()),
+                    fetched_at: RwLock::new(None),
                 })
                 .collect(),
         }
@@ -229,13 +246,20 @@ impl Providers {
         if let Some(key) = provider.keys.read().await.get(kid) {
             return Ok(key.clone());
         }
+        let unknown = || Error::Unauthenticated("the ID token's key is not the provider's".into());
+        {
+            // A stream of made-up key ids must not make us fetch the JWKS each time.
+            let mut fetched_at = provider.fetched_at.write().await;
+            if fetched_at.is_some_and(|at| at.elapsed() < JWKS_REFETCH) {
+                return Err(unknown());
+            }
+            *fetched_at = Some(std::time::Instant::now());
+        }
         let metadata = self.metadata(provider).await?;
         let fetched = echostream_shared::token::fetch_jwks(&self.http, &metadata.jwks_uri).await?;
         let mut keys = provider.keys.write().await;
         keys.extend(fetched);
-        keys.get(kid).cloned().ok_or_else(|| {
-            Error::Unauthenticated("the ID token's key is not the provider's".into())
-        })
+        keys.get(kid).cloned().ok_or_else(unknown)
     }
 
     /// Who an access token belongs to, from the provider's user-info endpoint, read
@@ -441,10 +465,13 @@ pub async fn complete(
     device: DeviceClient<'_>,
 ) -> Result<Completed, Error> {
     let invalid = || Error::bad_input("this sign-in is unknown, used or expired; start again");
-    let key = pending_key(state);
-    let raw = auth.ports.pubsub.get(&key).await?.ok_or_else(invalid)?;
-    // One use: a replayed state finds nothing.
-    auth.ports.pubsub.delete(&key).await?;
+    // One use, atomically: a replayed (or raced) state finds nothing.
+    let raw = auth
+        .ports
+        .pubsub
+        .take(&pending_key(state))
+        .await?
+        .ok_or_else(invalid)?;
     let pending: Pending = serde_json::from_str(&raw).map_err(|_| invalid())?;
     if pending.link_user != linking {
         return Err(Error::bad_input(if pending.link_user.is_some() {
@@ -516,7 +543,23 @@ pub async fn complete(
     }
 }
 
-/// Native apps: signs in with an ID token the app obtained from the provider itself.
+/// How long an issued nonce waits to be used.
+pub const NONCE_TTL: Duration = Duration::from_secs(600);
+
+/// Native apps: a nonce to put in the app's own request to the provider; it works
+/// once, within [`NONCE_TTL`].
+pub async fn issue_nonce(auth: &Auth) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
+    let nonce = random_token();
+    auth.ports
+        .pubsub
+        .set(&nonce_key(&nonce), "issued", Some(NONCE_TTL))
+        .await?;
+    let expires = chrono::Utc::now() + chrono::Duration::from_std(NONCE_TTL).unwrap_or_default();
+    Ok((nonce, expires))
+}
+
+/// Native apps: signs in with an ID token the app obtained from the provider itself,
+/// carrying a nonce this server issued and nobody has used.
 pub async fn sign_in_with_id_token(
     auth: &Auth,
     provider_name: &str,
@@ -524,12 +567,17 @@ pub async fn sign_in_with_id_token(
     nonce: &str,
     device: DeviceClient<'_>,
 ) -> Result<Tokens, Error> {
-    if nonce.len() < 16 {
-        return Err(Error::bad_input("the nonce must be at least 16 characters"));
+    if nonce.is_empty() || nonce.len() > 128 {
+        return Err(Error::bad_input("nonce is not one this server issued"));
     }
     let provider = auth.oauth.provider(provider_name)?;
     if !is_oidc(&provider.config) {
         return Err(Error::bad_input("this provider does not issue ID tokens"));
+    }
+    if auth.ports.pubsub.take(&nonce_key(nonce)).await?.is_none() {
+        return Err(Error::Unauthenticated(
+            "this nonce is unknown, used or expired: ask for one with requestSignInNonce".into(),
+        ));
     }
     let mut audiences = provider.config.native_client_ids.clone();
     audiences.push(provider.config.client_id.clone());

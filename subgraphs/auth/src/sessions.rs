@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use echostream_shared::Error;
 use echostream_shared::contracts::auth::SessionRevoked;
 use echostream_shared::events::outbox::Change;
-use echostream_shared::token::revoked_session_key;
+use echostream_shared::token::end_session;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -77,9 +77,19 @@ pub async fn login(
     .await
     .map_err(refused)?;
     let subject = login.trim().to_lowercase();
-    limits::check(pubsub, limits::LOGIN_FAILURES, &subject)
+    // Counted before the password is checked (atomically), so that parallel guesses
+    // cannot all pass a check made before any of them is counted; and per address,
+    // so that a stranger's wrong guesses lock out only the stranger.
+    let from_here = format!("{subject}|{}", client.ip);
+    limits::hit(pubsub, limits::LOGIN_FAILURES, &from_here)
         .await
         .map_err(refused)?;
+    let known = known_address(pubsub, &subject, client.ip).await?;
+    if !known {
+        limits::hit(pubsub, limits::LOGIN_ATTEMPTS_FROM_NEW_ADDRESSES, &subject)
+            .await
+            .map_err(refused)?;
+    }
     let found = users::by_login(&auth.db, login).await?;
     // Unknown logins are checked against a dummy hash: the same cost, so timing does
     // not tell which accounts exist.
@@ -93,14 +103,18 @@ pub async fn login(
     let account = match found {
         Some(account) if matches => account,
         _ => {
-            limits::hit(pubsub, limits::LOGIN_FAILURES, &subject)
-                .await
-                .ok();
             echostream_shared::metrics::sign_in_failed("wrong_credentials");
             return Err(Error::Unauthenticated("wrong login or password".into()));
         }
     };
-    limits::clear(pubsub, limits::LOGIN_FAILURES, &subject).await?;
+    limits::clear(pubsub, limits::LOGIN_FAILURES, &from_here).await?;
+    pubsub
+        .set(
+            &limits::known_address_key(&subject, client.ip),
+            "1",
+            Some(limits::KNOWN_ADDRESS_TTL),
+        )
+        .await?;
     if account.email_verified_at.is_none() {
         echostream_shared::metrics::sign_in_failed("unverified");
         return Err(Error::forbidden(
@@ -108,6 +122,18 @@ pub async fn login(
         ));
     }
     open(auth, account, client).await
+}
+
+/// Whether `account` (a login as typed) has signed in from `address` lately.
+async fn known_address(
+    pubsub: &dyn echostream_shared::pubsub::PubSub,
+    account: &str,
+    address: &str,
+) -> Result<bool, Error> {
+    Ok(pubsub
+        .get(&limits::known_address_key(account, address))
+        .await?
+        .is_some())
 }
 
 /// Opens a session for an authenticated account (password or OAuth sign-in).
@@ -244,11 +270,38 @@ pub async fn revoke(auth: &Auth, session_id: Uuid, reason: &str) -> Result<(), E
     }
     // Remembered as long as any access token of the session can still be valid.
     let ttl = StdDuration::from_secs(auth.ports.config.auth.access_token_ttl_secs + 60);
-    auth.ports
-        .pubsub
-        .set(&revoked_session_key(session_id), "1", Some(ttl))
-        .await?;
+    end_session(auth.ports.pubsub.as_ref(), session_id, ttl).await?;
     Ok(())
+}
+
+/// How often every instance writes the recent revocations to the store again.
+pub const RESTORE_REVOCATIONS_EVERY: StdDuration = StdDuration::from_secs(5);
+
+/// Marks again in the pub/sub store every session revoked while one of its access
+/// tokens may still be valid: the database is where revocations are kept, the store
+/// only where tokens are checked against them, and it may have lost them (a restart,
+/// an older snapshot, a failover). Runs at start and every
+/// [`RESTORE_REVOCATIONS_EVERY`]; a few rows each time (revocations of the last
+/// `auth.access_token_ttl_secs`).
+pub async fn restore_revocations(auth: &Auth) -> Result<u64, Error> {
+    let ttl = StdDuration::from_secs(auth.ports.config.auth.access_token_ttl_secs + 60);
+    let since = Utc::now() - Duration::from_std(ttl).unwrap_or_default();
+    let revoked = session::Entity::find()
+        .filter(session::Column::RevokedAt.gt(since))
+        .all(&auth.db)
+        .await?;
+    let mut restored = 0;
+    for s in revoked {
+        let Some(at) = s.revoked_at else { continue };
+        let left = (at - since).to_std().unwrap_or_default();
+        if left.is_zero() {
+            continue;
+        }
+        let key = echostream_shared::token::revoked_session_key(s.id);
+        auth.ports.pubsub.set(&key, "1", Some(left)).await?;
+        restored += 1;
+    }
+    Ok(restored)
 }
 
 /// Revokes every live session of `user` except `keep`; returns how many ended.

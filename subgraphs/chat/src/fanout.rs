@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::{
-    ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated,
+    ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated, StatusChanged,
 };
 use echostream_shared::events::Delivery;
 use echostream_shared::projections::{blocks, friendships, privacy};
@@ -14,7 +14,6 @@ use echostream_shared::pubsub::{PubSub, Retention};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::receipts::sees_reads;
 use crate::stream;
 
 /// What the fan-out needs: the streams, and chat's privacy projection (receipts).
@@ -41,10 +40,9 @@ impl Fanout {
     }
 }
 
-/// Appends a chat event to the streams of everyone it concerns.
-///
-/// Read positions go in full to those whose read-receipt settings and the reader's
-/// let them see it (the reader included), and without the read position to the rest.
+/// Appends a chat event to the streams of everyone it concerns: a message or a
+/// membership or info change to the members, a receipt to the reader alone, a
+/// status to the member whose messages it is about.
 pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
     let event = &delivery.event;
     let id = event.id;
@@ -54,23 +52,28 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
         return fanout.append(&members, id.to_string(), &frame).await;
     }
     if let Some(receipt) = event.decode::<ReceiptUpdated>()? {
-        let settings = privacy::of_many(&fanout.db, &receipt.member_ids).await?;
-        let reader = settings[&receipt.user_id];
-        let (see, blind): (Vec<Uuid>, Vec<Uuid>) = receipt
-            .member_ids
-            .iter()
-            .partition(|m| **m == receipt.user_id || sees_reads(&settings[*m], &reader));
-        let frame = |read_seq| ChatFrame::Receipt {
+        // The reader's own devices follow their read state; what the others need
+        // comes as their own messages' status (`receipts.rs`).
+        let frame = ChatFrame::Receipt {
             conversation_id: receipt.conversation_id,
             user_id: receipt.user_id,
             delivered_seq: receipt.delivered_seq,
-            read_seq,
+            read_seq: Some(receipt.read_seq),
             at: receipt.at,
         };
-        fanout
-            .append(&see, format!("{id}:r"), &frame(Some(receipt.read_seq)))
-            .await?;
-        return fanout.append(&blind, format!("{id}:d"), &frame(None)).await;
+        return fanout
+            .append(&[receipt.user_id], id.to_string(), &frame)
+            .await;
+    }
+    if let Some(status) = event.decode::<StatusChanged>()? {
+        let frame = ChatFrame::Status {
+            conversation_id: status.conversation_id,
+            delivered_seq: status.delivered_seq,
+            read_seq: status.read_seq,
+        };
+        return fanout
+            .append(&[status.user_id], id.to_string(), &frame)
+            .await;
     }
     if let Some(change) = event.decode::<MembersChanged>()? {
         let conversation_id = change.conversation_id;
@@ -102,6 +105,34 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
             .append(&update.member_ids, id.to_string(), &frame)
             .await;
     }
+    Ok(())
+}
+
+/// Tells the users a parked chat event concerned that their streams missed it: their
+/// streams start anew, so every client of theirs, live or resuming, gets
+/// `ResyncRequired` and refetches. The users are read from the payload as far as it
+/// can be read (every chat event names its `memberIds`, and a change of members its
+/// `removed` too), whatever its version; an event with no readable payload names
+/// nobody, and is logged as such.
+pub async fn parked(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
+    let payload = &delivery.event.payload;
+    let mut users: Vec<Uuid> = ["memberIds", "removed"]
+        .iter()
+        .filter_map(|field| payload.get(*field)?.as_array())
+        .flatten()
+        .filter_map(|id| Uuid::parse_str(id.as_str()?).ok())
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    if users.is_empty() {
+        tracing::error!(event = %delivery.event.id, kind = %delivery.event.kind,
+            "a parked chat event names nobody: whoever it concerned is not told");
+        return Ok(());
+    }
+    tracing::warn!(event = %delivery.event.id, users = users.len(),
+        "a chat event was parked: its users' streams start anew (ResyncRequired)");
+    let streams: Vec<String> = users.iter().map(|u| stream::name(*u)).collect();
+    fanout.pubsub.restart_streams(&streams, fanout.keep).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 pub mod conversations;
 pub mod entities;
+pub mod erasure;
 pub mod fanout;
 pub mod graphql;
 pub mod history;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use axum::Router;
 use echostream_migrations::chat::Migrator;
 use echostream_shared::config::Subgraph;
+use echostream_shared::contracts::auth::UserDeleted;
 use echostream_shared::events::outbox::Relay;
 use echostream_shared::media::cleanup::Cleanup;
 use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
@@ -60,19 +62,22 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         db.clone(),
         |db, delivery| async move { fanout::apply_profile_event(&db, delivery).await },
     );
-    ports.consume("auth", "chat", &db, db.clone(), |db, delivery| async move {
-        fanout::apply_auth_event(&db, delivery).await
-    });
     let fanout = fanout::Fanout {
         pubsub: Arc::clone(&ports.pubsub),
         db: db.clone(),
         keep: ports.config.chat.retention(),
     };
-    ports.consume(
+    let told = fanout.clone();
+    let on_parked: echostream_shared::events::consumer::OnParked = Arc::new(move |delivery| {
+        let told = told.clone();
+        Box::pin(async move { fanout::parked(&told, delivery).await })
+    });
+    ports.consume_telling(
         "chat",
         "chat-fanout",
         &db,
         fanout,
+        Some(on_parked),
         |fanout, delivery| async move { fanout::fan_out(&fanout, delivery).await },
     );
     let app = Arc::new(Chat {
@@ -86,6 +91,18 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         ),
     });
     app.cleanup.spawn(ports.shutdown.clone());
+    ports.consume(
+        "auth",
+        "chat",
+        &db,
+        Arc::clone(&app),
+        |app, delivery| async move {
+            if let Some(deleted) = delivery.event.decode::<UserDeleted>()? {
+                erasure::erase(&app, deleted.user_id).await?;
+            }
+            fanout::apply_auth_event(&app.db, delivery).await
+        },
+    );
     serve(
         Subgraph::Chat,
         ports,

@@ -27,7 +27,8 @@ pub struct Draft<'a> {
 }
 
 /// Sends a message, or returns the one already sent with this idempotency key from
-/// this device.
+/// this device in this conversation (only to a current member: membership is asked
+/// first).
 pub async fn send(
     chat: &Chat,
     sender: Uuid,
@@ -51,7 +52,9 @@ pub async fn send(
     }
     let (conversation, me) =
         conversations::membership(&chat.db, draft.conversation_id, sender).await?;
-    if let Some(existing) = find_by_key(&chat.db, sender, device, key).await? {
+    if let Some(existing) =
+        find_by_key(&chat.db, draft.conversation_id, sender, device, key).await?
+    {
         return Ok(existing);
     }
     if !groups::may_send(&conversation, &me.role) {
@@ -91,20 +94,26 @@ pub async fn send(
         .await;
     match written {
         // The same key raced in from the same device: the unique index kept one.
-        Err(Error::Conflict(_)) => find_by_key(&chat.db, sender, &retry_device, &retry_key)
-            .await?
-            .ok_or_else(|| Error::internal("a duplicate message vanished")),
+        Err(Error::Conflict(_)) => {
+            find_by_key(&chat.db, conversation_id, sender, &retry_device, &retry_key)
+                .await?
+                .ok_or_else(|| Error::internal("a duplicate message vanished"))
+        }
         other => other,
     }
 }
 
+/// The message `sender` already sent from `device` with `key` in `conversation`
+/// (keys are scoped to their conversation, which the caller is a member of now).
 async fn find_by_key(
     db: &DatabaseConnection,
+    conversation: Uuid,
     sender: Uuid,
     device: &str,
     key: &str,
 ) -> Result<Option<message::Model>, Error> {
     Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation))
         .filter(message::Column::SenderId.eq(sender))
         .filter(message::Column::SenderDevice.eq(device))
         .filter(message::Column::ClientKey.eq(key))

@@ -3,25 +3,38 @@
 //! unread counts (`unread.rs`) all derive from these positions, so none can drift.
 //!
 //! Read receipts are reciprocal, as in WhatsApp: a member's read position shows to
-//! another only when both have `readReceipts` on. Delivery always shows.
+//! another only when both have `readReceipts` on. Delivery always shows. A member
+//! who hides their reads hides them completely: reading does not raise their
+//! delivered position, leaves no read mark ("seen by" times that could reappear),
+//! and tells the others nothing.
+//!
+//! What a move costs the members' streams (their replay windows): the reader's own
+//! stream gets one `ReceiptChanged` (their other devices follow their read state),
+//! and a member gets a `MessagesStatusChanged` only when the move takes the
+//! aggregate of *their own* messages (delivered to every other member, read by
+//! every other member) past one of them. So one message in a group of N, delivered
+//! and read by everyone, costs about 2(N-1) appends in all, two per reader's own
+//! stream and at most two to its sender, instead of one per member per move
+//! (2N(N-1): 131,000 for 256 members).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use echostream_shared::Error;
-use echostream_shared::contracts::chat::{MessageSent, ReceiptUpdated};
+use echostream_shared::contracts::chat::{MessageSent, ReceiptUpdated, StatusChanged};
 use echostream_shared::contracts::profile::PrivacySettings;
 use echostream_shared::events::outbox::Change;
+use echostream_shared::projections::privacy;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations;
-use crate::entities::{member, read_mark};
+use crate::entities::{member, message, read_mark};
 
 /// Which position a client moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +70,7 @@ pub async fn mark(
         return Err(Error::bad_input("upToSeq cannot be negative"));
     }
     let (found, me) = conversations::membership(&chat.db, conversation, user).await?;
+    let hides_reads = !privacy::of(&chat.db, user).await?.read_receipts;
     let up_to = up_to.min(found.last_seq);
     let moves = match which {
         Mark::Delivered => me.delivered_seq < up_to,
@@ -65,16 +79,25 @@ pub async fn mark(
     if !moves {
         return Ok(me);
     }
+    // Reading implies delivery, unless the reader hides their reads: then delivery
+    // moves only when marked, so that it cannot tell a read.
+    let raise_delivered = which == Mark::Delivered || !hides_reads;
     chat.relay
         .write(move |txn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let delivered = Expr::case(member::Column::DeliveredSeq.lt(up_to), up_to)
-                    .finally(Expr::col(member::Column::DeliveredSeq));
+                let before = member::Entity::find_by_id((conversation, user))
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| Error::not_found("no such conversation"))?;
                 let mut update = member::Entity::update_many()
-                    .col_expr(member::Column::DeliveredSeq, delivered.into())
                     .filter(member::Column::ConversationId.eq(conversation))
                     .filter(member::Column::UserId.eq(user));
+                if raise_delivered {
+                    let delivered = Expr::case(member::Column::DeliveredSeq.lt(up_to), up_to)
+                        .finally(Expr::col(member::Column::DeliveredSeq));
+                    update = update.col_expr(member::Column::DeliveredSeq, delivered.into());
+                }
                 update = match which {
                     Mark::Delivered => update.filter(member::Column::DeliveredSeq.lt(up_to)),
                     Mark::Read => update
@@ -82,15 +105,17 @@ pub async fn mark(
                         .filter(member::Column::LastReadSeq.lt(up_to)),
                 };
                 let moved = update.exec(txn).await?.rows_affected > 0;
-                let now_me = member::Entity::find_by_id((conversation, user))
-                    .one(txn)
-                    .await?
+                let members = conversations::members(txn, conversation).await?;
+                let now_me = members
+                    .iter()
+                    .find(|m| m.user_id == user)
+                    .cloned()
                     .ok_or_else(|| Error::not_found("no such conversation"))?;
                 if !moved {
                     // Another call got there first.
                     return Ok(Change::new(now_me));
                 }
-                if which == Mark::Read {
+                if which == Mark::Read && !hides_reads {
                     read_mark::ActiveModel {
                         conversation_id: Set(conversation),
                         seq: Set(up_to),
@@ -100,18 +125,137 @@ pub async fn mark(
                     .insert(txn)
                     .await?;
                 }
-                let event = ReceiptUpdated {
+                let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+                let settings = privacy::of_many(txn, &ids).await?;
+                let statuses =
+                    status_changes(txn, conversation, &before, &members, &settings).await?;
+                let receipt = ReceiptUpdated {
                     conversation_id: conversation,
                     user_id: user,
                     delivered_seq: now_me.delivered_seq,
                     read_seq: now_me.last_read_seq,
                     at: now,
-                    member_ids: conversations::member_ids(txn, conversation).await?,
+                    member_ids: ids,
                 };
-                Ok(Change::new(now_me).emit(&event, Some(user)))
+                let mut change = Change::new(now_me).emit(&receipt, Some(user));
+                for status in &statuses {
+                    change = change.emit(status, Some(user));
+                }
+                Ok(change)
             })
         })
         .await
+}
+
+/// How far `member` has received, as the others see it: their delivered position,
+/// raised by their read position only when their reads show at all (else reading
+/// would show as delivery).
+pub fn delivered_position(member: &member::Model, settings: &PrivacySettings) -> i64 {
+    if settings.read_receipts {
+        member.delivered_seq.max(member.last_read_seq)
+    } else {
+        member.delivered_seq
+    }
+}
+
+/// What every member but `owner` has received, and (when all their reads show to
+/// `owner`) read; `None` when `owner` is alone.
+fn aggregate(
+    owner: Uuid,
+    members: &[member::Model],
+    settings: &HashMap<Uuid, PrivacySettings>,
+) -> Option<(i64, Option<i64>)> {
+    let mine = settings.get(&owner).copied().unwrap_or_default();
+    let others: Vec<&member::Model> = members.iter().filter(|m| m.user_id != owner).collect();
+    let delivered = others
+        .iter()
+        .map(|m| delivered_position(m, &settings.get(&m.user_id).copied().unwrap_or_default()))
+        .min()?;
+    let reads_show = others.iter().all(|m| {
+        sees_reads(
+            &mine,
+            &settings.get(&m.user_id).copied().unwrap_or_default(),
+        )
+    });
+    let read = reads_show.then(|| others.iter().map(|m| m.last_read_seq).min().unwrap_or(0));
+    Some((delivered, read))
+}
+
+/// The members whose own messages' aggregate moved past one of them when one
+/// member's position went from `before` to where `members` now have it.
+async fn status_changes(
+    txn: &impl ConnectionTrait,
+    conversation: Uuid,
+    before: &member::Model,
+    members: &[member::Model],
+    settings: &HashMap<Uuid, PrivacySettings>,
+) -> Result<Vec<StatusChanged>, Error> {
+    let earlier: Vec<member::Model> = members
+        .iter()
+        .map(|m| {
+            if m.user_id == before.user_id {
+                before.clone()
+            } else {
+                m.clone()
+            }
+        })
+        .collect();
+    // Each candidate with the ranges of seq its aggregate moved over.
+    let mut candidates = Vec::new();
+    let mut ranges: BTreeMap<(i64, i64), HashSet<Uuid>> = BTreeMap::new();
+    for owner in members.iter().map(|m| m.user_id) {
+        if owner == before.user_id {
+            continue;
+        }
+        let (Some(was), Some(now)) = (
+            aggregate(owner, &earlier, settings),
+            aggregate(owner, members, settings),
+        ) else {
+            continue;
+        };
+        let mut moved = Vec::new();
+        if now.0 > was.0 {
+            moved.push((was.0, now.0));
+        }
+        if let (Some(from), Some(to)) = (was.1, now.1)
+            && to > from
+        {
+            moved.push((from, to));
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        for range in &moved {
+            ranges.entry(*range).or_default();
+        }
+        candidates.push((owner, now, moved));
+    }
+    // Who sent messages in each range: a handful of distinct ranges (the
+    // aggregate is the lowest position but one's, or the lowest but two's).
+    for ((from, to), senders) in ranges.iter_mut() {
+        let found: Vec<Uuid> = message::Entity::find()
+            .select_only()
+            .column(message::Column::SenderId)
+            .distinct()
+            .filter(message::Column::ConversationId.eq(conversation))
+            .filter(message::Column::Seq.gt(*from))
+            .filter(message::Column::Seq.lte(*to))
+            .filter(message::Column::Kind.eq("text"))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        senders.extend(found);
+    }
+    Ok(candidates
+        .into_iter()
+        .filter(|(owner, _, moved)| moved.iter().any(|r| ranges[r].contains(owner)))
+        .map(|(owner, (delivered, read), _)| StatusChanged {
+            conversation_id: conversation,
+            user_id: owner,
+            delivered_seq: delivered,
+            read_seq: read,
+        })
+        .collect())
 }
 
 /// Whether `viewer` sees `member`'s read position (reciprocal read receipts).
@@ -142,9 +286,9 @@ pub fn status(
     if read {
         return Status::Read;
     }
-    let delivered = others
-        .iter()
-        .all(|m| m.delivered_seq.max(m.last_read_seq) >= seq);
+    let delivered = others.iter().all(|m| {
+        delivered_position(m, &settings.get(&m.user_id).copied().unwrap_or_default()) >= seq
+    });
     if delivered {
         Status::Delivered
     } else {

@@ -89,6 +89,7 @@ async fn the_conversation_list_takes_four_queries_however_long() {
         user_id: me,
         session_id: Uuid::now_v7(),
         device_id: "d".into(),
+        expires_at: i64::MAX,
     };
     queries.store(0, Ordering::SeqCst);
     let response = schema

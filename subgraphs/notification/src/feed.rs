@@ -11,8 +11,8 @@ use echostream_shared::pubsub::PubSub;
 use echostream_shared::service::publish;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -115,7 +115,8 @@ pub async fn apply(
     Ok(())
 }
 
-/// Erases a deleted account's notifications.
+/// Erases a deleted account's notifications, and the previews of the messages it
+/// sent in everyone else's (the notification stays: that a message came, when).
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     let Some(UserDeleted { user_id: user }) = delivery.event.decode()? else {
         return Ok(());
@@ -124,6 +125,23 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
         .filter(notification::Column::UserId.eq(user))
         .exec(db)
         .await?;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE notifications SET payload = jsonb_set(payload::jsonb, '{preview}', '\"\"')::json \
+             WHERE kind = 'message' AND payload->>'senderId' = $1"
+        }
+        _ => {
+            "UPDATE notifications SET payload = json_set(payload, '$.preview', '') \
+             WHERE kind = 'message' AND json_extract(payload, '$.senderId') = ?"
+        }
+    };
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [user.to_string().into()],
+    ))
+    .await?;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ impl Subscription {
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Notification> + use<>> {
+    ) -> Result<impl Stream<Item = Result<Notification, async_graphql::Error>> + use<>> {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let keep = |frame: NotificationFrame| {

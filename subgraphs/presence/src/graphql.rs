@@ -234,14 +234,19 @@ pub struct Subscription;
 fn seen_by(
     db: DatabaseConnection,
     viewer: Uuid,
-    stream: impl Stream<Item = PresenceFrame> + Send + 'static,
-) -> impl Stream<Item = PresenceChange> + Send + 'static {
+    stream: impl Stream<Item = Result<PresenceFrame, async_graphql::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<PresenceChange, async_graphql::Error>> + Send + 'static {
     stream.filter_map(move |frame| {
         let db = db.clone();
         async move {
+            // The end of the subscription (its session ended) goes through as is.
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(ended) => return Some(Err(ended)),
+            };
             match visible(&db, viewer, &[frame.user_id]).await {
                 Ok(shown) if shown.contains(&frame.user_id) => {
-                    Some(PresenceChange::from_frame(frame))
+                    Some(Ok(PresenceChange::from_frame(frame)))
                 }
                 Ok(_) => None,
                 Err(err) => {
@@ -261,7 +266,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-    ) -> Result<impl Stream<Item = PresenceChange> + use<>> {
+    ) -> Result<impl Stream<Item = Result<PresenceChange, async_graphql::Error>> + use<>> {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let watched = parse_id(&user_id, "userId")?;
@@ -278,7 +283,7 @@ impl Subscription {
     async fn friends_presence_changed(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = PresenceChange> + use<>> {
+    ) -> Result<impl Stream<Item = Result<PresenceChange, async_graphql::Error>> + use<>> {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let app = app(ctx)?;

@@ -55,6 +55,14 @@ impl PubSub for Counted {
         self.count();
         self.inner.append(streams, dedupe, data, keep).await
     }
+    async fn restart_streams(
+        &self,
+        streams: &[String],
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.restart_streams(streams, keep).await
+    }
     async fn history(
         &self,
         stream: &str,
@@ -85,6 +93,10 @@ impl PubSub for Counted {
     async fn delete(&self, key: &str) -> Result<(), PubSubError> {
         self.count();
         self.inner.delete(key).await
+    }
+    async fn take(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        self.count();
+        self.inner.take(key).await
     }
     async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {
         self.count();
@@ -122,6 +134,7 @@ fn device(user: Uuid) -> Viewer {
         user_id: user,
         session_id: Uuid::now_v7(),
         device_id: "d".into(),
+        expires_at: i64::MAX,
     }
 }
 

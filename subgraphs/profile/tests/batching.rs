@@ -103,6 +103,7 @@ async fn friendship_states_of_many_users_take_four_queries() {
         user_id: me,
         session_id: Uuid::now_v7(),
         device_id: "d".into(),
+        expires_at: i64::MAX,
     };
     queries.store(0, Ordering::SeqCst);
     let response = schema

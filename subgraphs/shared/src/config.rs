@@ -52,6 +52,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Profile media (avatars, covers).
     pub media: MediaConfig,
+    /// Per-user rate limits on writes, search and exports.
+    pub rate_limits: RateLimitsConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
 }
@@ -72,7 +74,48 @@ impl Default for Config {
             chat: ChatConfig::default(),
             presence: PresenceConfig::default(),
             media: MediaConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
             telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+/// Per-user rate limits (`crate::rate_limits`), counted across instances in the
+/// services profile; past one, a call is refused with `RATE_LIMITED` and
+/// `extensions.retryAfter`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    /// `sendMessage` calls per 10 seconds.
+    pub send_message_per_10s: i64,
+    /// `markDelivered` and `markRead` calls per minute, each.
+    pub marks_per_minute: i64,
+    /// `createGroup` calls per hour.
+    pub groups_per_hour: i64,
+    /// `sendFriendRequest` calls per hour.
+    pub friend_requests_per_hour: i64,
+    /// `requestEmailChange` calls per hour.
+    pub email_changes_per_hour: i64,
+    /// `searchUsers` calls per minute.
+    pub searches_per_minute: i64,
+    /// Calls of each export (`accountExport`, `profileExport`, `chatExport`,
+    /// `notificationExport`) per hour.
+    pub exports_per_hour: i64,
+    /// Calls of every other mutation per minute, each.
+    pub other_writes_per_minute: i64,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        RateLimitsConfig {
+            send_message_per_10s: 30,
+            marks_per_minute: 120,
+            groups_per_hour: 20,
+            friend_requests_per_hour: 50,
+            email_changes_per_hour: 5,
+            searches_per_minute: 60,
+            exports_per_hour: 5,
+            other_writes_per_minute: 120,
         }
     }
 }
@@ -717,6 +760,30 @@ impl Config {
                 "media.unconfirmed_after_secs",
                 "must be at least media.upload_ttl_secs",
             );
+        }
+        let r = &self.rate_limits;
+        for (key, value) in [
+            ("rate_limits.send_message_per_10s", r.send_message_per_10s),
+            ("rate_limits.marks_per_minute", r.marks_per_minute),
+            ("rate_limits.groups_per_hour", r.groups_per_hour),
+            (
+                "rate_limits.friend_requests_per_hour",
+                r.friend_requests_per_hour,
+            ),
+            (
+                "rate_limits.email_changes_per_hour",
+                r.email_changes_per_hour,
+            ),
+            ("rate_limits.searches_per_minute", r.searches_per_minute),
+            ("rate_limits.exports_per_hour", r.exports_per_hour),
+            (
+                "rate_limits.other_writes_per_minute",
+                r.other_writes_per_minute,
+            ),
+        ] {
+            if value < 1 {
+                return fail(key, "must be at least 1");
+            }
         }
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod presence;
 pub mod projections;
 pub mod pubsub;
+pub mod rate_limits;
 pub mod request_checks;
 pub mod resolver;
 pub mod service;

@@ -53,6 +53,9 @@ pub struct Metrics {
     /// `echostream_consumer_lag{subgraph,group,topic}`: events on the topic the
     /// subgraph's consumer group has not yet handled.
     pub consumer_lag: IntGaugeVec,
+    /// `echostream_consumer_retrying_seconds{subgraph,group,topic}`: how long the
+    /// consumer has been retrying an event that fails transiently (0 when it is not).
+    pub consumer_retrying: GaugeVec,
     /// `echostream_mail_in_flight`: mails being handed to the mail port now (mail is
     /// sent inline, so this is the queue).
     pub mail_in_flight: prometheus::IntGauge,
@@ -80,6 +83,10 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     registered(registry, IntGaugeVec::new(Opts::new(name, help), labels))
+}
+
+fn float_gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    registered(registry, GaugeVec::new(Opts::new(name, help), labels))
 }
 
 impl Metrics {
@@ -168,6 +175,12 @@ impl Metrics {
                 &r,
                 "echostream_consumer_lag",
                 "Events on a topic not yet handled by one of the subgraph's consumer groups",
+                &["subgraph", "group", "topic"],
+            ),
+            consumer_retrying: float_gauge(
+                &r,
+                "echostream_consumer_retrying_seconds",
+                "How long a consumer group has been retrying an event that fails transiently (0 when it is not)",
                 &["subgraph", "group", "topic"],
             ),
             mail_sent: counter(
@@ -270,7 +283,16 @@ pub async fn refresh(
             .set(parked as i64),
         Err(err) => tracing::warn!(%err, "metrics: dead letters unreadable"),
     }
+    let retrying = crate::events::consumer::retrying_now(subgraph);
     for (topic, group) in METRICS.consumers_of(subgraph) {
+        let secs = retrying
+            .iter()
+            .find(|(t, g, _, _)| t == topic && *g == group)
+            .map_or(0.0, |(_, _, secs, _)| *secs);
+        METRICS
+            .consumer_retrying
+            .with_label_values(&[subgraph, &group, topic])
+            .set(secs);
         match events.lag(topic, &group).await {
             Ok(lag) => METRICS
                 .consumer_lag

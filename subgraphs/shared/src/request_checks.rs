@@ -9,7 +9,8 @@
 //!   the wrong type), which it leaves uncoded: `BAD_USER_INPUT`, so a client sees
 //!   the same code whether the gateway or a subgraph refused;
 //! - a code on every error a resolver returned ([`crate::error::code_errors`]), in
-//!   responses and in every event of a subscription.
+//!   responses and in every event of a subscription;
+//! - the per-user rate limits of [`crate::rate_limits`], before the field resolves.
 //!
 //! The gateway refuses oversized documents first; the bound guards a subgraph
 //! reached directly.
@@ -18,8 +19,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextSubscribe,
-    NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
+    NextSubscribe, NextValidation, ResolveInfo,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
@@ -37,22 +38,47 @@ use crate::Error;
 /// expanded, and codes async-graphql's own refusals, both with `BAD_USER_INPUT`.
 pub struct RequestChecks {
     pub max_selections: u64,
+    /// The per-user rate limits, and where they count.
+    pub limits: crate::config::RateLimitsConfig,
+    pub counters: Arc<dyn crate::pubsub::PubSub>,
 }
 
 impl ExtensionFactory for RequestChecks {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestCheck {
             max_selections: self.max_selections,
+            limits: self.limits,
+            counters: Arc::clone(&self.counters),
         })
     }
 }
 
 struct RequestCheck {
     max_selections: u64,
+    limits: crate::config::RateLimitsConfig,
+    counters: Arc<dyn crate::pubsub::PubSub>,
 }
 
 #[async_trait::async_trait]
 impl Extension for RequestCheck {
+    /// Counts a signed-in user's call of a limited field before it resolves.
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<async_graphql::Value>> {
+        if let (Some(limit), Some(viewer)) = (
+            crate::rate_limits::of(&self.limits, info.parent_type, info.name),
+            ctx.data_opt::<crate::token::Viewer>(),
+        ) {
+            crate::rate_limits::hit(self.counters.as_ref(), viewer.user_id, info.name, limit)
+                .await
+                .map_err(|refused| refused.extend().into_server_error(Pos::default()))?;
+        }
+        next.run(ctx, info).await
+    }
+
     /// Runs before async-graphql's own checks: its recursion-depth check walks every
     /// fragment spread without memory, so a bomb of 31 levels took it minutes. The
     /// document parsed here is the one the request goes on with (parsed once).

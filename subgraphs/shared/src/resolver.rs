@@ -109,6 +109,7 @@ mod tests {
             user_id: Uuid::now_v7(),
             session_id: Uuid::now_v7(),
             device_id: "d".into(),
+            expires_at: i64::MAX,
         };
         assert!(me.must_be(me.user_id).is_ok());
         assert_eq!(me.must_be(Uuid::now_v7()).unwrap_err().code(), "FORBIDDEN");

@@ -25,8 +25,8 @@ use std::future::Future;
 
 use sea_orm_migration::MigratorTrait;
 
+use crate::events::embedded::EmbeddedLog;
 use crate::events::kafka::KafkaLog;
-use crate::events::memory::MemoryLog;
 use crate::events::outbox::Relay;
 use crate::events::{Delivery, EventLog, consumer};
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
@@ -96,7 +96,13 @@ impl Ports {
             Profile::Embedded => {
                 let secret = local_secret(&config)?;
                 (
-                    Arc::new(MemoryLog::new(config.kafka.partitions)),
+                    Arc::new(
+                        EmbeddedLog::open(
+                            &config.data_dir.join("events.db"),
+                            config.kafka.partitions,
+                        )
+                        .await?,
+                    ),
                     Arc::new(MemoryPubSub::new()),
                     Arc::new(LocalObjects::new(
                         config.data_dir.join("objects"),
@@ -127,6 +133,7 @@ impl Ports {
             config.gateway.max_subscriptions_per_session,
             config.gateway.max_subscriptions_per_user,
         );
+        subscriptions.watch_ended_sessions(Arc::clone(&pubsub), shutdown.clone());
         let presence = Tracker::new(
             Arc::clone(&pubsub),
             Duration::from_secs(config.presence.away_after_secs),
@@ -180,6 +187,8 @@ impl Ports {
     pub fn request_checks(&self) -> crate::request_checks::RequestChecks {
         crate::request_checks::RequestChecks {
             max_selections: self.config.gateway.max_selections,
+            limits: self.config.rate_limits,
+            counters: Arc::clone(&self.pubsub),
         }
     }
 
@@ -193,13 +202,19 @@ impl Ports {
         viewer: &crate::token::Viewer,
         channels: Vec<Channel<F>>,
         mut keep: K,
-    ) -> Result<impl futures::Stream<Item = T> + use<F, T, K>, crate::Error>
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, async_graphql::Error>> + use<F, T, K>,
+        crate::Error,
+    >
     where
         K: FnMut(F) -> Option<T> + Send + 'static,
         F: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
         T: Send + 'static,
     {
-        let slot = self.subscriptions.acquire(viewer)?;
+        let slot = self
+            .subscriptions
+            .open(viewer, self.pubsub.as_ref())
+            .await?;
         let names: Vec<String> = channels.iter().map(|c| c.name().to_string()).collect();
         let heard = if names.is_empty() {
             // Nothing to hear yet: stay open, as a subscription to a quiet channel does.
@@ -253,6 +268,24 @@ impl Ports {
         F: Fn(S, Delivery) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), crate::Error>> + Send,
     {
+        self.consume_telling(topic, group, db, state, None, handle);
+    }
+
+    /// [`Ports::consume`], running `on_parked` for each event that is parked, to
+    /// tell whoever could have missed something through it.
+    pub fn consume_telling<S, F, Fut>(
+        &self,
+        topic: &'static str,
+        group: &str,
+        db: &DatabaseConnection,
+        state: S,
+        on_parked: Option<consumer::OnParked>,
+        handle: F,
+    ) where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(S, Delivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), crate::Error>> + Send,
+    {
         crate::metrics::METRICS.consuming(topic, group);
         let retries = consumer::Retries {
             attempts: self.config.kafka.consumer_attempts,
@@ -265,6 +298,7 @@ impl Ports {
             group.to_string(),
             retries,
             self.shutdown.clone(),
+            on_parked,
             move |delivery| handle(state.clone(), delivery),
         );
     }
@@ -650,6 +684,21 @@ async fn ready<Q, M, S>(State(state): State<AppState<Q, M, S>>) -> Response {
             name.to_string(),
             answer.err().unwrap_or_else(|| "ok".into()).into(),
         );
+    }
+    // A consumer retrying a transient failure holds its partition back: named, as
+    // what it is waiting for.
+    let retrying = crate::events::consumer::retrying_now(state.subgraph.name());
+    if !retrying.is_empty() {
+        failing.push("consumers");
+        let what: Vec<String> = retrying
+            .iter()
+            .map(|(topic, group, secs, error)| {
+                format!("{group} on {topic}: retrying for {secs:.0} s: {error}")
+            })
+            .collect();
+        checks.insert("consumers".into(), what.join("; ").into());
+    } else {
+        checks.insert("consumers".into(), "ok".into());
     }
     let status = if failing.is_empty() {
         StatusCode::OK

@@ -37,6 +37,9 @@ pub struct Viewer {
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub device_id: String,
+    /// When the access token the caller presented expires (Unix seconds): a live
+    /// subscription opened with it ends then.
+    pub expires_at: i64,
 }
 
 impl From<Claims> for Viewer {
@@ -45,6 +48,7 @@ impl From<Claims> for Viewer {
             user_id: c.sub,
             session_id: c.sid,
             device_id: c.did,
+            expires_at: c.exp,
         }
     }
 }
@@ -57,6 +61,33 @@ pub struct TokenRejected(pub String);
 /// has expired.
 pub fn revoked_session_key(session: Uuid) -> String {
     format!("revoked-session:{session}")
+}
+
+/// The pub/sub channel on which an ended session's id is announced, so that every
+/// instance ends that session's live subscriptions at once (see
+/// [`crate::subscriptions`]).
+pub const SESSIONS_ENDED: &str = "sessions:ended";
+
+/// Marks `session` as ended for `ttl` (as long as any of its access tokens can still
+/// be valid) and announces it on [`SESSIONS_ENDED`]: its tokens stop working and its
+/// open subscriptions end, on every instance.
+pub async fn end_session(
+    pubsub: &dyn PubSub,
+    session: Uuid,
+    ttl: Duration,
+) -> Result<(), crate::pubsub::PubSubError> {
+    pubsub
+        .set(&revoked_session_key(session), "1", Some(ttl))
+        .await?;
+    pubsub.publish(SESSIONS_ENDED, &session.to_string()).await
+}
+
+/// Whether `session` has been ended (see [`end_session`]).
+pub async fn session_ended(
+    pubsub: &dyn PubSub,
+    session: Uuid,
+) -> Result<bool, crate::pubsub::PubSubError> {
+    Ok(pubsub.get(&revoked_session_key(session)).await?.is_some())
 }
 
 /// Fetches a JWKS document and returns its usable keys by `kid` (keys without a
@@ -158,13 +189,7 @@ impl TokenVerifier {
             .map_err(|_| bad())?;
         drop(keys);
         // A signed-out session's tokens stop working at once, not at expiry.
-        if self
-            .revocations
-            .get(&revoked_session_key(claims.sid))
-            .await
-            .map_err(Error::from)?
-            .is_some()
-        {
+        if session_ended(self.revocations.as_ref(), claims.sid).await? {
             return Err(Error::Unauthenticated(
                 "this session has ended; sign in again".into(),
             ));

@@ -10,9 +10,9 @@ use echostream_shared::config::{
     Config, DatabaseConfig, KafkaConfig, Profile, RedisConfig, S3Config, SmtpConfig, Subgraph,
 };
 use echostream_shared::contracts::auth::UserDeleted;
+use echostream_shared::events::embedded::EmbeddedLog;
 use echostream_shared::events::kafka::KafkaLog;
-use echostream_shared::events::memory::MemoryLog;
-use echostream_shared::events::{Envelope, EventLog, StartAt};
+use echostream_shared::events::{Delivery, Envelope, EventLog, StartAt, partition_for};
 use echostream_shared::events::{consumer, dead_letters};
 use echostream_shared::mail::{Mail, Mailer, SmtpMailer};
 use echostream_shared::objects::ObjectStore;
@@ -119,6 +119,12 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     assert_eq!(pubsub.get("k").await.unwrap().as_deref(), Some("v"));
     pubsub.delete("k").await.unwrap();
     assert_eq!(pubsub.get("k").await.unwrap(), None);
+    // A single-use token: of many takers at once, exactly one gets it.
+    pubsub.set("once", "t", None).await.unwrap();
+    let takers = futures::future::join_all((0..8).map(|_| pubsub.take("once"))).await;
+    let got: Vec<String> = takers.into_iter().filter_map(|t| t.unwrap()).collect();
+    assert_eq!(got, ["t"]);
+    assert_eq!(pubsub.get("once").await.unwrap(), None);
     pubsub
         .set("short", "v", Some(Duration::from_millis(150)))
         .await
@@ -226,6 +232,7 @@ async fn presence_across_instances(one: Arc<dyn PubSub>, two: Arc<dyn PubSub>) {
         user_id: user,
         session_id: Uuid::now_v7(),
         device_id: "d".into(),
+        expires_at: i64::MAX,
     };
     let mut changes = one
         .listen(&[channel(user).name().to_string()])
@@ -282,6 +289,112 @@ async fn services_presence_spans_instances_on_redis() {
 #[tokio::test]
 async fn embedded_pubsub_conforms() {
     pubsub_conformance(Arc::new(MemoryPubSub::new())).await;
+}
+
+/// A throwaway Redis that keeps its snapshot (`dump.rdb`) in `dir`.
+fn start_redis_in(dir: &std::path::Path, port: u16) -> std::process::Child {
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--appendonly",
+            "no",
+            "--save",
+            "",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let mut child = child;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("redis-server did not start on {port}");
+}
+
+/// A Redis restored from an older snapshot holds a stream's epoch with a lower
+/// offset than was handed out. Appending under it would give new entries the
+/// positions of lost ones, and a reader holding a newer position would skip them
+/// silently: instead the stream starts a new epoch, and the reader can tell.
+#[tokio::test]
+async fn services_stream_positions_are_never_reused_after_redis_goes_back_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = start_redis_in(dir.path(), port);
+    let config = RedisConfig {
+        url: format!("redis://127.0.0.1:{port}"),
+        key_prefix: "t:".into(),
+    };
+    let pubsub = RedisPubSub::connect(&config).await.unwrap();
+    let keep = Retention {
+        window: 100,
+        ttl: Duration::from_secs(3600),
+    };
+    let stream = vec!["user:restored".to_string()];
+    for n in 1..=3 {
+        pubsub
+            .append(&stream, &format!("a{n}"), &format!("entry {n}"), keep)
+            .await
+            .unwrap();
+    }
+    let cli = |args: &[&str]| {
+        let status = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    cli(&["SAVE"]);
+    for n in 4..=5 {
+        pubsub
+            .append(&stream, &format!("a{n}"), &format!("entry {n}"), keep)
+            .await
+            .unwrap();
+    }
+    let before = pubsub.history(&stream[0], 0, 100, keep).await.unwrap();
+    assert_eq!(before.top, 5, "a reader has seen up to 5");
+    // The server dies and comes back from the snapshot taken at 3.
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let mut redis = start_redis_in(dir.path(), port);
+    let mut appended = false;
+    for n in 6..=9 {
+        for _ in 0..50 {
+            let dedupe = format!("b{n}");
+            if pubsub
+                .append(&stream, &dedupe, &format!("entry {n}"), keep)
+                .await
+                .is_ok()
+            {
+                appended = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(appended, "the connection came back");
+    let after = pubsub.history(&stream[0], 5, 100, keep).await.unwrap();
+    assert_ne!(
+        after.epoch, before.epoch,
+        "a store that went back in time starts a new epoch"
+    );
+    redis.kill().unwrap();
+    let _ = redis.wait();
 }
 
 #[tokio::test]
@@ -350,7 +463,12 @@ async fn event_log_conformance(log: Arc<dyn EventLog>, group: &str) {
 
 #[tokio::test]
 async fn embedded_event_log_conforms() {
-    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new(3));
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(&dir.path().join("events.db"), 3)
+            .await
+            .unwrap(),
+    );
     event_log_conformance(log, "g").await;
 }
 
@@ -376,12 +494,28 @@ async fn poison_event_conformance(log: Arc<dyn EventLog>, db: DatabaseConnection
 
     let applied: Arc<Mutex<Vec<Uuid>>> = Arc::default();
     let fixed = Arc::new(AtomicBool::new(false));
+    // Events of this user fail transiently (a store down) while `outage` holds.
+    let flaky_user = Uuid::now_v7();
+    let outage = Arc::new(AtomicBool::new(true));
     let shutdown = CancellationToken::new();
     let retries = consumer::Retries {
         attempts: 3,
         backoff: Duration::from_millis(10),
     };
-    let (seen, cured) = (Arc::clone(&applied), Arc::clone(&fixed));
+    let parked_told: Arc<Mutex<Vec<Uuid>>> = Arc::default();
+    let told = Arc::clone(&parked_told);
+    let on_parked: consumer::OnParked = Arc::new(move |delivery: Delivery| {
+        let told = Arc::clone(&told);
+        Box::pin(async move {
+            told.lock().unwrap().push(delivery.event.id);
+            Ok(())
+        })
+    });
+    let (seen, cured, down) = (
+        Arc::clone(&applied),
+        Arc::clone(&fixed),
+        Arc::clone(&outage),
+    );
     consumer::spawn(
         Arc::clone(&log),
         db.clone(),
@@ -389,8 +523,9 @@ async fn poison_event_conformance(log: Arc<dyn EventLog>, db: DatabaseConnection
         "poison-test".into(),
         retries,
         shutdown.clone(),
+        Some(on_parked),
         move |delivery| {
-            let (seen, cured) = (Arc::clone(&seen), Arc::clone(&cured));
+            let (seen, cured, down) = (Arc::clone(&seen), Arc::clone(&cured), Arc::clone(&down));
             async move {
                 // As every consumer reads a contract: the malformed payload fails
                 // to decode until "fixed" stands for a deployed fix.
@@ -400,24 +535,33 @@ async fn poison_event_conformance(log: Arc<dyn EventLog>, db: DatabaseConnection
                     Err(_) if cured.load(Ordering::SeqCst) => Uuid::nil(),
                     Err(err) => return Err(err.into()),
                 };
+                if user_id == flaky_user && down.load(Ordering::SeqCst) {
+                    return Err(echostream_shared::Error::internal(
+                        "the store is unreachable",
+                    ));
+                }
                 seen.lock().unwrap().push(user_id);
                 Ok(())
             }
         },
     );
-    // Same key: same partition, so the good event waits behind the bad one.
-    let malformed = Envelope {
+    // Another key on the same partition: the good event waits behind the bad one.
+    let other_key = (0..)
+        .map(|n| format!("user-{n}"))
+        .find(|k| k != "user-1" && partition_for(k, 3) == partition_for("user-1", 3))
+        .unwrap();
+    let malformed = |key: &str| Envelope {
         kind: "auth.user.deleted".into(),
-        ..Envelope::new("", None, "user-1", json!({ "userId": "not a uuid" }))
+        ..Envelope::new("", None, key, json!({ "userId": "not a uuid" }))
     };
+    let deleted = |user_id: Uuid, key: &str| Envelope {
+        key: key.into(),
+        ..Envelope::of(&UserDeleted { user_id }, None)
+    };
+    let first_bad = malformed("user-1");
     let good_user = Uuid::now_v7();
-    let good = Envelope::of(&UserDeleted { user_id: good_user }, None);
-    let good = Envelope {
-        key: "user-1".into(),
-        ..good
-    };
-    log.publish(&malformed).await.unwrap();
-    log.publish(&good).await.unwrap();
+    log.publish(&first_bad).await.unwrap();
+    log.publish(&deleted(good_user, &other_key)).await.unwrap();
 
     let parked = eventually(|| async {
         let parked = dead_letters::list(&db, Some("poison-test:auth"))
@@ -431,20 +575,85 @@ async fn poison_event_conformance(log: Arc<dyn EventLog>, db: DatabaseConnection
         vec![good_user],
         "the partition went on"
     );
-    assert_eq!(parked[0].event_id, malformed.id);
+    assert_eq!(parked[0].event_id, first_bad.id);
     assert_eq!(parked[0].attempts, 3);
     assert!(parked[0].error.contains("payload"), "{}", parked[0].error);
     assert_eq!(dead_letters::count(&db).await.unwrap(), 1);
+    assert_eq!(
+        *parked_told.lock().unwrap(),
+        vec![first_bad.id],
+        "whoever could have missed it is told"
+    );
 
-    // Fixed, then replayed on request: applied once and no longer parked.
+    // A transient failure is retried until it passes, however long: never parked,
+    // and the events behind it wait in order.
+    let after_flaky = Uuid::now_v7();
+    log.publish(&deleted(flaky_user, "user-1")).await.unwrap();
+    log.publish(&deleted(after_flaky, "user-1")).await.unwrap();
+    eventually(|| async {
+        consumer::retrying_now("poison-test")
+            .iter()
+            .any(|(topic, _, secs, error)| {
+                topic == "auth" && *secs >= 1.0 && error.contains("unreachable")
+            })
+            .then_some(())
+    })
+    .await;
+    assert_eq!(applied.lock().unwrap().len(), 1, "nothing overtakes it");
+    assert_eq!(
+        dead_letters::count(&db).await.unwrap(),
+        1,
+        "and it is not parked"
+    );
+    outage.store(false, Ordering::SeqCst);
+    eventually(|| async { (applied.lock().unwrap().len() == 3).then_some(()) }).await;
+    assert_eq!(
+        *applied.lock().unwrap(),
+        vec![good_user, flaky_user, after_flaky]
+    );
+    assert!(consumer::retrying_now("poison-test").is_empty());
+
+    // Newer events of "user-1" were applied after the parked one: replaying it
+    // would undo them, so the replay is refused and it stays parked.
+    fixed.store(true, Ordering::SeqCst);
+    assert_eq!(
+        dead_letters::request_replay(&db, None).await.unwrap(),
+        0,
+        "replaying all leaves superseded events alone"
+    );
+    assert_eq!(
+        dead_letters::request_replay(&db, Some(parked[0].id))
+            .await
+            .unwrap(),
+        1
+    );
+    let refused = eventually(|| async {
+        let parked = dead_letters::list(&db, Some("poison-test:auth"))
+            .await
+            .unwrap();
+        parked
+            .into_iter()
+            .find(|row| row.error.starts_with("replay refused"))
+    })
+    .await;
+    assert_eq!(refused.event_id, first_bad.id);
+    assert!(refused.superseded_at.is_some());
+    assert_eq!(applied.lock().unwrap().len(), 3, "not applied");
+
+    // One with no newer event of its key is replayed on request: applied once and
+    // no longer parked.
+    fixed.store(false, Ordering::SeqCst);
+    let second_bad = malformed(&other_key.replace("user", "lone"));
+    log.publish(&second_bad).await.unwrap();
+    eventually(|| async { (dead_letters::count(&db).await.unwrap() == 2).then_some(()) }).await;
     fixed.store(true, Ordering::SeqCst);
     assert_eq!(dead_letters::request_replay(&db, None).await.unwrap(), 1);
     eventually(|| async {
         let left = dead_letters::count(&db).await.unwrap();
-        (left == 0 && applied.lock().unwrap().len() == 2).then_some(())
+        (left == 1 && applied.lock().unwrap().len() == 4).then_some(())
     })
     .await;
-    assert_eq!(*applied.lock().unwrap(), vec![good_user, Uuid::nil()]);
+    assert_eq!(applied.lock().unwrap()[3], Uuid::nil());
     shutdown.cancel();
 }
 
@@ -531,7 +740,10 @@ async fn relational_conformance(db: DatabaseConnection) {
 
     // Two instances relaying one outbox at once publish each event once, in order;
     // what was published is pruned after its retention.
-    let log = MemoryLog::new(1);
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(&log_dir.path().join("events.db"), 1)
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..120 {
         let user_id = Uuid::now_v7();
@@ -550,7 +762,7 @@ async fn relational_conformance(db: DatabaseConnection) {
             .await
             .unwrap()
     };
-    let instance = |db: DatabaseConnection, log: Arc<MemoryLog>| async move {
+    let instance = |db: DatabaseConnection, log: Arc<EmbeddedLog>| async move {
         for _ in 0..1000 {
             outbox::publish_pending(&db, &log).await.unwrap();
             let left = outbox::Entity::find()
@@ -670,7 +882,11 @@ async fn embedded_consumers_park_poison_events() {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    let log: Arc<dyn EventLog> = Arc::new(MemoryLog::new(3));
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(&dir.path().join("events.db"), 3)
+            .await
+            .unwrap(),
+    );
     poison_event_conformance(log, migrated(&config).await).await;
 }
 
@@ -723,7 +939,7 @@ async fn object_conformance(store: &dyn ObjectStore) {
     );
     assert!(
         store
-            .presign_put("a/../b", "image/png", Duration::from_secs(60))
+            .presign_put("a/../b", "image/png", 1, Duration::from_secs(60))
             .await
             .is_err()
     );
@@ -750,10 +966,26 @@ async fn services_objects_conform_on_s3_with_presigned_urls() {
 
     // A client uploads and downloads straight from storage with presigned URLs.
     let http = reqwest::Client::new();
+    let key = format!("media/{}.png", isolation());
     let put = store
-        .presign_put("media/p.png", "image/png", Duration::from_secs(60))
+        .presign_put(&key, "image/png", 9, Duration::from_secs(60))
         .await
         .unwrap();
+    // The signed length binds: a larger (or smaller) body is refused by the store.
+    for body in [
+        b"\x89PNG fake and then a gigabyte".to_vec(),
+        b"\x89PNG".to_vec(),
+    ] {
+        let refused = http
+            .put(&put)
+            .header("content-type", "image/png")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 403, "a body of another length");
+    }
+    assert!(store.size(&key).await.unwrap().is_none());
     let uploaded = http
         .put(&put)
         .header("content-type", "image/png")
@@ -763,12 +995,31 @@ async fn services_objects_conform_on_s3_with_presigned_urls() {
         .unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
     let get = store
-        .presign_get("media/p.png", Duration::from_secs(60))
+        .presign_get(&key, Duration::from_secs(60))
         .await
         .unwrap();
     let downloaded = http.get(&get).send().await.unwrap();
     assert!(downloaded.status().is_success());
     assert_eq!(downloaded.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
+    // Read with a cap: no more than one byte past it.
+    assert_eq!(
+        store
+            .get_at_most(&key, 4)
+            .await
+            .unwrap()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        store
+            .get_at_most(&key, 100)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_ref(),
+        b"\x89PNG fake"
+    );
     // A tampered signature is refused.
     let tampered = get.replace("X-Amz-Signature=", "X-Amz-Signature=0");
     let refused = http.get(&tampered).send().await.unwrap();

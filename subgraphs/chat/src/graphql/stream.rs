@@ -27,8 +27,8 @@ pub struct MessageAdded {
     pub message: Message,
 }
 
-/// A member's delivered or read position moved. `readSeq` is null when the
-/// member's read receipts do not show to the viewer.
+/// The viewer's own delivered or read position moved (on another of their devices,
+/// or this one): their unread counts and read state follow it.
 #[derive(SimpleObject)]
 pub struct ReceiptChanged {
     pub position: String,
@@ -37,6 +37,20 @@ pub struct ReceiptChanged {
     pub delivered_seq: i64,
     pub read_seq: Option<i64>,
     pub at: DateTime<Utc>,
+}
+
+/// How far the viewer's own messages in a conversation have gone: every other member
+/// has received everything up to `deliveredSeq` and read everything up to `readSeq`
+/// (null when some member's reads do not show to the viewer). Messages of the
+/// viewer's up to those positions are now DELIVERED or READ (`Message.status`). Sent
+/// only when it moves past one of the viewer's messages; who read what is
+/// `Message.seenBy`.
+#[derive(SimpleObject)]
+pub struct MessagesStatusChanged {
+    pub position: String,
+    pub conversation_id: ID,
+    pub delivered_seq: i64,
+    pub read_seq: Option<i64>,
 }
 
 /// A conversation's title, description, settings or roles changed.
@@ -105,6 +119,7 @@ pub struct ResyncRequired {
 pub enum ChatEvent {
     MessageAdded(MessageAdded),
     ReceiptChanged(ReceiptChanged),
+    MessagesStatusChanged(MessagesStatusChanged),
     ConversationChanged(ConversationChanged),
     MembersJoined(MembersJoined),
     MembersLeft(MembersLeft),
@@ -164,6 +179,16 @@ impl ChatEvent {
                 delivered_seq,
                 read_seq,
                 at,
+            }),
+            ChatFrame::Status {
+                conversation_id,
+                delivered_seq,
+                read_seq,
+            } => ChatEvent::MessagesStatusChanged(MessagesStatusChanged {
+                position,
+                conversation_id: id(conversation_id),
+                delivered_seq,
+                read_seq,
             }),
             ChatFrame::ConversationChanged { conversation_id } => {
                 ChatEvent::ConversationChanged(ConversationChanged {
@@ -253,6 +278,9 @@ impl StreamQuery {
         let (events, next, has_more) =
             stream::changes_since(chat.ports.pubsub.as_ref(), me, &since, first as usize, keep)
                 .await?;
+        let events = stream::Readable::new(chat.db.clone(), me)
+            .filter(events)
+            .await;
         Ok(Changes {
             events: events.into_iter().filter_map(ChatEvent::of).collect(),
             position: next.encode(),
@@ -286,18 +314,33 @@ impl TypingMutation {
 pub async fn events(
     ctx: &Context<'_>,
     since: Option<String>,
-) -> Result<impl Stream<Item = ChatEvent> + Send + 'static + use<>> {
+) -> Result<impl Stream<Item = Result<ChatEvent, async_graphql::Error>> + Send + 'static + use<>> {
     let viewer = ctx.viewer()?;
     let since = since.map(|s| Position::decode(&s, "since")).transpose()?;
     let chat = app(ctx)?;
     let ports = &chat.ports;
-    let slot = ports.subscriptions.acquire(viewer)?;
+    let slot = ports
+        .subscriptions
+        .open(viewer, ports.pubsub.as_ref())
+        .await?;
     let keep = ports.config.chat.retention();
     let ttl = Duration::from_secs(ports.config.chat.typing_ttl_secs);
     let followed = stream::follow(Arc::clone(&ports.pubsub), viewer.user_id, since, keep, ttl)
         .await
         .map_err(echostream_shared::Error::from)?;
-    let items = followed.filter_map(|e| futures::future::ready(ChatEvent::of(e)));
+    // Each event is handed out only while the viewer is a member of its
+    // conversation (see `stream::Readable`).
+    let gate = Arc::new(tokio::sync::Mutex::new(stream::Readable::new(
+        chat.db.clone(),
+        viewer.user_id,
+    )));
+    let items = followed
+        .then(move |event| {
+            let gate = Arc::clone(&gate);
+            async move { gate.lock().await.filter(vec![event]).await }
+        })
+        .flat_map(futures::stream::iter)
+        .filter_map(|e| futures::future::ready(ChatEvent::of(e)));
     Ok(echostream_shared::subscriptions::serve(
         slot,
         Arc::clone(&ports.presence),
@@ -323,7 +366,7 @@ impl StreamSubscription {
         &self,
         ctx: &Context<'_>,
         since: Option<String>,
-    ) -> Result<impl Stream<Item = ChatEvent> + use<>> {
+    ) -> Result<impl Stream<Item = Result<ChatEvent, async_graphql::Error>> + use<>> {
         events(ctx, since).await
     }
 
@@ -333,7 +376,7 @@ impl StreamSubscription {
         &self,
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
+    ) -> Result<impl Stream<Item = Result<Message, async_graphql::Error>> + use<>> {
         let me = ctx.viewer()?.user_id;
         let only = conversation_id
             .map(|id| parse_id(&id, "conversationId"))
@@ -345,12 +388,13 @@ impl StreamSubscription {
         let events = events(ctx, None).await?;
         Ok(events.filter_map(move |event| {
             futures::future::ready(match event {
-                ChatEvent::MessageAdded(added)
+                Ok(ChatEvent::MessageAdded(added))
                     if only.is_none_or(|c| c == added.message.0.conversation_id) =>
                 {
-                    Some(added.message)
+                    Some(Ok(added.message))
                 }
-                _ => None,
+                Ok(_) => None,
+                Err(ended) => Some(Err(ended)),
             })
         }))
     }

@@ -131,21 +131,26 @@ impl Message {
         self.0.created_at
     }
 
-    /// For its sender: SENT, DELIVERED (to every other member) or READ (by every
-    /// other member whose read receipts show). Null for anyone else.
+    /// For its sender, while a member: SENT, DELIVERED (to every other member) or
+    /// READ (by every other member whose read receipts show). Null for anyone else.
     async fn status(&self, ctx: &Context<'_>) -> Result<Option<Status>> {
         let me = ctx.viewer()?.user_id;
         if me != self.0.sender_id || self.0.system.is_some() {
             return Ok(None);
         }
         let members = members_of(ctx, self.0.conversation_id).await?;
+        // A sender who is no longer a member no longer watches who reads.
+        if !members.iter().any(|m| m.user_id == me) {
+            return Ok(None);
+        }
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let settings = settings_of(ctx, &ids).await?;
         Ok(Some(receipts::status(me, self.0.seq, &members, &settings)))
     }
 
-    /// For its sender: the other members who read it, with when, earliest first
-    /// (only those whose read receipts show, reciprocally). Null for anyone else.
+    /// For its sender, while a member: the other members who read it, with when,
+    /// earliest first (only those whose read receipts show, reciprocally). Null for
+    /// anyone else.
     async fn seen_by(
         &self,
         ctx: &Context<'_>,
@@ -158,6 +163,9 @@ impl Message {
         }
         let page = echostream_shared::pages::Page::new(first, after.as_deref())?;
         let members = members_of(ctx, self.0.conversation_id).await?;
+        if !members.iter().any(|m| m.user_id == me) {
+            return Ok(None);
+        }
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let settings = settings_of(ctx, &ids).await?;
         let seen = receipts::seen_by(&app(ctx)?.db, me, &self.0, &settings).await?;
@@ -227,9 +235,14 @@ impl Member {
         self.0.joined_at
     }
 
-    /// Everything up to this `seq` reached one of the member's devices.
-    async fn delivered_seq(&self) -> i64 {
-        self.0.delivered_seq.max(self.0.last_read_seq)
+    /// Everything up to this `seq` reached one of the member's devices (raised by
+    /// their reads only when their reads show at all).
+    async fn delivered_seq(&self, ctx: &Context<'_>) -> Result<i64> {
+        let settings = settings_of(ctx, &[self.0.user_id]).await?;
+        Ok(receipts::delivered_position(
+            &self.0,
+            &settings.get(&self.0.user_id).copied().unwrap_or_default(),
+        ))
     }
 
     /// The member has read everything up to this `seq`; null when their read

@@ -92,7 +92,10 @@ impl Event for ConversationUpdated {
     }
 }
 
-/// A member's delivered or read position moved forward.
+/// A member's delivered or read position moved forward. Since the status
+/// aggregates (`StatusChanged`) tell the other members what matters to them, it is
+/// appended to the reader's own stream only (their other devices); `member_ids` is
+/// kept for readers of version 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptUpdated {
@@ -106,6 +109,29 @@ pub struct ReceiptUpdated {
 
 impl Event for ReceiptUpdated {
     const TYPE: &'static str = "chat.receipt.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// What `user_id`'s own messages in a conversation have reached, as they may see
+/// it: every other member has received everything up to `delivered_seq` and read
+/// everything up to `read_seq` (absent when some other member's reads do not show to
+/// them). Emitted only when it moves past one of their messages, so a message costs
+/// its sender at most two of these however large the group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChanged {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub delivered_seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_seq: Option<i64>,
+}
+
+impl Event for StatusChanged {
+    const TYPE: &'static str = "chat.status.changed";
     const VERSION: u32 = 1;
     fn key(&self) -> String {
         self.conversation_id.to_string()
@@ -154,6 +180,13 @@ pub enum ChatFrame {
         read_seq: Option<i64>,
         at: DateTime<Utc>,
     },
+    /// The user's own messages up to `delivered_seq` reached every other member, up
+    /// to `read_seq` were read by all (see [`StatusChanged`]).
+    Status {
+        conversation_id: Uuid,
+        delivered_seq: i64,
+        read_seq: Option<i64>,
+    },
     /// A conversation's info, settings or roles changed: read it again.
     ConversationChanged { conversation_id: Uuid },
     /// People joined a conversation.
@@ -172,6 +205,31 @@ pub enum ChatFrame {
         user_id: Uuid,
         typing: bool,
     },
+}
+
+impl ChatFrame {
+    /// The conversation the frame is about.
+    pub fn conversation_id(&self) -> Uuid {
+        match self {
+            ChatFrame::Message { message } => message.conversation_id,
+            ChatFrame::Receipt {
+                conversation_id, ..
+            }
+            | ChatFrame::Status {
+                conversation_id, ..
+            }
+            | ChatFrame::ConversationChanged { conversation_id }
+            | ChatFrame::MembersJoined {
+                conversation_id, ..
+            }
+            | ChatFrame::MembersLeft {
+                conversation_id, ..
+            }
+            | ChatFrame::Typing {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
 }
 
 /// The channel of everything chat addresses to one user.
@@ -226,6 +284,12 @@ mod tests {
             read_seq: 3,
             at: Utc::now(),
             member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(StatusChanged {
+            conversation_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            delivered_seq: 4,
+            read_seq: None,
         });
         round_trips(ConversationCreated {
             conversation_id: Uuid::now_v7(),

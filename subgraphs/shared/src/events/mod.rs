@@ -7,8 +7,8 @@
 
 pub mod consumer;
 pub mod dead_letters;
+pub mod embedded;
 pub mod kafka;
-pub mod memory;
 pub mod outbox;
 
 use async_trait::async_trait;
@@ -147,7 +147,7 @@ impl From<LogError> for crate::Error {
     }
 }
 
-/// The event log port: Kafka in the services profile, an in-process log otherwise.
+/// The event log port: Kafka in the services profile, a SQLite file otherwise.
 #[async_trait]
 pub trait EventLog: Send + Sync + 'static {
     /// Appends an event to its topic; returns once the log has accepted it.

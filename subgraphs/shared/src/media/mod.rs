@@ -94,6 +94,8 @@ pub struct Upload {
     pub id: Uuid,
     pub url: String,
     pub content_type: String,
+    /// The exact size the PUT must have (signed: the store refuses any other).
+    pub byte_size: u64,
     pub expires_at: chrono::DateTime<Utc>,
 }
 
@@ -106,12 +108,19 @@ pub struct HttpHeader {
 }
 
 impl Upload {
-    /// The headers the client's PUT must carry (the presigned content type).
+    /// The headers the client's PUT must carry: the presigned content type and
+    /// length (HTTP clients set the length from the body themselves).
     pub fn headers(&self) -> Vec<HttpHeader> {
-        vec![HttpHeader {
-            name: "Content-Type".into(),
-            value: self.content_type.clone(),
-        }]
+        vec![
+            HttpHeader {
+                name: "Content-Type".into(),
+                value: self.content_type.clone(),
+            },
+            HttpHeader {
+                name: "Content-Length".into(),
+                value: self.byte_size.to_string(),
+            },
+        ]
     }
 }
 
@@ -168,7 +177,7 @@ impl Images<'_> {
         }
         let ttl = Duration::from_secs(limits.upload_ttl_secs);
         let url = objects
-            .presign_put(&upload_key(&prefix), content_type, ttl)
+            .presign_put(&upload_key(&prefix), content_type, bytes as u64, ttl)
             .await?;
         stored::ActiveModel {
             id: Set(id),
@@ -186,6 +195,7 @@ impl Images<'_> {
             id,
             url,
             content_type: content_type.into(),
+            byte_size: bytes as u64,
             expires_at: Utc::now() + ttl,
         })
     }
@@ -227,10 +237,19 @@ impl Images<'_> {
                 upload.declared_bytes, limits.max_image_bytes
             )));
         }
+        // Read with a cap, and judged by what was read: the object may have been
+        // replaced since it was measured, and nothing past the limit is ever loaded.
         let bytes = objects
-            .get(&key)
+            .get_at_most(&key, limits.max_image_bytes)
             .await?
             .ok_or_else(|| Error::bad_input("the upload vanished; upload it again"))?;
+        if bytes.len() as u64 != upload.declared_bytes as u64 {
+            discard(db, objects, &upload).await?;
+            return Err(Error::bad_input(format!(
+                "the upload is not the {} bytes declared (at most {} are accepted)",
+                upload.declared_bytes, limits.max_image_bytes
+            )));
+        }
         let (max_side, square) = (limits.max_image_pixels, square(&upload.kind));
         let permit = DECODES.acquire().await.map_err(Error::internal)?;
         let checked = tokio::task::spawn_blocking(move || images::accept(&bytes, max_side, square))

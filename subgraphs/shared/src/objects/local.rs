@@ -1,8 +1,9 @@
 //! Objects as files under a local directory, for the embedded profile.
 //!
 //! Presigned URLs point at `{base_url}/objects/{key}` with an expiry and an
-//! HMAC-SHA256 signature over method, key, content type and expiry, so they carry the
-//! same guarantees as S3's: they cannot be altered or reused after they expire.
+//! HMAC-SHA256 signature over method, key, content type, length (uploads) and
+//! expiry, so they carry the same guarantees as S3's: they cannot be altered or
+//! reused after they expire, and an upload must be exactly the size it was signed for.
 //! [`routes`] serves those URLs (mounted by the subgraph whose address they carry).
 
 use std::path::PathBuf;
@@ -53,36 +54,54 @@ impl LocalObjects {
         Ok(self.root.join(key))
     }
 
-    fn signature(&self, method: &str, key: &str, content_type: &str, expires: i64) -> String {
+    fn mac(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: &str,
+        len: Option<u64>,
+        expires: i64,
+    ) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(format!("{method}\n{key}\n{content_type}\n{expires}").as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        let len = len.map(|n| n.to_string()).unwrap_or_default();
+        mac.update(format!("{method}\n{key}\n{content_type}\n{len}\n{expires}").as_bytes());
+        mac
     }
 
-    fn sign(&self, method: &str, key: &str, content_type: &str, ttl: Duration) -> String {
+    fn sign(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: &str,
+        len: Option<u64>,
+        ttl: Duration,
+    ) -> String {
         let expires = chrono::Utc::now().timestamp() + ttl.as_secs() as i64;
-        let sig = self.signature(method, key, content_type, expires);
+        let mac = self.mac(method, key, content_type, len, expires);
+        let sig =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let len = len.map(|n| format!("&len={n}")).unwrap_or_default();
         format!(
-            "{}/objects/{key}?expires={expires}&sig={sig}",
+            "{}/objects/{key}?expires={expires}{len}&sig={sig}",
             self.base_url
         )
     }
 
-    /// Checks a presigned request: right signature for this method, key and content
-    /// type, and not expired.
+    /// Checks a presigned request: right signature for this method, key, content
+    /// type and length (uploads), and not expired.
     pub fn verify(
         &self,
         method: &str,
         key: &str,
         content_type: &str,
+        len: Option<u64>,
         expires: i64,
         sig: &str,
     ) -> bool {
         if expires < chrono::Utc::now().timestamp() || validate_key(key).is_err() {
             return false;
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(format!("{method}\n{key}\n{content_type}\n{expires}").as_bytes());
+        let mac = self.mac(method, key, content_type, len, expires);
         match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) {
             Ok(raw) => mac.verify_slice(&raw).is_ok(),
             Err(_) => false,
@@ -111,6 +130,21 @@ impl ObjectStore for LocalObjects {
         }
     }
 
+    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
+        use tokio::io::AsyncReadExt;
+        let file = match tokio::fs::File::open(self.path(key)?).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let mut data = Vec::new();
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut data)
+            .await
+            .map_err(io)?;
+        Ok(Some(Bytes::from(data)))
+    }
+
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
         match tokio::fs::metadata(self.path(key)?).await {
             Ok(meta) => Ok(Some(meta.len())),
@@ -130,15 +164,16 @@ impl ObjectStore for LocalObjects {
         &self,
         key: &str,
         content_type: &str,
+        byte_size: u64,
         ttl: Duration,
     ) -> Result<String, ObjectError> {
         validate_key(key)?;
-        Ok(self.sign("PUT", key, content_type, ttl))
+        Ok(self.sign("PUT", key, content_type, Some(byte_size), ttl))
     }
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError> {
         validate_key(key)?;
-        Ok(self.sign("GET", key, "", ttl))
+        Ok(self.sign("GET", key, "", None, ttl))
     }
 
     fn as_local(&self) -> Option<&LocalObjects> {
@@ -150,6 +185,8 @@ impl ObjectStore for LocalObjects {
 #[derive(serde::Deserialize)]
 struct Signed {
     expires: i64,
+    /// The exact length an upload was signed for.
+    len: Option<u64>,
     sig: String,
 }
 
@@ -186,12 +223,27 @@ async fn serve_put(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !local.verify("PUT", &key, content_type, signed.expires, &signed.sig) {
+    let Some(len) = signed.len else {
+        return status(StatusCode::FORBIDDEN, "signature does not match or expired");
+    };
+    if !local.verify(
+        "PUT",
+        &key,
+        content_type,
+        Some(len),
+        signed.expires,
+        &signed.sig,
+    ) {
         return status(StatusCode::FORBIDDEN, "signature does not match or expired");
     }
-    let Ok(bytes) = axum::body::to_bytes(body, max).await else {
-        return status(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    // Read no more than was signed for (nor than the store takes at all).
+    let limit = usize::try_from(len).unwrap_or(usize::MAX).min(max);
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return status(StatusCode::PAYLOAD_TOO_LARGE, "larger than signed for");
     };
+    if bytes.len() as u64 != len {
+        return status(StatusCode::BAD_REQUEST, "not the length signed for");
+    }
     match store.put(&key, bytes, content_type).await {
         Ok(()) => status(StatusCode::OK, ""),
         Err(err) => {
@@ -209,7 +261,7 @@ async fn serve_get(
     let Some(local) = store.as_local() else {
         return status(StatusCode::NOT_FOUND, "not found");
     };
-    if !local.verify("GET", &key, "", signed.expires, &signed.sig) {
+    if signed.len.is_some() || !local.verify("GET", &key, "", None, signed.expires, &signed.sig) {
         return status(StatusCode::FORBIDDEN, "signature does not match or expired");
     }
     match store.get(&key).await {
@@ -257,8 +309,14 @@ mod tests {
             s.get("a/b.txt").await.unwrap().unwrap(),
             Bytes::from_static(b"hi")
         );
+        assert_eq!(
+            s.get_at_most("a/b.txt", 1).await.unwrap().unwrap().len(),
+            2,
+            "one byte past the cap tells it is too large"
+        );
         s.delete("a/b.txt").await.unwrap();
         assert!(s.get("a/b.txt").await.unwrap().is_none());
+        assert!(s.get_at_most("a/b.txt", 1).await.unwrap().is_none());
         assert!(s.get("../escape").await.is_err());
     }
 
@@ -267,7 +325,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir);
         let url = s
-            .presign_put("k/1.png", "image/png", Duration::from_secs(60))
+            .presign_put("k/1.png", "image/png", 42, Duration::from_secs(60))
             .await
             .unwrap();
         let query = url.split('?').nth(1).unwrap();
@@ -281,11 +339,15 @@ mod tests {
                 _ => {}
             }
         }
-        assert!(s.verify("PUT", "k/1.png", "image/png", expires, sig));
-        assert!(!s.verify("PUT", "k/2.png", "image/png", expires, sig));
-        assert!(!s.verify("PUT", "k/1.png", "text/html", expires, sig));
-        assert!(!s.verify("GET", "k/1.png", "image/png", expires, sig));
-        assert!(!s.verify("PUT", "k/1.png", "image/png", expires + 1, sig));
-        assert!(!s.verify("PUT", "k/1.png", "image/png", 1, sig));
+        let len = Some(42);
+        assert!(url.contains("&len=42&"), "{url}");
+        assert!(s.verify("PUT", "k/1.png", "image/png", len, expires, sig));
+        assert!(!s.verify("PUT", "k/2.png", "image/png", len, expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "text/html", len, expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", Some(43), expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", None, expires, sig));
+        assert!(!s.verify("GET", "k/1.png", "image/png", len, expires, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", len, expires + 1, sig));
+        assert!(!s.verify("PUT", "k/1.png", "image/png", len, 1, sig));
     }
 }

@@ -42,16 +42,23 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectError>;
     /// Reads `key`; `None` when absent.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError>;
+    /// Reads at most `max + 1` bytes of `key` (S3: a ranged GET), so that an object
+    /// larger than `max` costs no more than that to find out; `None` when absent. A
+    /// result longer than `max` means the object is too large.
+    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError>;
     /// The size of `key` in bytes; `None` when absent. Read before `get` to refuse an
     /// oversized upload without loading it.
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError>;
     /// Removes `key` (absent is fine).
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
-    /// A URL a client can PUT `key` to, with this content type, until `ttl` passes.
+    /// A URL a client can PUT `key` to, with this content type and exactly
+    /// `byte_size` bytes (both are signed: the store refuses any other body), until
+    /// `ttl` passes.
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
+        byte_size: u64,
         ttl: Duration,
     ) -> Result<String, ObjectError>;
     /// A URL a client can GET `key` from until `ttl` passes.

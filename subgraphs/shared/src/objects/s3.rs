@@ -129,6 +129,32 @@ impl ObjectStore for S3Objects {
         }
     }
 
+    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
+        validate_key(key)?;
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{max}"))
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let data = out.body.collect().await.map_err(fail)?;
+                Ok(Some(data.into_bytes()))
+            }
+            Err(err) => {
+                let service = err.into_service_error();
+                if service.is_no_such_key() {
+                    Ok(None)
+                } else {
+                    Err(fail(service))
+                }
+            }
+        }
+    }
+
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
         validate_key(key)?;
         match self
@@ -167,16 +193,20 @@ impl ObjectStore for S3Objects {
         &self,
         key: &str,
         content_type: &str,
+        byte_size: u64,
         ttl: Duration,
     ) -> Result<String, ObjectError> {
         validate_key(key)?;
         let presign = PresigningConfig::expires_in(ttl).map_err(fail)?;
+        // Content-Length is a signed header: S3 refuses a body of any other size, so
+        // the store itself bounds what a client can put there.
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(i64::try_from(byte_size).map_err(fail)?)
             .presigned(presign)
             .await
             .map_err(fail)?;

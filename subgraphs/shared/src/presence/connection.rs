@@ -233,6 +233,7 @@ mod tests {
             user_id: user,
             session_id: Uuid::now_v7(),
             device_id: "d".into(),
+            expires_at: i64::MAX,
         }
     }
 

@@ -60,7 +60,7 @@ pub async fn of(db: &impl ConnectionTrait, user: Uuid) -> Result<PrivacySettings
 
 /// Several users' settings in one query (every one of `users` is in the map).
 pub async fn of_many(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     users: &[Uuid],
 ) -> Result<HashMap<Uuid, PrivacySettings>, Error> {
     let mut found: HashMap<Uuid, PrivacySettings> = setting::Entity::find()

@@ -99,6 +99,18 @@ impl PubSub for MemoryPubSub {
         Ok(())
     }
 
+    async fn restart_streams(
+        &self,
+        streams: &[String],
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        let mut kept = self.streams.lock().expect("pubsub lock poisoned");
+        for (channel, frame) in kept.restart(streams, keep) {
+            self.channels.dispatch(&channel, &frame);
+        }
+        Ok(())
+    }
+
     async fn history(
         &self,
         stream: &str,
@@ -148,6 +160,14 @@ impl PubSub for MemoryPubSub {
     async fn delete(&self, key: &str) -> Result<(), PubSubError> {
         self.keys().remove(key);
         Ok(())
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let now = Instant::now();
+        Ok(self.keys().remove(key).and_then(|e| match e.value {
+            Value::Text(v) if e.live(now) => Some(v),
+            _ => None,
+        }))
     }
 
     async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {

@@ -57,6 +57,11 @@ pub trait PubSub: Send + Sync + 'static {
         data: &str,
         keep: Retention,
     ) -> Result<(), PubSubError>;
+    /// Starts each of `streams` anew: a new epoch with nothing kept, announced live,
+    /// so that every reader, live or resuming, is told to resync (for when entries
+    /// they should have had can never be appended).
+    async fn restart_streams(&self, streams: &[String], keep: Retention)
+    -> Result<(), PubSubError>;
     /// Up to `limit` entries of `stream` after offset `after`, with its epoch and
     /// newest offset; a missing stream is made, empty, with a new epoch.
     async fn history(
@@ -81,6 +86,9 @@ pub trait PubSub: Send + Sync + 'static {
     ) -> Result<Option<String>, PubSubError>;
     /// Removes `key`.
     async fn delete(&self, key: &str) -> Result<(), PubSubError>;
+    /// Reads and removes `key` in one atomic step: of two callers, one gets it (a
+    /// single-use token).
+    async fn take(&self, key: &str) -> Result<Option<String>, PubSubError>;
     /// Adds one to a counter, starting its `window` when it is created; returns the new
     /// count and the seconds left in the window (the basis of fixed-window rate limits).
     async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError>;

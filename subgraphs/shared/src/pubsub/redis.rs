@@ -25,6 +25,7 @@ pub struct RedisPubSub {
     prefix: String,
     append: redis::Script,
     history: redis::Script,
+    restart: redis::Script,
 }
 
 fn fail(err: redis::RedisError) -> PubSubError {
@@ -40,8 +41,9 @@ impl RedisPubSub {
             hub: Hub::start(client, config.key_prefix.clone()),
             commands,
             prefix: config.key_prefix.clone(),
-            append: redis::Script::new(redis_streams::APPEND),
-            history: redis::Script::new(redis_streams::HISTORY),
+            append: redis_streams::script(redis_streams::APPEND),
+            history: redis_streams::script(redis_streams::HISTORY),
+            restart: redis_streams::script(redis_streams::RESTART),
         })
     }
 
@@ -100,6 +102,28 @@ impl PubSub for RedisPubSub {
             .arg(keep.window)
             .arg(millis(keep.ttl))
             .arg(millis(DEDUPE_TTL));
+        for stream in streams {
+            call.arg(self.key(stream));
+        }
+        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn restart_streams(
+        &self,
+        streams: &[String],
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        if streams.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.commands.clone();
+        let mut call = self.restart.prepare_invoke();
+        for stream in streams {
+            call.key(self.key(&format!("stream-meta:{stream}")));
+            call.key(self.key(&format!("stream:{stream}")));
+        }
+        call.arg(new_epoch()).arg(millis(keep.ttl));
         for stream in streams {
             call.arg(self.key(stream));
         }
@@ -166,6 +190,15 @@ impl PubSub for RedisPubSub {
     async fn delete(&self, key: &str) -> Result<(), PubSubError> {
         let mut conn = self.commands.clone();
         conn.del::<_, ()>(self.key(key)).await.map_err(fail)
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)
     }
 
     async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {

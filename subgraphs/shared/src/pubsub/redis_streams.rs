@@ -1,6 +1,20 @@
 //! Replayable streams in Redis (`pubsub/stream.rs` for the semantics): per stream a
-//! meta hash (`epoch`, `offset`) and a Redis stream of entries with ids `{offset}-0`,
-//! trimmed to the window, both expiring together. Scripts make each step atomic.
+//! meta hash (`epoch`, `offset`, `run`) and a Redis stream of entries with ids
+//! `{offset}-0`, trimmed to the window, both expiring together. Scripts make each
+//! step atomic.
+//!
+//! Positions are never reused. A Redis restored from a snapshot, or a lagging
+//! replica promoted, holds a stream's epoch with a lower offset than was handed
+//! out: appending under it would number new entries as old ones, and a client
+//! holding a newer position would silently skip them. So the meta hash remembers
+//! the `run_id` of the Redis server that last wrote it; a stream read or written by
+//! another run (a restart, a restore, a failover) starts a new epoch, and its
+//! readers are told `ResyncRequired`. (A restart that kept everything costs its
+//! readers one resync: a store cannot tell that from one that went back in time.)
+
+/// The Lua lines that set `run` to the server's run id (every script starts with
+/// them).
+const RUN_ID: &str = "local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')\n";
 
 use redis::Value;
 
@@ -14,6 +28,10 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[5]) == false then return 0 e
 local n = (#KEYS - 1) / 2
 for k = 1, n do
   local meta, stream = KEYS[2 * k], KEYS[2 * k + 1]
+  if redis.call('HGET', meta, 'run') ~= run then
+    redis.call('DEL', meta)
+    redis.call('HSET', meta, 'run', run)
+  end
   if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then redis.call('DEL', stream) end
   local epoch = redis.call('HGET', meta, 'epoch')
   local offset = redis.call('HINCRBY', meta, 'offset', 1)
@@ -29,6 +47,10 @@ return n
 /// KEYS: meta, stream. ARGV: after, limit, epoch candidate, ttl ms.
 /// Returns { epoch, top, entries }.
 pub const HISTORY: &str = r"
+if redis.call('HGET', KEYS[1], 'run') ~= run then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'run', run)
+end
 if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3]) == 1 then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'offset', 0)
@@ -42,6 +64,26 @@ if tonumber(ARGV[2]) > 0 then
 end
 return { epoch, top, entries }
 ";
+
+/// Starts streams anew: a new epoch, nothing kept, and a live frame at offset 0 of
+/// it, so that live readers and readers resuming later are told `ResyncRequired`.
+/// KEYS: (meta, stream) per stream. ARGV: epoch, ttl ms, then one channel per stream.
+pub const RESTART: &str = r"
+local n = #KEYS / 2
+for k = 1, n do
+  local meta, stream = KEYS[2 * k - 1], KEYS[2 * k]
+  redis.call('DEL', meta, stream)
+  redis.call('HSET', meta, 'run', run, 'epoch', ARGV[1], 'offset', 0)
+  redis.call('PEXPIRE', meta, ARGV[2])
+  redis.call('PUBLISH', ARGV[2 + k], ARGV[1] .. ':0 ')
+end
+return n
+";
+
+/// A script with the run-id lines before `body`.
+pub fn script(body: &str) -> redis::Script {
+    redis::Script::new(&format!("{RUN_ID}{body}"))
+}
 
 fn text(v: &Value) -> Option<String> {
     match v {

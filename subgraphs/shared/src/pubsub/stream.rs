@@ -190,6 +190,26 @@ impl MemoryStreams {
         History::read(kept.epoch.clone(), kept.top, after, entries)
     }
 
+    /// Starts each stream anew (a new epoch, nothing kept); returns the live frame
+    /// announcing it, per stream.
+    pub fn restart(&mut self, streams: &[String], keep: Retention) -> Vec<(String, String)> {
+        let now = Instant::now();
+        streams
+            .iter()
+            .map(|name| {
+                let kept = Kept {
+                    epoch: new_epoch(),
+                    top: 0,
+                    entries: VecDeque::new(),
+                    expires: now + keep.ttl,
+                };
+                let frame = entry_frame(&kept.epoch, 0, "");
+                self.streams.insert(name.clone(), kept);
+                (name.clone(), frame)
+            })
+            .collect()
+    }
+
     /// Forgets everything, as a broker restarted empty would (for tests).
     pub fn lose_everything(&mut self) {
         self.streams.clear();
@@ -251,5 +271,33 @@ mod tests {
             "a lost stream comes back with a new epoch"
         );
         assert_eq!(fresh.top, 0);
+    }
+
+    #[test]
+    fn a_restarted_stream_has_a_new_epoch_and_announces_it_live() {
+        let mut s = MemoryStreams::default();
+        let names = vec!["u".to_string()];
+        for i in 0..3 {
+            s.append(&names, &format!("ev{i}"), &format!("d{i}"), KEEP);
+        }
+        let before = s.history("u", 0, 10, KEEP);
+        let frames = s.restart(&names, KEEP);
+        let after = s.history("u", 3, 10, KEEP);
+        assert_ne!(after.epoch, before.epoch);
+        assert_eq!(after.top, 0);
+        assert!(after.entries.is_empty());
+        let [(channel, frame)] = frames.as_slice() else {
+            panic!("one frame per stream: {frames:?}");
+        };
+        assert_eq!(channel, "u");
+        assert_eq!(
+            parse(frame),
+            Some(Live::Entry {
+                epoch: &after.epoch,
+                offset: 0,
+                data: ""
+            }),
+            "live readers hear the new epoch"
+        );
     }
 }
