@@ -39,6 +39,10 @@ enum Command {
     Run,
     /// Start one service: gateway, auth, profile, chat, presence or notification.
     Serve { service: String },
+    /// Check the configuration one service would start with (the file and the
+    /// `ECHOSTREAM_*` environment), as `serve` checks it, and exit: 0 when it
+    /// would start, else the message naming the key.
+    Check { service: String },
     /// Run every subgraph's migrations and exit.
     Migrate,
     /// Write each subgraph's SDL into schema/ and compose the supergraph.
@@ -64,6 +68,11 @@ fn main() -> Result<()> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run_all(config),
         Command::Serve { service } => serve_one(config, &service),
+        Command::Check { service } => {
+            service_config(config, &service)?;
+            println!("{service}: configuration ok");
+            Ok(())
+        }
         Command::Migrate => {
             let _spans = init_tracing(&config, "migrate");
             runtime()?.block_on(migrate(config))
@@ -119,6 +128,13 @@ fn prepare_gateway(config: &Config) -> Result<()> {
     let supergraph = absolute(&config.gateway.supergraph)?;
     let playground = absolute(&config.gateway.playground)?;
     let g = &config.gateway;
+    // In CIDR form for the router (the configuration accepts bare addresses too).
+    let trusted_proxies: Vec<String> = config
+        .gateway
+        .trusted_proxies
+        .iter()
+        .filter_map(|p| echostream_shared::trust::parse_proxy(p).map(|net| net.to_string()))
+        .collect();
     let settings = echostream_gateway::router_config::GatewaySettings {
         host: &config.gateway.host,
         port: config.gateway.port,
@@ -128,6 +144,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         issuer: &config.auth.issuer,
         audience: &config.auth.audience,
         subgraph_secret: &config.gateway.subgraph_secret,
+        trusted_proxies: &trusted_proxies,
         limits: echostream_gateway::router_config::Limits {
             max_depth: g.max_depth,
             max_aliases: g.max_aliases,
@@ -244,7 +261,9 @@ fn run_all(config: Config) -> Result<()> {
     result.context("gateway")
 }
 
-fn serve_one(config: Config, service: &str) -> Result<()> {
+/// What one service starts with, checked as `serve` checks it (the configuration
+/// itself was checked when it was loaded): `None` for the gateway.
+fn service_config(config: Config, service: &str) -> Result<(Config, Option<Subgraph>)> {
     if config.gateway.subgraph_secret.is_empty() && config.require_signature() {
         bail!(
             "gateway.subgraph_secret must be set when services run in separate processes: \
@@ -253,13 +272,21 @@ fn serve_one(config: Config, service: &str) -> Result<()> {
     }
     let config = config.with_subgraph_secret();
     if service == "gateway" {
-        prepare_gateway(&config)?;
-        return echostream_gateway::run().context("gateway");
+        return Ok((config, None));
     }
     let Some(subgraph) = Subgraph::from_name(service) else {
         bail!(
             "unknown service {service:?}: expected gateway, auth, profile, chat, presence or notification"
         );
+    };
+    Ok((config, Some(subgraph)))
+}
+
+fn serve_one(config: Config, service: &str) -> Result<()> {
+    let (config, subgraph) = service_config(config, service)?;
+    let Some(subgraph) = subgraph else {
+        prepare_gateway(&config)?;
+        return echostream_gateway::run().context("gateway");
     };
     let _spans = init_tracing(&config, service);
     runtime()?.block_on(async move {

@@ -18,6 +18,8 @@ pub struct GatewaySettings<'a> {
     /// The secret the gateway signs its subgraph requests and client addresses with
     /// (`gateway.subgraph_secret`; `echostream_shared::trust` checks them).
     pub subgraph_secret: &'a str,
+    /// The proxies whose `X-Forwarded-For` is believed (`gateway.trusted_proxies`).
+    pub trusted_proxies: &'a [String],
     pub limits: Limits,
     pub telemetry: Telemetry<'a>,
 }
@@ -151,7 +153,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
         "plugins": {
             "echostream_client_ip": {
                 "enabled": true,
-                "config": { "secret": s.subgraph_secret },
+                "config": { "secret": s.subgraph_secret, "trusted_proxies": s.trusted_proxies },
             },
             "echostream_sockets": {
                 "enabled": true,

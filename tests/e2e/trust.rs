@@ -141,7 +141,47 @@ async fn a_forged_forwarded_address_is_not_believed(profile: Profile) {
     assert_eq!(error_code(&third), "RATE_LIMITED", "{third}");
 }
 
+/// Behind a load balancer listed in `gateway.trusted_proxies`, the client is the
+/// address the balancer forwards, so per-address limits count each client apart;
+/// a client's own `X-Forwarded-For` hops before it are not believed.
+async fn clients_behind_a_trusted_proxy_are_told_apart(profile: Profile) {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        profile,
+        &[
+            (
+                "ECHOSTREAM_GATEWAY__TRUSTED_PROXIES",
+                "127.0.0.1,10.0.0.0/8",
+            ),
+            ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "1"),
+        ],
+    )
+    .await;
+    let register_via = |forwarded: &'static str| {
+        let gateway = p.gateway.clone();
+        async move {
+            reqwest::Client::new()
+                .post(gateway)
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({ "query": REGISTER, "variables": registration(&unique("lb")) }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // Two clients behind the balancer (and one of its own hops): one sign-up each.
+    assert!(register_via("198.51.100.1, 10.2.3.4").await["errors"].is_null());
+    assert!(register_via("198.51.100.2").await["errors"].is_null());
+    // The same client again is its own limit, whatever it claims before that.
+    let again = register_via("203.0.113.66, 198.51.100.1").await;
+    assert_eq!(error_code(&again), "RATE_LIMITED", "{again}");
+}
+
 crate::on_both_profiles!(
     a_direct_unsigned_call_is_refused_in_the_services_profile,
     a_forged_forwarded_address_is_not_believed,
+    clients_behind_a_trusted_proxy_are_told_apart,
 );

@@ -409,6 +409,12 @@ pub struct GatewayConfig {
     /// (`echostream_shared::trust`). Empty: a random one per process, which is enough
     /// when one process runs everything; separate processes need the same value.
     pub subgraph_secret: String,
+    /// The load balancers and proxies in front of the gateway (addresses or CIDR
+    /// ranges, e.g. `["10.0.0.0/8"]`; in the environment, comma-separated). From
+    /// them alone `X-Forwarded-For` is believed: the client is the nearest address
+    /// in it that is not one of them. Empty (the default): the connection's peer is
+    /// the client, whatever the header says.
+    pub trusted_proxies: Vec<String>,
     /// Whether subgraphs refuse requests the gateway did not sign. Unset: yes in the
     /// services profile, no in the embedded one (forwarded client addresses count
     /// only on signed requests either way).
@@ -436,6 +442,7 @@ impl Default for GatewayConfig {
             max_websockets_per_user: 16,
             max_subscriptions_per_session: 50,
             max_subscriptions_per_user: 200,
+            trusted_proxies: Vec::new(),
             subgraph_secret: String::new(),
             require_signature: None,
         }
@@ -699,6 +706,8 @@ impl Config {
                 .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("gateway.trusted_proxies")
                 .source(Some(overrides)),
         );
         let config: Config = builder
@@ -783,6 +792,14 @@ impl Config {
         ] {
             if value < 1 {
                 return fail(key, "must be at least 1");
+            }
+        }
+        for proxy in &self.gateway.trusted_proxies {
+            if crate::trust::parse_proxy(proxy).is_none() {
+                return fail(
+                    "gateway.trusted_proxies",
+                    "each must be an IP address or a CIDR range (10.0.0.0/8)",
+                );
             }
         }
         if self.kafka.partitions < 1 {

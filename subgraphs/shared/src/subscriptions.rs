@@ -114,7 +114,7 @@ impl SubscriptionSlots {
         viewer: &Viewer,
         pubsub: &dyn PubSub,
     ) -> Result<Slot, Error> {
-        if viewer.expires_at <= chrono::Utc::now().timestamp() {
+        if viewer.authority_ends_at() <= chrono::Utc::now().timestamp() {
             return Err(expired());
         }
         let slot = self.acquire(viewer)?;
@@ -245,7 +245,7 @@ where
     S: Stream + Send + 'static,
     S::Item: Send,
 {
-    let left = (viewer.expires_at - chrono::Utc::now().timestamp()).max(0) as u64;
+    let left = (viewer.authority_ends_at() - chrono::Utc::now().timestamp()).max(0) as u64;
     let ending = slot.ended.clone();
     let end = async move {
         tokio::select! {

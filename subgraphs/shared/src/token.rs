@@ -53,6 +53,18 @@ impl From<Claims> for Viewer {
     }
 }
 
+/// Seconds a token is still accepted past its `exp` (clocks differ a little between
+/// the issuer and the verifiers); a live subscription ends then too.
+pub const LEEWAY_SECS: i64 = 5;
+
+impl Viewer {
+    /// When the caller's authority ends (Unix seconds): the first second at which
+    /// every verifier refuses its token (its expiry, past the leeway).
+    pub fn authority_ends_at(&self) -> i64 {
+        self.expires_at.saturating_add(LEEWAY_SECS + 1)
+    }
+}
+
 /// Why a WebSocket connection's token was refused; its subscriptions answer with it.
 #[derive(Debug, Clone)]
 pub struct TokenRejected(pub String);
@@ -182,7 +194,7 @@ impl TokenVerifier {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS as u64;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)

@@ -25,6 +25,16 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// A trusted proxy as configured: an address, or a CIDR range.
+pub fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
 /// The header carrying the gateway's request signature.
 pub const SIGNATURE_HEADER: &str = "x-echostream-signature";
 /// The header carrying the MAC of the client's address.
@@ -142,6 +152,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        assert_eq!(
+            parse_proxy("192.0.2.1").unwrap().to_string(),
+            "192.0.2.1/32"
+        );
+        assert!(parse_proxy("10.0.0.0/8").is_some());
+        assert!(parse_proxy("2001:db8::/32").is_some());
+        assert!(parse_proxy("not an address").is_none());
+    }
 
     const NOW: i64 = 1_800_000_000;
 

@@ -1002,15 +1002,7 @@ async fn services_objects_conform_on_s3_with_presigned_urls() {
     assert!(downloaded.status().is_success());
     assert_eq!(downloaded.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
     // Read with a cap: no more than one byte past it.
-    assert_eq!(
-        store
-            .get_at_most(&key, 4)
-            .await
-            .unwrap()
-            .unwrap()
-            .len(),
-        5
-    );
+    assert_eq!(store.get_at_most(&key, 4).await.unwrap().unwrap().len(), 5);
     assert_eq!(
         store
             .get_at_most(&key, 100)
