@@ -152,6 +152,13 @@ impl Platform {
             let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
             command
                 .env("ECHOSTREAM_PROFILE", "services")
+                .env(
+                    "ECHOSTREAM_AUTH__KEY_ENCRYPTION_KEY",
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        rand::random::<[u8; 32]>(),
+                    ),
+                )
                 // PostgreSQL here is on loopback: TLS (sqlx prefers it whenever the
                 // server offers it, and Debian's does) would only cost both ends CPU.
                 .env(

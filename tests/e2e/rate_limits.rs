@@ -33,7 +33,7 @@ async fn writes_searches_and_exports_are_limited_per_user(profile: Profile) {
             ("ECHOSTREAM_RATE_LIMITS__SEND_MESSAGE_PER_10S", "3"),
             ("ECHOSTREAM_RATE_LIMITS__SEARCHES_PER_MINUTE", "2"),
             ("ECHOSTREAM_RATE_LIMITS__EXPORTS_PER_HOUR", "1"),
-            ("ECHOSTREAM_RATE_LIMITS__OTHER_WRITES_PER_MINUTE", "2"),
+            ("ECHOSTREAM_RATE_LIMITS__EMAIL_CHANGES_PER_HOUR", "1"),
         ],
     )
     .await;
@@ -80,18 +80,19 @@ async fn writes_searches_and_exports_are_limited_per_user(profile: Profile) {
         (1, "RATE_LIMITED")
     );
 
-    let update =
-        "mutation U($d: String) { updateProfile(input: { displayName: $d }) { displayName } }";
-    let (updated, refused) = until_refused(
+    let change =
+        "mutation E($e: String!, $p: String!) { requestEmailChange(newEmail: $e, password: $p) }";
+    let (asked, refused) = until_refused(
         &p,
-        update,
-        |n| json!({ "d": format!("Cat {n}") }),
+        change,
+        |n| json!({ "e": format!("cat{n}@example.org"), "p": echostream::testkit::scenario::PASSWORD }),
         &cat.token,
     )
     .await;
     assert_eq!(
-        (updated, error_code(&refused).as_str()),
-        (2, "RATE_LIMITED")
+        (asked, error_code(&refused).as_str()),
+        (1, "RATE_LIMITED"),
+        "{refused}"
     );
 }
 

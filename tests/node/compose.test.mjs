@@ -7,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -20,7 +21,12 @@ function filledEnv() {
   const env = {};
   for (const line of readFileSync(join(root, '.env.example'), 'utf8').split('\n')) {
     const m = line.match(/^([A-Z0-9_]+)=(.*)$/);
-    if (m) env[m[1]] = m[2] || `filled-${m[1].toLowerCase()}`;
+    if (m) {
+      const filled = m[1] === 'ECHOSTREAM_KEY_ENCRYPTION_KEY'
+        ? randomBytes(32).toString('base64')
+        : `filled-${m[1].toLowerCase()}`;
+      env[m[1]] = m[2] || filled;
+    }
   }
   return env;
 }
@@ -85,7 +91,7 @@ test('a missing secret or an unknown key fails, naming it', () => {
 
 test('secrets come from .env, consoles listen on loopback, Redis never evicts', () => {
   const env = compose['x-echostream'].environment;
-  for (const key of ['ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET', 'ECHOSTREAM_S3__SECRET_KEY']) {
+  for (const key of ['ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET', 'ECHOSTREAM_S3__SECRET_KEY', 'ECHOSTREAM_AUTH__KEY_ENCRYPTION_KEY']) {
     assert.match(String(env[key]), /^\$\{[A-Z_]+:\?/, `${key} comes from .env`);
   }
   assert.match(String(env.ECHOSTREAM_DATABASE__URL), /\$\{POSTGRES_PASSWORD:\?/);

@@ -6,10 +6,17 @@
 //! the key it replaces stays published until every token it signed has expired, and
 //! is then removed. Every auth instance shares the keys through the database and
 //! reloads them on a timer, so instances agree on which key signs.
+//!
+//! The private keys are sealed at rest ([`Sealer`]: XChaCha20-Poly1305 under
+//! `auth.key_encryption_key`, the key id as associated data), so a copy of the
+//! database alone cannot sign tokens; a key stored in the clear by an earlier
+//! version is sealed when it is next loaded.
 
 use std::sync::RwLock;
 
 use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Duration, Utc};
 use echostream_shared::Error;
 use echostream_shared::config::AuthConfig;
@@ -48,6 +55,91 @@ impl RotationPolicy {
     }
 }
 
+/// Seals and opens the private keys stored in the database.
+pub struct Sealer {
+    cipher: XChaCha20Poly1305,
+}
+
+/// How a sealed key is stored: this prefix, then base64 of nonce and ciphertext.
+const SEALED: &str = "sealed:v1:";
+
+impl Sealer {
+    /// A sealer with a 32-byte key.
+    pub fn new(key: [u8; 32]) -> Sealer {
+        Sealer {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        }
+    }
+
+    /// The configured key (`auth.key_encryption_key`); in the embedded profile
+    /// without one, a key kept in `<data_dir>/signing-keys.secret` (made once).
+    pub fn from_config(config: &echostream_shared::config::Config) -> Result<Sealer, Error> {
+        if let Some(key) = config.auth.key_encryption_key_bytes() {
+            return Ok(Sealer::new(key));
+        }
+        let path = config.data_dir.join("signing-keys.secret");
+        if let Ok(existing) = std::fs::read(&path)
+            && let Ok(key) = <[u8; 32]>::try_from(existing.as_slice())
+        {
+            return Ok(Sealer::new(key));
+        }
+        let key: [u8; 32] = rand::random();
+        std::fs::create_dir_all(&config.data_dir).map_err(Error::internal)?;
+        std::fs::write(&path, key).map_err(Error::internal)?;
+        Ok(Sealer::new(key))
+    }
+
+    fn seal(&self, kid: &str, pem: &str) -> Result<String, Error> {
+        let nonce: [u8; 24] = rand::random();
+        let sealed = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: pem.as_bytes(),
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| Error::internal("sealing a signing key failed"))?;
+        let mut stored = nonce.to_vec();
+        stored.extend(sealed);
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(stored)
+        ))
+    }
+
+    /// The PEM of a stored key (sealed, or in the clear from an earlier version).
+    fn open(&self, kid: &str, stored: &str) -> Result<String, Error> {
+        let Some(sealed) = stored.strip_prefix(SEALED) else {
+            return Ok(stored.to_string());
+        };
+        let wrong = || {
+            Error::internal(
+                "a signing key cannot be opened: auth.key_encryption_key is not the key it was sealed with",
+            )
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| wrong())?;
+        if raw.len() < 24 {
+            return Err(wrong());
+        }
+        let (nonce, ciphertext) = raw.split_at(24);
+        let pem = self
+            .cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| wrong())?;
+        String::from_utf8(pem).map_err(|_| wrong())
+    }
+}
+
 /// One loaded set of keys: the one that signs, and all that are published.
 struct KeySet {
     kid: String,
@@ -58,6 +150,7 @@ struct KeySet {
 /// The keys, reloadable while tokens are being signed.
 pub struct Keys {
     current: RwLock<KeySet>,
+    sealer: Sealer,
 }
 
 async fn all_keys(db: &DatabaseConnection) -> Result<Vec<signing_key::Model>, Error> {
@@ -67,16 +160,21 @@ async fn all_keys(db: &DatabaseConnection) -> Result<Vec<signing_key::Model>, Er
         .await?)
 }
 
-async fn create_key(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), Error> {
+async fn create_key(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
     let pem = signing
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| Error::internal(e.to_string()))?;
     let x =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+    let kid = Uuid::now_v7().to_string();
     let row = signing_key::ActiveModel {
-        kid: Set(Uuid::now_v7().to_string()),
-        private_pem: Set(pem.to_string()),
+        private_pem: Set(sealer.seal(&kid, &pem)?),
+        kid: Set(kid),
         public_x: Set(x),
         created_at: Set(now),
     };
@@ -96,15 +194,22 @@ fn signing_key_at(keys: &[signing_key::Model], now: DateTime<Utc>) -> Option<&si
 /// tokens can no longer be valid.
 pub async fn rotate(
     db: &DatabaseConnection,
+    sealer: &Sealer,
     policy: RotationPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let keys = all_keys(db).await?;
+    // Keys an earlier version stored in the clear are sealed now.
+    for key in keys.iter().filter(|k| !k.private_pem.starts_with(SEALED)) {
+        let mut row: signing_key::ActiveModel = key.clone().into();
+        row.private_pem = Set(sealer.seal(&key.kid, &key.private_pem)?);
+        row.update(db).await?;
+    }
     let newest_is_due = keys
         .first()
         .is_none_or(|k| now - k.created_at >= policy.rotate_after);
     if newest_is_due {
-        create_key(db, now).await?;
+        create_key(db, sealer, now).await?;
     }
     let keys = all_keys(db).await?;
     let Some(active) = signing_key_at(&keys, now) else {
@@ -122,12 +227,16 @@ pub async fn rotate(
     Ok(())
 }
 
-async fn load_set(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<KeySet, Error> {
+async fn load_set(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    now: DateTime<Utc>,
+) -> Result<KeySet, Error> {
     let published = all_keys(db).await?;
     let signing =
         signing_key_at(&published, now).ok_or_else(|| Error::internal("no signing key"))?;
-    let encoding =
-        EncodingKey::from_ed_pem(signing.private_pem.as_bytes()).map_err(Error::internal)?;
+    let pem = sealer.open(&signing.kid, &signing.private_pem)?;
+    let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(Error::internal)?;
     Ok(KeySet {
         kid: signing.kid.clone(),
         encoding,
@@ -137,14 +246,19 @@ async fn load_set(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<KeySet,
 
 impl Keys {
     /// Rotates if due and loads the keys (making the first one on a new platform).
-    pub async fn load(db: &DatabaseConnection, policy: RotationPolicy) -> Result<Keys, Error> {
+    pub async fn load(
+        db: &DatabaseConnection,
+        sealer: Sealer,
+        policy: RotationPolicy,
+    ) -> Result<Keys, Error> {
         let now = Utc::now();
-        if let Err(err) = rotate(db, policy, now).await {
+        if let Err(err) = rotate(db, &sealer, policy, now).await {
             // Another instance rotated at the same moment; its keys are as good.
             tracing::info!(error = ?err, "key rotation raced another instance");
         }
         Ok(Keys {
-            current: RwLock::new(load_set(db, now).await?),
+            current: RwLock::new(load_set(db, &sealer, now).await?),
+            sealer,
         })
     }
 
@@ -155,8 +269,8 @@ impl Keys {
         policy: RotationPolicy,
     ) -> Result<(), Error> {
         let now = Utc::now();
-        rotate(db, policy, now).await?;
-        let set = load_set(db, now).await?;
+        rotate(db, &self.sealer, policy, now).await?;
+        let set = load_set(db, &self.sealer, now).await?;
         *self.current.write().expect("keys lock poisoned") = set;
         Ok(())
     }
@@ -234,8 +348,55 @@ mod tests {
             rotate_after: Duration::days(30),
             token_ttl: Duration::minutes(15),
         };
-        let keys = Keys::load(&db, policy).await.unwrap();
+        let keys = Keys::load(&db, sealer(), policy).await.unwrap();
         assert_eq!(kids(&keys.jwks()), vec![keys.signing_kid()]);
+    }
+
+    fn sealer() -> Sealer {
+        Sealer::new([7; 32])
+    }
+
+    #[tokio::test]
+    async fn private_keys_are_sealed_at_rest_and_old_clear_ones_get_sealed() {
+        let db = database().await;
+        let policy = RotationPolicy {
+            rotate_after: Duration::days(30),
+            token_ttl: Duration::minutes(15),
+        };
+        let keys = Keys::load(&db, sealer(), policy).await.unwrap();
+        let stored = all_keys(&db).await.unwrap();
+        assert!(stored[0].private_pem.starts_with(SEALED));
+        assert!(!stored[0].private_pem.contains("PRIVATE KEY"));
+        // Sealed to its own key id: moved to another row, it does not open.
+        assert!(
+            sealer()
+                .open("another-kid", &stored[0].private_pem)
+                .is_err()
+        );
+        // Another encryption key cannot open it (and so cannot sign).
+        assert!(
+            Sealer::new([8; 32])
+                .open(&stored[0].kid, &stored[0].private_pem)
+                .is_err()
+        );
+        assert!(Keys::load(&db, Sealer::new([8; 32]), policy).await.is_err());
+        // A key stored in the clear by an earlier version is sealed on load.
+        let pem = sealer()
+            .open(&stored[0].kid, &stored[0].private_pem)
+            .unwrap();
+        let mut clear: signing_key::ActiveModel = stored[0].clone().into();
+        clear.private_pem = Set(pem.clone());
+        clear.update(&db).await.unwrap();
+        let reloaded = Keys::load(&db, sealer(), policy).await.unwrap();
+        assert_eq!(reloaded.signing_kid(), keys.signing_kid());
+        let now_stored = all_keys(&db).await.unwrap();
+        assert!(now_stored[0].private_pem.starts_with(SEALED));
+        assert_eq!(
+            sealer()
+                .open(&now_stored[0].kid, &now_stored[0].private_pem)
+                .unwrap(),
+            pem
+        );
     }
 
     #[tokio::test]
@@ -246,19 +407,19 @@ mod tests {
             token_ttl: Duration::minutes(15),
         };
         let start = Utc::now() - Duration::days(31);
-        create_key(&db, start).await.unwrap();
+        create_key(&db, &sealer(), start).await.unwrap();
         let old = all_keys(&db).await.unwrap()[0].kid.clone();
 
         let now = Utc::now();
-        rotate(&db, policy, now).await.unwrap();
-        let set = load_set(&db, now).await.unwrap();
+        rotate(&db, &sealer(), policy, now).await.unwrap();
+        let set = load_set(&db, &sealer(), now).await.unwrap();
         assert_eq!(set.published.len(), 2, "the new key is published");
         assert_eq!(set.kid, old, "but the old one still signs");
         let new = set.published[0].kid.clone();
 
         let later = now + PUBLISH_AHEAD + Duration::seconds(1);
-        rotate(&db, policy, later).await.unwrap();
-        let set = load_set(&db, later).await.unwrap();
+        rotate(&db, &sealer(), policy, later).await.unwrap();
+        let set = load_set(&db, &sealer(), later).await.unwrap();
         assert_eq!(set.kid, new, "the new key signs once verifiers have it");
         assert_eq!(
             set.published.len(),
@@ -267,8 +428,8 @@ mod tests {
         );
 
         let expired = later + policy.token_ttl + Duration::minutes(6);
-        rotate(&db, policy, expired).await.unwrap();
-        let set = load_set(&db, expired).await.unwrap();
+        rotate(&db, &sealer(), policy, expired).await.unwrap();
+        let set = load_set(&db, &sealer(), expired).await.unwrap();
         assert_eq!(
             set.published
                 .iter()

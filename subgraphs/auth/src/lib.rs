@@ -46,7 +46,9 @@ const KEY_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let db = ports.database::<Migrator>(Subgraph::Auth).await?;
     let policy = keys::RotationPolicy::from_config(&ports.config.auth);
-    let keys = keys::Keys::load(&db, policy)
+    let sealer = keys::Sealer::from_config(&ports.config)
+        .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+    let keys = keys::Keys::load(&db, sealer, policy)
         .await
         .map_err(|e| StartError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
     let relay = ports.relay(&db);

@@ -11,7 +11,7 @@ use echostream_shared::projections::privacy;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::entities::{conversation, member, message};
+use crate::entities::{conversation, member, message, read_mark};
 use crate::unread;
 
 /// Conversations by id.
@@ -45,6 +45,51 @@ impl Loader<Uuid> for MessageLoader {
             .await
             .map_err(|e| Arc::new(Error::from(e)))?;
         Ok(found.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+
+/// The read marks that passed each (conversation, seq): "seen by" of every message
+/// of a response in one query, however many conversations and messages it shows.
+pub struct ReadMarksLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, i64)> for ReadMarksLoader {
+    type Value = Vec<read_mark::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, i64)],
+    ) -> Result<HashMap<(Uuid, i64), Self::Value>, Self::Error> {
+        // Per conversation, the marks from its lowest asked seq on; each key then
+        // takes its own from them.
+        let mut lowest: HashMap<Uuid, i64> = HashMap::new();
+        for (conversation, seq) in keys {
+            let at = lowest.entry(*conversation).or_insert(*seq);
+            *at = (*at).min(*seq);
+        }
+        let any = lowest.iter().fold(Condition::any(), |any, (c, seq)| {
+            any.add(
+                Condition::all()
+                    .add(read_mark::Column::ConversationId.eq(*c))
+                    .add(read_mark::Column::Seq.gte(*seq)),
+            )
+        });
+        let found = read_mark::Entity::find()
+            .filter(any)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(Error::from(e)))?;
+        Ok(keys
+            .iter()
+            .map(|(conversation, seq)| {
+                let marks = found
+                    .iter()
+                    .filter(|m| m.conversation_id == *conversation && m.seq >= *seq)
+                    .cloned()
+                    .collect();
+                ((*conversation, *seq), marks)
+            })
+            .collect())
     }
 }
 

@@ -27,8 +27,7 @@ use echostream_shared::events::outbox::Change;
 use echostream_shared::projections::privacy;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -298,20 +297,16 @@ pub fn status(
 
 /// Who among the other members has read the item at `seq`, and when their read
 /// position first passed it, earliest first; only members whose read receipts
-/// `viewer` sees.
-pub async fn seen_by(
-    db: &DatabaseConnection,
+/// `viewer` sees. `marks` are the conversation's read marks at or after the item
+/// (`loaders::ReadMarksLoader` fetches them for a whole response at once).
+pub fn seen_by(
     viewer: Uuid,
     item: &MessageSent,
+    marks: &[read_mark::Model],
     settings: &HashMap<Uuid, PrivacySettings>,
-) -> Result<Vec<(Uuid, DateTime<Utc>)>, Error> {
-    let marks = read_mark::Entity::find()
-        .filter(read_mark::Column::ConversationId.eq(item.conversation_id))
-        .filter(read_mark::Column::Seq.gte(item.seq))
-        .all(db)
-        .await?;
+) -> Vec<(Uuid, DateTime<Utc>)> {
     let mut first: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-    for mark in marks {
+    for mark in marks.iter().filter(|m| m.seq >= item.seq) {
         let at = first.entry(mark.user_id).or_insert(mark.at);
         if mark.at < *at {
             *at = mark.at;
@@ -327,7 +322,7 @@ pub async fn seen_by(
         })
         .collect();
     seen.sort_by_key(|(user, at)| (*at, *user));
-    Ok(seen)
+    seen
 }
 
 /// Forgets read marks of members who are gone (kept small: one row per advance).

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use echostream_chat::Chat;
-use echostream_chat::entities::{conversation, member, message};
+use echostream_chat::entities::{conversation, member, message, read_mark};
 use echostream_migrations::chat::Migrator;
 use echostream_shared::config::Subgraph;
 use echostream_shared::db::count_queries;
@@ -16,11 +16,20 @@ use echostream_shared::token::Viewer;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-#[tokio::test]
-async fn the_conversation_list_takes_four_queries_however_long() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = Ports::embedded_at(dir.path()).await.unwrap();
+/// Ten group conversations of three members, each with one message from a stranger
+/// and one from `me` that the other two have read; the schema, its query counter,
+/// `me`, and an uncounted handle on the database.
+async fn ten_conversations(
+    dir: &std::path::Path,
+) -> (
+    echostream_chat::graphql::ChatSchema,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Viewer,
+    sea_orm::DatabaseConnection,
+) {
+    let ports = Ports::embedded_at(dir).await.unwrap();
     let mut db = ports.database::<Migrator>(Subgraph::Chat).await.unwrap();
+    let uncounted = db.clone();
     // The relay polls its outbox in the background: on a connection not counted.
     let relay = ports.relay(&db);
     let queries = count_queries(&mut db);
@@ -35,7 +44,7 @@ async fn the_conversation_list_takes_four_queries_however_long() {
             direct_key: Set(None),
             title: Set(Some(format!("c{n}"))),
             created_by: Set(me),
-            last_seq: Set(1),
+            last_seq: Set(2),
             created_at: Set(now),
             description: Set(None),
             avatar_key: Set(None),
@@ -45,7 +54,8 @@ async fn the_conversation_list_takes_four_queries_however_long() {
         .insert(&db)
         .await
         .unwrap();
-        for user in [me, Uuid::now_v7(), Uuid::now_v7()] {
+        let others = [Uuid::now_v7(), Uuid::now_v7()];
+        for user in [me, others[0], others[1]] {
             member::ActiveModel {
                 conversation_id: Set(id),
                 user_id: Set(user),
@@ -58,21 +68,34 @@ async fn the_conversation_list_takes_four_queries_however_long() {
             .await
             .unwrap();
         }
-        message::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            conversation_id: Set(id),
-            seq: Set(1),
-            sender_id: Set(Uuid::now_v7()),
-            sender_device: Set("d".into()),
-            client_key: Set(format!("k{n}")),
-            body: Set("hello".into()),
-            created_at: Set(now),
-            kind: Set("text".into()),
-            system: Set(None),
+        for (seq, sender) in [(1, Uuid::now_v7()), (2, me)] {
+            message::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                conversation_id: Set(id),
+                seq: Set(seq),
+                sender_id: Set(sender),
+                sender_device: Set("d".into()),
+                client_key: Set(format!("k{n}.{seq}")),
+                body: Set("hello".into()),
+                created_at: Set(now),
+                kind: Set("text".into()),
+                system: Set(None),
+            }
+            .insert(&db)
+            .await
+            .unwrap();
         }
-        .insert(&db)
-        .await
-        .unwrap();
+        for reader in &others {
+            read_mark::ActiveModel {
+                conversation_id: Set(id),
+                seq: Set(2),
+                user_id: Set(*reader),
+                at: Set(now),
+            }
+            .insert(&db)
+            .await
+            .unwrap();
+        }
     }
     let app = Arc::new(Chat {
         relay,
@@ -91,6 +114,13 @@ async fn the_conversation_list_takes_four_queries_however_long() {
         device_id: "d".into(),
         expires_at: i64::MAX,
     };
+    (schema, queries, viewer, uncounted)
+}
+
+#[tokio::test]
+async fn the_conversation_list_takes_four_queries_however_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let (schema, queries, viewer, _) = ten_conversations(dir.path()).await;
     queries.store(0, Ordering::SeqCst);
     let response = schema
         .execute(
@@ -109,7 +139,7 @@ async fn the_conversation_list_takes_four_queries_however_long() {
     for edge in edges {
         let c = &edge["node"];
         assert_eq!(c["members"].as_array().unwrap().len(), 3);
-        assert_eq!(c["unreadCount"], 1);
+        assert_eq!(c["unreadCount"], 1, "the stranger's message");
         assert_eq!(c["lastItem"]["body"], "hello");
         assert_eq!(c["myRole"], "MEMBER");
     }
@@ -117,4 +147,47 @@ async fn the_conversation_list_takes_four_queries_however_long() {
         used, 4,
         "10 conversations with members, unread counts and last items in {used} queries"
     );
+}
+
+/// "Seen by" of every message of every conversation in a response reads the read
+/// marks through one loader: the marks of any number of messages in any number of
+/// conversations in one query (the loader is asked once per tick of the response).
+#[tokio::test]
+async fn seen_by_across_conversations_and_messages_is_batched() {
+    use async_graphql::dataloader::Loader;
+    let dir = tempfile::tempdir().unwrap();
+    let (schema, _, viewer, db) = ten_conversations(dir.path()).await;
+    let response = schema
+        .execute(
+            async_graphql::Request::new(
+                "{ conversations { edges { node { id messages(first: 5) { edges { node { seq \
+                 seenBy { edges { node { user { id } readAt } } } } } } } } } }",
+            )
+            .data(viewer),
+        )
+        .await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    let conversations = data["conversations"]["edges"].as_array().unwrap();
+    let readers: usize = conversations
+        .iter()
+        .flat_map(|c| c["node"]["messages"]["edges"].as_array().unwrap().clone())
+        .filter_map(|m| m["node"]["seenBy"]["edges"].as_array().map(Vec::len))
+        .sum();
+    assert_eq!(readers, 20, "both others read each of my ten messages");
+
+    // The loader itself: ten messages of ten conversations, one query.
+    let keys: Vec<(Uuid, i64)> = conversations
+        .iter()
+        .map(|c| (c["node"]["id"].as_str().unwrap().parse().unwrap(), 2))
+        .collect();
+    let mut counted = db;
+    let count = count_queries(&mut counted);
+    let marks = echostream_chat::loaders::ReadMarksLoader(counted)
+        .load(&keys)
+        .await
+        .unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(marks.len(), 10);
+    assert!(marks.values().all(|m| m.len() == 2));
 }

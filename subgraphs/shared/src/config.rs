@@ -80,6 +80,18 @@ impl Default for Config {
     }
 }
 
+impl AuthConfig {
+    /// `key_encryption_key` decoded, when it is 32 bytes of base64.
+    pub fn key_encryption_key_bytes(&self) -> Option<[u8; 32]> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.key_encryption_key.trim())
+            .ok()?
+            .try_into()
+            .ok()
+    }
+}
+
 /// Per-user rate limits (`crate::rate_limits`), counted across instances in the
 /// services profile; past one, a call is refused with `RATE_LIMITED` and
 /// `extensions.retryAfter`.
@@ -584,6 +596,11 @@ pub struct AuthConfig {
     pub registrations_per_ip: i64,
     /// OpenID Connect providers users may sign in with (`[[auth.oidc]]` tables).
     pub oidc: Vec<OidcProviderConfig>,
+    /// The key the token-signing keys are encrypted with in the auth database
+    /// (base64 of 32 random bytes, e.g. `openssl rand -base64 32`), so that a copy
+    /// of the database alone cannot sign tokens. Required in the services profile;
+    /// in the embedded one, empty means a key file made in `data_dir`.
+    pub key_encryption_key: String,
 }
 
 /// A sign-in provider: OpenID Connect (Google, a company IdP, any certified issuer),
@@ -664,6 +681,7 @@ impl Default for AuthConfig {
             login_attempts_per_ip: 100,
             registrations_per_ip: 20,
             oidc: Vec::new(),
+            key_encryption_key: String::new(),
         }
     }
 }
@@ -721,6 +739,21 @@ impl Config {
     /// Checks what types alone cannot: ranges and consistency.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        match (self.auth.key_encryption_key.is_empty(), self.profile) {
+            (true, Profile::Services) => {
+                return fail(
+                    "auth.key_encryption_key",
+                    "must be set in the services profile (base64 of 32 random bytes)",
+                );
+            }
+            (false, _) if self.auth.key_encryption_key_bytes().is_none() => {
+                return fail(
+                    "auth.key_encryption_key",
+                    "must be base64 of exactly 32 bytes (openssl rand -base64 32)",
+                );
+            }
+            _ => {}
+        }
         if self.auth.access_token_ttl_secs == 0 {
             return fail("auth.access_token_ttl_secs", "must be positive");
         }

@@ -20,7 +20,8 @@ use uuid::Uuid;
 use crate::conversations::Filter;
 use crate::entities::member;
 use crate::loaders::{
-    ConversationLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader, UnreadLoader,
+    ConversationLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader, ReadMarksLoader,
+    UnreadLoader,
 };
 use crate::messages::{self, Draft};
 use crate::receipts::{self, Mark};
@@ -72,6 +73,7 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
             ))
             .data(DataLoader::new(MessageLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(MembersLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(ReadMarksLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(PrivacyLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(UnreadLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(ItemLoader(db), tokio::spawn))

@@ -14,7 +14,7 @@ use super::{app, members_of};
 use crate::conversations::{self, permissions::Role};
 use crate::entities::{conversation, member, message};
 use crate::history::{self, Arguments, Window};
-use crate::loaders::{ItemLoader, PrivacyLoader, UnreadLoader};
+use crate::loaders::{ItemLoader, PrivacyLoader, ReadMarksLoader, UnreadLoader};
 use crate::receipts::{self, Status};
 use crate::{messages, timeline};
 
@@ -168,7 +168,12 @@ impl Message {
         }
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let settings = settings_of(ctx, &ids).await?;
-        let seen = receipts::seen_by(&app(ctx)?.db, me, &self.0, &settings).await?;
+        let marks = ctx
+            .loader_of::<ReadMarksLoader, (Uuid, i64)>()?
+            .load_one((self.0.conversation_id, self.0.seq))
+            .await?
+            .unwrap_or_default();
+        let seen = receipts::seen_by(me, &self.0, &marks, &settings);
         let present: Vec<(Uuid, DateTime<Utc>)> =
             seen.into_iter().filter(|(u, _)| ids.contains(u)).collect();
         let rest: Vec<(Uuid, DateTime<Utc>)> = match page.after {
