@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(Media),
             Box::new(DeadLetterKeys),
             Box::new(IdempotencyPerConversation),
+            Box::new(HistoryForNewMembers),
         ]
     }
 }
@@ -243,5 +244,37 @@ impl MigrationTrait for IdempotencyPerConversation {
             true,
         )
         .await
+    }
+}
+
+/// What a new member sees of a group's earlier history: a group setting, and the
+/// first `seq` each member may read.
+struct HistoryForNewMembers;
+
+impl MigrationName for HistoryForNewMembers {
+    fn name(&self) -> &str {
+        "m20261206_000003_history_for_new_members"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for HistoryForNewMembers {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("conversations"))
+                    .add_column(boolean(n("new_members_see_history")).default(true))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("members"))
+                    .add_column(big_integer(n("history_from_seq")).default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -514,7 +514,128 @@ async fn a_removed_member_replays_nothing_more_of_the_group(profile: Profile) {
     );
 }
 
+/// A group's owner or admins decide what people added later read of its earlier
+/// history: hidden, a new member's timeline, unread count and message lookups start
+/// at the item that tells they were added; visible (the default), they read it all.
+async fn a_group_can_hide_its_history_from_new_members(profile: Profile) {
+    let p = crate::start(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    let cat = signed_up(&p, "cat").await;
+    let dan = signed_up(&p, "dan").await;
+    befriend(&p, &ann, &bob).await;
+    for newcomer in [&cat, &dan] {
+        open_to_groups(&p, newcomer).await;
+    }
+    let id = group(&p, &ann, "Secret plans", &[&bob]).await;
+    let before = data(
+        &p.gateway,
+        SEND,
+        json!({ "i": { "conversationId": id, "body": "before you came", "idempotencyKey": "b" } }),
+        Some(&ann.token),
+    )
+    .await;
+    let hide =
+        "mutation U($i: UpdateGroupInput!) { updateGroup(input: $i) { newMembersSeeHistory } }";
+    let refused = post(
+        &p.gateway,
+        hide,
+        json!({ "i": { "conversationId": id, "newMembersSeeHistory": false } }),
+        Some(&bob.token),
+    )
+    .await;
+    assert_eq!(
+        error_code(&refused),
+        "FORBIDDEN",
+        "a member may not: {refused}"
+    );
+    let hidden = data(
+        &p.gateway,
+        hide,
+        json!({ "i": { "conversationId": id, "newMembersSeeHistory": false } }),
+        Some(&ann.token),
+    )
+    .await;
+    assert_eq!(hidden["updateGroup"]["newMembersSeeHistory"], false);
+    let add = |who: &Person| {
+        let (gateway, token, user) = (p.gateway.clone(), ann.token.clone(), who.id.clone());
+        let id = id.clone();
+        async move {
+            eventually("the newcomer addable", WAIT, || async {
+                let body = post(&gateway, ADD, json!({ "c": id, "u": [user] }), Some(&token)).await;
+                body["data"]["addGroupMembers"]["memberCount"].as_i64()
+            })
+            .await
+        }
+    };
+    add(&cat).await;
+    let seen_by = |who: &Person| {
+        let (gateway, token, id) = (p.gateway.clone(), who.token.clone(), id.clone());
+        async move {
+            let out = data(
+                &gateway,
+                "query T($id: ID!) { conversation(id: $id) { unreadCount messages(last: 50) { nodes { body kind system { action } } } } }",
+                json!({ "id": id }),
+                Some(&token),
+            )
+            .await;
+            out["conversation"].clone()
+        }
+    };
+    let cats = seen_by(&cat).await;
+    let nodes = cats["messages"]["nodes"].as_array().unwrap();
+    assert_eq!(
+        nodes.len(),
+        1,
+        "only the item telling cat was added: {cats}"
+    );
+    assert_eq!(nodes[0]["system"]["action"], "MEMBERS_ADDED");
+    assert_eq!(
+        cats["unreadCount"], 0,
+        "nothing from before counts as unread"
+    );
+    let jump = post(
+        &p.gateway,
+        "query J($id: ID!, $m: ID!) { conversation(id: $id) { messages(around: $m) { nodes { body } } } }",
+        json!({ "id": id, "m": before["sendMessage"]["id"] }),
+        Some(&cat.token),
+    )
+    .await;
+    assert_eq!(error_code(&jump), "NOT_FOUND", "{jump}");
+    // What comes after is cat's to read; bob still reads everything.
+    data(
+        &p.gateway,
+        SEND,
+        json!({ "i": { "conversationId": id, "body": "welcome", "idempotencyKey": "w" } }),
+        Some(&ann.token),
+    )
+    .await;
+    let cats = seen_by(&cat).await;
+    assert_eq!(cats["unreadCount"], 1);
+    let bodies: Vec<&Value> = cats["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["body"])
+        .collect();
+    assert!(!bodies.contains(&&json!("before you came")), "{cats}");
+    assert!(bodies.contains(&&json!("welcome")), "{cats}");
+    let bobs = seen_by(&bob).await;
+    assert!(bobs.to_string().contains("before you came"));
+    // Visible again: dan, added now, reads it all.
+    data(
+        &p.gateway,
+        hide,
+        json!({ "i": { "conversationId": id, "newMembersSeeHistory": true } }),
+        Some(&ann.token),
+    )
+    .await;
+    add(&dan).await;
+    assert!(seen_by(&dan).await.to_string().contains("before you came"));
+}
+
 on_both_profiles!(
+    a_group_can_hide_its_history_from_new_members,
     a_removed_member_replays_nothing_more_of_the_group,
     group_lifecycle_is_told_in_the_timeline,
     every_role_can_do_exactly_what_the_permission_table_says,

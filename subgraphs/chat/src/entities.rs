@@ -24,6 +24,8 @@ pub mod conversation {
         pub avatar_key: Option<String>,
         /// Only owners and admins may send.
         pub only_admins_send: bool,
+        /// Whether people added later read what was written before they joined.
+        pub new_members_see_history: bool,
         /// When the newest timeline item was added (the conversation list's order).
         pub last_activity_at: Option<DateTimeUtc>,
     }
@@ -52,6 +54,10 @@ pub mod member {
         pub joined_at: DateTimeUtc,
         /// Everything up to this `seq` has reached one of the member's devices.
         pub delivered_seq: i64,
+        /// The member reads only items after this `seq` (0: the whole history; the
+        /// `seq` before they joined, when the group hides its history from new
+        /// members).
+        pub history_from_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,9 @@
 //! (`last`/`before`, the newest page by default) or centred on one message
 //! (`around`). No offsets: every page is one range scan of the
 //! `(conversation_id, seq)` index (two, in one statement, around a message), however
-//! long the conversation.
+//! long the conversation. A member reads only what comes after their
+//! `history_from_seq` (a group may hide its earlier history from new members): every
+//! page stops there.
 
 use echostream_shared::Error;
 use echostream_shared::pages::{opaque, unwrap_opaque};
@@ -79,6 +81,7 @@ impl Window {
     pub async fn new(
         db: &DatabaseConnection,
         conversation: Uuid,
+        from: i64,
         args: Arguments<'_>,
     ) -> Result<Window, Error> {
         let forward = args.first.is_some() || args.after.is_some();
@@ -92,7 +95,7 @@ impl Window {
             let found = message::Entity::find_by_id(id)
                 .one(db)
                 .await?
-                .filter(|m| m.conversation_id == conversation)
+                .filter(|m| m.conversation_id == conversation && m.seq > from)
                 .ok_or_else(|| Error::not_found("no such message in this conversation"))?;
             return Ok(Window::Around {
                 seq: found.seq,
@@ -124,25 +127,29 @@ impl Window {
     }
 }
 
-/// The page `window` names of `conversation`'s history.
+/// The page `window` names of `conversation`'s history, as read by a member who
+/// reads from after `from` on.
 pub async fn page(
     db: &DatabaseConnection,
     conversation: Uuid,
+    from: i64,
     window: Window,
 ) -> Result<Page, Error> {
+    let history = History { conversation, from };
     match window {
         Window::Forward { after, size } => {
-            let items = scan(db, conversation, Bound::After(after), size + 1).await?;
+            let after = after.max(from);
+            let items = history.scan(db, Bound::After(after), size + 1).await?;
             let has_next = items.len() as u64 > size;
             Ok(Page {
                 items: items.into_iter().take(size as usize).collect(),
-                has_previous: after > 0,
+                has_previous: after > from,
                 has_next,
             })
         }
         Window::Backward { before, size } => {
             let bound = Bound::Before(before.unwrap_or(i64::MAX));
-            let mut items = scan(db, conversation, bound, size + 1).await?;
+            let mut items = history.scan(db, bound, size + 1).await?;
             let has_previous = items.len() as u64 > size;
             items.truncate(size as usize);
             items.reverse();
@@ -157,8 +164,7 @@ pub async fn page(
         }
         Window::Around { seq, size } => {
             let older = size / 2;
-            let (mut items, after) =
-                scan_around(db, conversation, seq, older + 1, size + 1).await?;
+            let (mut items, after) = history.scan_around(db, seq, older + 1, size + 1).await?;
             let has_previous = items.len() as u64 > older;
             items.truncate(older as usize);
             items.reverse();
@@ -179,56 +185,66 @@ enum Bound {
     Before(i64),
 }
 
-/// The items beyond `bound`, nearest first.
-fn range(conversation: Uuid, bound: Bound) -> Select<message::Entity> {
-    let query = message::Entity::find().filter(message::Column::ConversationId.eq(conversation));
-    let (query, order) = match bound {
-        Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
-        Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
-    };
-    query.order_by(message::Column::Seq, order)
+/// A conversation's history as one member reads it: the items after `from`.
+struct History {
+    conversation: Uuid,
+    from: i64,
 }
 
-/// Up to `limit` items beyond `bound`, nearest first: one index range scan.
-async fn scan(
-    db: &DatabaseConnection,
-    conversation: Uuid,
-    bound: Bound,
-    limit: u64,
-) -> Result<Vec<message::Model>, Error> {
-    Ok(range(conversation, bound).limit(limit).all(db).await?)
-}
+impl History {
+    /// The items beyond `bound`, nearest first.
+    fn range(&self, bound: Bound) -> Select<message::Entity> {
+        let query = message::Entity::find()
+            .filter(message::Column::ConversationId.eq(self.conversation))
+            .filter(message::Column::Seq.gt(self.from));
+        let (query, order) = match bound {
+            Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
+            Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
+        };
+        query.order_by(message::Column::Seq, order)
+    }
 
-/// Up to `older` items before `seq` (nearest first) and up to `newer` from `seq` on
-/// (oldest first): both range scans in one round trip.
-async fn scan_around(
-    db: &DatabaseConnection,
-    conversation: Uuid,
-    seq: i64,
-    older: u64,
-    newer: u64,
-) -> Result<(Vec<message::Model>, Vec<message::Model>), Error> {
-    let side = |bound, limit, name: &str| {
-        Query::select()
-            .column(Asterisk)
-            .from_subquery(
-                range(conversation, bound).limit(limit).into_query(),
-                Alias::new(name),
-            )
-            .to_owned()
-    };
-    let both = side(Bound::Before(seq), older, "older")
-        .union(UnionType::All, side(Bound::After(seq - 1), newer, "newer"))
-        .to_owned();
-    let rows = message::Entity::find()
-        .from_raw_sql(db.get_database_backend().build(&both))
-        .all(db)
-        .await?;
-    let (mut before, mut after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.seq < seq);
-    // A union keeps no order of its own.
-    before.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
-    after.sort_unstable_by_key(|m| m.seq);
-    Ok((before, after))
+    /// Up to `limit` items beyond `bound`, nearest first: one index range scan.
+    async fn scan(
+        &self,
+        db: &DatabaseConnection,
+        bound: Bound,
+        limit: u64,
+    ) -> Result<Vec<message::Model>, Error> {
+        Ok(self.range(bound).limit(limit).all(db).await?)
+    }
+
+    /// Up to `older` items before `seq` (nearest first) and up to `newer` from `seq`
+    /// on (oldest first): both range scans in one round trip.
+    async fn scan_around(
+        &self,
+        db: &DatabaseConnection,
+        seq: i64,
+        older: u64,
+        newer: u64,
+    ) -> Result<(Vec<message::Model>, Vec<message::Model>), Error> {
+        let side = |bound, limit, name: &str| {
+            Query::select()
+                .column(Asterisk)
+                .from_subquery(
+                    self.range(bound).limit(limit).into_query(),
+                    Alias::new(name),
+                )
+                .to_owned()
+        };
+        let both = side(Bound::Before(seq), older, "older")
+            .union(UnionType::All, side(Bound::After(seq - 1), newer, "newer"))
+            .to_owned();
+        let rows = message::Entity::find()
+            .from_raw_sql(db.get_database_backend().build(&both))
+            .all(db)
+            .await?;
+        let (mut before, mut after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.seq < seq);
+        // A union keeps no order of its own.
+        before.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
+        after.sort_unstable_by_key(|m| m.seq);
+        Ok((before, after))
+    }
 }
 
 #[cfg(test)]

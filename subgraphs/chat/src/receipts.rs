@@ -351,6 +351,7 @@ mod tests {
             last_read_seq: read,
             joined_at: Utc::now(),
             delivered_seq: delivered,
+            history_from_seq: 0,
         }
     }
 

@@ -49,6 +49,7 @@ async fn ten_conversations(
             description: Set(None),
             avatar_key: Set(None),
             only_admins_send: Set(false),
+            new_members_see_history: Set(true),
             last_activity_at: Set(Some(now)),
         }
         .insert(&db)
@@ -63,6 +64,7 @@ async fn ten_conversations(
                 last_read_seq: Set(0),
                 joined_at: Set(now),
                 delivered_seq: Set(0),
+                history_from_seq: Set(0),
             }
             .insert(&db)
             .await

@@ -60,7 +60,7 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
             size: 50,
         },
     ] {
-        let page = history::page(&db, big, window.clone()).await.unwrap();
+        let page = history::page(&db, big, 0, window.clone()).await.unwrap();
         assert_eq!(page.items.len(), 50, "{window:?}");
     }
     let (order, bound) = ("DESC", "seq < 500000");

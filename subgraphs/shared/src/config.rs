@@ -907,10 +907,24 @@ mod tests {
     fn file_values_are_read_and_a_bad_value_names_its_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("echostream.toml");
-        std::fs::write(&path, "profile = \"services\"\n[gateway]\nport = 4444\n").unwrap();
+        let key = "key_encryption_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"";
+        std::fs::write(
+            &path,
+            format!("profile = \"services\"\n[gateway]\nport = 4444\n[auth]\n{key}\n"),
+        )
+        .unwrap();
         let config = Config::load(Some(&path)).unwrap();
         assert_eq!(config.profile, Profile::Services);
         assert_eq!(config.gateway.port, 4444);
+        assert_eq!(config.auth.key_encryption_key_bytes(), Some([0; 32]));
+
+        // The services profile needs the signing keys' encryption key, a real one.
+        std::fs::write(&path, "profile = \"services\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("auth.key_encryption_key"), "{err}");
+        std::fs::write(&path, "[auth]\nkey_encryption_key = \"c2hvcnQ=\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("32 bytes"), "{err}");
 
         std::fs::write(&path, "[gateway]\nport = \"not a port\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();

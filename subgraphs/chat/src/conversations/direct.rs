@@ -68,6 +68,7 @@ pub async fn start_direct(
                     description: Set(None),
                     avatar_key: Set(None),
                     only_admins_send: Set(false),
+                    new_members_see_history: Set(true),
                     last_activity_at: Set(Some(now)),
                 }
                 .insert(txn)
@@ -81,6 +82,7 @@ pub async fn start_direct(
                         last_read_seq: Set(0),
                         joined_at: Set(now),
                         delivered_seq: Set(0),
+                        history_from_seq: Set(0),
                     }
                     .insert(txn)
                     .await?;

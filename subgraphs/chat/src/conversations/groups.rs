@@ -41,6 +41,7 @@ pub struct GroupChanges {
     /// `Some(None)` clears the description.
     pub description: Option<Option<String>>,
     pub only_admins_send: Option<bool>,
+    pub new_members_see_history: Option<bool>,
 }
 
 /// Makes a group of `creator` (its owner) and `members`, each of whom must let
@@ -83,13 +84,14 @@ pub async fn create(
                     description: Set(description),
                     avatar_key: Set(None),
                     only_admins_send: Set(false),
+                    new_members_see_history: Set(true),
                     last_activity_at: Set(Some(now)),
                 }
                 .insert(txn)
                 .await?;
-                join(txn, saved.id, creator, Role::Owner).await?;
+                join(txn, saved.id, creator, Role::Owner, 0).await?;
                 for user in &invited {
-                    join(txn, saved.id, *user, Role::Member).await?;
+                    join(txn, saved.id, *user, Role::Member, 0).await?;
                 }
                 let mut everyone = vec![creator];
                 everyone.extend(&invited);
@@ -131,6 +133,7 @@ pub async fn update(
         })
         .transpose()?;
     let only_admins_send = changes.only_admins_send;
+    let new_members_see_history = changes.new_members_see_history;
     chat.relay
         .write(move |txn| {
             Box::pin(async move {
@@ -163,6 +166,23 @@ pub async fn update(
                     if only != group.only_admins_send {
                         edit.only_admins_send = Set(only);
                         let told = if only { "admins_only" } else { "everyone" };
+                        items.push(Item::system(
+                            actor,
+                            SystemAction::SettingsChanged,
+                            vec![],
+                            Some(told.into()),
+                        ));
+                    }
+                }
+                if let Some(see) = new_members_see_history {
+                    require(&me, Action::ChangeSettings)?;
+                    if see != group.new_members_see_history {
+                        edit.new_members_see_history = Set(see);
+                        let told = if see {
+                            "history_visible"
+                        } else {
+                            "history_hidden"
+                        };
                         items.push(Item::system(
                             actor,
                             SystemAction::SettingsChanged,
@@ -221,8 +241,15 @@ pub async fn add_members(
                         "a group holds at most {limit} members (chat.max_group_members)"
                     )));
                 }
+                // A group hiding its history shows new members what comes from
+                // their arrival on (the item telling it included).
+                let from = if group.new_members_see_history {
+                    0
+                } else {
+                    group.last_seq
+                };
                 for user in &added {
-                    join(txn, id, *user, Role::Member).await?;
+                    join(txn, id, *user, Role::Member, from).await?;
                 }
                 let everyone = member_ids(txn, id).await?;
                 let item = Item::system(actor, SystemAction::MembersAdded, added.clone(), None);
@@ -438,14 +465,23 @@ pub(super) async fn locked_group(
     Ok((group, me))
 }
 
-async fn join(txn: &DatabaseTransaction, id: Uuid, user: Uuid, role: Role) -> Result<(), Error> {
+/// Makes `user` a member from `history_from` on: they read (and have unread) only
+/// what comes after it.
+async fn join(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    user: Uuid,
+    role: Role,
+    history_from: i64,
+) -> Result<(), Error> {
     member::ActiveModel {
         conversation_id: Set(id),
         user_id: Set(user),
         role: Set(role.as_str().into()),
-        last_read_seq: Set(0),
+        last_read_seq: Set(history_from),
         joined_at: Set(Utc::now()),
-        delivered_seq: Set(0),
+        delivered_seq: Set(history_from),
+        history_from_seq: Set(history_from),
     }
     .insert(txn)
     .await?;

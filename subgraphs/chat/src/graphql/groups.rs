@@ -28,6 +28,8 @@ pub struct UpdateGroupInput {
     description: MaybeUndefined<String>,
     /// Only owners and admins may send.
     only_admins_send: Option<bool>,
+    /// Whether people added from now on read the history from before they joined.
+    new_members_see_history: Option<bool>,
 }
 
 fn ids(list: &[ID], name: &str) -> Result<Vec<Uuid>> {
@@ -79,6 +81,7 @@ impl GroupMutation {
                 MaybeUndefined::Value(d) => Some(Some(d)),
             },
             only_admins_send: input.only_admins_send,
+            new_members_see_history: input.new_members_see_history,
         };
         Ok(Conversation(
             groups::update(app(ctx)?, me, id, changes).await?,

@@ -186,7 +186,12 @@ impl MessagingQuery {
         let Some(found) = loader.load_one(id).await? else {
             return Ok(None);
         };
-        if !is_member(ctx, found.conversation_id, me).await? {
+        // Only a member, and only from where their history starts.
+        let readable = members_of(ctx, found.conversation_id)
+            .await?
+            .iter()
+            .any(|m| m.user_id == me && found.seq > m.history_from_seq);
+        if !readable {
             return Ok(None);
         }
         Ok(Some(Message::of(&found)))

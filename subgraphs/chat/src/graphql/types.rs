@@ -312,6 +312,13 @@ impl Conversation {
         self.0.only_admins_send
     }
 
+    /// Whether people added later read what was written before they joined (a
+    /// group setting, on by default; off, a new member's history starts at the item
+    /// telling they were added).
+    async fn new_members_see_history(&self) -> bool {
+        self.0.new_members_see_history
+    }
+
     /// The `seq` of the newest timeline item (0 when empty).
     async fn last_seq(&self) -> i64 {
         self.0.last_seq
@@ -390,8 +397,9 @@ impl Conversation {
             before: before.as_deref(),
             around,
         };
-        let window = Window::new(db, self.0.id, args).await?;
-        let page = history::page(db, self.0.id, window).await?;
+        let from = self.mine(ctx).await?.map_or(0, |m| m.history_from_seq);
+        let window = Window::new(db, self.0.id, from, args).await?;
+        let page = history::page(db, self.0.id, from, window).await?;
         let edges = page
             .items
             .iter()
