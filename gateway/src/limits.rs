@@ -72,6 +72,11 @@ impl RouterPlugin for Limits {
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
+        // A `connection_init` payload reaches no plugin hook: the router asks this
+        // check itself (vendor/hive-router-message-check.patch).
+        MAX_INIT_DEPTH.store(config.max_json_depth, std::sync::atomic::Ordering::Relaxed);
+        let _ = hive_router::pipeline::websocket_server::CONNECTION_INIT_CHECK
+            .set(connection_init_check);
         payload.initialize_plugin(Limits { config })
     }
 
@@ -343,6 +348,19 @@ pub fn cap_errors(errors: &mut Vec<GraphQLError>, max: usize) {
 /// Whether `json` nests arrays and objects deeper than `max`, found by one pass over
 /// the bytes (strings skipped, escapes honoured) before anything is parsed. Malformed
 /// JSON is left to the parser to refuse.
+/// The nesting bound of `connection_init` messages (`gateway.max_json_depth`).
+static MAX_INIT_DEPTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(32);
+
+/// Refuses a `connection_init` nested deeper than `gateway.max_json_depth`.
+fn connection_init_check(text: &str) -> Result<(), &'static str> {
+    let max = MAX_INIT_DEPTH.load(std::sync::atomic::Ordering::Relaxed);
+    if json_depth_exceeds(text.as_bytes(), max) {
+        Err("The connection_init message is nested deeper than gateway.max_json_depth.")
+    } else {
+        Ok(())
+    }
+}
+
 pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
     let mut depth = 0usize;
     let mut in_string = false;

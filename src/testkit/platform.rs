@@ -385,20 +385,19 @@ impl Platform {
         variables: Value,
         token: Option<&str>,
     ) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(self.subgraph_url(name))
-            .header(SIGNATURE_HEADER, self.gateway_signature(name))
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut request = self.signed_request(name, query, variables);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request
-            .send()
-            .await
-            .expect("subgraph reachable")
-            .json()
-            .await
-            .expect("a JSON body")
+        answer(request).await
+    }
+
+    /// A request to subgraph `name` signed as the gateway signs it.
+    fn signed_request(&self, name: &str, query: &str, variables: Value) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .post(self.subgraph_url(name))
+            .header(SIGNATURE_HEADER, self.gateway_signature(name))
+            .json(&json!({ "query": query, "variables": variables }))
     }
 
     /// Posts an operation straight to subgraph `name` as the gateway does for a
@@ -413,21 +412,14 @@ impl Platform {
     ) -> Value {
         let subgraph = Subgraph::from_name(name).expect("subgraph").name();
         let trust = GatewayTrust::new(&self.subgraph_secret, subgraph, true);
-        reqwest::Client::new()
-            .post(self.subgraph_url(name))
-            .header(SIGNATURE_HEADER, self.gateway_signature(name))
+        let request = self
+            .signed_request(name, query, variables)
             .header("x-forwarded-for", address)
             .header(
                 echostream_shared::trust::CLIENT_MAC_HEADER,
                 trust.client_mac(address),
-            )
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("subgraph reachable")
-            .json()
-            .await
-            .expect("a JSON body")
+            );
+        answer(request).await
     }
 
     /// A subgraph's GraphQL URL, bypassing the gateway.
@@ -454,4 +446,15 @@ impl Drop for Platform {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `request` to a subgraph and reads its JSON answer.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("subgraph reachable")
+        .json()
+        .await
+        .expect("a JSON body")
 }

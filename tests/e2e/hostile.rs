@@ -166,6 +166,31 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     .await
     .unwrap();
     assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
+    // So is one nested past gateway.max_json_depth (32) yet within the parser's own
+    // bound (128): the documented depth holds for connection_init too.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        format!(
+            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
+            deep(40)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
+    // Within it, the handshake is acknowledged.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        format!(
+            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
+            deep(20)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
     // Subscribe variables beyond the limit are refused with the same code.
     let mut ws = acknowledged_socket(&p.gateway, None).await;
     ws.send(Message::Text(

@@ -38,7 +38,14 @@ export async function eventually(what, probe, timeoutMs = 30000) {
 export async function startPlatform({ gatewayPort, env: extra = {} } = {}) {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'echostream-node-')), 'data');
   gatewayPort ??= await freePort();
-  const env = { ...process.env, ECHOSTREAM_PROFILE: 'embedded', ECHOSTREAM_DATA_DIR: dataDir, ECHOSTREAM_GATEWAY__PORT: String(gatewayPort), LOG_LEVEL: 'warn', ...extra };
+  // Tests drive users far faster than people do: the per-user rate limits are lifted
+  // (as the Rust test kit does).
+  const unlimited = Object.fromEntries(
+    ['SEND_MESSAGE_PER_10S', 'MARKS_PER_MINUTE', 'GROUPS_PER_HOUR', 'FRIEND_REQUESTS_PER_HOUR',
+      'EMAIL_CHANGES_PER_HOUR', 'SEARCHES_PER_MINUTE', 'EXPORTS_PER_HOUR', 'OTHER_WRITES_PER_MINUTE']
+      .map((key) => [`ECHOSTREAM_RATE_LIMITS__${key}`, '1000000']),
+  );
+  const env = { ...process.env, ECHOSTREAM_PROFILE: 'embedded', ECHOSTREAM_DATA_DIR: dataDir, ECHOSTREAM_GATEWAY__PORT: String(gatewayPort), LOG_LEVEL: 'warn', ...unlimited, ...extra };
   for (const name of ['auth', 'profile', 'chat', 'presence', 'notification']) {
     env[`ECHOSTREAM_LISTEN__${name.toUpperCase()}_PORT`] = String(await freePort());
   }

@@ -23,6 +23,31 @@ fn fail(err: impl std::fmt::Display) -> ObjectError {
 }
 
 impl S3Objects {
+    /// Reads `key` whole, or its first `max + 1` bytes (a ranged GET); `None` when
+    /// absent.
+    async fn read(&self, key: &str, max: Option<u64>) -> Result<Option<Bytes>, ObjectError> {
+        validate_key(key)?;
+        let request = self.client.get_object().bucket(&self.bucket).key(key);
+        let request = match max {
+            Some(max) => request.range(format!("bytes=0-{max}")),
+            None => request,
+        };
+        match request.send().await {
+            Ok(out) => {
+                let data = out.body.collect().await.map_err(fail)?;
+                Ok(Some(data.into_bytes()))
+            }
+            Err(err) => {
+                let service = err.into_service_error();
+                if service.is_no_such_key() {
+                    Ok(None)
+                } else {
+                    Err(fail(service))
+                }
+            }
+        }
+    }
+
     /// Connects and makes sure the bucket exists.
     pub async fn connect(config: &S3Config) -> Result<S3Objects, ObjectError> {
         let credentials = Credentials::new(
@@ -105,54 +130,11 @@ impl ObjectStore for S3Objects {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
-        validate_key(key)?;
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let data = out.body.collect().await.map_err(fail)?;
-                Ok(Some(data.into_bytes()))
-            }
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_no_such_key() {
-                    Ok(None)
-                } else {
-                    Err(fail(service))
-                }
-            }
-        }
+        self.read(key, None).await
     }
 
     async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
-        validate_key(key)?;
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes=0-{max}"))
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let data = out.body.collect().await.map_err(fail)?;
-                Ok(Some(data.into_bytes()))
-            }
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_no_such_key() {
-                    Ok(None)
-                } else {
-                    Err(fail(service))
-                }
-            }
-        }
+        self.read(key, Some(max)).await
     }
 
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {

@@ -230,6 +230,13 @@ lazy_static::lazy_static! {
     static ref WS_URI_PATH: http::Uri = http::Uri::from_static("/graphql");
 }
 
+/// EchoStream: a check a `connection_init` message passes before its payload is
+/// kept (the embedding application's JSON nesting bound: the payload becomes every
+/// operation's headers, and no other hook sees it); a refused one closes the
+/// connection with 4400 and the reason the check gives.
+pub static CONNECTION_INIT_CHECK: std::sync::OnceLock<fn(&str) -> Result<(), &'static str>> =
+    std::sync::OnceLock::new();
+
 #[allow(clippy::too_many_arguments)]
 async fn handle_text_frame(
     text: String,
@@ -272,6 +279,9 @@ async fn handle_text_frame(
 
     match client_msg {
         ClientMessage::ConnectionInit { payload } => {
+            if let Some(Err(reason)) = CONNECTION_INIT_CHECK.get().map(|check| check(&text)) {
+                return Some(CloseCode::BadRequest(reason).into());
+            }
             if state.borrow().handshake_received {
                 warn!(target: targets::WEBSOCKET_SERVER, "Received multiple connection init messages, rejecting connection");
 
