@@ -89,3 +89,50 @@ async fn a_poison_event_is_parked_listed_and_replayed_services() {
     })
     .await;
 }
+
+/// A chat event the fan-out can never apply (a payload version this build does not
+/// read) is parked, and the members it names are told: their streams start anew,
+/// so a live subscriber gets `ResyncRequired` instead of silently missing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_chat_event_tells_its_members_to_resync_services() {
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        Profile::Services,
+        &[("ECHOSTREAM_KAFKA__CONSUMER_BACKOFF_MS", "20")],
+    )
+    .await;
+    let (ann, bob) = friends(&p).await;
+    let id = direct_conversation(&p, &ann, &bob).await;
+    let mut bobs =
+        crate::stream::subscribe(&p, &bob, &crate::stream::position(&p, &bob).await).await;
+    let log = KafkaLog::connect(&KafkaConfig {
+        brokers: service_env("TEST_ECHOSTREAM_KAFKA"),
+        topic_prefix: p
+            .config_value("ECHOSTREAM_KAFKA__TOPIC_PREFIX")
+            .expect("a topic prefix")
+            .to_string(),
+        ..KafkaConfig::default()
+    })
+    .await
+    .unwrap();
+    // A message sent by a newer build: version 2 of `chat.message.sent`.
+    let from_the_future = Envelope {
+        kind: "chat.message.sent".into(),
+        version: 2,
+        ..Envelope::new(
+            "",
+            Some(ann.id.parse().unwrap()),
+            id.as_str(),
+            json!({ "conversationId": id, "memberIds": [ann.id, bob.id], "seq": 99 }),
+        )
+    };
+    log.publish(&from_the_future).await.unwrap();
+    let told = crate::stream::next_of(&mut bobs, "ResyncRequired", Duration::from_secs(60)).await;
+    assert!(told["position"].is_string(), "{told}");
+    let rows = parked(&p);
+    assert!(
+        rows.iter().any(|r| r["consumer"] == "chat-fanout:chat"
+            && r["event"]["id"] == from_the_future.id.to_string()),
+        "{rows:?}"
+    );
+}
