@@ -191,6 +191,19 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     .await
     .unwrap();
     assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
+    // A message over the 64 KiB bound (as a 50,000-deep one is) is answered with
+    // 1009, message too big, not dropped.
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        format!(
+            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
+            deep(50_000)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await, json!({ "close": 1009 }));
     // Subscribe variables beyond the limit are refused with the same code.
     let mut ws = acknowledged_socket(&p.gateway, None).await;
     ws.send(Message::Text(

@@ -5,7 +5,8 @@ use http::Method;
 use ntex::channel::oneshot;
 use ntex::http::{header::HeaderName, header::HeaderValue, HeaderMap};
 use ntex::router::Path;
-use ntex::service::{fn_factory_with_config, fn_service, fn_shutdown, Service};
+use ntex::io::{DispatchItem, Reason};
+use ntex::service::{fn_factory_with_config, fn_service, fn_shutdown, Service, ServiceCtx};
 use ntex::web::{self, ws, Error, HttpRequest, HttpResponse};
 use ntex::{chain, rt};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
@@ -75,7 +76,8 @@ pub async fn ws_index(
         Err(_) => return Ok(HttpResponse::BadRequest().finish()),
     };
 
-    ws::start(
+    // EchoStream: `start_with`, so that a message the codec refuses is answered.
+    ws::start_with(
         req.clone(),
         accepted_subprotocol,
         fn_factory_with_config(move |sink: ws::WsSink| {
@@ -85,16 +87,17 @@ pub async fn ws_index(
             let request_context = request_context.clone();
             let req = req.clone();
             async move {
-                ws_service(
+                let srv = ws_service(
                     accepted_subprotocol.is_some(),
-                    sink,
+                    sink.clone(),
                     schema_state,
                     shared_state,
                     req,
                     plugin_context,
                     request_context,
                 )
-                .await
+                .await?;
+                Ok::<_, web::Error>(AnswerOverflow { srv, sink })
             }
         }),
     )
@@ -211,6 +214,58 @@ async fn ws_service(
     });
 
     Ok(chain(service).and_then(on_shutdown))
+}
+
+/// EchoStream: what `ws::start` does with the frames it dispatches, except that a
+/// message the codec refuses for its size (over its 64 KiB bound) is answered with
+/// a close frame, 1009 "message too big", instead of a dropped connection (which a
+/// client sees as 1006, with no reason).
+struct AnswerOverflow<S> {
+    srv: S,
+    sink: ws::WsSink,
+}
+
+impl<S> Service<DispatchItem<ntex::ws::Codec>> for AnswerOverflow<S>
+where
+    S: Service<ws::Frame, Response = Option<ws::Message>, Error = io::Error>,
+{
+    type Response = Option<ws::Message>;
+    type Error = io::Error;
+
+    ntex::forward_ready!(srv);
+    ntex::forward_poll!(srv);
+    ntex::forward_shutdown!(srv);
+
+    async fn call(
+        &self,
+        req: DispatchItem<ntex::ws::Codec>,
+        ctx: ServiceCtx<'_, Self>,
+    ) -> Result<Self::Response, Self::Error> {
+        match req {
+            DispatchItem::Item(frame) => {
+                let closing = matches!(frame, ws::Frame::Close(_));
+                let result = ctx.call(&self.srv, frame).await;
+                if closing {
+                    let sink = self.sink.clone();
+                    rt::spawn(async move { sink.io().close() });
+                }
+                result
+            }
+            DispatchItem::Stop(Reason::Decoder(ntex::ws::error::ProtocolError::Overflow)) => {
+                let _ = self
+                    .sink
+                    .send(ws::Message::Close(Some(ws::CloseReason {
+                        code: ws::CloseCode::Size,
+                        description: Some("message too big".into()),
+                    })))
+                    .await;
+                self.sink.io().close();
+                Ok(None)
+            }
+            DispatchItem::Stop(reason) => Err(io::Error::other(format!("{reason:?}"))),
+            DispatchItem::Control(_) => Ok(None),
+        }
+    }
 }
 
 /// Ensure a subscription is removed from active subscriptions when dropped (server-side).
