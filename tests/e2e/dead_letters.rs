@@ -21,6 +21,21 @@ fn parked(p: &Platform) -> Vec<Value> {
         .collect()
 }
 
+/// The platform's own Kafka topics, to publish to from outside.
+async fn platform_log(p: &Platform, partitions: i32) -> KafkaLog {
+    KafkaLog::connect(&KafkaConfig {
+        brokers: service_env("TEST_ECHOSTREAM_KAFKA"),
+        topic_prefix: p
+            .config_value("ECHOSTREAM_KAFKA__TOPIC_PREFIX")
+            .expect("a topic prefix")
+            .to_string(),
+        partitions,
+        ..KafkaConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_event_is_parked_listed_and_replayed_services() {
     let p = Platform::start_with(
@@ -33,17 +48,7 @@ async fn a_poison_event_is_parked_listed_and_replayed_services() {
         ],
     )
     .await;
-    let log = KafkaLog::connect(&KafkaConfig {
-        brokers: service_env("TEST_ECHOSTREAM_KAFKA"),
-        topic_prefix: p
-            .config_value("ECHOSTREAM_KAFKA__TOPIC_PREFIX")
-            .expect("a topic prefix")
-            .to_string(),
-        partitions: 1,
-        ..KafkaConfig::default()
-    })
-    .await
-    .unwrap();
+    let log = platform_log(&p, 1).await;
     let poison = Envelope {
         kind: "profile.friendship.created".into(),
         ..Envelope::new("", None, "poison", json!({ "userIds": "not two ids" }))
@@ -105,16 +110,7 @@ async fn a_parked_chat_event_tells_its_members_to_resync_services() {
     let id = direct_conversation(&p, &ann, &bob).await;
     let mut bobs =
         crate::stream::subscribe(&p, &bob, &crate::stream::position(&p, &bob).await).await;
-    let log = KafkaLog::connect(&KafkaConfig {
-        brokers: service_env("TEST_ECHOSTREAM_KAFKA"),
-        topic_prefix: p
-            .config_value("ECHOSTREAM_KAFKA__TOPIC_PREFIX")
-            .expect("a topic prefix")
-            .to_string(),
-        ..KafkaConfig::default()
-    })
-    .await
-    .unwrap();
+    let log = platform_log(&p, KafkaConfig::default().partitions).await;
     // A message sent by a newer build: version 2 of `chat.message.sent`.
     let from_the_future = Envelope {
         kind: "chat.message.sent".into(),

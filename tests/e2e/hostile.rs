@@ -23,6 +23,22 @@ fn deep(depth: usize) -> String {
     format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
 }
 
+/// A gateway socket that was sent a `connection_init` whose payload nests `depth`
+/// levels.
+async fn deep_init(p: &Platform, depth: usize) -> Socket {
+    let mut ws = socket(&p.gateway).await;
+    ws.send(Message::Text(
+        format!(
+            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
+            deep(depth)
+        )
+        .into(),
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
 /// A request body whose `field` (`variables` or `extensions`) nests `depth` levels.
 fn deep_in(field: &str, depth: usize) -> String {
     format!(
@@ -155,54 +171,18 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     .unwrap();
     assert_eq!(get.status().as_u16(), 400);
     // A connection_init payload nested 10,000 deep closes the socket with 4400.
-    let mut ws = socket(&p.gateway).await;
-    ws.send(Message::Text(
-        format!(
-            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
-            deep(10_000)
-        )
-        .into(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = deep_init(&p, 10_000).await;
     assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
     // So is one nested past gateway.max_json_depth (32) yet within the parser's own
     // bound (128): the documented depth holds for connection_init too.
-    let mut ws = socket(&p.gateway).await;
-    ws.send(Message::Text(
-        format!(
-            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
-            deep(40)
-        )
-        .into(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = deep_init(&p, 40).await;
     assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
     // Within it, the handshake is acknowledged.
-    let mut ws = socket(&p.gateway).await;
-    ws.send(Message::Text(
-        format!(
-            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
-            deep(20)
-        )
-        .into(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = deep_init(&p, 20).await;
     assert_eq!(next_message(&mut ws).await["type"], "connection_ack");
     // A message over the 64 KiB bound (as a 50,000-deep one is) is answered with
     // 1009, message too big, not dropped.
-    let mut ws = socket(&p.gateway).await;
-    ws.send(Message::Text(
-        format!(
-            r#"{{"type":"connection_init","payload":{{"x":{}}}}}"#,
-            deep(50_000)
-        )
-        .into(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = deep_init(&p, 50_000).await;
     assert_eq!(next_message(&mut ws).await, json!({ "close": 1009 }));
     // Subscribe variables beyond the limit are refused with the same code.
     let mut ws = acknowledged_socket(&p.gateway, None).await;

@@ -69,7 +69,6 @@ pub async fn mark(
         return Err(Error::bad_input("upToSeq cannot be negative"));
     }
     let (found, me) = conversations::membership(&chat.db, conversation, user).await?;
-    let hides_reads = !privacy::of(&chat.db, user).await?.read_receipts;
     let up_to = up_to.min(found.last_seq);
     let moves = match which {
         Mark::Delivered => me.delivered_seq < up_to,
@@ -78,17 +77,22 @@ pub async fn mark(
     if !moves {
         return Ok(me);
     }
-    // Reading implies delivery, unless the reader hides their reads: then delivery
-    // moves only when marked, so that it cannot tell a read.
-    let raise_delivered = which == Mark::Delivered || !hides_reads;
     chat.relay
         .write(move |txn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let before = member::Entity::find_by_id((conversation, user))
-                    .one(txn)
-                    .await?
+                let mut members = conversations::members(txn, conversation).await?;
+                let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+                let settings = privacy::of_many(txn, &ids).await?;
+                let hides_reads = !settings[&user].read_receipts;
+                let mine = members
+                    .iter()
+                    .position(|m| m.user_id == user)
                     .ok_or_else(|| Error::not_found("no such conversation"))?;
+                let before = members[mine].clone();
+                // Reading implies delivery, unless the reader hides their reads: then
+                // delivery moves only when marked, so that it cannot tell a read.
+                let raise_delivered = which == Mark::Delivered || !hides_reads;
                 let mut update = member::Entity::update_many()
                     .filter(member::Column::ConversationId.eq(conversation))
                     .filter(member::Column::UserId.eq(user));
@@ -104,12 +108,11 @@ pub async fn mark(
                         .filter(member::Column::LastReadSeq.lt(up_to)),
                 };
                 let moved = update.exec(txn).await?.rows_affected > 0;
-                let members = conversations::members(txn, conversation).await?;
-                let now_me = members
-                    .iter()
-                    .find(|m| m.user_id == user)
-                    .cloned()
+                let now_me = member::Entity::find_by_id((conversation, user))
+                    .one(txn)
+                    .await?
                     .ok_or_else(|| Error::not_found("no such conversation"))?;
+                members[mine] = now_me.clone();
                 if !moved {
                     // Another call got there first.
                     return Ok(Change::new(now_me));
@@ -124,8 +127,6 @@ pub async fn mark(
                     .insert(txn)
                     .await?;
                 }
-                let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-                let settings = privacy::of_many(txn, &ids).await?;
                 let statuses =
                     status_changes(txn, conversation, &before, &members, &settings).await?;
                 let receipt = ReceiptUpdated {
