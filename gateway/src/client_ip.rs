@@ -5,8 +5,8 @@
 //! `x-echostream-client-mac`, an HMAC of that address with the subgraph secret.
 //! Subgraphs believe the address only with its MAC (`echostream_shared::trust`), so
 //! per-IP rate limits cannot be dodged with a forged header: not by a direct caller,
-//! and not by a WebSocket client, whose operations carry the headers of its own
-//! `connection_init` rather than these.
+//! and not by a WebSocket client, whose operations carry these two headers as they
+//! were set on its upgrade request, whatever its `connection_init` payload says.
 
 use hive_router::ntex::http::header::{HeaderName, HeaderValue};
 use hive_router::plugins::hooks::on_http_request::{
@@ -16,6 +16,9 @@ use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginI
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+/// The header carrying the MAC of the client address.
+const CLIENT_MAC: &str = "x-echostream-client-mac";
 
 /// The plugin, with the secret it signs addresses with.
 pub struct ClientIp {
@@ -87,6 +90,11 @@ impl RouterPlugin for ClientIp {
             .iter()
             .filter_map(|p| p.parse::<ipnet::IpNet>().ok())
             .collect();
+        // A WebSocket operation's headers come from its `connection_init` payload,
+        // which the client writes: the router takes these two from the upgrade
+        // request instead, where this plugin set them (vendor/hive-router-upgrade-headers.patch).
+        let _ = hive_router::pipeline::websocket_server::UPGRADE_HEADERS
+            .set(&["x-forwarded-for", CLIENT_MAC]);
         payload.initialize_plugin(ClientIp {
             secret,
             trusted_proxies,
@@ -110,12 +118,12 @@ impl RouterPlugin for ClientIp {
             let mac = peer.as_deref().map(|ip| self.mac(ip));
             let headers = payload.router_http_request.headers_mut();
             headers.remove("x-forwarded-for");
-            headers.remove("x-echostream-client-mac");
+            headers.remove(CLIENT_MAC);
             if let (Some(ip), Some(mac)) = (peer, mac)
                 && let (Ok(ip), Ok(mac)) = (HeaderValue::from_str(&ip), HeaderValue::from_str(&mac))
             {
                 headers.insert(HeaderName::from_static("x-forwarded-for"), ip);
-                headers.insert(HeaderName::from_static("x-echostream-client-mac"), mac);
+                headers.insert(HeaderName::from_static(CLIENT_MAC), mac);
             }
             payload.proceed()
         })

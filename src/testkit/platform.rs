@@ -82,7 +82,7 @@ impl Platform {
     ) -> Platform {
         let mut last = String::new();
         for attempt in 0..3 {
-            match Platform::try_start(binary, profile, extra_env, attempt).await {
+            match Platform::try_start(binary, profile, extra_env, attempt, None).await {
                 Ok(platform) => return platform,
                 Err(log) if log.contains("Address already in use") => last = log,
                 Err(log) => panic!("platform exited before becoming ready:\n{log}"),
@@ -91,11 +91,27 @@ impl Platform {
         panic!("platform could not find free ports:\n{last}");
     }
 
+    /// Another instance of this platform: a second process on its own ports and data
+    /// directory, sharing this one's database, broker, store, secrets and prefixes
+    /// (services profile: how a deployment runs two of every process).
+    pub async fn another_instance(&self) -> Platform {
+        let mut last = String::new();
+        for attempt in 1..4 {
+            match Platform::try_start(&self.binary, self.profile, &[], attempt, Some(self)).await {
+                Ok(platform) => return platform,
+                Err(log) if log.contains("Address already in use") => last = log,
+                Err(log) => panic!("the second instance exited before becoming ready:\n{log}"),
+            }
+        }
+        panic!("the second instance could not find free ports:\n{last}");
+    }
+
     async fn try_start(
         binary: &str,
         profile: Profile,
         extra_env: &[(&str, &str)],
         attempt: u32,
+        like: Option<&Platform>,
     ) -> Result<Platform, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
@@ -107,18 +123,10 @@ impl Platform {
             .zip(&ports[1..])
             .map(|(s, p)| (s.name(), *p))
             .collect();
-        let subgraph_secret = format!("test-{}", uuid::Uuid::now_v7().simple());
         let root = env!("CARGO_MANIFEST_DIR");
         let mut command = Command::new(binary);
         command
             .current_dir(root)
-            .env("ECHOSTREAM_DATA_DIR", &data_dir)
-            .env("ECHOSTREAM_GATEWAY__PORT", gateway_port.to_string())
-            .env("ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET", &subgraph_secret)
-            .env("RUST_LOG", "info")
-            // Start-up errors as one readable chain, without a backtrace.
-            .env("RUST_BACKTRACE", "0")
-            .env("LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log).expect("log file")))
             .stderr(Stdio::from(
@@ -127,78 +135,31 @@ impl Platform {
                     .open(&log)
                     .expect("log file"),
             ));
+        let subgraph_secret = match like {
+            Some(first) => {
+                command.envs(
+                    first
+                        .start_env
+                        .iter()
+                        .filter(|(k, _)| !instance_specific(k))
+                        .map(|(k, v)| (k, v)),
+                );
+                first.subgraph_secret.clone()
+            }
+            None => {
+                let secret = format!("test-{}", uuid::Uuid::now_v7().simple());
+                profile_env(&mut command, profile, &secret, extra_env);
+                secret
+            }
+        };
+        command
+            .env("ECHOSTREAM_DATA_DIR", &data_dir)
+            .env("ECHOSTREAM_GATEWAY__PORT", gateway_port.to_string());
         for (name, port) in &subgraph_ports {
             command.env(
                 format!("ECHOSTREAM_LISTEN__{}_PORT", name.to_uppercase()),
                 port.to_string(),
             );
-        }
-        // Tests and the bench drive users far faster than people do: the per-user
-        // rate limits are lifted here (tests of the limits themselves set theirs).
-        for key in [
-            "SEND_MESSAGE_PER_10S",
-            "MARKS_PER_MINUTE",
-            "GROUPS_PER_HOUR",
-            "FRIEND_REQUESTS_PER_HOUR",
-            "EMAIL_CHANGES_PER_HOUR",
-            "SEARCHES_PER_MINUTE",
-            "EXPORTS_PER_HOUR",
-            "OTHER_WRITES_PER_MINUTE",
-        ] {
-            command.env(format!("ECHOSTREAM_RATE_LIMITS__{key}"), "1000000");
-        }
-        if profile == Profile::Services {
-            let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
-            let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
-            command
-                .env("ECHOSTREAM_PROFILE", "services")
-                .env(
-                    "ECHOSTREAM_AUTH__KEY_ENCRYPTION_KEY",
-                    base64::Engine::encode(
-                        &base64::engine::general_purpose::STANDARD,
-                        rand::random::<[u8; 32]>(),
-                    ),
-                )
-                // PostgreSQL here is on loopback: TLS (sqlx prefers it whenever the
-                // server offers it, and Debian's does) would only cost both ends CPU.
-                .env(
-                    "ECHOSTREAM_DATABASE__URL",
-                    format!(
-                        "{}/es_{isolation}?sslmode=disable",
-                        pg.trim_end_matches('/')
-                    ),
-                )
-                .env(
-                    "ECHOSTREAM_KAFKA__BROKERS",
-                    service_env("TEST_ECHOSTREAM_KAFKA"),
-                )
-                .env("ECHOSTREAM_KAFKA__TOPIC_PREFIX", format!("{isolation}."))
-                .env(
-                    "ECHOSTREAM_REDIS__URL",
-                    service_env("TEST_ECHOSTREAM_REDIS"),
-                )
-                .env("ECHOSTREAM_REDIS__KEY_PREFIX", format!("{isolation}:"))
-                .env("ECHOSTREAM_S3__ENDPOINT", service_env("TEST_ECHOSTREAM_S3"))
-                .env(
-                    "ECHOSTREAM_S3__ACCESS_KEY",
-                    service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"),
-                )
-                .env(
-                    "ECHOSTREAM_S3__SECRET_KEY",
-                    service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"),
-                )
-                // One bucket for every test platform: a bucket per platform piles
-                // up in the store; no test reads another's objects.
-                .env("ECHOSTREAM_S3__BUCKET", "echostream-e2e")
-                .env(
-                    "ECHOSTREAM_SMTP__PORT",
-                    service_env("TEST_ECHOSTREAM_SMTP_PORT"),
-                );
-        } else {
-            command.env("ECHOSTREAM_PROFILE", "embedded");
-        }
-        for (key, value) in extra_env {
-            command.env(key, value);
         }
         let start_env: Vec<(String, String)> = command
             .get_envs()
@@ -457,4 +418,90 @@ async fn answer(request: reqwest::RequestBuilder) -> Value {
         .json()
         .await
         .expect("a JSON body")
+}
+
+/// Whether the variable `key` belongs to one instance (ports, data directory) rather
+/// than to the platform its instances share.
+fn instance_specific(key: &str) -> bool {
+    key == "ECHOSTREAM_DATA_DIR"
+        || key == "ECHOSTREAM_GATEWAY__PORT"
+        || key.starts_with("ECHOSTREAM_LISTEN__")
+}
+
+/// Sets what a new test platform on `profile` runs with: logging, lifted rate
+/// limits, and (services) a database, topic prefix, key prefix and bucket of its own.
+fn profile_env(command: &mut Command, profile: Profile, secret: &str, extra_env: &[(&str, &str)]) {
+    command
+        .env("ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET", secret)
+        .env("RUST_LOG", "info")
+        // Start-up errors as one readable chain, without a backtrace.
+        .env("RUST_BACKTRACE", "0")
+        .env("LOG_LEVEL", "warn");
+    // Tests and the bench drive users far faster than people do: the per-user
+    // rate limits are lifted here (tests of the limits themselves set theirs).
+    for key in [
+        "SEND_MESSAGE_PER_10S",
+        "MARKS_PER_MINUTE",
+        "GROUPS_PER_HOUR",
+        "FRIEND_REQUESTS_PER_HOUR",
+        "EMAIL_CHANGES_PER_HOUR",
+        "SEARCHES_PER_MINUTE",
+        "EXPORTS_PER_HOUR",
+        "OTHER_WRITES_PER_MINUTE",
+    ] {
+        command.env(format!("ECHOSTREAM_RATE_LIMITS__{key}"), "1000000");
+    }
+    if profile == Profile::Services {
+        let isolation = format!("t{}", uuid::Uuid::now_v7().simple());
+        let pg = service_env("TEST_ECHOSTREAM_POSTGRES");
+        command
+            .env("ECHOSTREAM_PROFILE", "services")
+            .env(
+                "ECHOSTREAM_AUTH__KEY_ENCRYPTION_KEY",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    rand::random::<[u8; 32]>(),
+                ),
+            )
+            // PostgreSQL here is on loopback: TLS (sqlx prefers it whenever the
+            // server offers it, and Debian's does) would only cost both ends CPU.
+            .env(
+                "ECHOSTREAM_DATABASE__URL",
+                format!(
+                    "{}/es_{isolation}?sslmode=disable",
+                    pg.trim_end_matches('/')
+                ),
+            )
+            .env(
+                "ECHOSTREAM_KAFKA__BROKERS",
+                service_env("TEST_ECHOSTREAM_KAFKA"),
+            )
+            .env("ECHOSTREAM_KAFKA__TOPIC_PREFIX", format!("{isolation}."))
+            .env(
+                "ECHOSTREAM_REDIS__URL",
+                service_env("TEST_ECHOSTREAM_REDIS"),
+            )
+            .env("ECHOSTREAM_REDIS__KEY_PREFIX", format!("{isolation}:"))
+            .env("ECHOSTREAM_S3__ENDPOINT", service_env("TEST_ECHOSTREAM_S3"))
+            .env(
+                "ECHOSTREAM_S3__ACCESS_KEY",
+                service_env("TEST_ECHOSTREAM_S3_ACCESS_KEY"),
+            )
+            .env(
+                "ECHOSTREAM_S3__SECRET_KEY",
+                service_env("TEST_ECHOSTREAM_S3_SECRET_KEY"),
+            )
+            // One bucket for every test platform: a bucket per platform piles
+            // up in the store; no test reads another's objects.
+            .env("ECHOSTREAM_S3__BUCKET", "echostream-e2e")
+            .env(
+                "ECHOSTREAM_SMTP__PORT",
+                service_env("TEST_ECHOSTREAM_SMTP_PORT"),
+            );
+    } else {
+        command.env("ECHOSTREAM_PROFILE", "embedded");
+    }
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
 }

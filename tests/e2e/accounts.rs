@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use echostream::testkit::client::{data, error_code, eventually, post};
@@ -359,7 +360,7 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
     let (ann, bob) = friends(&p).await;
     let conversation = direct_conversation(&p, &bob, &ann).await;
     send(&p, &bob, &conversation, "hello ann", "k-export").await;
-    let query = "{ me { accountExport profileExport chatExport notificationExport } }";
+    let query = "{ me { accountExport profileExport chatExport { url expiresAt byteSize } notificationExport } }";
     let exported = eventually("ann's notifications", WAIT, || async {
         let out = data(&p.gateway, query, json!({}), Some(&ann.token)).await;
         let kinds: Vec<String> = out["me"]["notificationExport"]
@@ -390,15 +391,9 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
         ann.username.as_str()
     );
     assert_eq!(me["profileExport"]["friends"], json!([bob.id]));
-    assert_eq!(
-        me["chatExport"]["conversations"][0]["id"],
-        conversation.as_str()
-    );
-    assert_eq!(
-        me["chatExport"]["messagesSent"],
-        json!([]),
-        "ann sent nothing"
-    );
+    let anns = downloaded(&me["chatExport"]).await;
+    assert_eq!(anns["conversations"][0]["id"], conversation.as_str());
+    assert_eq!(anns["messagesSent"], json!([]), "ann sent nothing");
     let kinds: Vec<&str> = me["notificationExport"]
         .as_array()
         .unwrap()
@@ -409,17 +404,36 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
         kinds.contains(&"message") && kinds.contains(&"friend_request"),
         "{kinds:?}"
     );
+    // More messages than the export reads at once (256), each once, in order.
+    futures::stream::iter(1..=300)
+        .for_each_concurrent(8, |i| {
+            let (p, bob, conversation) = (&p, &bob, &conversation);
+            async move {
+                send(p, bob, conversation, &format!("m{i}"), &format!("k{i}")).await;
+            }
+        })
+        .await;
     let bobs = data(
         &p.gateway,
-        "{ me { chatExport } }",
+        "{ me { chatExport { url expiresAt byteSize } } }",
         json!({}),
         Some(&bob.token),
     )
     .await;
-    assert_eq!(
-        bobs["me"]["chatExport"]["messagesSent"][0]["body"],
-        "hello ann"
-    );
+    let bobs = downloaded(&bobs["me"]["chatExport"]).await;
+    let sent = bobs["messagesSent"].as_array().unwrap();
+    assert_eq!(sent.len(), 301);
+    assert_eq!(sent[0]["body"], "hello ann");
+    let seqs: Vec<i64> = sent.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=301).collect::<Vec<_>>(), "each once, in order");
+    let mut bodies: Vec<&str> = sent[1..]
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    bodies.sort();
+    let mut expected: Vec<String> = (1..=300).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
     // Nobody exports someone else's data.
     let foreign = post(
         &p.gateway,
@@ -429,6 +443,23 @@ async fn my_data_is_exported_from_every_subgraph(profile: Profile) {
     )
     .await;
     assert_eq!(error_code(&foreign), "FORBIDDEN");
+}
+
+/// The document an export's link serves, checked against what the export says of
+/// itself (size, an expiry an hour away).
+async fn downloaded(export: &Value) -> Value {
+    let expires: chrono::DateTime<chrono::Utc> =
+        export["expiresAt"].as_str().unwrap().parse().unwrap();
+    let left = expires - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::minutes(55) && left <= chrono::Duration::minutes(60),
+        "{export}"
+    );
+    let response = reqwest::get(export["url"].as_str().unwrap()).await.unwrap();
+    assert!(response.status().is_success(), "{export}");
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(bytes.len() as i64, export["byteSize"].as_i64().unwrap());
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
@@ -455,11 +486,16 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     .await;
     let export = data(
         &p.gateway,
-        "{ me { accountExport } }",
+        "{ me { accountExport chatExport { url expiresAt byteSize } } }",
         json!({}),
         Some(&ann.token),
     )
     .await;
+    let chat_export = export["me"]["chatExport"].clone();
+    assert_eq!(
+        downloaded(&chat_export).await["messagesSent"][0]["body"],
+        "my secret plans"
+    );
     let exported = &export["me"]["accountExport"];
     assert_eq!(exported["account"]["username"], ann.username.as_str());
     assert!(
@@ -491,6 +527,13 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
         error_code(&login_as(&p, &ann.username, PASSWORD, "x").await),
         "UNAUTHENTICATED"
     );
+    // Her chat export goes with her account, link or not.
+    let url = chat_export["url"].as_str().unwrap().to_string();
+    eventually("her chat export to be deleted", WAIT, || async {
+        let status = reqwest::get(&url).await.ok()?.status();
+        (!status.is_success()).then_some(())
+    })
+    .await;
     eventually("the friendship to be erased", WAIT, || async {
         let list = data(
             &p.gateway,

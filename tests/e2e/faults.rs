@@ -261,30 +261,8 @@ async fn redis_refusing_writes_mid_traffic_delays_but_loses_no_message_services(
         );
     }
     // The fan-out is held up and says so, for longer than the old retries lasted.
-    let chat = p
-        .subgraph_ports
-        .iter()
-        .find(|(name, _)| *name == "chat")
-        .unwrap()
-        .1;
-    let ready = eventually(
-        "chat to name its waiting consumer",
-        Duration::from_secs(30),
-        || async {
-            let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{chat}/ready"))
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            body["failing"]
-                .as_array()?
-                .iter()
-                .any(|f| f == "consumers")
-                .then_some(body)
-        },
-    )
-    .await;
+    let ready = chat_names_failing(&p, "consumers").await;
+    let chat = chat_port(&p);
     assert!(
         ready["checks"]["consumers"]
             .as_str()
@@ -541,4 +519,306 @@ fn start_broker(port: u16, storage: &Storage) -> Child {
         .expect("tansu (scripts/services.sh builds it)");
     wait_for_port(&mut child, port, "tansu");
     child
+}
+
+fn chat_port(p: &Platform) -> u16 {
+    p.subgraph_ports
+        .iter()
+        .find(|(name, _)| *name == "chat")
+        .unwrap()
+        .1
+}
+
+/// Chat's `/ready` body once it lists `what` among what fails (within 30 s).
+async fn chat_names_failing(p: &Platform, what: &str) -> serde_json::Value {
+    let chat = chat_port(p);
+    eventually(
+        &format!("chat to name {what}"),
+        Duration::from_secs(30),
+        || async {
+            let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{chat}/ready"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            body["failing"]
+                .as_array()?
+                .iter()
+                .any(|f| f == what)
+                .then_some(body)
+        },
+    )
+    .await
+}
+
+/// A throwaway PostgreSQL cluster of its own (so stopping it stops nothing another
+/// test uses): `initdb` into a temporary directory, served on one port of loopback.
+/// Run as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server binaries (scripts/services.sh installs them)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists())
+            .max_by_key(|bin| {
+                bin.parent()
+                    .and_then(|v| v.file_name()?.to_str()?.parse::<u32>().ok())
+                    .unwrap_or(0)
+            })
+            .expect("a PostgreSQL version under /usr/lib/postgresql");
+        let dir = tempfile::Builder::new()
+            .prefix("echostream-pg")
+            .tempdir()
+            .unwrap();
+        let cluster = PrivatePostgres {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        if as_root() {
+            let chown = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(cluster.dir.path())
+                .status()
+                .unwrap();
+            assert!(chown.success(), "chown the cluster's directory");
+        }
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+        );
+        cluster.up();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// One of the server's programs, to run as `postgres` when we are root.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        }
+    }
+
+    /// Runs one of the server's programs; panics when it fails.
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn up(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// A fast shutdown: every connection is cut, and new ones are refused.
+    fn down(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/echostream?sslmode=disable",
+            self.port
+        )
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// Services only: the database stopped for several seconds mid-traffic, then started
+/// again. Sends meanwhile are refused with `UNAVAILABLE` and no internal detail (a
+/// client retries them with the same idempotency key); the relay, the consumers and
+/// the session checks wait and retry; `/ready` names PostgreSQL meanwhile. After it,
+/// the subscriber has every stored message once and in order (or was told, by a
+/// resync or an event coded UNAVAILABLE, and the history then holds them all), and
+/// nothing was parked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_database_mid_traffic_loses_nothing_services() {
+    let pg = PrivatePostgres::start();
+    let (p, ann, bob, id) = friends_talking_on("ECHOSTREAM_DATABASE__URL", &pg.url()).await;
+    let mut sub = subscribe(&p, &bob, &position(&p, &bob).await).await;
+    // The subscriber reads all along, as a client does (it answers the gateway's
+    // pings while it reads): every message once, in order, or a resync.
+    let reader = tokio::spawn(async move {
+        let mut received = Vec::new();
+        while received.last() != Some(&40) {
+            let e = match sub.receive(Duration::from_secs(120)).await {
+                echostream::testkit::client::Received::Message(m) if m["type"] == "next" => {
+                    m["payload"].clone()
+                }
+                other => panic!("the stream goes on, after {received:?}: {other:?}"),
+            };
+            // An event whose fields could not be resolved while the database was
+            // down (the sender's name, from auth) comes with UNAVAILABLE: the
+            // client is told, and refetches as after a resync.
+            if let Some(errors) = e["errors"].as_array() {
+                assert!(
+                    errors
+                        .iter()
+                        .all(|err| err["extensions"]["code"] == "UNAVAILABLE"),
+                    "{e}"
+                );
+                return (received, true);
+            }
+            let event = &e["data"]["chatEvents"];
+            match event["__typename"].as_str() {
+                Some("MessageAdded") => received.push(event["message"]["seq"].as_i64().unwrap()),
+                Some("ResyncRequired") => return (received, true),
+                _ => {}
+            }
+        }
+        (received, false)
+    });
+    let (gateway, token, conversation) = (p.gateway.clone(), ann.token.clone(), id.clone());
+    let send_once = move |n: usize| {
+        let (gateway, token, id) = (gateway.clone(), token.clone(), conversation.clone());
+        async move {
+            let vars = json!({ "input": { "conversationId": id, "body": format!("m{n}"), "idempotencyKey": format!("k{n}") } });
+            post(
+                &gateway,
+                "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }",
+                vars,
+                Some(&token),
+            )
+            .await
+        }
+    };
+    // A client sending one message every 100 ms, retrying each until it is stored.
+    let (refusals_tx, mut refusals) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let sender = tokio::spawn(async move {
+        let mut stored = Vec::new();
+        for n in 1..=40 {
+            loop {
+                let body = send_once(n).await;
+                if let Some(seq) = body["data"]["sendMessage"]["seq"].as_i64() {
+                    stored.push(seq);
+                    break;
+                }
+                let _ = refusals_tx.send(body);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stored
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pg.down();
+    let ready = chat_names_failing(&p, "postgresql").await;
+    // Longer than a request waits for a connection (10 s): some sends are refused.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    pg.up();
+    let stored = tokio::time::timeout(Duration::from_secs(120), sender)
+        .await
+        .expect("every send is stored once the database is back")
+        .unwrap();
+    assert_eq!(stored, (1..=40).collect::<Vec<_>>(), "one seq per message");
+    let mut refused = 0;
+    while let Ok(body) = refusals.try_recv() {
+        refused += 1;
+        let code = echostream::testkit::client::error_code(&body);
+        assert!(code == "UNAVAILABLE", "a refused send is coded: {body}");
+        let text = body.to_string().to_lowercase();
+        assert!(
+            !text.contains("sqlx")
+                && !text.contains("connection refused")
+                && !text.contains("5432"),
+            "no internal detail: {body}"
+        );
+    }
+    assert!(
+        refused > 0,
+        "sends were refused while the database was down"
+    );
+    // Every message reaches the stream once, in order, or the client is told.
+    let (received, resynced) = reader.await.unwrap();
+    if resynced {
+        assert_eq!(
+            stored_seqs(&p, &bob, &id).await,
+            (1..=40).collect::<Vec<_>>()
+        );
+    } else {
+        assert_eq!(
+            received,
+            (1..=40).collect::<Vec<_>>(),
+            "every message, once, in order"
+        );
+    }
+    assert!(
+        ready["checks"]["postgresql"]
+            .as_str()
+            .is_some_and(|c| c != "ok"),
+        "/ready says what is wrong: {ready}"
+    );
+    let dead = p.cli(&["dead-letters", "list"]);
+    assert!(
+        !dead.contains("chat") && !dead.contains("notification"),
+        "nothing was parked: {dead}"
+    );
+    println!(
+        "database stop: {refused} sends refused while it was down; told to refetch: {resynced}"
+    );
 }

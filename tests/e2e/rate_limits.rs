@@ -73,7 +73,7 @@ async fn writes_searches_and_exports_are_limited_per_user(profile: Profile) {
         (2, "RATE_LIMITED")
     );
 
-    let export = "{ me { chatExport } }";
+    let export = "{ me { chatExport { byteSize } } }";
     let (exported, refused) = until_refused(&p, export, |_| json!({}), &cat.token).await;
     assert_eq!(
         (exported, error_code(&refused).as_str()),

@@ -178,6 +178,58 @@ async fn clients_behind_a_trusted_proxy_are_told_apart(profile: Profile) {
     // The same client again is its own limit, whatever it claims before that.
     let again = register_via("203.0.113.66, 198.51.100.1").await;
     assert_eq!(error_code(&again), "RATE_LIMITED", "{again}");
+    // Over a WebSocket, an operation counts against the address its upgrade request
+    // came from, whatever the `connection_init` payload claims.
+    let claim = "198.51.100.99";
+    assert!(register_over_ws(&p, "198.51.100.3", claim).await["errors"].is_null());
+    assert!(register_over_ws(&p, "198.51.100.4", claim).await["errors"].is_null());
+    let again = register_over_ws(&p, "198.51.100.3", "198.51.100.5").await;
+    assert_eq!(error_code(&again), "RATE_LIMITED", "{again}");
+    let again = register_over_ws(&p, "198.51.100.1", claim).await;
+    assert_eq!(error_code(&again), "RATE_LIMITED", "{again}");
+}
+
+/// The answer to `register` sent over a gateway WebSocket whose upgrade request the
+/// balancer forwarded for `forwarded`, and whose `connection_init` payload claims the
+/// address `claimed` (with a made-up MAC).
+async fn register_over_ws(p: &Platform, forwarded: &str, claimed: &str) -> Value {
+    let mut request = p
+        .gateway
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": {
+        "x-forwarded-for": claimed, "x-echostream-client-mac": "00ff",
+    } });
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
+        "query": REGISTER, "variables": registration(&unique("ws")),
+    } });
+    for message in [init, subscribe] {
+        ws.send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an answer within 10 s");
+        let Some(Ok(Message::Text(text))) = frame else {
+            panic!("the socket ended: {frame:?}");
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        match v["type"].as_str() {
+            Some("next") => return v["payload"].clone(),
+            Some("error") => return json!({ "errors": v["payload"] }),
+            _ => {}
+        }
+    }
 }
 
 crate::on_both_profiles!(

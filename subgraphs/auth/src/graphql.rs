@@ -57,10 +57,8 @@ impl Loader<Uuid> for UserLoader {
 
 async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
     let loader = ctx.loader::<UserLoader>()?;
-    let found = loader
-        .load_one(id)
-        .await
-        .map_err(|e| Error::internal(e.to_string()))?;
+    // The loader's error keeps its code (`UNAVAILABLE` while the database is down).
+    let found = loader.load_one(id).await?;
     Ok(found.map(User))
 }
 

@@ -1,6 +1,7 @@
 //! What chat does when an account is deleted (`auth.user.deleted`): every
 //! membership ends, as leaving would (a group's owner hands the group over, the
-//! others are told), and the bodies of the messages the account sent are erased.
+//! others are told), the bodies of the messages the account sent are erased, and
+//! its data exports are deleted.
 //! What stays: each of those messages keeps its place in its timeline (`seq`, time,
 //! sender id, an empty body) so that the others' history keeps its order and unread
 //! counts stay exact, and the frames already in other members' replay streams, which
@@ -9,6 +10,7 @@
 use echostream_shared::Error;
 use echostream_shared::contracts::chat::MembersChanged;
 use echostream_shared::events::outbox::Change;
+use echostream_shared::media;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -32,6 +34,8 @@ pub async fn erase(chat: &Chat, user: Uuid) -> Result<(), Error> {
             Err(err) => return Err(err),
         }
     }
+    media::expire_now(&chat.db, user, crate::exports::KIND).await?;
+    chat.cleanup.wake();
     message::Entity::update_many()
         .col_expr(message::Column::Body, Expr::value(""))
         .filter(message::Column::SenderId.eq(user))

@@ -9,11 +9,14 @@
 //! Rooms by name: `conversations/` (direct, groups, permissions, the list),
 //! `timeline.rs` (items and their `seq`), `history.rs` (paging), `receipts.rs`
 //! (delivered and read), `unread.rs` (counts derived from read positions),
-//! `stream.rs` (each user's resumable stream of events), `typing.rs`.
+//! `stream.rs` (each user's resumable stream of events), `typing.rs`,
+//! `exports.rs` (a user's data export, written to storage in parts), `erasure.rs`
+//! (an account deleted).
 
 pub mod conversations;
 pub mod entities;
 pub mod erasure;
+pub mod exports;
 pub mod fanout;
 pub mod graphql;
 pub mod history;

@@ -8,7 +8,7 @@
 use echostream_shared::Error;
 use echostream_shared::events::outbox::Change;
 use echostream_shared::projections::blocks;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::Chat;
@@ -119,24 +119,4 @@ async fn find_by_key(
         .filter(message::Column::ClientKey.eq(key))
         .one(db)
         .await?)
-}
-
-/// Everything chat holds about `user`: memberships and the messages they sent.
-pub async fn export(db: &DatabaseConnection, user: Uuid) -> Result<serde_json::Value, Error> {
-    let conversations = conversations::of_user(db, user).await?;
-    let sent = message::Entity::find()
-        .filter(message::Column::SenderId.eq(user))
-        .filter(message::Column::Kind.eq("text"))
-        .order_by_asc(message::Column::CreatedAt)
-        .all(db)
-        .await?;
-    Ok(serde_json::json!({
-        "conversations": conversations.iter().map(|c| serde_json::json!({
-            "id": c.id, "kind": c.kind, "title": c.title, "createdAt": c.created_at,
-        })).collect::<Vec<_>>(),
-        "messagesSent": sent.iter().map(|m| serde_json::json!({
-            "id": m.id, "conversationId": m.conversation_id, "seq": m.seq,
-            "body": m.body, "createdAt": m.created_at,
-        })).collect::<Vec<_>>(),
-    }))
 }

@@ -31,6 +31,11 @@ pub enum Error {
     /// after releasing some.
     #[error("{0}")]
     TooMany(String),
+    /// The database could not be reached (stopped, restarting, every connection
+    /// busy): nothing was changed, and the same request may be retried shortly.
+    /// Logged, never shown.
+    #[error("briefly unavailable: nothing was changed, retry shortly")]
+    Unavailable(#[source] anyhow_like::Boxed),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow_like::Boxed),
@@ -49,6 +54,7 @@ impl Error {
             Error::NotFound(_) => "NOT_FOUND",
             Error::Conflict(_) => "CONFLICT",
             Error::RateLimited { .. } | Error::TooMany(_) => "RATE_LIMITED",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -92,14 +98,44 @@ pub mod anyhow_like {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        Error::internal(err)
+        if database_unreachable(&err) {
+            Error::Unavailable(err.into())
+        } else {
+            Error::internal(err)
+        }
+    }
+}
+
+/// Whether `err` says the database could not be reached or went away (stopped,
+/// restarting, the connection cut, no connection free in time) rather than that it
+/// refused the statement.
+pub fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // Class 08, connection exception; 57P01-57P03, the server shutting
+                // down, crashed or not yet accepting connections.
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
 impl From<sea_orm::TransactionError<Error>> for Error {
     fn from(err: sea_orm::TransactionError<Error>) -> Self {
         match err {
-            sea_orm::TransactionError::Connection(db) => Error::internal(db),
+            sea_orm::TransactionError::Connection(db) => Error::from(db),
             sea_orm::TransactionError::Transaction(inner) => inner,
         }
     }
@@ -111,8 +147,10 @@ impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
         let mut error = async_graphql::Error::new(self.to_string());
         set_code(self, error.extensions.get_or_insert_with(Default::default));
-        if let Error::Internal(source) = self {
-            tracing::error!(error = %source, "internal error");
+        match self {
+            Error::Internal(source) => tracing::error!(error = %source, "internal error"),
+            Error::Unavailable(source) => tracing::warn!(error = %source, "database unreachable"),
+            _ => {}
         }
         error
     }
@@ -153,8 +191,14 @@ pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
         });
         match (domain, source.is_some()) {
             (Some(domain), _) => {
-                if let Error::Internal(inner) = domain {
-                    tracing::error!(error = %inner, path = ?error.path, "internal error");
+                match domain {
+                    Error::Internal(inner) => {
+                        tracing::error!(error = %inner, path = ?error.path, "internal error")
+                    }
+                    Error::Unavailable(inner) => {
+                        tracing::warn!(error = %inner, path = ?error.path, "database unreachable")
+                    }
+                    _ => {}
                 }
                 set_code(
                     domain,
@@ -186,6 +230,31 @@ mod tests {
         let ext = format!("{:?}", err.extensions);
         assert!(ext.contains("INTERNAL"), "{ext}");
         assert!(!ext.contains("hunter2"));
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_a_refused_statement_is_internal() {
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
+        let cut = |e: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(e));
+        for unreachable in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            cut(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            ))),
+            cut(sqlx::Error::PoolTimedOut),
+        ] {
+            let err = returned(Error::from(unreachable));
+            assert_eq!(code_of(&err), "\"UNAVAILABLE\"");
+            assert!(err.message.contains("retry"), "{}", err.message);
+            assert!(!err.message.contains("refused"), "{}", err.message);
+        }
+        let refused = Error::from(cut(sqlx::Error::RowNotFound));
+        assert_eq!(refused.code(), "INTERNAL");
+        assert_eq!(
+            Error::from(DbErr::RecordNotUpdated).code(),
+            "INTERNAL",
+            "a statement the database answered is not an outage"
+        );
     }
 
     /// What a resolver's `?` makes of an error, as it reaches the response.

@@ -53,15 +53,16 @@ impl From<Claims> for Viewer {
     }
 }
 
-/// Seconds a token is still accepted past its `exp` (clocks differ a little between
-/// the issuer and the verifiers); a live subscription ends then too.
+/// Seconds a token is still accepted past its `exp` by a request (clocks differ a
+/// little between the issuer and the verifiers). A live subscription does not get
+/// it: it ends at `exp` by its own process's clock.
 pub const LEEWAY_SECS: i64 = 5;
 
 impl Viewer {
-    /// When the caller's authority ends (Unix seconds): the first second at which
-    /// every verifier refuses its token (its expiry, past the leeway).
+    /// When the caller's live subscriptions end (Unix seconds): the token's expiry,
+    /// with no leeway (within a second of it, by this process's clock).
     pub fn authority_ends_at(&self) -> i64 {
-        self.expires_at.saturating_add(LEEWAY_SECS + 1)
+        self.expires_at
     }
 }
 

@@ -943,6 +943,50 @@ async fn object_conformance(store: &dyn ObjectStore) {
             .await
             .is_err()
     );
+    written_in_parts(store).await;
+}
+
+/// An object written in parts appears whole only when finished (larger than one S3
+/// part: a multipart upload), and one dropped unfinished never appears.
+async fn written_in_parts(store: &dyn ObjectStore) {
+    let key = format!("exports/{}.json", uuid::Uuid::now_v7());
+    let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let mut writer = store.writer(&key, "application/json").await.unwrap();
+    for i in 0..9u8 {
+        let mut part = chunk.clone();
+        part[0] = i;
+        writer.write(&part).await.unwrap();
+        assert!(store.get(&key).await.unwrap().is_none(), "not yet visible");
+    }
+    writer.write(b"tail").await.unwrap();
+    let size = writer.finish().await.unwrap();
+    assert_eq!(size, 9 * 1024 * 1024 + 4);
+    let stored = store
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("finished: it is there");
+    assert_eq!(stored.len() as u64, size);
+    for i in 0..9usize {
+        assert_eq!(stored[i * 1024 * 1024], i as u8, "parts in order");
+        assert_eq!(
+            stored[i * 1024 * 1024 + 1..(i + 1) * 1024 * 1024],
+            chunk[1..]
+        );
+    }
+    assert!(stored.ends_with(b"tail"));
+    store.delete(&key).await.unwrap();
+
+    let abandoned = format!("exports/{}.json", uuid::Uuid::now_v7());
+    let mut writer = store.writer(&abandoned, "application/json").await.unwrap();
+    for _ in 0..9 {
+        writer.write(&chunk).await.unwrap();
+    }
+    drop(writer);
+    assert!(
+        store.get(&abandoned).await.unwrap().is_none(),
+        "an unfinished object never appears"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use crate::entities::{conversation, member, message};
 use crate::history::{self, Arguments, Window};
 use crate::loaders::{ItemLoader, PrivacyLoader, ReadMarksLoader, UnreadLoader};
 use crate::receipts::{self, Status};
-use crate::{messages, timeline};
+use crate::{exports, timeline};
 
 /// A user, as far as chat goes; other subgraphs resolve the rest.
 pub struct User {
@@ -29,18 +29,31 @@ impl User {
         &self.id
     }
 
-    /// Everything chat holds about this user (conversations, messages sent), as JSON;
-    /// only for its owner.
-    async fn chat_export(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<async_graphql::Json<serde_json::Value>> {
+    /// Everything chat holds about this user (conversations, messages sent), as one
+    /// JSON document written to storage (`{"conversations": […], "messagesSent":
+    /// […]}`): a link to download it, valid for an hour, after which the export is
+    /// deleted. Only for its owner.
+    async fn chat_export(&self, ctx: &Context<'_>) -> Result<DataExport> {
         let me = ctx.viewer()?;
         me.must_be(parse_id(&self.id, "id")?)?;
-        Ok(async_graphql::Json(
-            messages::export(&app(ctx)?.db, me.user_id).await?,
-        ))
+        let export = exports::export(app(ctx)?, me.user_id).await?;
+        Ok(DataExport {
+            url: export.url,
+            expires_at: export.expires_at,
+            byte_size: i64::try_from(export.byte_size).unwrap_or(i64::MAX),
+        })
     }
+}
+
+/// A file written for its owner to download.
+#[derive(SimpleObject)]
+pub struct DataExport {
+    /// Where to download it (a plain GET, no token), until `expiresAt`.
+    pub url: String,
+    /// When the link ends and the file is deleted.
+    pub expires_at: DateTime<Utc>,
+    /// Its size in bytes.
+    pub byte_size: i64,
 }
 
 /// The `User` reference for `id`.

@@ -61,11 +61,15 @@ impl Failure {
     /// parks events: waiting is visible, skipping would not be.
     pub fn of(err: &crate::Error) -> Failure {
         let text = match err {
-            crate::Error::Internal(source) => source.to_string(),
+            crate::Error::Internal(source) | crate::Error::Unavailable(source) => {
+                source.to_string()
+            }
             other => other.to_string(),
         };
-        let crate::Error::Internal(source) = err else {
-            return Failure::Permanent(text);
+        let source = match err {
+            crate::Error::Unavailable(_) => return Failure::Transient(text),
+            crate::Error::Internal(source) => source,
+            _ => return Failure::Permanent(text),
         };
         if let Some(log) = source.downcast_ref::<LogError>() {
             return match log {
@@ -500,4 +504,24 @@ pub async fn first_delivery(
         ))
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn outages_are_retried_and_refusals_are_parked() {
+        let unreachable = Error::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::Timeout,
+        ));
+        assert!(matches!(Failure::of(&unreachable), Failure::Transient(_)));
+        let unknown = Error::internal(std::io::Error::other("anything else"));
+        assert!(matches!(Failure::of(&unknown), Failure::Transient(_)));
+        let refused = Error::forbidden("not a member");
+        assert!(matches!(Failure::of(&refused), Failure::Permanent(_)));
+        let undecodable = Error::internal(serde_json::from_str::<u8>("x").unwrap_err());
+        assert!(matches!(Failure::of(&undecodable), Failure::Permanent(_)));
+    }
 }

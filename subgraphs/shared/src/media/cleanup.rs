@@ -1,6 +1,7 @@
 //! Deletes what [`super`] recorded for deletion in one subgraph's `media` table:
 //! doomed images (replaced, removed, or of deleted accounts and groups) and uploads
-//! never confirmed within `media.unconfirmed_after_secs`. Every instance runs it; a
+//! never confirmed within `media.unconfirmed_after_secs`, and objects past their
+//! expiry (data exports). Every instance runs it; a
 //! row is claimed by deleting it, so exactly one instance deletes each image's
 //! objects, and a failed deletion puts the row back for the next round.
 
@@ -15,7 +16,7 @@ use sea_orm::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{delete_objects, stored};
+use super::{EXPIRES, delete_objects, stored};
 use crate::Error;
 use crate::objects::ObjectStore;
 
@@ -86,6 +87,11 @@ impl Cleanup {
                         stored::Column::State
                             .eq("pending")
                             .and(stored::Column::Since.lt(Utc::now() - after)),
+                    )
+                    .add(
+                        stored::Column::State
+                            .eq(EXPIRES)
+                            .and(stored::Column::Since.lt(Utc::now())),
                     ),
             )
             .order_by_asc(stored::Column::Since)
@@ -98,10 +104,17 @@ impl Cleanup {
             if claimed.rows_affected == 0 {
                 continue; // another instance has it
             }
-            if let Err(err) = delete_objects(self.objects.as_ref(), &row.key).await {
+            let gone = if row.state == EXPIRES {
+                self.objects.delete(&row.key).await.map_err(Error::from)
+            } else {
+                delete_objects(self.objects.as_ref(), &row.key).await
+            };
+            if let Err(err) = gone {
                 tracing::warn!(key = %row.key, %err, "media not deleted; retrying later");
                 let mut back = row.into_active_model();
-                back.state = sea_orm::Set("doomed".into());
+                if back.state.as_ref() != EXPIRES {
+                    back.state = sea_orm::Set("doomed".into());
+                }
                 back.insert(&self.db).await?;
                 continue;
             }

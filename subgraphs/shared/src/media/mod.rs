@@ -12,7 +12,9 @@
 //!
 //! Nothing is deleted inside a transaction: what is to go is recorded (`doomed`, or
 //! `pending` past `media.unconfirmed_after_secs`) and [`cleanup`] deletes it, on
-//! every instance, each row claimed by exactly one.
+//! every instance, each row claimed by exactly one. The same table and worker delete
+//! objects that live only until a time ([`expire_at`]: data exports, whose link
+//! expires with them).
 
 pub mod cleanup;
 pub mod images;
@@ -50,9 +52,10 @@ pub mod stored {
         /// What the client declared it would upload.
         pub content_type: String,
         pub declared_bytes: i64,
-        /// `pending` or `doomed`.
+        /// `pending`, `doomed`, or `expires` (one object, `key` itself, deleted at
+        /// `since`).
         pub state: String,
-        /// When it was asked for, or doomed.
+        /// When it was asked for or doomed; for `expires`, when it is to go.
         pub since: DateTimeUtc,
     }
 
@@ -303,6 +306,47 @@ pub async fn doom(
     .await?;
     Ok(())
 }
+
+/// Records that the one object at `key` (not an image prefix) is to be deleted at
+/// `at`, by the clean-up worker.
+pub async fn expire_at(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    kind: &str,
+    key: &str,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), Error> {
+    stored::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        kind: Set(kind.into()),
+        key: Set(key.into()),
+        content_type: Set(String::new()),
+        declared_bytes: Set(0),
+        state: Set(EXPIRES.into()),
+        since: Set(at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Brings forward to now the deletion of every object of `user` of `kind` recorded
+/// with [`expire_at`] (an account deleted: its exports go at once).
+pub async fn expire_now(db: &impl ConnectionTrait, user: Uuid, kind: &str) -> Result<(), Error> {
+    use sea_orm::sea_query::Expr;
+    stored::Entity::update_many()
+        .col_expr(stored::Column::Since, Expr::value(Utc::now()))
+        .filter(stored::Column::UserId.eq(user))
+        .filter(stored::Column::Kind.eq(kind))
+        .filter(stored::Column::State.eq(EXPIRES))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The state of a row whose one object is deleted at its `since`.
+pub const EXPIRES: &str = "expires";
 
 /// Deletes a refused upload now.
 async fn discard(

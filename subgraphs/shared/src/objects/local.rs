@@ -25,7 +25,7 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{ObjectError, ObjectStore, validate_key};
+use super::{ObjectError, ObjectStore, ObjectWriter, validate_key};
 
 /// A directory of objects.
 pub struct LocalObjects {
@@ -120,6 +120,25 @@ impl ObjectStore for LocalObjects {
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7()));
         tokio::fs::write(&tmp, &body).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
+    async fn writer(
+        &self,
+        key: &str,
+        _content_type: &str,
+    ) -> Result<Box<dyn ObjectWriter>, ObjectError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7()));
+        let file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+        Ok(Box::new(FileWriter {
+            file: tokio::io::BufWriter::new(file),
+            tmp: Some(tmp),
+            path,
+            written: 0,
+        }))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
@@ -282,6 +301,43 @@ async fn serve_get(
         Err(err) => {
             tracing::warn!(%key, %err, "object not read");
             status(StatusCode::INTERNAL_SERVER_ERROR, "not read")
+        }
+    }
+}
+
+/// An object written in parts: into a file beside its place, renamed into it when
+/// finished (removed when dropped unfinished).
+struct FileWriter {
+    file: tokio::io::BufWriter<tokio::fs::File>,
+    /// The file being written; `None` once it was renamed into place.
+    tmp: Option<PathBuf>,
+    path: PathBuf,
+    written: u64,
+}
+
+#[async_trait]
+impl ObjectWriter for FileWriter {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ObjectError> {
+        use tokio::io::AsyncWriteExt;
+        self.file.write_all(bytes).await.map_err(io)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<u64, ObjectError> {
+        use tokio::io::AsyncWriteExt;
+        self.file.flush().await.map_err(io)?;
+        if let Some(tmp) = self.tmp.take() {
+            tokio::fs::rename(&tmp, &self.path).await.map_err(io)?;
+        }
+        Ok(self.written)
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }

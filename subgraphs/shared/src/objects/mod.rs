@@ -63,11 +63,29 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> Result<String, ObjectError>;
     /// A URL a client can GET `key` from until `ttl` passes.
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError>;
+    /// Starts writing `key` in parts, for what is too large to hold in memory
+    /// (exports). The object appears under `key`, whole, only when the writer
+    /// finishes; one dropped unfinished never appears.
+    async fn writer(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<Box<dyn ObjectWriter>, ObjectError>;
     /// The local directory store, which serves its presigned URLs itself (see
     /// [`local::routes`]); `None` for stores that serve their own.
     fn as_local(&self) -> Option<&local::LocalObjects> {
         None
     }
+}
+
+/// An object being written in parts (see [`ObjectStore::writer`]): bytes are
+/// appended in order and held only up to one part (S3: 8 MiB) at a time.
+#[async_trait]
+pub trait ObjectWriter: Send {
+    /// Appends `bytes`.
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ObjectError>;
+    /// Completes the object; returns its size in bytes.
+    async fn finish(self: Box<Self>) -> Result<u64, ObjectError>;
 }
 
 /// The image type `bytes` start like (PNG, JPEG or WebP), from their magic bytes,

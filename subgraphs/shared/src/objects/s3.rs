@@ -9,7 +9,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::{ObjectError, ObjectStore, validate_key};
+use super::{ObjectError, ObjectStore, ObjectWriter, validate_key};
 use crate::config::S3Config;
 
 /// One bucket of an S3-compatible store, path-style addressed.
@@ -105,6 +105,24 @@ impl S3Objects {
 
 #[async_trait]
 impl ObjectStore for S3Objects {
+    async fn writer(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<Box<dyn ObjectWriter>, ObjectError> {
+        validate_key(key)?;
+        Ok(Box::new(S3Writer {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.to_string(),
+            content_type: content_type.to_string(),
+            buffer: Vec::new(),
+            upload: None,
+            parts: Vec::new(),
+            written: 0,
+        }))
+    }
+
     async fn check(&self) -> Result<(), String> {
         self.client
             .head_bucket()
@@ -207,5 +225,141 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(fail)?;
         Ok(request.uri().to_string())
+    }
+}
+
+/// How much of an object written in parts is held before it is sent as one part of
+/// a multipart upload (S3's least part size is 5 MiB, except the last).
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// An object written in parts: one `PutObject` when it stays under one part, else a
+/// multipart upload, aborted when the writer is dropped unfinished.
+struct S3Writer {
+    client: Client,
+    bucket: String,
+    key: String,
+    content_type: String,
+    buffer: Vec<u8>,
+    /// The multipart upload's id, once the first part was sent.
+    upload: Option<String>,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+    written: u64,
+}
+
+impl S3Writer {
+    /// Sends what is buffered as the next part (starting the upload first).
+    async fn send_part(&mut self) -> Result<(), ObjectError> {
+        let upload = match &self.upload {
+            Some(upload) => upload.clone(),
+            None => {
+                let started = self
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .content_type(&self.content_type)
+                    .send()
+                    .await
+                    .map_err(|e| fail(e.into_service_error()))?;
+                let id = started
+                    .upload_id()
+                    .ok_or_else(|| fail("the store gave no upload id"))?
+                    .to_string();
+                self.upload = Some(id.clone());
+                id
+            }
+        };
+        let number = self.parts.len() as i32 + 1;
+        let body = std::mem::take(&mut self.buffer);
+        let sent = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&upload)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| fail(e.into_service_error()))?;
+        self.parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(sent.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectWriter for S3Writer {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ObjectError> {
+        self.buffer.extend_from_slice(bytes);
+        self.written += bytes.len() as u64;
+        if self.buffer.len() >= PART_BYTES {
+            self.send_part().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<u64, ObjectError> {
+        if self.upload.is_none() {
+            let body = std::mem::take(&mut self.buffer);
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .content_type(&self.content_type)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| fail(e.into_service_error()))?;
+            return Ok(self.written);
+        }
+        if !self.buffer.is_empty() {
+            self.send_part().await?;
+        }
+        let upload = self.upload.take().unwrap_or_default();
+        let parts = std::mem::take(&mut self.parts);
+        let completed = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&upload)
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(err) = completed {
+            self.upload = Some(upload); // aborted on drop
+            return Err(fail(err.into_service_error()));
+        }
+        Ok(self.written)
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        let (Some(upload), Ok(runtime)) =
+            (self.upload.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let abort = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload);
+        runtime.spawn(async move {
+            if let Err(err) = abort.send().await {
+                tracing::warn!(err = %err.into_service_error(), "an unfinished upload was not aborted");
+            }
+        });
     }
 }

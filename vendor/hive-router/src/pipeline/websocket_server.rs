@@ -292,6 +292,12 @@ lazy_static::lazy_static! {
 pub static CONNECTION_INIT_CHECK: std::sync::OnceLock<fn(&str) -> Result<(), &'static str>> =
     std::sync::OnceLock::new();
 
+/// EchoStream: names (lower case) of headers every operation on a socket takes from
+/// the HTTP upgrade request, replacing what its `connection_init` payload or
+/// extensions carry.
+pub static UPGRADE_HEADERS: std::sync::OnceLock<&'static [&'static str]> =
+    std::sync::OnceLock::new();
+
 #[allow(clippy::too_many_arguments)]
 async fn handle_text_frame(
     text: String,
@@ -399,6 +405,18 @@ async fn handle_text_frame(
                 let mut headers = connection_init_headers;
                 for (key, value) in extensions_headers.iter() {
                     headers.insert(key.clone(), value.clone());
+                }
+
+                // EchoStream: the headers the embedding application names come from
+                // the upgrade request, whatever the client's payload says (there, the
+                // client address the gateway saw and its MAC).
+                if let Some(names) = UPGRADE_HEADERS.get() {
+                    for name in names.iter() {
+                        headers.remove(*name);
+                        if let Some(value) = req.headers().get(*name) {
+                            headers.insert(HeaderName::from_static(name), value.clone());
+                        }
+                    }
                 }
 
                 let parent_ctx = shared_state
