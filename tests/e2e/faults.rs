@@ -822,3 +822,63 @@ async fn stopping_the_database_mid_traffic_loses_nothing_services() {
         "database stop: {refused} sends refused while it was down; told to refetch: {resynced}"
     );
 }
+
+/// Services only: a live notification whose push fails (Redis refusing `PUBLISH`,
+/// here by ACL) after it was stored is pushed when the delivery is retried, not lost
+/// because the retry finds it stored already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_whose_push_failed_is_pushed_on_retry_services() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let (p, ann, bob, id) = friends_talking_on("ECHOSTREAM_REDIS__URL", &url).await;
+    let mut live = echostream::testkit::client::Subscription::start(
+        &p.gateway,
+        "subscription { notificationAdded { id kind payload } }",
+        json!({}),
+        &bob.token,
+    )
+    .await;
+    redis_cli(port, &["ACL", "SETUSER", "default", "-publish"]);
+    send(&p, &ann, &id, "are you there?", "n1").await;
+    // Stored, and its push refused: the notification consumer retries.
+    let notification = p
+        .subgraph_ports
+        .iter()
+        .find(|(name, _)| *name == "notification")
+        .unwrap()
+        .1;
+    eventually(
+        "the notification consumer to retry its push",
+        Duration::from_secs(30),
+        || async {
+            let body: serde_json::Value =
+                reqwest::get(format!("http://127.0.0.1:{notification}/ready"))
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+            body["checks"]["consumers"]
+                .as_str()?
+                .contains("notification on chat")
+                .then_some(())
+        },
+    )
+    .await;
+    redis_cli(port, &["ACL", "SETUSER", "default", "+publish"]);
+    let got = loop {
+        match live.receive(Duration::from_secs(30)).await {
+            echostream::testkit::client::Received::Message(m) if m["type"] == "next" => {
+                let n = m["payload"]["data"]["notificationAdded"].clone();
+                if n["kind"] == "MESSAGE" {
+                    break n;
+                }
+            }
+            other => panic!("the live notification arrives: {other:?}"),
+        }
+    };
+    assert_eq!(got["payload"]["preview"], "are you there?");
+    redis.kill().unwrap();
+    let _ = redis.wait();
+}

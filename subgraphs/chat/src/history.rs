@@ -10,8 +10,8 @@ use echostream_shared::Error;
 use echostream_shared::pages::{opaque, unwrap_opaque};
 use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
@@ -135,21 +135,22 @@ pub async fn page(
     from: i64,
     window: Window,
 ) -> Result<Page, Error> {
-    let history = History { conversation, from };
+    let statement = statement(db.get_database_backend(), conversation, from, &window);
+    let mut items = message::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?;
     match window {
         Window::Forward { after, size } => {
-            let after = after.max(from);
-            let items = history.scan(db, Bound::After(after), size + 1).await?;
             let has_next = items.len() as u64 > size;
+            items.truncate(size as usize);
             Ok(Page {
-                items: items.into_iter().take(size as usize).collect(),
-                has_previous: after > from,
+                items,
+                has_previous: after.max(from) > from,
                 has_next,
             })
         }
         Window::Backward { before, size } => {
-            let bound = Bound::Before(before.unwrap_or(i64::MAX));
-            let mut items = history.scan(db, bound, size + 1).await?;
             let has_previous = items.len() as u64 > size;
             items.truncate(size as usize);
             items.reverse();
@@ -164,20 +165,62 @@ pub async fn page(
         }
         Window::Around { seq, size } => {
             let older = size / 2;
-            let (mut items, after) = history.scan_around(db, seq, older + 1, size + 1).await?;
-            let has_previous = items.len() as u64 > older;
-            items.truncate(older as usize);
-            items.reverse();
-            let newer = size - items.len() as u64;
+            let (mut before, after): (Vec<_>, Vec<_>) =
+                items.into_iter().partition(|m| m.seq < seq);
+            // A union keeps no order of its own.
+            before.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
+            let mut after = after;
+            after.sort_unstable_by_key(|m| m.seq);
+            let has_previous = before.len() as u64 > older;
+            before.truncate(older as usize);
+            before.reverse();
+            let newer = size - before.len() as u64;
             let has_next = after.len() as u64 > newer;
-            items.extend(after.into_iter().take(newer as usize));
+            before.extend(after.into_iter().take(newer as usize));
             Ok(Page {
-                items,
+                items: before,
                 has_previous,
                 has_next,
             })
         }
     }
+}
+
+/// The one statement that reads the page `window` names, one more item than it
+/// shows on each side it reads (to tell whether more lies beyond): what [`page`]
+/// runs, and what `tests/history_plan.rs` has PostgreSQL explain.
+pub fn statement(backend: DbBackend, conversation: Uuid, from: i64, window: &Window) -> Statement {
+    let history = History { conversation, from };
+    let query = match *window {
+        Window::Forward { after, size } => history
+            .range(Bound::After(after.max(from)))
+            .limit(size + 1)
+            .into_query(),
+        Window::Backward { before, size } => history
+            .range(Bound::Before(before.unwrap_or(i64::MAX)))
+            .limit(size + 1)
+            .into_query(),
+        // Up to `size / 2 + 1` items before `seq` (nearest first) and up to
+        // `size + 1` from `seq` on: both range scans in one round trip.
+        Window::Around { seq, size } => {
+            let side = |bound, limit, name: &str| {
+                Query::select()
+                    .column(Asterisk)
+                    .from_subquery(
+                        history.range(bound).limit(limit).into_query(),
+                        Alias::new(name),
+                    )
+                    .to_owned()
+            };
+            side(Bound::Before(seq), size / 2 + 1, "older")
+                .union(
+                    UnionType::All,
+                    side(Bound::After(seq - 1), size + 1, "newer"),
+                )
+                .to_owned()
+        }
+    };
+    backend.build(&query)
 }
 
 enum Bound {
@@ -192,7 +235,7 @@ struct History {
 }
 
 impl History {
-    /// The items beyond `bound`, nearest first.
+    /// The items beyond `bound`, nearest first: one index range scan.
     fn range(&self, bound: Bound) -> Select<message::Entity> {
         let query = message::Entity::find()
             .filter(message::Column::ConversationId.eq(self.conversation))
@@ -202,48 +245,6 @@ impl History {
             Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),
         };
         query.order_by(message::Column::Seq, order)
-    }
-
-    /// Up to `limit` items beyond `bound`, nearest first: one index range scan.
-    async fn scan(
-        &self,
-        db: &DatabaseConnection,
-        bound: Bound,
-        limit: u64,
-    ) -> Result<Vec<message::Model>, Error> {
-        Ok(self.range(bound).limit(limit).all(db).await?)
-    }
-
-    /// Up to `older` items before `seq` (nearest first) and up to `newer` from `seq`
-    /// on (oldest first): both range scans in one round trip.
-    async fn scan_around(
-        &self,
-        db: &DatabaseConnection,
-        seq: i64,
-        older: u64,
-        newer: u64,
-    ) -> Result<(Vec<message::Model>, Vec<message::Model>), Error> {
-        let side = |bound, limit, name: &str| {
-            Query::select()
-                .column(Asterisk)
-                .from_subquery(
-                    self.range(bound).limit(limit).into_query(),
-                    Alias::new(name),
-                )
-                .to_owned()
-        };
-        let both = side(Bound::Before(seq), older, "older")
-            .union(UnionType::All, side(Bound::After(seq - 1), newer, "newer"))
-            .to_owned();
-        let rows = message::Entity::find()
-            .from_raw_sql(db.get_database_backend().build(&both))
-            .all(db)
-            .await?;
-        let (mut before, mut after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.seq < seq);
-        // A union keeps no order of its own.
-        before.sort_unstable_by_key(|m| std::cmp::Reverse(m.seq));
-        after.sort_unstable_by_key(|m| m.seq);
-        Ok((before, after))
     }
 }
 

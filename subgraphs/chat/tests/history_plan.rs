@@ -1,6 +1,7 @@
-//! A page of history from a conversation of a million messages is one index range
-//! scan, never a scan of the conversation: the query `history::page` runs, explained
-//! by PostgreSQL on real data (services profile; scripts/test.sh starts PostgreSQL).
+//! A page of history from a conversation of a million messages is index range scans,
+//! never a scan of the conversation: the statement `history::page` runs for each kind
+//! of page (`history::statement`), explained by PostgreSQL on real data (services
+//! profile; scripts/test.sh starts PostgreSQL).
 
 use echostream_chat::history::{self, Window};
 use echostream_migrations::MigratorTrait;
@@ -45,7 +46,9 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
     }
     db.execute_unprepared("ANALYZE messages").await.unwrap();
 
-    // The pages clients ask for: the newest, one in the middle, one around a message.
+    // The pages clients ask for: the newest, one in the middle, one forward, one
+    // around a message. Each is read as it is served, then the very statement
+    // `history::page` runs for it is explained.
     for window in [
         Window::Backward {
             before: None,
@@ -59,37 +62,41 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
             after: 250_000,
             size: 50,
         },
+        Window::Around {
+            seq: 750_000,
+            size: 50,
+        },
     ] {
         let page = history::page(&db, big, 0, window.clone()).await.unwrap();
         assert_eq!(page.items.len(), 50, "{window:?}");
+        let built = history::statement(DbBackend::Postgres, big, 0, &window);
+        let plan = db
+            .query_all(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("EXPLAIN (ANALYZE, BUFFERS) {}", built.sql),
+                built.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await
+            .unwrap();
+        let lines: Vec<String> = plan
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        let text = lines.join("\n");
+        println!("{window:?}, {MESSAGES} messages:\n{}\n{text}", built.sql);
+        assert!(
+            text.contains("Index Scan") && text.contains("using messages_conversation_seq"),
+            "{window:?}: an index range scan:\n{text}"
+        );
+        assert!(
+            !text.contains("Seq Scan"),
+            "{window:?}: never a scan of the table:\n{text}"
+        );
+        assert!(
+            !text.contains("Sort"),
+            "{window:?}: the index gives the order:\n{text}"
+        );
     }
-    let (order, bound) = ("DESC", "seq < 500000");
-    let plan = db
-        .query_all(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!(
-                "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM messages \
-                 WHERE conversation_id = $1 AND {bound} ORDER BY seq {order} LIMIT 51"
-            ),
-            [big.into()],
-        ))
-        .await
-        .unwrap();
-    let lines: Vec<String> = plan
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    let text = lines.join("\n");
-    println!("history page plan, {MESSAGES} messages:\n{text}");
-    assert!(
-        text.contains("Index Scan Backward using messages_conversation_seq"),
-        "a page must be an index range scan:\n{text}"
-    );
-    assert!(
-        !text.contains("Seq Scan"),
-        "never a scan of the table:\n{text}"
-    );
-    assert!(!text.contains("Sort"), "the index gives the order:\n{text}");
     // Leave no million rows behind in the shared server.
     db.close().await.unwrap();
     let server = sea_orm::Database::connect(format!("{base}/postgres"))

@@ -56,7 +56,9 @@ fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json
     Ok(Vec::new())
 }
 
-/// Stores the notifications an event causes, then pushes them to their users.
+/// Stores the notifications an event causes, then pushes them to their users. A
+/// push that fails fails the delivery, which is retried: the retry finds them stored
+/// and pushes them again (live notifications are at least once, told apart by id).
 pub async fn apply(
     db: &DatabaseConnection,
     pubsub: &dyn PubSub,
@@ -72,7 +74,12 @@ pub async fn apply(
         .transaction::<_, Vec<notification::Model>, Error>(|txn| {
             Box::pin(async move {
                 if !first_delivery(txn, &topic_consumer, event_id).await? {
-                    return Ok(Vec::new());
+                    // Stored already: what remains is to push them, which may be
+                    // what failed last time (a client tells repeats by their `id`).
+                    return Ok(notification::Entity::find()
+                        .filter(notification::Column::SourceEvent.eq(event_id))
+                        .all(txn)
+                        .await?);
                 }
                 let mut stored = Vec::new();
                 for (user, kind, payload) in targets {

@@ -214,14 +214,21 @@ mod tests {
 
     #[test]
     fn partitions_are_stable_and_in_range() {
-        for key in [
-            "a",
-            "conversation-1",
-            "0192f0c0-0000-7000-8000-000000000000",
+        // Pinned values (FNV-1a 32 of "a" is 0xe40c292c, its published test vector):
+        // a build that partitioned differently would send a key's new events to
+        // another partition than its old ones, out of order across a deploy.
+        for (key, of_3, of_8) in [
+            ("a", 1, 4),
+            ("conversation-1", 1, 0),
+            ("0192f0c0-0000-7000-8000-000000000000", 0, 7),
         ] {
-            let p = partition_for(key, 3);
-            assert!((0..3).contains(&p));
-            assert_eq!(p, partition_for(key, 3));
+            assert_eq!(partition_for(key, 3), of_3, "{key}");
+            assert_eq!(partition_for(key, 8), of_8, "{key}");
         }
+        assert_eq!(
+            partition_for("anything", 0),
+            0,
+            "no partitions count as one"
+        );
     }
 }
