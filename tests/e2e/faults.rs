@@ -270,21 +270,25 @@ async fn redis_refusing_writes_mid_traffic_delays_but_loses_no_message_services(
             .contains("chat-fanout on chat"),
         "{ready}"
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let metrics = reqwest::get(format!("http://127.0.0.1:{chat}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        echostream::testkit::client::metric(
-            &metrics,
-            "echostream_consumer_retrying_seconds",
-            &["group=\"chat-fanout\""]
-        ) >= 3.0,
-        "the wait shows in /metrics"
-    );
+    eventually(
+        "the wait to show in /metrics (3 s and more)",
+        Duration::from_secs(30),
+        || async {
+            let metrics = reqwest::get(format!("http://127.0.0.1:{chat}/metrics"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            (echostream::testkit::client::metric(
+                &metrics,
+                "echostream_consumer_retrying_seconds",
+                &["group=\"chat-fanout\""],
+            ) >= 3.0)
+                .then_some(())
+        },
+    )
+    .await;
     redis_cli(port, &["CONFIG", "SET", "maxmemory", "0"]);
     for _ in 1..=5 {
         let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
@@ -382,12 +386,16 @@ async fn restarting_the_broker_mid_traffic_loses_and_doubles_nothing_services() 
         })
     };
     // Mid-traffic: a few messages through, then the broker is gone for a while.
-    let first = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
-    assert_eq!(first["message"]["seq"], 1);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        let e = next_of(&mut sub, "MessageAdded", Duration::from_secs(30)).await;
+        seqs.push(e["message"]["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seqs, [1, 2, 3]);
     broker.kill().unwrap();
     broker.wait().unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Down until the platform sees it so, then back.
+    chat_names_failing(&p, "broker").await;
     let mut broker = start_broker(port, &log);
     let sent = sender.await;
     assert!(
@@ -396,7 +404,6 @@ async fn restarting_the_broker_mid_traffic_loses_and_doubles_nothing_services() 
         p.log_tail()
     );
 
-    let mut seqs = vec![1];
     while seqs.len() < MESSAGES as usize {
         let payload = sub
             .next(Duration::from_secs(60))
@@ -462,7 +469,21 @@ async fn a_broker_back_without_its_log_does_not_kill_the_platform_services() {
     .await;
     // …and the platform lives through its consumers fetching what the broker
     // forgot, and still serves.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    eventually(
+        "every consumer back on the broker",
+        Duration::from_secs(60),
+        || async {
+            let body: serde_json::Value =
+                reqwest::get(format!("http://127.0.0.1:{}/ready", chat_port(&p)))
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+            (body["status"] == "ready").then_some(())
+        },
+    )
+    .await;
     assert!(p.is_running(), "{}", p.log_tail());
     send(&p, &ann, &id, "after", "after").await;
     assert!(!position(&p, &bob).await.is_empty());
@@ -765,10 +786,14 @@ async fn stopping_the_database_mid_traffic_loses_nothing_services() {
         }
         stored
     });
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    eventually("traffic to flow", Duration::from_secs(30), || async {
+        (stored_seqs(&p, &bob, &id).await.len() >= 5).then_some(())
+    })
+    .await;
     pg.down();
     let ready = chat_names_failing(&p, "postgresql").await;
-    // Longer than a request waits for a connection (10 s): some sends are refused.
+    // Down for longer than a request waits for a connection (10 s), so that some
+    // sends are refused, not only delayed: a duration is the fault here.
     tokio::time::sleep(Duration::from_secs(12)).await;
     pg.up();
     let stored = tokio::time::timeout(Duration::from_secs(120), sender)

@@ -199,3 +199,83 @@ pub async fn by_ids(
         .all(db)
         .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use echostream_shared::contracts::chat::{SystemAction, SystemItem};
+    use echostream_shared::events::Envelope;
+
+    fn delivered<E: echostream_shared::contracts::Event>(event: &E) -> Delivery {
+        Delivery {
+            event: Envelope::of(event, None),
+            topic: E::TYPE.split('.').next().unwrap().to_string(),
+            partition: 0,
+            offset: 0,
+        }
+    }
+
+    fn message(sender: Uuid, members: Vec<Uuid>, body: &str) -> MessageSent {
+        MessageSent {
+            message_id: Uuid::now_v7(),
+            conversation_id: Uuid::now_v7(),
+            seq: 7,
+            sender_id: sender,
+            body: body.into(),
+            created_at: Utc::now(),
+            member_ids: members,
+            system: None,
+        }
+    }
+
+    #[test]
+    fn a_message_notifies_every_other_member_with_a_short_preview() {
+        let [ann, bob, cat] = [(); 3].map(|_| Uuid::now_v7());
+        let long = "é".repeat(200);
+        let sent = message(ann, vec![ann, bob, cat], &long);
+        let got = recipients(&delivered(&sent)).unwrap();
+        let who: Vec<Uuid> = got.iter().map(|(u, _, _)| *u).collect();
+        assert_eq!(who, [bob, cat], "everyone but the sender");
+        for (_, kind, payload) in &got {
+            assert_eq!(*kind, "message");
+            assert_eq!(payload["seq"], 7);
+            assert_eq!(payload["senderId"], ann.to_string());
+            let preview = payload["preview"].as_str().unwrap();
+            assert_eq!(preview.chars().count(), 140, "140 characters, not bytes");
+        }
+    }
+
+    #[test]
+    fn a_system_item_notifies_nobody() {
+        let [ann, bob] = [(); 2].map(|_| Uuid::now_v7());
+        let mut item = message(ann, vec![ann, bob], "");
+        item.system = Some(SystemItem {
+            action: SystemAction::MembersAdded,
+            user_ids: vec![bob],
+            text: None,
+        });
+        assert!(recipients(&delivered(&item)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn friend_requests_notify_the_one_asked_and_acceptance_the_one_who_asked() {
+        let [ann, bob, request] = [(); 3].map(|_| Uuid::now_v7());
+        let sent = FriendRequestSent {
+            request_id: request,
+            from_user_id: ann,
+            to_user_id: bob,
+        };
+        let got = recipients(&delivered(&sent)).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].0, got[0].1), (bob, "friend_request"));
+        assert_eq!(got[0].2["fromUserId"], ann.to_string());
+        let accepted = FriendshipCreated {
+            request_id: request,
+            user_ids: [ann, bob],
+        };
+        let got = recipients(&delivered(&accepted)).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].0, got[0].1), (ann, "friend_request_accepted"));
+        assert_eq!(got[0].2["byUserId"], bob.to_string());
+    }
+}

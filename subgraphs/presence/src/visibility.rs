@@ -68,3 +68,96 @@ pub async fn friends_of(db: &DatabaseConnection, viewer: Uuid) -> Result<Vec<Uui
         .map(|f| f.friend_id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use echostream_migrations::MigratorTrait;
+    use echostream_shared::config::{Config, Profile, Subgraph};
+    use echostream_shared::contracts::profile::{Audience, PrivacySettings};
+    use echostream_shared::projections::blocks::block;
+    use sea_orm::{ActiveModelTrait, Set};
+
+    /// Presence's own database (SQLite, as on one machine), migrated.
+    async fn database(dir: &std::path::Path) -> DatabaseConnection {
+        let config = Config {
+            profile: Profile::Embedded,
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        let db = echostream_shared::db::connect(&config, Subgraph::Presence)
+            .await
+            .unwrap();
+        echostream_migrations::presence::Migrator::up(&db, None)
+            .await
+            .unwrap();
+        db
+    }
+
+    async fn befriend(db: &DatabaseConnection, a: Uuid, b: Uuid) {
+        for (user, friend) in [(a, b), (b, a)] {
+            friendship::ActiveModel {
+                user_id: Set(user),
+                friend_id: Set(friend),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+    }
+
+    async fn presence_for(db: &DatabaseConnection, user: Uuid, audience: Audience) {
+        let settings = PrivacySettings {
+            presence: audience,
+            ..PrivacySettings::default()
+        };
+        privacy::save(db, user, settings).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn who_sees_whose_presence() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path()).await;
+        let [me, friend, stranger, open, hidden, blocker] = [(); 6].map(|_| Uuid::now_v7());
+        befriend(&db, me, friend).await;
+        befriend(&db, me, hidden).await;
+        befriend(&db, me, blocker).await;
+        presence_for(&db, open, Audience::Everyone).await;
+        presence_for(&db, hidden, Audience::Nobody).await;
+        block::ActiveModel {
+            blocker: Set(blocker),
+            blocked: Set(me),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let everyone = [me, friend, stranger, open, hidden, blocker];
+
+        // Defaults (friends see each other): myself and my friend; not a stranger,
+        // not a friend who hides, not one who blocked me; someone open to everyone
+        // is not seen while mine admits only friends (reciprocal).
+        let seen = visible(&db, me, &everyone).await.unwrap();
+        assert_eq!(seen, HashSet::from([me, friend]));
+        assert_eq!(
+            visible_friends(&db, me, &[friend, hidden, blocker])
+                .await
+                .unwrap(),
+            HashSet::from([friend])
+        );
+
+        // Open to everyone myself: now I see the one open to everyone too.
+        presence_for(&db, me, Audience::Everyone).await;
+        let seen = visible(&db, me, &everyone).await.unwrap();
+        assert_eq!(seen, HashSet::from([me, friend, open]));
+
+        // Hiding mine, I see nobody but myself: reciprocity.
+        presence_for(&db, me, Audience::Nobody).await;
+        let seen = visible(&db, me, &everyone).await.unwrap();
+        assert_eq!(seen, HashSet::from([me]));
+
+        // A block hides both ways: the blocker does not see me either.
+        presence_for(&db, me, Audience::Friends).await;
+        let seen = visible(&db, blocker, &[me, blocker]).await.unwrap();
+        assert_eq!(seen, HashSet::from([blocker]));
+    }
+}
