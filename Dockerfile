@@ -10,7 +10,5 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/target/release/echostream /usr/local/bin/echostream
-COPY schema ./schema
-COPY playground ./playground
 ENTRYPOINT ["echostream"]
 CMD ["run"]

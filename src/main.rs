@@ -119,14 +119,34 @@ async fn start_subgraph(ports: &Ports, subgraph: Subgraph) -> Result<tokio::task
     handle.with_context(|| format!("starting the {} subgraph", subgraph.name()))
 }
 
+/// The composed supergraph, built in (`echostream schema --check` keeps the file
+/// current; `gateway.supergraph` names another).
+const SUPERGRAPH: &str = include_str!("../schema/supergraph.graphql");
+
 /// Writes the router's configuration next to the data and points the router at it.
 fn prepare_gateway(config: &Config) -> Result<()> {
     let subgraphs = Subgraph::ALL
         .iter()
         .map(|s| (s.name(), config.listen.base_url(*s)))
         .collect();
-    let supergraph = absolute(&config.gateway.supergraph)?;
-    let playground = absolute(&config.gateway.playground)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
+    // The router reads its supergraph from a file: the built-in one is written out.
+    let supergraph = match &config.gateway.supergraph {
+        Some(path) => absolute(path)?,
+        None => {
+            let path = absolute(&config.data_dir)?.join("supergraph.graphql");
+            std::fs::write(&path, SUPERGRAPH)
+                .with_context(|| format!("writing {}", path.display()))?;
+            path
+        }
+    };
+    let playground = config
+        .gateway
+        .playground
+        .as_deref()
+        .map(absolute)
+        .transpose()?;
     let g = &config.gateway;
     // In CIDR form for the router (the configuration accepts bare addresses too).
     let trusted_proxies: Vec<String> = config
@@ -139,7 +159,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         host: &config.gateway.host,
         port: config.gateway.port,
         supergraph: &supergraph,
-        playground: &playground,
+        playground: playground.as_deref(),
         subgraphs,
         issuer: &config.auth.issuer,
         audience: &config.auth.audience,
@@ -171,8 +191,6 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         },
     };
     let document = echostream_gateway::router_config::build(&settings);
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
     let path = absolute(&config.data_dir)?.join("gateway-router.json");
     // It holds the subgraph secret: readable by this user only.
     {
@@ -194,6 +212,34 @@ fn prepare_gateway(config: &Config) -> Result<()> {
 
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+/// Prints "EchoStream is up" once the gateway accepts connections (the subgraphs
+/// already do): the router binds its port only when it runs.
+fn announce_when_listening(config: &Config) {
+    let (host, port, profile) = (
+        config.gateway.host.clone(),
+        config.gateway.port,
+        config.profile,
+    );
+    let reach = match host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "127.0.0.1".to_string(),
+        other => other.to_string(),
+    };
+    let _ = std::thread::Builder::new()
+        .name("announce".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+            while std::time::Instant::now() < deadline {
+                if std::net::TcpStream::connect((reach.as_str(), port)).is_ok() {
+                    println!(
+                        "EchoStream is up ({profile:?} profile). Playground: http://{host}:{port}/  GraphQL: http://{host}:{port}/graphql"
+                    );
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
 }
 
 fn run_all(config: Config) -> Result<()> {
@@ -247,14 +293,7 @@ fn run_all(config: Config) -> Result<()> {
         Ok(Err(err)) => return Err(err),
         Err(_) => bail!("the subgraphs stopped before starting"),
     }
-    println!(
-        "EchoStream is up ({:?} profile). Playground: http://{}:{}/  GraphQL: http://{}:{}/graphql",
-        config.profile,
-        config.gateway.host,
-        config.gateway.port,
-        config.gateway.host,
-        config.gateway.port
-    );
+    announce_when_listening(&config);
     let result = echostream_gateway::run();
     shutdown.cancel();
     let _ = subgraphs.join();

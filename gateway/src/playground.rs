@@ -1,6 +1,6 @@
-//! The gateway's pages: the playground (GraphiQL, from `playground/`) at `GET /`, its
-//! vendored assets at `GET /playground/<file>`, and a plain 404 for every path the
-//! gateway does not serve.
+//! The gateway's pages: the playground (GraphiQL, from `playground/`, built into the
+//! binary) at `GET /`, its vendored assets at `GET /playground/<file>`, and a plain
+//! 404 for every path the gateway does not serve.
 //!
 //! Everything the page loads comes from here: it works on a machine without internet
 //! (`playground/README.md` says where the assets come from and how to update them).
@@ -25,8 +25,10 @@ const ASSETS_PREFIX: &str = "/playground/";
 /// The plugin's configuration.
 #[derive(Deserialize)]
 pub struct PlaygroundConfig {
-    /// The playground directory: `index.html` and `assets/`.
-    pub dir: PathBuf,
+    /// A playground directory (`index.html` and `assets/`) to serve instead of the
+    /// one built in.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
     /// Paths the router or another plugin answers (`/graphql`, `/health`, …); any
     /// other path is a 404. Each covers what lies below it (`/graphql/…`).
     pub served: Vec<String>,
@@ -62,17 +64,51 @@ fn read(path: &Path) -> Result<Asset, String> {
     })
 }
 
+/// The playground built into the binary: `playground/` as it was built.
+const BUILT_IN_PAGE: &[u8] = include_bytes!("../../playground/index.html");
+const BUILT_IN_ASSETS: [(&str, &[u8]); 4] = [
+    (
+        "graphiql.min.css",
+        include_bytes!("../../playground/assets/graphiql.min.css"),
+    ),
+    (
+        "graphiql.min.js",
+        include_bytes!("../../playground/assets/graphiql.min.js"),
+    ),
+    (
+        "react.production.min.js",
+        include_bytes!("../../playground/assets/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        include_bytes!("../../playground/assets/react-dom.production.min.js"),
+    ),
+];
+
+fn built_in(name: &str, body: &'static [u8]) -> Asset {
+    Asset {
+        content_type: content_type(Path::new(name)).unwrap_or("application/octet-stream"),
+        body: hive_router::ntex::util::Bytes::from_static(body),
+    }
+}
+
 impl Playground {
     fn load(config: PlaygroundConfig) -> Result<Self, String> {
+        let Some(dir) = config.dir else {
+            return Ok(Playground {
+                page: built_in("index.html", BUILT_IN_PAGE),
+                assets: BUILT_IN_ASSETS
+                    .iter()
+                    .map(|(name, body)| (name.to_string(), built_in(name, body)))
+                    .collect(),
+                served: config.served,
+            });
+        };
         // An older configuration named the page itself.
-        let dir = if config.dir.extension().is_some() {
-            config
-                .dir
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default()
+        let dir = if dir.extension().is_some() {
+            dir.parent().map(Path::to_path_buf).unwrap_or_default()
         } else {
-            config.dir
+            dir
         };
         let page = read(&dir.join("index.html"))?;
         let mut assets = HashMap::new();
@@ -194,6 +230,39 @@ mod tests {
             page: page("page"),
             assets: HashMap::from([("app.js".to_string(), page("js"))]),
             served: vec!["/graphql".into(), "/health".into(), "/ready".into()],
+        }
+    }
+
+    #[test]
+    fn the_built_in_playground_is_the_directory_as_committed() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../playground");
+        let built_in = Playground::load(PlaygroundConfig {
+            dir: None,
+            served: Vec::new(),
+        })
+        .unwrap();
+        let on_disk = Playground::load(PlaygroundConfig {
+            dir: Some(dir),
+            served: Vec::new(),
+        })
+        .unwrap();
+        assert_eq!(built_in.page.body, on_disk.page.body);
+        let mut names: Vec<&String> = built_in.assets.keys().collect();
+        names.sort();
+        let mut expected: Vec<&String> = on_disk.assets.keys().collect();
+        expected.sort();
+        assert_eq!(
+            names, expected,
+            "every asset of playground/assets, built in"
+        );
+        for (name, asset) in &built_in.assets {
+            assert_eq!(asset.body, on_disk.assets[name].body, "{name}");
+            assert_eq!(asset.content_type, on_disk.assets[name].content_type);
+            let page = String::from_utf8_lossy(&built_in.page.body);
+            assert!(
+                page.contains(&format!("/playground/{name}")),
+                "the page loads {name}"
+            );
         }
     }
 

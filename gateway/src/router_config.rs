@@ -9,8 +9,9 @@ pub struct GatewaySettings<'a> {
     pub host: &'a str,
     pub port: u16,
     pub supergraph: &'a Path,
-    /// The playground directory (`index.html` and `assets/`).
-    pub playground: &'a Path,
+    /// A playground directory (`index.html` and `assets/`) to serve instead of the
+    /// built-in one.
+    pub playground: Option<&'a Path>,
     /// Base URL of each subgraph, by supergraph name (`auth` → `http://127.0.0.1:4101`).
     pub subgraphs: Vec<(&'static str, String)>,
     pub issuer: &'a str,
@@ -179,7 +180,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             "echostream_playground": {
                 "enabled": true,
                 "config": {
-                    "dir": s.playground.display().to_string(),
+                    "dir": s.playground.map(|p| p.display().to_string()),
                     "served": ["/graphql", "/health", "/readiness", crate::readiness::PATH],
                 },
             },

@@ -341,3 +341,75 @@ async fn json_log_lines_carry_the_request_id(profile: Profile) {
 }
 
 on_both_profiles!(json_log_lines_carry_the_request_id);
+
+/// The release binary stands alone: started from a directory holding nothing of
+/// the repository, it serves the built-in supergraph and playground, and it says
+/// "is up" only once the gateway accepts connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_from_any_directory_and_says_up_only_when_it_is() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::faults::free_port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_echostream"));
+    command
+        .current_dir(dir.path())
+        .env("ECHOSTREAM_GATEWAY__PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for name in ["AUTH", "PROFILE", "CHAT", "PRESENCE", "NOTIFICATION"] {
+        let port = crate::faults::free_port();
+        command.env(format!("ECHOSTREAM_LISTEN__{name}_PORT"), port.to_string());
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let up = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.contains("EchoStream is up") {
+                // Said only once the gateway listens: it answers at once.
+                let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+                return Some((line, listening));
+            }
+        }
+        None
+    });
+    let (line, listening) = tokio::time::timeout(Duration::from_secs(120), up)
+        .await
+        .expect("up within 2 minutes")
+        .unwrap()
+        .expect("the platform says it is up");
+    assert!(listening, "the gateway listens when it says so: {line}");
+    let base = format!("http://127.0.0.1:{port}");
+    let page = reqwest::Client::new()
+        .get(format!("{base}/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.status().is_success());
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("/playground/graphiql.min.js")
+    );
+    let asset = reqwest::get(format!("{base}/playground/graphiql.min.css"))
+        .await
+        .unwrap();
+    assert!(asset.status().is_success());
+    let body = echostream::testkit::client::post(
+        &format!("{base}/graphql"),
+        "{ __type(name: \"Conversation\") { name } }",
+        serde_json::json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(body["data"]["__type"]["name"], "Conversation", "{body}");
+    assert!(
+        dir.path().join("data/supergraph.graphql").exists(),
+        "the built-in supergraph written beside the data"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -382,11 +382,13 @@ impl ListenConfig {
 pub struct GatewayConfig {
     pub host: String,
     pub port: u16,
-    /// The composed supergraph the gateway serves.
-    pub supergraph: PathBuf,
-    /// The playground directory: `index.html`, served at `GET /`, and `assets/`,
-    /// served at `GET /playground/<file>`.
-    pub playground: PathBuf,
+    /// The composed supergraph the gateway serves; unset, the one built into the
+    /// binary (`schema/supergraph.graphql` as it was built).
+    pub supergraph: Option<PathBuf>,
+    /// A playground directory to serve instead of the one built into the binary:
+    /// `index.html`, served at `GET /`, and `assets/`, served at
+    /// `GET /playground/<file>`.
+    pub playground: Option<PathBuf>,
     /// Largest accepted operation depth (introspection has its own limit).
     pub max_depth: usize,
     /// Largest number of aliases in one operation.
@@ -438,8 +440,8 @@ impl Default for GatewayConfig {
         Self {
             host: "127.0.0.1".into(),
             port: 4000,
-            supergraph: PathBuf::from("schema/supergraph.graphql"),
-            playground: PathBuf::from("playground"),
+            supergraph: None,
+            playground: None,
             max_depth: 12,
             max_aliases: 30,
             max_request_bytes: 1024 * 1024,
