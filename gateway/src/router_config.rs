@@ -36,7 +36,7 @@ pub struct Telemetry<'a> {
 }
 
 /// Bounds on what one client may ask of the gateway (`gateway.*` in the configuration;
-/// the README's configuration table gives their defaults and meaning).
+/// docs/configuration.md gives their defaults and meaning).
 pub struct Limits {
     pub max_depth: usize,
     pub max_aliases: usize,

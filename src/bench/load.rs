@@ -1,6 +1,6 @@
 //! `echostream bench --mode load`: the platform under a chat's load, figures printed.
 //!
-//! On a platform of its own (services profile for the figures the README quotes):
+//! On a platform of its own (services profile for the figures it prints):
 //! 1. **Idle subscriptions.** `--idle` `chatEvents` subscriptions held by signed-in
 //!    devices that do nothing, `--per-socket` on each client socket. The platform's
 //!    resident memory before and after they open gives the memory per idle

@@ -435,7 +435,7 @@ async fn restarting_the_broker_mid_traffic_loses_and_doubles_nothing_services() 
 /// fetch topics it no longer knows; that used to kill the whole process with
 /// SIGSEGV inside librdkafka (vendor/README.md). Now the platform stays up and
 /// answers, and its topics are created again. (What the broker had acknowledged
-/// before it lost its log is gone with it; see the README on the event log.)
+/// before it lost its log is gone with it; see docs/architecture.md on the event log.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_back_without_its_log_does_not_kill_the_platform_services() {
     let port = free_port();
