@@ -147,7 +147,6 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         .as_deref()
         .map(absolute)
         .transpose()?;
-    let g = &config.gateway;
     // In CIDR form for the router (the configuration accepts bare addresses too).
     let trusted_proxies: Vec<String> = config
         .gateway
@@ -165,20 +164,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         audience: &config.auth.audience,
         subgraph_secret: &config.gateway.subgraph_secret,
         trusted_proxies: &trusted_proxies,
-        limits: echostream_gateway::router_config::Limits {
-            max_depth: g.max_depth,
-            max_aliases: g.max_aliases,
-            max_request_bytes: g.max_request_bytes,
-            max_tokens: g.max_tokens,
-            max_document_bytes: g.max_document_bytes,
-            max_directives: g.max_directives,
-            max_json_depth: g.max_json_depth,
-            max_introspection_depth: g.max_introspection_depth,
-            max_errors: g.max_errors,
-            max_selections: g.max_selections,
-            max_websockets: g.max_websockets,
-            max_websockets_per_user: g.max_websockets_per_user,
-        },
+        limits: &config.gateway.limits,
         telemetry: echostream_gateway::router_config::Telemetry {
             json_logs: config.telemetry.log_format == echostream_shared::config::LogFormat::Json,
             otlp_endpoint: config

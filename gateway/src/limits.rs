@@ -35,27 +35,13 @@ use hive_router::plugins::hooks::on_graphql_validation::{
 use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
 use hive_router::plugins::plugin_trait::{EndHookPayload, RouterPlugin, StartHookPayload};
 use hive_router::sonic_rs::{JsonContainerTrait, Value};
-use serde::Deserialize;
 
 /// The stable `extensions.code` of a request refused by one of these limits.
 pub const LIMIT_CODE: &str = "BAD_USER_INPUT";
 
-/// The plugin's configuration (from `gateway.*` in EchoStream's configuration).
-#[derive(Debug, Clone, Deserialize)]
-pub struct LimitsConfig {
-    /// Deepest nesting of arrays and objects in a request's JSON.
-    pub max_json_depth: usize,
-    /// Deepest introspection selection (`__schema`/`__type` and below).
-    pub max_introspection_depth: usize,
-    /// Most errors in one response, the closing "… more" error included.
-    pub max_errors: usize,
-    /// Most field selections in one operation once every fragment is expanded.
-    pub max_selections: u64,
-    /// The router's token limit, for documents this plugin parses itself.
-    pub max_tokens: usize,
-    /// Longest GraphQL document, in bytes.
-    pub max_document_bytes: usize,
-}
+/// The plugin's configuration: `gateway.limits`, as declared once in
+/// `echostream_config` (the router configuration hands it over whole).
+pub type LimitsConfig = echostream_config::GatewayLimits;
 
 /// The limits plugin.
 pub struct Limits {
@@ -101,7 +87,7 @@ impl RouterPlugin for Limits {
         if too_deep {
             return payload.end_with_graphql_error(
                 refusal(format!(
-                    "The request's JSON is nested deeper than {max} levels (gateway.max_json_depth)."
+                    "The request's JSON is nested deeper than {max} levels (gateway.limits.max_json_depth)."
                 )),
                 StatusCode::BAD_REQUEST,
             );
@@ -285,7 +271,7 @@ fn document_too_large(query: Option<&str>, max: usize) -> Option<GraphQLError> {
     (len > max).then(|| {
         refusal(format!(
             "The GraphQL document is {len} bytes long, more than {max} \
-             (gateway.max_document_bytes); pass long values as variables."
+             (gateway.limits.max_document_bytes); pass long values as variables."
         ))
     })
 }
@@ -303,7 +289,7 @@ impl Limits {
         if shape.selections > max {
             return Some(refusal(format!(
                 "The operation selects {} fields once its fragments are expanded, \
-                 more than {max} (gateway.max_selections).",
+                 more than {max} (gateway.limits.max_selections).",
                 shape.selections
             )));
         }
@@ -312,7 +298,7 @@ impl Limits {
             return Some(GraphQLError::from_message_and_code(
                 format!(
                     "Introspection nested {} levels deep, more than {max} \
-                     (gateway.max_introspection_depth).",
+                     (gateway.limits.max_introspection_depth).",
                     shape.introspection_depth
                 ),
                 "MAX_DEPTH_EXCEEDED",
@@ -328,7 +314,7 @@ fn refusal(message: String) -> GraphQLError {
 }
 
 fn omitted(n: usize) -> String {
-    format!("{n} more errors were left out of this response (gateway.max_errors).")
+    format!("{n} more errors were left out of this response (gateway.limits.max_errors).")
 }
 
 /// Keeps the first `max - 1` errors and adds one saying how many were left out.
@@ -348,14 +334,14 @@ pub fn cap_errors(errors: &mut Vec<GraphQLError>, max: usize) {
 /// Whether `json` nests arrays and objects deeper than `max`, found by one pass over
 /// the bytes (strings skipped, escapes honoured) before anything is parsed. Malformed
 /// JSON is left to the parser to refuse.
-/// The nesting bound of `connection_init` messages (`gateway.max_json_depth`).
+/// The nesting bound of `connection_init` messages (`gateway.limits.max_json_depth`).
 static MAX_INIT_DEPTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(32);
 
-/// Refuses a `connection_init` nested deeper than `gateway.max_json_depth`.
+/// Refuses a `connection_init` nested deeper than `gateway.limits.max_json_depth`.
 fn connection_init_check(text: &str) -> Result<(), &'static str> {
     let max = MAX_INIT_DEPTH.load(std::sync::atomic::Ordering::Relaxed);
     if json_depth_exceeds(text.as_bytes(), max) {
-        Err("The connection_init message is nested deeper than gateway.max_json_depth.")
+        Err("The connection_init message is nested deeper than gateway.limits.max_json_depth.")
     } else {
         Ok(())
     }

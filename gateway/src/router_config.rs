@@ -21,7 +21,8 @@ pub struct GatewaySettings<'a> {
     pub subgraph_secret: &'a str,
     /// The proxies whose `X-Forwarded-For` is believed (`gateway.trusted_proxies`).
     pub trusted_proxies: &'a [String],
-    pub limits: Limits,
+    /// `gateway.limits`: the router's own limits and the plugins' come from it.
+    pub limits: &'a echostream_config::GatewayLimits,
     pub telemetry: Telemetry<'a>,
 }
 
@@ -33,23 +34,6 @@ pub struct Telemetry<'a> {
     pub otlp_endpoint: Option<&'a str>,
     pub otlp_batch_delay_ms: u64,
     pub service_name: &'a str,
-}
-
-/// Bounds on what one client may ask of the gateway (`gateway.*` in the configuration;
-/// docs/configuration.md gives their defaults and meaning).
-pub struct Limits {
-    pub max_depth: usize,
-    pub max_aliases: usize,
-    pub max_request_bytes: usize,
-    pub max_tokens: usize,
-    pub max_document_bytes: usize,
-    pub max_directives: usize,
-    pub max_json_depth: usize,
-    pub max_introspection_depth: usize,
-    pub max_errors: usize,
-    pub max_selections: u64,
-    pub max_websockets: usize,
-    pub max_websockets_per_user: usize,
 }
 
 /// The VRL expression that signs one subgraph request: `t=<unix seconds>,v1=<hex
@@ -158,19 +142,9 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             },
             "echostream_sockets": {
                 "enabled": true,
-                "config": { "max_per_user": l.max_websockets_per_user },
+                "config": l,
             },
-            "echostream_limits": {
-                "enabled": true,
-                "config": {
-                    "max_json_depth": l.max_json_depth,
-                    "max_introspection_depth": l.max_introspection_depth,
-                    "max_errors": l.max_errors,
-                    "max_selections": l.max_selections,
-                    "max_tokens": l.max_tokens,
-                    "max_document_bytes": l.max_document_bytes,
-                },
-            },
+            "echostream_limits": { "enabled": true, "config": l },
             "echostream_readiness": {
                 "enabled": true,
                 "config": { "subgraphs": s.subgraphs.iter().map(|(name, url)| (name, url)).collect::<Vec<_>>() },
@@ -186,4 +160,55 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document as the router reads it: its own loader and types. Every limit
+    /// arrives where it is enforced, from the one declaration.
+    #[test]
+    fn the_router_reads_the_built_configuration_with_its_own_types() {
+        let limits = echostream_config::GatewayLimits {
+            max_depth: 7,
+            max_websockets: 123,
+            max_websockets_per_user: 3,
+            max_json_depth: 21,
+            ..Default::default()
+        };
+        let supergraph =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/supergraph.graphql");
+        let settings = GatewaySettings {
+            host: "127.0.0.1",
+            port: 4000,
+            supergraph: &supergraph,
+            playground: None,
+            subgraphs: vec![("auth", "http://127.0.0.1:4101".into())],
+            issuer: "echostream",
+            audience: "echostream",
+            subgraph_secret: "s",
+            trusted_proxies: &[],
+            limits: &limits,
+            telemetry: Telemetry {
+                json_logs: false,
+                otlp_endpoint: None,
+                otlp_batch_delay_ms: 500,
+                service_name: "echostream",
+            },
+        };
+        let path =
+            std::env::temp_dir().join(format!("echostream-router-{}.json", std::process::id()));
+        std::fs::write(&path, serde_json::to_vec(&build(&settings)).unwrap()).unwrap();
+        let read = hive_router::config::load_config(Some(path.display().to_string()));
+        let _ = std::fs::remove_file(&path);
+        let read = read.expect("the router accepts the document");
+        assert_eq!(read.limits.max_depth.as_ref().map(|d| d.n), Some(7));
+        assert_eq!(read.traffic_shaping.router.max_long_lived_clients, 123);
+        for plugin in ["echostream_limits", "echostream_sockets"] {
+            let config: echostream_config::GatewayLimits =
+                serde_json::from_value(read.plugins[plugin].config.clone()).unwrap();
+            assert_eq!(config, limits, "{plugin} gets gateway.limits whole");
+        }
+    }
 }

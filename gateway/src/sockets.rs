@@ -23,12 +23,9 @@ use hive_router::plugins::hooks::on_query_plan::{
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
 use serde::Deserialize;
 
-/// The plugin's configuration.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SocketsConfig {
-    /// Most WebSocket connections one user may hold at once.
-    pub max_per_user: usize,
-}
+/// The plugin's configuration: `gateway.limits` (it reads
+/// `max_websockets_per_user`).
+pub type SocketsConfig = echostream_config::GatewayLimits;
 
 /// Open sockets per user id.
 type Registry = Arc<Mutex<HashMap<String, usize>>>;
@@ -72,7 +69,7 @@ impl RouterPlugin for Sockets {
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
         payload.initialize_plugin(Sockets {
-            max_per_user: config.max_per_user,
+            max_per_user: config.max_websockets_per_user,
             open: Registry::default(),
         })
     }
@@ -124,7 +121,7 @@ impl RouterPlugin for Sockets {
                 GraphQLError::from_message_and_code(
                     format!(
                         "You already have {held} open connections \
-                         (gateway.max_websockets_per_user); close one first."
+                         (gateway.limits.max_websockets_per_user); close one first."
                     ),
                     "RATE_LIMITED",
                 ),

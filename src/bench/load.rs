@@ -124,7 +124,10 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         &[
             ("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000"),
             ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "100000000"),
-            ("ECHOSTREAM_GATEWAY__MAX_WEBSOCKETS", max_sockets.as_str()),
+            (
+                "ECHOSTREAM_GATEWAY__LIMITS__MAX_WEBSOCKETS",
+                max_sockets.as_str(),
+            ),
             ("ECHOSTREAM_CHAT__MAX_GROUP_MEMBERS", "256"),
         ],
     )

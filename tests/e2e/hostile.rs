@@ -149,7 +149,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
             body["errors"][0]["message"]
                 .as_str()
                 .unwrap()
-                .contains("gateway.max_json_depth"),
+                .contains("gateway.limits.max_json_depth"),
             "the refusal names the limit: {body}"
         );
         let (status, _) = raw_post(&p.gateway, deep_in("extensions", depth)).await;
@@ -173,7 +173,7 @@ async fn deep_json_anywhere_is_refused_and_the_platform_lives(profile: Profile) 
     // A connection_init payload nested 10,000 deep closes the socket with 4400.
     let mut ws = deep_init(&p, 10_000).await;
     assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
-    // So is one nested past gateway.max_json_depth (32) yet within the parser's own
+    // So is one nested past gateway.limits.max_json_depth (32) yet within the parser's own
     // bound (128): the documented depth holds for connection_init too.
     let mut ws = deep_init(&p, 40).await;
     assert_eq!(next_message(&mut ws).await, json!({ "close": 4400 }));
@@ -242,7 +242,7 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("gateway.max_document_bytes"),
+            .contains("gateway.limits.max_document_bytes"),
         "{body}"
     );
     let body = post(&p.gateway, &repeated(2_500), json!({}), None).await;
@@ -308,7 +308,7 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("gateway.max_selections")
+            .contains("gateway.limits.max_selections")
     );
     // Over WebSocket too, with a coded error rather than an internal one.
     let mut ws = acknowledged_socket(&p.gateway, None).await;
@@ -339,7 +339,7 @@ async fn amplification_is_refused_before_it_costs(profile: Profile) {
     // GraphiQL's own introspection query still passes.
     let full = post(&p.gateway, INTROSPECTION, json!({}), None).await;
     assert!(full["data"]["__schema"]["types"].is_array(), "{full}");
-    // A body over gateway.max_request_bytes gets 413, not a reset.
+    // A body over gateway.limits.max_request_bytes gets 413, not a reset.
     let big = format!(
         r#"{{"query":"{{ __typename }}","variables":{{"v":"{}"}}}}"#,
         "x".repeat(1_100_000)
@@ -366,8 +366,11 @@ async fn websocket_auth_and_caps_are_coded(profile: Profile) {
         env!("CARGO_BIN_EXE_echostream"),
         profile,
         &[
-            ("ECHOSTREAM_GATEWAY__MAX_SUBSCRIPTIONS_PER_SESSION", "3"),
-            ("ECHOSTREAM_GATEWAY__MAX_WEBSOCKETS_PER_USER", "2"),
+            (
+                "ECHOSTREAM_GATEWAY__LIMITS__MAX_SUBSCRIPTIONS_PER_SESSION",
+                "3",
+            ),
+            ("ECHOSTREAM_GATEWAY__LIMITS__MAX_WEBSOCKETS_PER_USER", "2"),
         ],
     )
     .await;

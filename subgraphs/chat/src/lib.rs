@@ -68,7 +68,7 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     let fanout = fanout::Fanout {
         pubsub: Arc::clone(&ports.pubsub),
         db: db.clone(),
-        keep: ports.config.chat.retention(),
+        keep: echostream_shared::pubsub::Retention::of_chat(&ports.config.chat),
     };
     let told = fanout.clone();
     let on_parked: echostream_shared::events::consumer::OnParked = Arc::new(move |delivery| {

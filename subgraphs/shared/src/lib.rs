@@ -2,7 +2,8 @@
 //! with an embedded and a services implementation), the error type, access-token
 //! verification, events with their outbox, presence tracking and service bootstrap.
 
-pub mod config;
+/// The configuration, its own crate (`crates/config`), kept at this path.
+pub use echostream_config as config;
 pub mod contracts;
 pub mod db;
 pub mod error;

@@ -93,7 +93,7 @@ impl Extension for RequestCheck {
         if selections > self.max_selections {
             let refused = Error::bad_input(format!(
                 "the operation selects {selections} fields once its fragments are expanded, \
-                 more than {} (gateway.max_selections)",
+                 more than {} (gateway.limits.max_selections)",
                 self.max_selections
             ));
             return Err(refused.extend().into_server_error(Pos::default()));

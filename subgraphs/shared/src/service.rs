@@ -130,8 +130,8 @@ impl Ports {
             Arc::clone(&pubsub),
         );
         let subscriptions = SubscriptionSlots::new(
-            config.gateway.max_subscriptions_per_session,
-            config.gateway.max_subscriptions_per_user,
+            config.gateway.limits.max_subscriptions_per_session,
+            config.gateway.limits.max_subscriptions_per_user,
         );
         subscriptions.watch_ended_sessions(Arc::clone(&pubsub), shutdown.clone());
         let presence = Tracker::new(
@@ -186,7 +186,7 @@ impl Ports {
     /// [`crate::request_checks`]).
     pub fn request_checks(&self) -> crate::request_checks::RequestChecks {
         crate::request_checks::RequestChecks {
-            max_selections: self.config.gateway.max_selections,
+            max_selections: self.config.gateway.limits.max_selections,
             limits: self.config.rate_limits,
             counters: Arc::clone(&self.pubsub),
         }
@@ -433,7 +433,7 @@ where
         // directly the same way (413 past the limit). JSON nesting is bounded by
         // serde_json's own recursion limit (128). Extra routes bound their own bodies.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            ports.config.gateway.max_request_bytes,
+            ports.config.gateway.limits.max_request_bytes,
         ))
         .merge(extra);
     let addr = format!(
@@ -549,7 +549,7 @@ fn not_a_request(rejection: &GraphQLRejection) -> Response {
     match rejection.0 {
         async_graphql::ParseRequestError::PayloadTooLarge => graphql_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &Error::bad_input("the request body is larger than gateway.max_request_bytes"),
+            &Error::bad_input("the request body is larger than gateway.limits.max_request_bytes"),
         ),
         _ => graphql_error(
             StatusCode::BAD_REQUEST,

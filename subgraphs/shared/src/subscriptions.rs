@@ -77,14 +77,14 @@ impl SubscriptionSlots {
         if session >= self.per_session {
             return Err(Error::TooMany(format!(
                 "this connection already has {session} live subscriptions \
-                 (gateway.max_subscriptions_per_session); complete one first"
+                 (gateway.limits.max_subscriptions_per_session); complete one first"
             )));
         }
         let user = counts.users.get(&viewer.user_id).copied().unwrap_or(0);
         if user >= self.per_user {
             return Err(Error::TooMany(format!(
                 "you already have {user} live subscriptions over all your devices \
-                 (gateway.max_subscriptions_per_user); complete one first"
+                 (gateway.limits.max_subscriptions_per_user); complete one first"
             )));
         }
         let entry = counts

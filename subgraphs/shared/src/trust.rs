@@ -25,15 +25,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// A trusted proxy as configured: an address, or a CIDR range.
-pub fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
-    let text = text.trim();
-    text.parse::<ipnet::IpNet>().ok().or_else(|| {
-        text.parse::<std::net::IpAddr>()
-            .ok()
-            .map(ipnet::IpNet::from)
-    })
-}
+pub use echostream_config::parse_proxy;
 
 /// The header carrying the gateway's request signature.
 pub const SIGNATURE_HEADER: &str = "x-echostream-signature";

@@ -248,7 +248,7 @@ impl StreamQuery {
     async fn stream_position(&self, ctx: &Context<'_>) -> Result<String> {
         let me = ctx.viewer()?.user_id;
         let chat = app(ctx)?;
-        let keep = chat.ports.config.chat.retention();
+        let keep = echostream_shared::pubsub::Retention::of_chat(&chat.ports.config.chat);
         let head = stream::head(chat.ports.pubsub.as_ref(), me, keep)
             .await
             .map_err(echostream_shared::Error::from)?;
@@ -274,7 +274,7 @@ impl StreamQuery {
             .into());
         }
         let chat = app(ctx)?;
-        let keep = chat.ports.config.chat.retention();
+        let keep = echostream_shared::pubsub::Retention::of_chat(&chat.ports.config.chat);
         let (events, next, has_more) =
             stream::changes_since(chat.ports.pubsub.as_ref(), me, &since, first as usize, keep)
                 .await?;
@@ -323,7 +323,7 @@ pub async fn events(
         .subscriptions
         .open(viewer, ports.pubsub.as_ref())
         .await?;
-    let keep = ports.config.chat.retention();
+    let keep = echostream_shared::pubsub::Retention::of_chat(&ports.config.chat);
     let ttl = Duration::from_secs(ports.config.chat.typing_ttl_secs);
     let followed = stream::follow(Arc::clone(&ports.pubsub), viewer.user_id, since, keep, ttl)
         .await

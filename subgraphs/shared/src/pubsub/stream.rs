@@ -20,6 +20,17 @@ pub struct Retention {
     pub ttl: Duration,
 }
 
+impl Retention {
+    /// How users' chat streams keep their events (`chat.stream_window`,
+    /// `chat.stream_ttl_secs`).
+    pub fn of_chat(chat: &crate::config::ChatConfig) -> Retention {
+        Retention {
+            window: chat.stream_window,
+            ttl: Duration::from_secs(chat.stream_ttl_secs),
+        }
+    }
+}
+
 /// How long an `append` is remembered so that a repeat of it is a no-op.
 pub const DEDUPE_TTL: Duration = Duration::from_secs(600);
 

@@ -92,7 +92,7 @@ impl AuthConfig {
     }
 }
 
-/// Per-user rate limits (`crate::rate_limits`), counted across instances in the
+/// Per-user rate limits (`echostream_shared::rate_limits`), counted across instances in the
 /// services profile; past one, a call is refused with `RATE_LIMITED` and
 /// `extensions.retryAfter`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
@@ -197,16 +197,6 @@ pub struct ChatConfig {
     pub stream_ttl_secs: u64,
     /// Seconds a typing indicator lasts without being refreshed.
     pub typing_ttl_secs: u64,
-}
-
-impl ChatConfig {
-    /// How users' streams keep their events.
-    pub fn retention(&self) -> crate::pubsub::Retention {
-        crate::pubsub::Retention {
-            window: self.stream_window,
-            ttl: std::time::Duration::from_secs(self.stream_ttl_secs),
-        }
-    }
 }
 
 impl Default for ChatConfig {
@@ -389,6 +379,46 @@ pub struct GatewayConfig {
     /// `index.html`, served at `GET /`, and `assets/`, served at
     /// `GET /playground/<file>`.
     pub playground: Option<PathBuf>,
+    /// Bounds on what one client may ask (`gateway.limits.*`): the router's own
+    /// settings and the gateway plugins' are built from these, and nothing else.
+    pub limits: GatewayLimits,
+    /// The secret the gateway signs its requests to the subgraphs with
+    /// (`echostream_shared::trust`). Empty: a random one per process, which is enough
+    /// when one process runs everything; separate processes need the same value.
+    pub subgraph_secret: String,
+    /// The load balancers and proxies in front of the gateway (addresses or CIDR
+    /// ranges, e.g. `["10.0.0.0/8"]`; in the environment, comma-separated). From
+    /// them alone `X-Forwarded-For` is believed: the client is the nearest address
+    /// in it that is not one of them. Empty (the default): the connection's peer is
+    /// the client, whatever the header says.
+    pub trusted_proxies: Vec<String>,
+    /// Whether subgraphs refuse requests the gateway did not sign. Unset: yes in the
+    /// services profile, no in the embedded one (forwarded client addresses count
+    /// only on signed requests either way).
+    pub require_signature: Option<bool>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 4000,
+            supergraph: None,
+            playground: None,
+            limits: GatewayLimits::default(),
+            subgraph_secret: String::new(),
+            trusted_proxies: Vec::new(),
+            require_signature: None,
+        }
+    }
+}
+
+/// Bounds on what one client may ask of the platform, declared once: the gateway's
+/// router configuration and plugins (`echostream_gateway::router_config`) and the
+/// subgraphs' subscription caps read them from here; docs/configuration.md gives each.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayLimits {
     /// Largest accepted operation depth (introspection has its own limit).
     pub max_depth: usize,
     /// Largest number of aliases in one operation.
@@ -419,29 +449,11 @@ pub struct GatewayConfig {
     pub max_subscriptions_per_session: usize,
     /// Most live subscriptions one user may hold over all sessions and sockets.
     pub max_subscriptions_per_user: usize,
-    /// The secret the gateway signs its requests to the subgraphs with
-    /// (`echostream_shared::trust`). Empty: a random one per process, which is enough
-    /// when one process runs everything; separate processes need the same value.
-    pub subgraph_secret: String,
-    /// The load balancers and proxies in front of the gateway (addresses or CIDR
-    /// ranges, e.g. `["10.0.0.0/8"]`; in the environment, comma-separated). From
-    /// them alone `X-Forwarded-For` is believed: the client is the nearest address
-    /// in it that is not one of them. Empty (the default): the connection's peer is
-    /// the client, whatever the header says.
-    pub trusted_proxies: Vec<String>,
-    /// Whether subgraphs refuse requests the gateway did not sign. Unset: yes in the
-    /// services profile, no in the embedded one (forwarded client addresses count
-    /// only on signed requests either way).
-    pub require_signature: Option<bool>,
 }
 
-impl Default for GatewayConfig {
+impl Default for GatewayLimits {
     fn default() -> Self {
         Self {
-            host: "127.0.0.1".into(),
-            port: 4000,
-            supergraph: None,
-            playground: None,
             max_depth: 12,
             max_aliases: 30,
             max_request_bytes: 1024 * 1024,
@@ -456,9 +468,6 @@ impl Default for GatewayConfig {
             max_websockets_per_user: 16,
             max_subscriptions_per_session: 50,
             max_subscriptions_per_user: 200,
-            trusted_proxies: Vec::new(),
-            subgraph_secret: String::new(),
-            require_signature: None,
         }
     }
 }
@@ -830,7 +839,7 @@ impl Config {
             }
         }
         for proxy in &self.gateway.trusted_proxies {
-            if crate::trust::parse_proxy(proxy).is_none() {
+            if parse_proxy(proxy).is_none() {
                 return fail(
                     "gateway.trusted_proxies",
                     "each must be an IP address or a CIDR range (10.0.0.0/8)",
@@ -841,46 +850,61 @@ impl Config {
             return fail("kafka.partitions", "must be at least 1");
         }
         for (key, value) in [
-            ("gateway.max_depth", self.gateway.max_depth),
-            ("gateway.max_aliases", self.gateway.max_aliases),
-            ("gateway.max_request_bytes", self.gateway.max_request_bytes),
-            ("gateway.max_tokens", self.gateway.max_tokens),
+            ("gateway.limits.max_depth", self.gateway.limits.max_depth),
             (
-                "gateway.max_document_bytes",
-                self.gateway.max_document_bytes,
-            ),
-            ("gateway.max_directives", self.gateway.max_directives),
-            ("gateway.max_json_depth", self.gateway.max_json_depth),
-            (
-                "gateway.max_introspection_depth",
-                self.gateway.max_introspection_depth,
-            ),
-            ("gateway.max_errors", self.gateway.max_errors),
-            (
-                "gateway.max_selections",
-                self.gateway.max_selections as usize,
-            ),
-            ("gateway.max_websockets", self.gateway.max_websockets),
-            (
-                "gateway.max_websockets_per_user",
-                self.gateway.max_websockets_per_user,
+                "gateway.limits.max_aliases",
+                self.gateway.limits.max_aliases,
             ),
             (
-                "gateway.max_subscriptions_per_session",
-                self.gateway.max_subscriptions_per_session,
+                "gateway.limits.max_request_bytes",
+                self.gateway.limits.max_request_bytes,
+            ),
+            ("gateway.limits.max_tokens", self.gateway.limits.max_tokens),
+            (
+                "gateway.limits.max_document_bytes",
+                self.gateway.limits.max_document_bytes,
             ),
             (
-                "gateway.max_subscriptions_per_user",
-                self.gateway.max_subscriptions_per_user,
+                "gateway.limits.max_directives",
+                self.gateway.limits.max_directives,
+            ),
+            (
+                "gateway.limits.max_json_depth",
+                self.gateway.limits.max_json_depth,
+            ),
+            (
+                "gateway.limits.max_introspection_depth",
+                self.gateway.limits.max_introspection_depth,
+            ),
+            ("gateway.limits.max_errors", self.gateway.limits.max_errors),
+            (
+                "gateway.limits.max_selections",
+                self.gateway.limits.max_selections as usize,
+            ),
+            (
+                "gateway.limits.max_websockets",
+                self.gateway.limits.max_websockets,
+            ),
+            (
+                "gateway.limits.max_websockets_per_user",
+                self.gateway.limits.max_websockets_per_user,
+            ),
+            (
+                "gateway.limits.max_subscriptions_per_session",
+                self.gateway.limits.max_subscriptions_per_session,
+            ),
+            (
+                "gateway.limits.max_subscriptions_per_user",
+                self.gateway.limits.max_subscriptions_per_user,
             ),
         ] {
             if value == 0 {
                 return fail(key, "must be positive");
             }
         }
-        if self.gateway.max_json_depth > 128 {
+        if self.gateway.limits.max_json_depth > 128 {
             return fail(
-                "gateway.max_json_depth",
+                "gateway.limits.max_json_depth",
                 "must be at most 128 (the JSON parser's own bound)",
             );
         }
@@ -892,6 +916,17 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A trusted proxy as configured: a range in CIDR form, or one address (a range of
+/// one); `None` when it is neither.
+pub fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
 }
 
 #[cfg(test)]
