@@ -1,10 +1,10 @@
 //! `echostream dead-letters`: lists the events consumers parked, and asks for their
-//! replay (see `echostream_shared::events::dead_letters`).
+//! replay (see `echostream_ports::events::dead_letters`).
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use echostream_shared::config::{Config, Subgraph};
-use echostream_shared::events::dead_letters;
+use echostream_config::{Config, Subgraph};
+use echostream_ports::events::dead_letters;
 use uuid::Uuid;
 
 /// What to do with parked events.
@@ -49,7 +49,7 @@ pub async fn run(config: Config, action: Action) -> Result<()> {
     };
     let mut marked = 0;
     for subgraph in subgraphs {
-        let db = echostream_shared::db::connect(&config, subgraph).await?;
+        let db = echostream_ports::db::connect(&config, subgraph).await?;
         match replay {
             None => {
                 for row in dead_letters::list(&db, None).await? {

@@ -9,11 +9,10 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use echostream_shared::config::{Config, Subgraph};
-use echostream_shared::service::Ports;
+use echostream_config::{Config, Subgraph};
+use echostream_service::service::Ports;
 use tokio_util::sync::CancellationToken;
 
-mod bench;
 mod dead_letters;
 
 #[global_allocator]
@@ -52,8 +51,13 @@ enum Command {
         check: bool,
     },
     /// Start a platform of its own and print gateway overhead, send→receive latency
-    /// and memory figures.
-    Bench(bench::BenchArgs),
+    /// and memory figures: runs `echostream-bench` (built beside this binary) with
+    /// the arguments that follow (`echostream bench --help` lists them).
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// List the events consumers could not apply and parked, or ask for their replay.
     DeadLetters {
         #[command(subcommand)]
@@ -78,9 +82,25 @@ fn main() -> Result<()> {
             runtime()?.block_on(migrate(config))
         }
         Command::Schema { check } => write_schema(Path::new("schema"), check),
-        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
+        Command::Bench { args } => bench(args),
         Command::DeadLetters { action } => runtime()?.block_on(dead_letters::run(config, action)),
     }
+}
+
+/// Replaces this process with `echostream-bench` from this binary's directory: the
+/// bench and its test kit are a binary of their own, so the server carries neither.
+fn bench(args: Vec<std::ffi::OsString>) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let here = std::env::current_exe().context("locating this binary")?;
+    let bench = here.with_file_name("echostream-bench");
+    let err = std::process::Command::new(&bench)
+        .args(args)
+        .env("ECHOSTREAM_BIN", &here)
+        .exec();
+    bail!(
+        "cannot run {}: {err} (cargo build --release -p echostream-bench builds it)",
+        bench.display()
+    )
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -93,7 +113,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// which installs its own. Keep what it returns until exit: dropping it flushes.
 fn init_tracing(config: &Config, service: &str) -> Option<SpanExport> {
     let name = format!("{}-{service}", config.telemetry.service_name);
-    echostream_shared::telemetry::init(&config.telemetry, &name).map(SpanExport)
+    echostream_telemetry::init(&config.telemetry, &name).map(SpanExport)
 }
 
 /// Flushes the spans still waiting when the process ends.
@@ -152,7 +172,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         .gateway
         .trusted_proxies
         .iter()
-        .filter_map(|p| echostream_shared::trust::parse_proxy(p).map(|net| net.to_string()))
+        .filter_map(|p| echostream_service::trust::parse_proxy(p).map(|net| net.to_string()))
         .collect();
     let settings = echostream_gateway::router_config::GatewaySettings {
         host: &config.gateway.host,
@@ -166,7 +186,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         trusted_proxies: &trusted_proxies,
         limits: &config.gateway.limits,
         telemetry: echostream_gateway::router_config::Telemetry {
-            json_logs: config.telemetry.log_format == echostream_shared::config::LogFormat::Json,
+            json_logs: config.telemetry.log_format == echostream_config::LogFormat::Json,
             otlp_endpoint: config
                 .telemetry
                 .otlp_endpoint
@@ -233,7 +253,7 @@ fn run_all(config: Config) -> Result<()> {
     let config = config.with_subgraph_secret();
     // The router formats every log line of the process: a subgraph request's lines
     // carry its id through the router's own request scope.
-    echostream_shared::telemetry::set_request_scope(echostream_gateway::log_scope);
+    echostream_telemetry::set_request_scope(echostream_gateway::log_scope);
     prepare_gateway(&config)?;
     let shutdown = CancellationToken::new();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
@@ -328,7 +348,7 @@ fn serve_one(config: Config, service: &str) -> Result<()> {
 async fn migrate(config: Config) -> Result<()> {
     use echostream_migrations::MigratorTrait;
     for subgraph in Subgraph::ALL {
-        let db = echostream_shared::db::connect(&config, subgraph).await?;
+        let db = echostream_ports::db::connect(&config, subgraph).await?;
         match subgraph {
             Subgraph::Auth => echostream_migrations::auth::Migrator::up(&db, None).await?,
             Subgraph::Profile => echostream_migrations::profile::Migrator::up(&db, None).await?,

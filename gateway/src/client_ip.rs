@@ -3,7 +3,7 @@
 //! connection comes from one of `gateway.trusted_proxies`: then the client is the
 //! nearest address in it that is not a trusted proxy), and beside it
 //! `x-echostream-client-mac`, an HMAC of that address with the subgraph secret.
-//! Subgraphs believe the address only with its MAC (`echostream_shared::trust`), so
+//! Subgraphs believe the address only with its MAC (`echostream_service::trust`), so
 //! per-IP rate limits cannot be dodged with a forged header: not by a direct caller,
 //! and not by a WebSocket client, whose operations carry these two headers as they
 //! were set on its upgrade request, whatever its `connection_init` payload says.

@@ -54,7 +54,7 @@ pub fn plugins() -> PluginRegistry {
 
 /// Runs `work` with `request_id` as the request id the router's log formatter
 /// writes on each line (its task-local): for the subgraphs' requests when they share
-/// the gateway's process (`echostream_shared::telemetry::set_request_scope`).
+/// the gateway's process (`echostream_telemetry::set_request_scope`).
 pub fn log_scope<'a>(
     request_id: &str,
     work: futures::future::BoxFuture<'a, ()>,

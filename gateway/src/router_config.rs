@@ -17,7 +17,7 @@ pub struct GatewaySettings<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
     /// The secret the gateway signs its subgraph requests and client addresses with
-    /// (`gateway.subgraph_secret`; `echostream_shared::trust` checks them).
+    /// (`gateway.subgraph_secret`; `echostream_service::trust` checks them).
     pub subgraph_secret: &'a str,
     /// The proxies whose `X-Forwarded-For` is believed (`gateway.trusted_proxies`).
     pub trusted_proxies: &'a [String],
@@ -37,7 +37,7 @@ pub struct Telemetry<'a> {
 }
 
 /// The VRL expression that signs one subgraph request: `t=<unix seconds>,v1=<hex
-/// HMAC-SHA256 of "v1:<t>:<subgraph>">` (the format `echostream_shared::trust` checks).
+/// HMAC-SHA256 of "v1:<t>:<subgraph>">` (the format `echostream_service::trust` checks).
 fn signature_expression(secret: &str) -> String {
     let key = serde_json::to_string(secret).expect("a string serializes");
     format!(

@@ -193,7 +193,7 @@ impl MigrationTrait for Groups {
 }
 
 /// Group avatars: uploads waiting for confirmation and replaced avatars waiting to
-/// be deleted (`echostream_shared::media`).
+/// be deleted (`echostream_media`).
 struct Media;
 
 impl MigrationName for Media {

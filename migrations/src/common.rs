@@ -10,7 +10,7 @@ pub fn n(name: &str) -> Alias {
 }
 
 /// Creates `friendships`, a subgraph's projection of profile's friendships (one row
-/// per direction; `echostream_shared::projections::friendships`).
+/// per direction; `echostream_projections::friendships`).
 pub async fn create_friendships_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
@@ -26,7 +26,7 @@ pub async fn create_friendships_table(manager: &SchemaManager<'_>) -> Result<(),
 }
 
 /// Creates `blocks`: who blocked whom, one row per block (profile's own table, and
-/// the projection other subgraphs keep of it: `echostream_shared::projections::blocks`).
+/// the projection other subgraphs keep of it: `echostream_projections::blocks`).
 pub async fn create_blocks_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
@@ -43,7 +43,7 @@ pub async fn create_blocks_table(manager: &SchemaManager<'_>) -> Result<(), DbEr
 }
 
 /// Creates `media`: a subgraph's uploads waiting for confirmation and images waiting
-/// to be deleted (`echostream_shared::media`).
+/// to be deleted (`echostream_media`).
 pub async fn create_media_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
@@ -90,7 +90,7 @@ impl MigrationTrait for Blocks {
 
 /// Creates `privacy_settings`: one row per user who changed a default (profile's
 /// own table, and the projection chat and presence keep of it:
-/// `echostream_shared::projections::privacy`).
+/// `echostream_projections::privacy`).
 pub async fn create_privacy_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
@@ -189,7 +189,7 @@ pub async fn index(
 
 /// Adds `dead_letters`: events a consumer of this subgraph could not decode or apply
 /// after its retries, parked with the error so the partition goes on
-/// (`echostream_shared::events::dead_letters`).
+/// (`echostream_ports::events::dead_letters`).
 pub struct DeadLetters;
 
 impl MigrationName for DeadLetters {

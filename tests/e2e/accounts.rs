@@ -8,10 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{data, error_code, eventually, post};
-use echostream::testkit::mail::{code_sent_to, mails_to, new_code_sent_to};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{
+use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::mail::{code_sent_to, mails_to, new_code_sent_to};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{
     PASSWORD, Person, WAIT, direct_conversation, find, friends, register, send, signed_up, unique,
 };
 
@@ -467,7 +467,7 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     let (ann, bob) = friends(&p).await;
     // Ann owns a group with bob, and wrote to bob.
     let direct = direct_conversation(&p, &ann, &bob).await;
-    let room = echostream::testkit::scenario::group(&p, &ann, "Ann's", &[&bob]).await;
+    let room = echostream_testkit::scenario::group(&p, &ann, "Ann's", &[&bob]).await;
     let secret = send(&p, &ann, &direct, "my secret plans", "s").await;
     eventually("bob's notification of it", WAIT, || async {
         let feed = data(

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{Subscription, data, error_code, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, find, friends, search, signed_up};
+use echostream_testkit::client::{Subscription, data, error_code, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{Person, find, friends, search, signed_up};
 
 use crate::on_both_profiles;
 

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use echostream::testkit::client::eventually;
-use echostream::testkit::platform::{Platform, Profile, service_env};
-use echostream::testkit::scenario::{direct_conversation, friends};
-use echostream_shared::config::KafkaConfig;
-use echostream_shared::events::kafka::KafkaLog;
-use echostream_shared::events::{Envelope, EventLog};
+use echostream_config::KafkaConfig;
+use echostream_ports::events::kafka::KafkaLog;
+use echostream_ports::events::{Envelope, EventLog};
+use echostream_testkit::client::eventually;
+use echostream_testkit::platform::{Platform, Profile, service_env};
+use echostream_testkit::scenario::{direct_conversation, friends};
 use serde_json::{Value, json};
 
 fn parked(p: &Platform) -> Vec<Value> {

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 
-use echostream::testkit::client::{data, eventually};
-use echostream::testkit::platform::Profile;
-use echostream::testkit::scenario::{WAIT, direct_conversation, friends, send_to};
+use echostream_testkit::client::{data, eventually};
+use echostream_testkit::platform::Profile;
+use echostream_testkit::scenario::{WAIT, direct_conversation, friends, send_to};
 
 /// Messages sent in the burst (the feed lists at most 100).
 const BURST: usize = 80;

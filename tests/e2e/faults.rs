@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use echostream::testkit::client::{data, eventually, post};
-use echostream::testkit::platform::{Platform, Profile, service_env};
-use echostream::testkit::scenario::{Person, direct_conversation, friends, send};
+use echostream_testkit::client::{data, eventually, post};
+use echostream_testkit::platform::{Platform, Profile, service_env};
+use echostream_testkit::scenario::{Person, direct_conversation, friends, send};
 use serde_json::json;
 
 use crate::stream::{next_of, position, subscribe};
@@ -280,7 +280,7 @@ async fn redis_refusing_writes_mid_traffic_delays_but_loses_no_message_services(
                 .text()
                 .await
                 .ok()?;
-            (echostream::testkit::client::metric(
+            (echostream_testkit::client::metric(
                 &metrics,
                 "echostream_consumer_retrying_seconds",
                 &["group=\"chat-fanout\""],
@@ -728,7 +728,7 @@ async fn stopping_the_database_mid_traffic_loses_nothing_services() {
         let mut received = Vec::new();
         while received.last() != Some(&40) {
             let e = match sub.receive(Duration::from_secs(120)).await {
-                echostream::testkit::client::Received::Message(m) if m["type"] == "next" => {
+                echostream_testkit::client::Received::Message(m) if m["type"] == "next" => {
                     m["payload"].clone()
                 }
                 other => panic!("the stream goes on, after {received:?}: {other:?}"),
@@ -804,7 +804,7 @@ async fn stopping_the_database_mid_traffic_loses_nothing_services() {
     let mut refused = 0;
     while let Ok(body) = refusals.try_recv() {
         refused += 1;
-        let code = echostream::testkit::client::error_code(&body);
+        let code = echostream_testkit::client::error_code(&body);
         assert!(code == "UNAVAILABLE", "a refused send is coded: {body}");
         let text = body.to_string().to_lowercase();
         assert!(
@@ -857,7 +857,7 @@ async fn a_notification_whose_push_failed_is_pushed_on_retry_services() {
     let mut redis = start_redis(port);
     let url = format!("redis://127.0.0.1:{port}");
     let (p, ann, bob, id) = friends_talking_on("ECHOSTREAM_REDIS__URL", &url).await;
-    let mut live = echostream::testkit::client::Subscription::start(
+    let mut live = echostream_testkit::client::Subscription::start(
         &p.gateway,
         "subscription { notificationAdded { id kind payload } }",
         json!({}),
@@ -894,7 +894,7 @@ async fn a_notification_whose_push_failed_is_pushed_on_retry_services() {
     redis_cli(port, &["ACL", "SETUSER", "default", "+publish"]);
     let got = loop {
         match live.receive(Duration::from_secs(30)).await {
-            echostream::testkit::client::Received::Message(m) if m["type"] == "next" => {
+            echostream_testkit::client::Received::Message(m) if m["type"] == "next" => {
                 let n = m["payload"]["data"]["notificationAdded"].clone();
                 if n["kind"] == "MESSAGE" {
                     break n;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{Subscription, data, error_code, eventually, metric, post};
-use echostream::testkit::mail::code_sent_to;
-use echostream::testkit::platform::Profile;
-use echostream::testkit::scenario::{
+use echostream_testkit::client::{Subscription, data, error_code, eventually, metric, post};
+use echostream_testkit::mail::code_sent_to;
+use echostream_testkit::platform::Profile;
+use echostream_testkit::scenario::{
     MESSAGES, PASSWORD, WAIT, direct_conversation, find, friends, login, presence_of, quiet_device,
     register, send, signed_up, unique, verify, wait_for_presence,
 };

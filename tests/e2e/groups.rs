@@ -1,9 +1,9 @@
 //! Groups through the gateway: the timeline tells every change, the permission table
 //! holds for every role and action, strangers and blocked people are kept out.
 
-use echostream::testkit::client::{data, error_code, eventually, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, WAIT, befriend, group, send, signed_up};
+use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{Person, WAIT, befriend, group, send, signed_up};
 use serde_json::{Value, json};
 
 use crate::on_both_profiles;

@@ -7,12 +7,12 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use echostream::testkit::client::{
+use echostream_testkit::client::{
     Socket, Subscription, connect_ws, data, error_code, eventually, post,
 };
-use echostream::testkit::hostile::{self, Tally};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{
+use echostream_testkit::hostile::{self, Tally};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{
     MESSAGES, WAIT, direct_conversation, friends, presence_of, signed_up,
 };
 
@@ -61,7 +61,7 @@ async fn raw_post_as_gateway(p: &Platform, name: &str, body: String) -> (u16, Va
 async fn raw_post_with(url: &str, body: String, signature: Option<&str>) -> (u16, Value) {
     let mut request = reqwest::Client::new().post(url);
     if let Some(signature) = signature {
-        request = request.header(echostream_shared::trust::SIGNATURE_HEADER, signature);
+        request = request.header(echostream_service::trust::SIGNATURE_HEADER, signature);
     }
     let response = request
         .header("content-type", "application/json")

@@ -24,7 +24,7 @@ mod timeline;
 mod traces;
 mod trust;
 
-use echostream::testkit::platform::{Platform, Profile};
+use echostream_testkit::platform::{Platform, Profile};
 
 /// Starts this build's `echostream` binary on `profile`.
 pub async fn start(profile: Profile) -> Platform {
@@ -39,12 +39,12 @@ macro_rules! on_both_profiles {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn embedded() {
-                    super::$name(echostream::testkit::platform::Profile::Embedded).await;
+                    super::$name(echostream_testkit::platform::Profile::Embedded).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn services() {
-                    super::$name(echostream::testkit::platform::Profile::Services).await;
+                    super::$name(echostream_testkit::platform::Profile::Services).await;
                 }
             }
         )*

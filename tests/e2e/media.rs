@@ -8,10 +8,10 @@ use std::sync::Arc;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{data, error_code, eventually, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, WAIT, find, friends, group, signed_up};
-use echostream_shared::objects::ObjectStore;
+use echostream_ports::objects::ObjectStore;
+use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{Person, WAIT, find, friends, group, signed_up};
 
 use crate::on_both_profiles;
 
@@ -334,7 +334,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     data(
         &p.gateway,
         "mutation D($p: String!) { deleteAccount(password: $p) }",
-        json!({ "p": echostream::testkit::scenario::PASSWORD }),
+        json!({ "p": echostream_testkit::scenario::PASSWORD }),
         Some(&ann.token),
     )
     .await;

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use echostream::testkit::client::{data, error_code, post};
-use echostream::testkit::platform::{Platform, Profile, service_env};
-use echostream::testkit::scenario::signed_up;
+use echostream_testkit::client::{data, error_code, post};
+use echostream_testkit::platform::{Platform, Profile, service_env};
+use echostream_testkit::scenario::signed_up;
 
 use crate::on_both_profiles;
 
@@ -300,7 +300,7 @@ const NATIVE: &str = "mutation N($t: String!, $n: String!) { signInWithIdToken(p
 
 const NONCE: &str = "mutation { requestSignInNonce { nonce expiresAt } }";
 
-async fn issued_nonce(p: &echostream::testkit::platform::Platform) -> String {
+async fn issued_nonce(p: &echostream_testkit::platform::Platform) -> String {
     let issued = data(&p.gateway, NONCE, json!({}), None).await;
     issued["requestSignInNonce"]["nonce"]
         .as_str()

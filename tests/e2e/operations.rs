@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use echostream::testkit::client::{Subscription, eventually, metric, post_with_headers};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
+use echostream_testkit::client::{Subscription, eventually, metric, post_with_headers};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
 use serde_json::json;
 
 use crate::on_both_profiles;
@@ -398,7 +398,7 @@ async fn the_binary_runs_from_any_directory_and_says_up_only_when_it_is() {
         .await
         .unwrap();
     assert!(asset.status().is_success());
-    let body = echostream::testkit::client::post(
+    let body = echostream_testkit::client::post(
         &format!("{base}/graphql"),
         "{ __type(name: \"Conversation\") { name } }",
         serde_json::json!({}),

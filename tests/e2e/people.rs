@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{data, error_code, eventually, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{
+use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{
     self, Person, WAIT, direct_conversation, find, friends, signed_up,
 };
 

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use echostream::testkit::client::{Subscription, data, eventually};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{
+use echostream_testkit::client::{Subscription, data, eventually};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{
     MESSAGES, Person, WAIT, friends, login, presence_of, wait_for_presence,
 };
 
@@ -96,9 +96,9 @@ async fn friends_presence_comes_in_one_query(profile: Profile) {
         "bob's requests were activity"
     );
     // Signed out, the query is refused.
-    let anonymous = echostream::testkit::client::post(&p.gateway, query, json!({}), None).await;
+    let anonymous = echostream_testkit::client::post(&p.gateway, query, json!({}), None).await;
     assert_eq!(
-        echostream::testkit::client::error_code(&anonymous),
+        echostream_testkit::client::error_code(&anonymous),
         "UNAUTHENTICATED"
     );
 }

@@ -1,9 +1,9 @@
 //! Per-user rate limits on writes, search and exports (`rate_limits.*`): past one, a
 //! call is refused with `RATE_LIMITED` and a `retryAfter`, for that user only.
 
-use echostream::testkit::client::{error_code, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{direct_conversation, friends, signed_up};
+use echostream_testkit::client::{error_code, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{direct_conversation, friends, signed_up};
 use serde_json::{Value, json};
 
 use crate::on_both_profiles;
@@ -85,7 +85,7 @@ async fn writes_searches_and_exports_are_limited_per_user(profile: Profile) {
     let (asked, refused) = until_refused(
         &p,
         change,
-        |n| json!({ "e": format!("cat{n}@example.org"), "p": echostream::testkit::scenario::PASSWORD }),
+        |n| json!({ "e": format!("cat{n}@example.org"), "p": echostream_testkit::scenario::PASSWORD }),
         &cat.token,
     )
     .await;

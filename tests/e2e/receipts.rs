@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use echostream::testkit::client::{Subscription, data};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
+use echostream_testkit::client::{Subscription, data};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
 use serde_json::{Value, json};
 
 use crate::groups::open_to_groups;
@@ -42,11 +42,11 @@ async fn an_offline_member_of_busy_groups_resumes_without_resync(profile: Profil
             .chain(others[1..].iter().map(|o| o.id.as_str()))
             .collect();
         // Until chat has the members' `groupAdds` setting, they cannot be added.
-        let created = echostream::testkit::client::eventually(
+        let created = echostream_testkit::client::eventually(
             "chat to allow the group",
             Duration::from_secs(30),
             || async {
-                let out = echostream::testkit::client::post(
+                let out = echostream_testkit::client::post(
                     &p.gateway,
                     "mutation G($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
                     json!({ "i": { "title": format!("busy {n}"), "memberIds": ids } }),
@@ -152,7 +152,7 @@ async fn hidden_reads_leave_no_trace(profile: Profile) {
     // Chat learns bob's setting from profile's event: until then a read may show.
     let status_query = "query S($id: ID!, $m: ID!) { conversation(id: $id) { members { user { id } deliveredSeq lastReadSeq } \
         messages(around: $m, first: 1) { edges { node { status seenBy { edges { node { user { id } } } } } } } } }";
-    echostream::testkit::client::eventually(
+    echostream_testkit::client::eventually(
         "chat to hide bob's reads",
         Duration::from_secs(30),
         || async {

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use echostream_shared::config::Subgraph;
+use echostream_config::Subgraph;
 
 #[test]
 fn schema_directory_is_up_to_date() {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use echostream::testkit::client::{Received, Subscription, data, post};
-use echostream::testkit::mail::{mails_to, new_code_sent_to};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{PASSWORD, Person, login_on, signed_up};
+use echostream_testkit::client::{Received, Subscription, data, post};
+use echostream_testkit::mail::{mails_to, new_code_sent_to};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{PASSWORD, Person, login_on, signed_up};
 
 use crate::on_both_profiles;
 
@@ -161,7 +161,7 @@ async fn a_stream_ends_when_its_access_token_expires(profile: Profile) {
     );
     ends_and_cannot_subscribe_again(sub, "expiry").await;
     // Requests keep the verifiers' few seconds of leeway for clock skew; then refused.
-    echostream::testkit::client::eventually(
+    echostream_testkit::client::eventually(
         "the expired token to be refused",
         Duration::from_secs(15),
         || async {
@@ -207,7 +207,7 @@ async fn a_revoked_token_stays_revoked_when_the_store_forgets(profile: Profile) 
     .await;
     let me = "{ me { id } }";
     assert_eq!(
-        echostream::testkit::client::error_code(
+        echostream_testkit::client::error_code(
             &post(&p.gateway, me, json!({}), Some(&ann.token)).await
         ),
         "UNAUTHENTICATED"
@@ -223,7 +223,7 @@ async fn a_revoked_token_stays_revoked_when_the_store_forgets(profile: Profile) 
             Some(crate::faults::start_redis(port))
         }
     };
-    echostream::testkit::client::eventually(
+    echostream_testkit::client::eventually(
         "the revocation to be known again",
         Duration::from_secs(30),
         || async {
@@ -236,7 +236,7 @@ async fn a_revoked_token_stays_revoked_when_the_store_forgets(profile: Profile) 
         tokio::time::sleep(Duration::from_millis(500)).await;
         let answer = post(&p.gateway, me, json!({}), Some(&ann.token)).await;
         assert_eq!(
-            echostream::testkit::client::error_code(&answer),
+            echostream_testkit::client::error_code(&answer),
             "UNAUTHENTICATED",
             "{answer}"
         );
@@ -269,7 +269,7 @@ async fn a_session_ended_on_one_instance_ends_its_streams_on_the_other_services(
     .await;
     ends_and_cannot_subscribe_again(on_second, "logout on the other instance").await;
     assert_eq!(
-        echostream::testkit::client::error_code(
+        echostream_testkit::client::error_code(
             &post(
                 &second.gateway,
                 "{ me { id } }",

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use echostream::testkit::client::{
+use echostream_testkit::client::{
     Received, Subscription, connect_ws_small, data, error_code, post,
 };
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{
     Person, befriend, direct_conversation, friends, group, send, send_to, signed_up,
 };
 use futures::{StreamExt, stream};

@@ -1,8 +1,8 @@
 //! History, the conversation list, unread counts and receipts, through the gateway.
 
-use echostream::testkit::client::{data, error_code, eventually, post};
-use echostream::testkit::platform::Profile;
-use echostream::testkit::scenario::{
+use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::platform::Profile;
+use echostream_testkit::scenario::{
     WAIT, befriend, direct_conversation, friends, group, send, send_to, signed_up,
 };
 use serde_json::{Value, json};
@@ -241,7 +241,7 @@ async fn status_and_seen_by_follow_receipts_and_their_privacy(profile: Profile) 
     let room = group(&p, &ann, "Room", &[&bob, &cat]).await;
     let m = send(&p, &ann, &room, "did you see?", "k").await;
     let seq = m["seq"].as_i64().unwrap();
-    let status = |who: &echostream::testkit::scenario::Person| {
+    let status = |who: &echostream_testkit::scenario::Person| {
         let (url, token, vars) = (
             p.gateway.clone(),
             who.token.clone(),
@@ -343,7 +343,7 @@ async fn unread_counts_match_a_recount_under_concurrent_senders_and_readers(prof
     let cat = signed_up(&p, "cat").await;
     befriend(&p, &ann, &cat).await;
     let room = group(&p, &ann, "Busy", &[&bob, &cat]).await;
-    let sender = |who: &echostream::testkit::scenario::Person, tag: &'static str| {
+    let sender = |who: &echostream_testkit::scenario::Person, tag: &'static str| {
         let (url, token, room) = (p.gateway.clone(), who.token.clone(), room.clone());
         tokio::spawn(async move {
             for i in 0..30 {

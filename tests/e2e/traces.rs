@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::routing::post as route_post;
-use echostream::testkit::client::{Subscription, eventually, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::{direct_conversation, friends};
+use echostream_testkit::client::{Subscription, eventually, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::{direct_conversation, friends};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message as _;

@@ -1,9 +1,9 @@
 //! Only the gateway may call a subgraph, and only the gateway says who the client is
-//! (`echostream_shared::trust`).
+//! (`echostream_service::trust`).
 
-use echostream::testkit::client::{error_code, post};
-use echostream::testkit::platform::{Platform, Profile};
-use echostream::testkit::scenario::unique;
+use echostream_testkit::client::{error_code, post};
+use echostream_testkit::platform::{Platform, Profile};
+use echostream_testkit::scenario::unique;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;

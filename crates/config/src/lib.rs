@@ -92,7 +92,7 @@ impl AuthConfig {
     }
 }
 
-/// Per-user rate limits (`echostream_shared::rate_limits`), counted across instances in the
+/// Per-user rate limits (`echostream_service::rate_limits`), counted across instances in the
 /// services profile; past one, a call is refused with `RATE_LIMITED` and
 /// `extensions.retryAfter`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
@@ -383,7 +383,7 @@ pub struct GatewayConfig {
     /// settings and the gateway plugins' are built from these, and nothing else.
     pub limits: GatewayLimits,
     /// The secret the gateway signs its requests to the subgraphs with
-    /// (`echostream_shared::trust`). Empty: a random one per process, which is enough
+    /// (`echostream_service::trust`). Empty: a random one per process, which is enough
     /// when one process runs everything; separate processes need the same value.
     pub subgraph_secret: String,
     /// The load balancers and proxies in front of the gateway (addresses or CIDR

@@ -6,13 +6,13 @@
 //! either).
 
 use chrono::{Duration, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::auth::{
+use echostream_contracts::auth::{
     EmailChanged, PasswordChanged, UserDeleted, UserRegistered, UserVerified, email_digest,
 };
-use echostream_shared::db::conflict;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::mail::Mail;
+use echostream_ports::db::conflict;
+use echostream_ports::events::outbox::Change;
+use echostream_ports::mail::Mail;
+use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;

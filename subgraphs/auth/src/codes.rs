@@ -5,7 +5,7 @@
 //! attempt is remembered even though the caller's work is rolled back.
 
 use chrono::{Duration, Utc};
-use echostream_shared::Error;
+use echostream_service::Error;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,

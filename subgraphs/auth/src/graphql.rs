@@ -8,12 +8,12 @@ use async_graphql::{
     Context, EmptySubscription, ID, InputObject, Json, Object, Result, Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use echostream_shared::Error;
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_service::Error;
+use echostream_service::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use echostream_shared::service::ClientIp;
+use echostream_service::service::ClientIp;
 
 use crate::entities::{session, user};
 use crate::sessions::{self, Client};
@@ -28,8 +28,8 @@ pub fn schema(auth: Option<Arc<Auth>>) -> AuthSchema {
     if let Some(auth) = auth {
         let loader = DataLoader::new(UserLoader(auth.db.clone()), tokio::spawn);
         builder = builder
-            .extension(echostream_shared::metrics::Observe::new(
-                echostream_shared::config::Subgraph::Auth,
+            .extension(echostream_service::metrics::Observe::new(
+                echostream_config::Subgraph::Auth,
             ))
             .extension(auth.ports.request_checks())
             .data(auth)

@@ -18,9 +18,9 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Duration, Utc};
-use echostream_shared::Error;
-use echostream_shared::config::AuthConfig;
-use echostream_shared::token::Claims;
+use echostream_config::AuthConfig;
+use echostream_service::Error;
+use echostream_service::token::Claims;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -73,7 +73,7 @@ impl Sealer {
 
     /// The configured key (`auth.key_encryption_key`); in the embedded profile
     /// without one, a key kept in `<data_dir>/signing-keys.secret` (made once).
-    pub fn from_config(config: &echostream_shared::config::Config) -> Result<Sealer, Error> {
+    pub fn from_config(config: &echostream_config::Config) -> Result<Sealer, Error> {
         if let Some(key) = config.auth.key_encryption_key_bytes() {
             return Ok(Sealer::new(key));
         }

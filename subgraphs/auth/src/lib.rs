@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use echostream_config::Subgraph;
 use echostream_migrations::auth::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::events::outbox::Relay;
-use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use echostream_ports::events::outbox::Relay;
+use echostream_service::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the auth resolvers need.

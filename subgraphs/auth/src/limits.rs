@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use echostream_shared::Error;
-use echostream_shared::config::AuthConfig;
-use echostream_shared::pubsub::PubSub;
+use echostream_config::AuthConfig;
+use echostream_ports::pubsub::PubSub;
+use echostream_service::Error;
 use sha2::{Digest, Sha256};
 
 /// One limit: at most `max` hits per `window` per subject (an IP or an account).
@@ -129,7 +129,7 @@ pub async fn clear(pubsub: &dyn PubSub, limit: Limit, subject: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echostream_shared::pubsub::memory::MemoryPubSub;
+    use echostream_ports::pubsub::memory::MemoryPubSub;
 
     #[test]
     fn long_subjects_are_keyed_by_their_digest() {

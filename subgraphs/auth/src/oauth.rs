@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::config::OidcProviderConfig;
-use echostream_shared::contracts::auth::{UserRegistered, UserVerified, email_digest};
-use echostream_shared::events::outbox::Change;
+use echostream_config::OidcProviderConfig;
+use echostream_contracts::auth::{UserRegistered, UserVerified, email_digest};
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
 use jsonwebtoken::{DecodingKey, Validation};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -256,7 +256,7 @@ impl Providers {
             *fetched_at = Some(std::time::Instant::now());
         }
         let metadata = self.metadata(provider).await?;
-        let fetched = echostream_shared::token::fetch_jwks(&self.http, &metadata.jwks_uri).await?;
+        let fetched = echostream_service::token::fetch_jwks(&self.http, &metadata.jwks_uri).await?;
         let mut keys = provider.keys.write().await;
         keys.extend(fetched);
         keys.get(kid).cloned().ok_or_else(unknown)

@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use echostream_shared::Error;
+use echostream_service::Error;
 use tokio::sync::Semaphore;
 
 static PERMITS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {

@@ -9,10 +9,10 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::auth::SessionRevoked;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::token::end_session;
+use echostream_contracts::auth::SessionRevoked;
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
+use echostream_service::token::end_session;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -65,7 +65,7 @@ pub async fn login(
     let pubsub = auth.ports.pubsub.as_ref();
     let refused = |err: Error| {
         if err.code() == "RATE_LIMITED" {
-            echostream_shared::metrics::sign_in_failed("rate_limited");
+            echostream_service::metrics::sign_in_failed("rate_limited");
         }
         err
     };
@@ -103,7 +103,7 @@ pub async fn login(
     let account = match found {
         Some(account) if matches => account,
         _ => {
-            echostream_shared::metrics::sign_in_failed("wrong_credentials");
+            echostream_service::metrics::sign_in_failed("wrong_credentials");
             return Err(Error::Unauthenticated("wrong login or password".into()));
         }
     };
@@ -116,7 +116,7 @@ pub async fn login(
         )
         .await?;
     if account.email_verified_at.is_none() {
-        echostream_shared::metrics::sign_in_failed("unverified");
+        echostream_service::metrics::sign_in_failed("unverified");
         return Err(Error::forbidden(
             "verify your email address before signing in",
         ));
@@ -126,7 +126,7 @@ pub async fn login(
 
 /// Whether `account` (a login as typed) has signed in from `address` lately.
 async fn known_address(
-    pubsub: &dyn echostream_shared::pubsub::PubSub,
+    pubsub: &dyn echostream_ports::pubsub::PubSub,
     account: &str,
     address: &str,
 ) -> Result<bool, Error> {
@@ -297,7 +297,7 @@ pub async fn restore_revocations(auth: &Auth) -> Result<u64, Error> {
         if left.is_zero() {
             continue;
         }
-        let key = echostream_shared::token::revoked_session_key(s.id);
+        let key = echostream_service::token::revoked_session_key(s.id);
         auth.ports.pubsub.set(&key, "1", Some(left)).await?;
         restored += 1;
     }

@@ -1,8 +1,8 @@
 //! Finding accounts: by id, email, username or either. The one place that knows
 //! accounts are matched on their lower-cased keys.
 
-use echostream_shared::Error;
-use echostream_shared::db::Unique;
+use echostream_ports::db::Unique;
+use echostream_service::Error;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 

@@ -120,4 +120,4 @@ pub mod read_mark {
 }
 
 /// Chat's projection of profile's friendships (shared with presence).
-pub use echostream_shared::projections::friendships::friendship;
+pub use echostream_projections::friendships::friendship;

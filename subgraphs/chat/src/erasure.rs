@@ -7,10 +7,10 @@
 //! counts stay exact, and the frames already in other members' replay streams, which
 //! expire with them (`chat.stream_ttl_secs`).
 
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::MembersChanged;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::media;
+use echostream_contracts::chat::MembersChanged;
+use echostream_media as media;
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;

@@ -8,14 +8,14 @@
 //! recorded in chat's `media` table to go with its link: the clean-up worker deletes
 //! it then, and an account's deletion brings that forward to now.
 //!
-//! [`ObjectStore::writer`]: echostream_shared::objects::ObjectStore::writer
+//! [`ObjectStore::writer`]: echostream_ports::objects::ObjectStore::writer
 
 use std::time::Duration;
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::media;
-use echostream_shared::objects::ObjectWriter;
+use echostream_media as media;
+use echostream_ports::objects::ObjectWriter;
+use echostream_service::Error;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::{
+use echostream_contracts::chat::{
     ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated, StatusChanged,
 };
-use echostream_shared::events::Delivery;
-use echostream_shared::projections::{blocks, friendships, privacy};
-use echostream_shared::pubsub::{PubSub, Retention};
+use echostream_ports::events::Delivery;
+use echostream_ports::pubsub::{PubSub, Retention};
+use echostream_projections::{blocks, friendships, privacy};
+use echostream_service::Error;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 

@@ -6,8 +6,8 @@
 //! `history_from_seq` (a group may hide its earlier history from new members): every
 //! page stops there.
 
-use echostream_shared::Error;
-use echostream_shared::pages::{opaque, unwrap_opaque};
+use echostream_service::Error;
+use echostream_service::pages::{opaque, unwrap_opaque};
 use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,

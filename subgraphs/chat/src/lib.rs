@@ -32,12 +32,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use echostream_config::Subgraph;
+use echostream_contracts::auth::UserDeleted;
+use echostream_media::cleanup::Cleanup;
 use echostream_migrations::chat::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::contracts::auth::UserDeleted;
-use echostream_shared::events::outbox::Relay;
-use echostream_shared::media::cleanup::Cleanup;
-use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use echostream_ports::events::outbox::Relay;
+use echostream_service::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the chat resolvers need.
@@ -68,10 +68,10 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     let fanout = fanout::Fanout {
         pubsub: Arc::clone(&ports.pubsub),
         db: db.clone(),
-        keep: echostream_shared::pubsub::Retention::of_chat(&ports.config.chat),
+        keep: echostream_ports::pubsub::Retention::of_chat(&ports.config.chat),
     };
     let told = fanout.clone();
-    let on_parked: echostream_shared::events::consumer::OnParked = Arc::new(move |delivery| {
+    let on_parked: echostream_ports::events::consumer::OnParked = Arc::new(move |delivery| {
         let told = told.clone();
         Box::pin(async move { fanout::parked(&told, delivery).await })
     });

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::PrivacySettings;
-use echostream_shared::projections::privacy;
+use echostream_contracts::profile::PrivacySettings;
+use echostream_projections::privacy;
+use echostream_service::Error;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -141,7 +141,7 @@ impl Loader<(Uuid, Uuid)> for UnreadLoader {
         &self,
         keys: &[(Uuid, Uuid)],
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let by_viewer = echostream_shared::resolver::by_viewer(keys);
+        let by_viewer = echostream_service::resolver::by_viewer(keys);
         let mut out = HashMap::new();
         for (viewer, conversations) in by_viewer {
             let counts = unread::counts(&self.0, viewer, Some(&conversations))

@@ -5,9 +5,9 @@
 //! publishes the event and the fan-out consumer (`fanout.rs`) pushes it to every
 //! member's stream.
 
-use echostream_shared::Error;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::blocks;
+use echostream_ports::events::outbox::Change;
+use echostream_projections::blocks;
+use echostream_service::Error;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 

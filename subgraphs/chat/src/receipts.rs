@@ -20,11 +20,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::{MessageSent, ReceiptUpdated, StatusChanged};
-use echostream_shared::contracts::profile::PrivacySettings;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::privacy;
+use echostream_contracts::chat::{MessageSent, ReceiptUpdated, StatusChanged};
+use echostream_contracts::profile::PrivacySettings;
+use echostream_ports::events::outbox::Change;
+use echostream_projections::privacy;
+use echostream_service::Error;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,

@@ -22,11 +22,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::{ChatFrame, user_channel};
-use echostream_shared::pages::{opaque, unwrap_opaque};
-use echostream_shared::pubsub::stream::{self, Live};
-use echostream_shared::pubsub::{Heard, History, PubSub, PubSubError, Retention};
+use echostream_contracts::chat::{ChatFrame, user_channel};
+use echostream_ports::pubsub::stream::{self, Live};
+use echostream_ports::pubsub::{Heard, History, PubSub, PubSubError, Retention};
+use echostream_service::Error;
+use echostream_service::pages::{opaque, unwrap_opaque};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use sea_orm::EntityTrait;
@@ -192,7 +192,7 @@ pub async fn head(
 }
 
 /// A frame as streams keep it: its own fields, and the trace context of the span
-/// that appended it (see `echostream_shared::telemetry`).
+/// that appended it (see `echostream_telemetry`).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored<F> {
     #[serde(flatten)]
@@ -205,7 +205,7 @@ struct Stored<F> {
 pub fn encode(frame: &ChatFrame) -> String {
     let stored = Stored {
         frame,
-        trace: echostream_shared::telemetry::current_traceparent(),
+        trace: echostream_telemetry::current_traceparent(),
     };
     serde_json::to_string(&stored).expect("chat frames serialize")
 }

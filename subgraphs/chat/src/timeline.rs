@@ -6,9 +6,9 @@
 //! order with the messages around them.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::{MessageSent, SystemAction, SystemItem};
-use echostream_shared::db::{Unique, conflict, statement};
+use echostream_contracts::chat::{MessageSent, SystemAction, SystemItem};
+use echostream_ports::db::{Unique, conflict, statement};
+use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::ChatFrame;
-use echostream_shared::projections::blocks;
-use echostream_shared::pubsub::stream::ephemeral_frame;
+use echostream_contracts::chat::ChatFrame;
+use echostream_ports::pubsub::stream::ephemeral_frame;
+use echostream_projections::blocks;
+use echostream_service::Error;
 use uuid::Uuid;
 
 use crate::conversations::{self, groups};

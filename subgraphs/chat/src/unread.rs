@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use echostream_shared::Error;
-use echostream_shared::db::statement;
+use echostream_ports::db::statement;
+use echostream_service::Error;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 

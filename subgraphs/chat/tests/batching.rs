@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use echostream_chat::Chat;
 use echostream_chat::entities::{conversation, member, message, read_mark};
+use echostream_config::Subgraph;
 use echostream_migrations::chat::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::db::count_queries;
-use echostream_shared::service::Ports;
-use echostream_shared::token::Viewer;
+use echostream_ports::db::count_queries;
+use echostream_service::service::Ports;
+use echostream_service::token::Viewer;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
@@ -102,7 +102,7 @@ async fn ten_conversations(
     let app = Arc::new(Chat {
         relay,
         ports: ports.clone(),
-        cleanup: echostream_shared::media::cleanup::Cleanup::new(
+        cleanup: echostream_media::cleanup::Cleanup::new(
             db.clone(),
             ports.objects.clone(),
             std::time::Duration::from_secs(60),

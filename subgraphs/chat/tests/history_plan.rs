@@ -4,8 +4,8 @@
 //! profile; scripts/test.sh starts PostgreSQL).
 
 use echostream_chat::history::{self, Window};
+use echostream_config::{Config, DatabaseConfig, Profile, Subgraph};
 use echostream_migrations::MigratorTrait;
-use echostream_shared::config::{Config, DatabaseConfig, Profile, Subgraph};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
         },
         ..Config::default()
     };
-    let db = echostream_shared::db::connect(&config, Subgraph::Chat)
+    let db = echostream_ports::db::connect(&config, Subgraph::Chat)
         .await
         .unwrap();
     echostream_migrations::chat::Migrator::up(&db, None)

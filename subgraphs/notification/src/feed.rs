@@ -1,14 +1,14 @@
 //! The notification feed: built from other domains' events, pushed live.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::auth::UserDeleted;
-use echostream_shared::contracts::chat::MessageSent;
-use echostream_shared::contracts::notification::{NotificationFrame, channel};
-use echostream_shared::contracts::profile::{FriendRequestSent, FriendshipCreated};
-use echostream_shared::events::{Delivery, consumer::first_delivery};
-use echostream_shared::pubsub::PubSub;
-use echostream_shared::service::publish;
+use echostream_contracts::auth::UserDeleted;
+use echostream_contracts::chat::MessageSent;
+use echostream_contracts::notification::{NotificationFrame, channel};
+use echostream_contracts::profile::{FriendRequestSent, FriendshipCreated};
+use echostream_ports::events::{Delivery, consumer::first_delivery};
+use echostream_ports::pubsub::PubSub;
+use echostream_service::Error;
+use echostream_service::service::publish;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -203,10 +203,10 @@ pub async fn by_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echostream_shared::contracts::chat::{SystemAction, SystemItem};
-    use echostream_shared::events::Envelope;
+    use echostream_contracts::chat::{SystemAction, SystemItem};
+    use echostream_ports::events::Envelope;
 
-    fn delivered<E: echostream_shared::contracts::Event>(event: &E) -> Delivery {
+    fn delivered<E: echostream_contracts::Event>(event: &E) -> Delivery {
         Delivery {
             event: Envelope::of(event, None),
             topic: E::TYPE.split('.').next().unwrap().to_string(),

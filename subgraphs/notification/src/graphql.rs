@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use async_graphql::{Context, Enum, ID, Json, Object, Result, Schema, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::notification::{NotificationFrame, channel};
-use echostream_shared::resolver::RequestExt;
+use echostream_contracts::notification::{NotificationFrame, channel};
+use echostream_service::Error;
+use echostream_service::resolver::RequestExt;
 use futures::Stream;
 
 use crate::entities::notification;
@@ -28,8 +28,8 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
     if let Some(app) = app {
         let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
         builder = builder
-            .extension(echostream_shared::metrics::Observe::new(
-                echostream_shared::config::Subgraph::Notification,
+            .extension(echostream_service::metrics::Observe::new(
+                echostream_config::Subgraph::Notification,
             ))
             .extension(app.ports.request_checks())
             .data(loader)

@@ -8,9 +8,9 @@ pub mod graphql;
 use std::sync::Arc;
 
 use axum::Router;
+use echostream_config::Subgraph;
 use echostream_migrations::notification::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use echostream_service::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the notification resolvers need.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, Object, Result, Schema, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::presence::{PresenceFrame, PresenceState, channel};
-use echostream_shared::presence::{Status, Tracker};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_contracts::presence::{PresenceFrame, PresenceState, channel};
+use echostream_presence_tracking::{Status, Tracker};
+use echostream_service::Error;
+use echostream_service::resolver::{RequestExt, parse_id};
 use futures::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -31,8 +31,8 @@ pub fn schema(app: Option<Arc<Presence>>) -> PresenceSchema {
             tracker: Arc::clone(&app.ports.presence),
         };
         builder = builder
-            .extension(echostream_shared::metrics::Observe::new(
-                echostream_shared::config::Subgraph::Presence,
+            .extension(echostream_service::metrics::Observe::new(
+                echostream_config::Subgraph::Presence,
             ))
             .extension(app.ports.request_checks())
             .data(DataLoader::new(loader, tokio::spawn))
@@ -105,7 +105,7 @@ impl Loader<(Uuid, Uuid)> for PresenceLoader {
         &self,
         keys: &[(Uuid, Uuid)],
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let by_viewer = echostream_shared::resolver::by_viewer(keys);
+        let by_viewer = echostream_service::resolver::by_viewer(keys);
         let mut found = HashMap::new();
         for (viewer, users) in by_viewer {
             let shown: Vec<Uuid> = visible(&self.db, viewer, &users)
@@ -221,7 +221,11 @@ impl Mutation {
     async fn set_presence(&self, ctx: &Context<'_>, status: DeviceStatus) -> Result<UserPresence> {
         let viewer = ctx.viewer()?;
         let away = status == DeviceStatus::Away;
-        let now = app(ctx)?.ports.presence.declare(viewer, away).await?;
+        let now = app(ctx)?
+            .ports
+            .presence
+            .declare(&viewer.device(), away)
+            .await?;
         Ok((&now).into())
     }
 }

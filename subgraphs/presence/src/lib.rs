@@ -12,10 +12,10 @@ pub mod visibility;
 use std::sync::Arc;
 
 use axum::Router;
+use echostream_config::Subgraph;
 use echostream_migrations::presence::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::projections::{blocks, friendships, privacy};
-use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use echostream_projections::{blocks, friendships, privacy};
+use echostream_service::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the presence resolvers need.

@@ -1,13 +1,13 @@
 //! Who may see whose presence: oneself always; anyone else only if neither blocked
 //! the other and both privacy settings admit the other (reciprocal, see
-//! `echostream_shared::projections::privacy::sees_presence`). Everything is read from
+//! `echostream_projections::privacy::sees_presence`). Everything is read from
 //! presence's own projections of profile's events.
 
 use std::collections::HashSet;
 
-use echostream_shared::Error;
-use echostream_shared::projections::friendships::friendship;
-use echostream_shared::projections::{blocks, friendships, privacy};
+use echostream_projections::friendships::friendship;
+use echostream_projections::{blocks, friendships, privacy};
+use echostream_service::Error;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -72,10 +72,10 @@ pub async fn friends_of(db: &DatabaseConnection, viewer: Uuid) -> Result<Vec<Uui
 #[cfg(test)]
 mod tests {
     use super::*;
+    use echostream_config::{Config, Profile, Subgraph};
+    use echostream_contracts::profile::{Audience, PrivacySettings};
     use echostream_migrations::MigratorTrait;
-    use echostream_shared::config::{Config, Profile, Subgraph};
-    use echostream_shared::contracts::profile::{Audience, PrivacySettings};
-    use echostream_shared::projections::blocks::block;
+    use echostream_projections::blocks::block;
     use sea_orm::{ActiveModelTrait, Set};
 
     /// Presence's own database (SQLite, as on one machine), migrated.
@@ -85,7 +85,7 @@ mod tests {
             data_dir: dir.to_path_buf(),
             ..Config::default()
         };
-        let db = echostream_shared::db::connect(&config, Subgraph::Presence)
+        let db = echostream_ports::db::connect(&config, Subgraph::Presence)
             .await
             .unwrap();
         echostream_migrations::presence::Migrator::up(&db, None)

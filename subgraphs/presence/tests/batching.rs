@@ -7,16 +7,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use echostream_config::Subgraph;
 use echostream_migrations::presence::Migrator;
+use echostream_ports::db::count_queries;
+use echostream_ports::pubsub::memory::MemoryPubSub;
+use echostream_ports::pubsub::{Heard, History, PubSub, PubSubError, Retention};
 use echostream_presence::Presence;
-use echostream_shared::config::Subgraph;
-use echostream_shared::db::count_queries;
-use echostream_shared::presence::{Connection, Tracker};
-use echostream_shared::projections::friendships::friendship;
-use echostream_shared::pubsub::memory::MemoryPubSub;
-use echostream_shared::pubsub::{Heard, History, PubSub, PubSubError, Retention};
-use echostream_shared::service::Ports;
-use echostream_shared::token::Viewer;
+use echostream_presence_tracking::{Connection, Tracker};
+use echostream_projections::friendships::friendship;
+use echostream_service::service::Ports;
+use echostream_service::token::Viewer;
 use futures::stream::BoxStream;
 use sea_orm::{EntityTrait, Set};
 use serde_json::json;
@@ -170,7 +170,11 @@ async fn five_hundred_friends_presence_in_three_queries_and_one_round_trip() {
     let mut online = Vec::new();
     for friend in &friends[..100] {
         let tracker = Arc::clone(&ports.presence);
-        online.push(Connection::open(tracker, device(*friend)).await.unwrap());
+        online.push(
+            Connection::open(tracker, device(*friend).device())
+                .await
+                .unwrap(),
+        );
     }
 
     let app = Arc::new(Presence {

@@ -2,13 +2,13 @@
 //! and keeps the blocked one from finding, asking or reading the blocker; chat and
 //! presence learn it from `profile.blocked` / `profile.unblocked`.
 
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::{
+use echostream_contracts::profile::{
     FriendRequestCancelled, FriendshipEnded, UserBlocked, UserUnblocked,
 };
-use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::blocks::block;
-use echostream_shared::projections::friendships::both_ways;
+use echostream_ports::events::outbox::Change;
+use echostream_projections::blocks::block;
+use echostream_projections::friendships::both_ways;
+use echostream_service::Error;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };

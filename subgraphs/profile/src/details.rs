@@ -2,10 +2,10 @@
 //! validated, changed only when given, and announced as `profile.updated`.
 
 use chrono::{NaiveDate, Utc};
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::ProfileUpdated;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::input::text;
+use echostream_contracts::profile::ProfileUpdated;
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
+use echostream_service::input::text;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 

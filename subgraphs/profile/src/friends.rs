@@ -1,20 +1,20 @@
 //! Friend requests and friendships.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::{
+use echostream_contracts::profile::{
     FriendRequestCancelled, FriendRequestDeclined, FriendRequestSent, FriendshipCreated,
     FriendshipEnded,
 };
-use echostream_shared::events::outbox::Change;
-use echostream_shared::pages::{self, Page};
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
+use echostream_service::pages::{self, Page};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use echostream_shared::projections::friendships::{are_friends, both_ways};
+use echostream_projections::friendships::{are_friends, both_ways};
 
 use crate::Profile;
 use crate::entities::{friend_request, friendship};

@@ -15,12 +15,12 @@ pub mod profiles;
 use std::sync::Arc;
 use std::time::Duration;
 
+use echostream_config::Subgraph;
+use echostream_media::cleanup::Cleanup;
 use echostream_migrations::profile::Migrator;
-use echostream_shared::config::Subgraph;
-use echostream_shared::events::outbox::Relay;
-use echostream_shared::media::cleanup::Cleanup;
-use echostream_shared::objects;
-use echostream_shared::service::{Ports, StartError, federation_sdl, serve};
+use echostream_ports::events::outbox::Relay;
+use echostream_ports::objects;
+use echostream_service::service::{Ports, StartError, federation_sdl, serve};
 use sea_orm::DatabaseConnection;
 
 /// Everything the profile resolvers need.
@@ -28,7 +28,7 @@ pub struct Profile {
     pub ports: Ports,
     pub db: DatabaseConnection,
     pub relay: Relay,
-    /// Deletes replaced images and abandoned uploads (`echostream_shared::media`).
+    /// Deletes replaced images and abandoned uploads (`echostream_media`).
     pub cleanup: Arc<Cleanup>,
 }
 

@@ -1,10 +1,10 @@
 //! Privacy settings: the viewer changes theirs; `profile.privacy_changed` tells chat
-//! and presence, which enforce them (`echostream_shared::projections::privacy`).
+//! and presence, which enforce them (`echostream_projections::privacy`).
 
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::{Audience, PrivacyChanged, PrivacySettings};
-use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::privacy;
+use echostream_contracts::profile::{Audience, PrivacyChanged, PrivacySettings};
+use echostream_ports::events::outbox::Change;
+use echostream_projections::privacy;
+use echostream_service::Error;
 
 use crate::Profile;
 

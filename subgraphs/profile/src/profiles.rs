@@ -1,17 +1,17 @@
 //! Profiles: created from auth's events, searched by username.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::auth::{EmailChanged, UserDeleted, UserVerified, email_digest};
-use echostream_shared::events::Delivery;
-use echostream_shared::events::consumer::{Work, apply_once};
+use echostream_contracts::auth::{EmailChanged, UserDeleted, UserVerified, email_digest};
+use echostream_ports::events::Delivery;
+use echostream_ports::events::consumer::{Work, apply_once};
+use echostream_service::Error;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use echostream_shared::projections::blocks::block;
-use echostream_shared::projections::friendships::involving;
-use echostream_shared::projections::privacy;
+use echostream_projections::blocks::block;
+use echostream_projections::friendships::involving;
+use echostream_projections::privacy;
 
 use crate::entities::{friend_request, friendship, profile};
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::Utc;
+use echostream_config::Subgraph;
 use echostream_migrations::profile::Migrator;
+use echostream_ports::db::count_queries;
 use echostream_profile::Profile;
 use echostream_profile::entities::{friend_request, friendship, profile};
-use echostream_shared::config::Subgraph;
-use echostream_shared::db::count_queries;
-use echostream_shared::service::Ports;
-use echostream_shared::token::Viewer;
+use echostream_service::service::Ports;
+use echostream_service::token::Viewer;
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -85,7 +85,7 @@ async fn friendship_states_of_many_users_take_four_queries() {
     let app = Arc::new(Profile {
         relay,
         ports: ports.clone(),
-        cleanup: echostream_shared::media::cleanup::Cleanup::new(
+        cleanup: echostream_media::cleanup::Cleanup::new(
             db.clone(),
             ports.objects.clone(),
             std::time::Duration::from_secs(60),

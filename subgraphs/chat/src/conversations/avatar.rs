@@ -1,12 +1,12 @@
 //! A group's avatar, on the same presigned-upload path as profile avatars
-//! (`echostream_shared::media`): an owner or admin asks for an upload URL, PUTs the
+//! (`echostream_media`): an owner or admin asks for an upload URL, PUTs the
 //! image, confirms. Confirming checks the image, makes it the group's and dooms the
 //! one it replaces; the change is a system item ("ann changed the group photo") like
 //! every other change of info.
 
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::SystemAction;
-use echostream_shared::media::{self, Images, Upload, stored};
+use echostream_contracts::chat::SystemAction;
+use echostream_media::{self as media, Images, Upload, stored};
+use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
@@ -93,7 +93,7 @@ async fn set(
                 let new_key = upload.map(|u| u.key);
                 let old = group.avatar_key.clone();
                 if old.is_none() && new_key.is_none() {
-                    return Ok(echostream_shared::events::outbox::Change::new(group));
+                    return Ok(echostream_ports::events::outbox::Change::new(group));
                 }
                 let removed = new_key.is_none();
                 let mut edit: conversation::ActiveModel = group.into();

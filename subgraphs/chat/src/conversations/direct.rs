@@ -1,12 +1,12 @@
 //! Direct conversations: one per pair of people, only as privacy and blocks allow.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::config::DirectMessagePolicy;
-use echostream_shared::contracts::chat::ConversationCreated;
-use echostream_shared::db::{Unique, conflict};
-use echostream_shared::events::outbox::Change;
-use echostream_shared::projections::{blocks, friendships, privacy};
+use echostream_config::DirectMessagePolicy;
+use echostream_contracts::chat::ConversationCreated;
+use echostream_ports::db::{Unique, conflict};
+use echostream_ports::events::outbox::Change;
+use echostream_projections::{blocks, friendships, privacy};
+use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 

@@ -5,14 +5,14 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::chat::{
+use echostream_contracts::chat::{
     ConversationCreated, ConversationUpdated, MembersChanged, SystemAction,
 };
-use echostream_shared::db::statement;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::input::text;
-use echostream_shared::projections::{blocks, friendships, privacy};
+use echostream_ports::db::statement;
+use echostream_ports::events::outbox::Change;
+use echostream_projections::{blocks, friendships, privacy};
+use echostream_service::Error;
+use echostream_service::input::text;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 use uuid::Uuid;
 

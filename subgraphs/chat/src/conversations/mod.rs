@@ -10,8 +10,8 @@ pub mod permissions;
 pub use direct::{may_message, start_direct};
 
 use chrono::{DateTime, Utc};
-use echostream_shared::Error;
-use echostream_shared::pages::{self, Page};
+use echostream_service::Error;
+use echostream_service::pages::{self, Page};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,

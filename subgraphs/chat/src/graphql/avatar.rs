@@ -1,10 +1,10 @@
-//! Group avatars at the edge: thin translations to `conversations::avatar`, and
-//! `Conversation.avatar` as loadable URLs.
+//! Group avatar writes at the edge: thin translations to `conversations::avatar`
+//! (`Conversation.avatar`, the URLs, is in `types.rs`).
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_shared::media::{self, HttpHeader};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_media::HttpHeader;
+use echostream_service::resolver::{RequestExt, parse_id};
 
 use super::app;
 use super::types::Conversation;
@@ -19,30 +19,6 @@ pub struct GroupAvatarUpload {
     method: String,
     headers: Vec<HttpHeader>,
     expires_at: DateTime<Utc>,
-}
-
-/// URLs of a group avatar's renditions (squares), each valid for an hour.
-#[derive(SimpleObject)]
-pub struct GroupAvatar {
-    /// 64×64 pixels.
-    small: String,
-    /// Up to 256×256.
-    medium: String,
-    /// Up to 1024×1024, never larger than the upload.
-    large: String,
-}
-
-/// The avatar stored at `prefix`, as URLs.
-pub async fn of(ctx: &Context<'_>, prefix: Option<&str>) -> Result<Option<GroupAvatar>> {
-    let Some(prefix) = prefix else {
-        return Ok(None);
-    };
-    let urls = media::urls(app(ctx)?.ports.objects.as_ref(), prefix).await?;
-    Ok(Some(GroupAvatar {
-        small: urls.small,
-        medium: urls.medium,
-        large: urls.large,
-    }))
 }
 
 /// Avatar writes (owners and admins, as `permissions.rs` allows changing info).

@@ -1,7 +1,7 @@
 //! Group mutations: thin translations to `conversations::groups`.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_service::resolver::{RequestExt, parse_id};
 use uuid::Uuid;
 
 use super::app;
@@ -35,7 +35,7 @@ pub struct UpdateGroupInput {
 fn ids(list: &[ID], name: &str) -> Result<Vec<Uuid>> {
     if list.len() > 1000 {
         return Err(
-            echostream_shared::Error::bad_input(format!("{name} holds at most 1000 ids")).into(),
+            echostream_service::Error::bad_input(format!("{name} holds at most 1000 ids")).into(),
         );
     }
     Ok(list

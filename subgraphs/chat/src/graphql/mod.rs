@@ -12,9 +12,9 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ID, InputObject, MergedObject, MergedSubscription, Object, Result, Schema,
 };
-use echostream_shared::Error;
-use echostream_shared::pages::{FromEdges, Page, cursor};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_service::Error;
+use echostream_service::pages::{FromEdges, Page, cursor};
+use echostream_service::resolver::{RequestExt, parse_id};
 use uuid::Uuid;
 
 use crate::conversations::Filter;
@@ -63,8 +63,8 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
     if let Some(app) = app {
         let db = app.db.clone();
         builder = builder
-            .extension(echostream_shared::metrics::Observe::new(
-                echostream_shared::config::Subgraph::Chat,
+            .extension(echostream_service::metrics::Observe::new(
+                echostream_config::Subgraph::Chat,
             ))
             .extension(app.ports.request_checks())
             .data(DataLoader::new(

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, Interface, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use echostream_shared::contracts::chat::ChatFrame;
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_contracts::chat::ChatFrame;
+use echostream_service::resolver::{RequestExt, parse_id};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -155,7 +155,7 @@ impl ChatEvent {
                 let position = position.encode();
                 if trace.is_some() {
                     let span = tracing::info_span!("deliver chat event", %position);
-                    echostream_shared::telemetry::follow(&span, trace.as_deref());
+                    echostream_telemetry::follow(&span, trace.as_deref());
                 }
                 (position, frame)
             }
@@ -248,10 +248,10 @@ impl StreamQuery {
     async fn stream_position(&self, ctx: &Context<'_>) -> Result<String> {
         let me = ctx.viewer()?.user_id;
         let chat = app(ctx)?;
-        let keep = echostream_shared::pubsub::Retention::of_chat(&chat.ports.config.chat);
+        let keep = echostream_ports::pubsub::Retention::of_chat(&chat.ports.config.chat);
         let head = stream::head(chat.ports.pubsub.as_ref(), me, keep)
             .await
-            .map_err(echostream_shared::Error::from)?;
+            .map_err(echostream_service::Error::from)?;
         Ok(head.encode())
     }
 
@@ -268,13 +268,13 @@ impl StreamQuery {
         let since = Position::decode(&position, "position")?;
         let first = first.unwrap_or(100);
         if !(1..=MAX_CHANGES).contains(&first) {
-            return Err(echostream_shared::Error::bad_input(format!(
+            return Err(echostream_service::Error::bad_input(format!(
                 "first must be between 1 and {MAX_CHANGES}"
             ))
             .into());
         }
         let chat = app(ctx)?;
-        let keep = echostream_shared::pubsub::Retention::of_chat(&chat.ports.config.chat);
+        let keep = echostream_ports::pubsub::Retention::of_chat(&chat.ports.config.chat);
         let (events, next, has_more) =
             stream::changes_since(chat.ports.pubsub.as_ref(), me, &since, first as usize, keep)
                 .await?;
@@ -323,11 +323,11 @@ pub async fn events(
         .subscriptions
         .open(viewer, ports.pubsub.as_ref())
         .await?;
-    let keep = echostream_shared::pubsub::Retention::of_chat(&ports.config.chat);
+    let keep = echostream_ports::pubsub::Retention::of_chat(&ports.config.chat);
     let ttl = Duration::from_secs(ports.config.chat.typing_ttl_secs);
     let followed = stream::follow(Arc::clone(&ports.pubsub), viewer.user_id, since, keep, ttl)
         .await
-        .map_err(echostream_shared::Error::from)?;
+        .map_err(echostream_service::Error::from)?;
     // Each event is handed out only while the viewer is a member of its
     // conversation (see `stream::Readable`).
     let gate = Arc::new(tokio::sync::Mutex::new(stream::Readable::new(
@@ -341,7 +341,7 @@ pub async fn events(
         })
         .flat_map(futures::stream::iter)
         .filter_map(|e| futures::future::ready(ChatEvent::of(e)));
-    Ok(echostream_shared::subscriptions::serve(
+    Ok(echostream_service::subscriptions::serve(
         slot,
         Arc::clone(&ports.presence),
         viewer.clone(),

@@ -3,10 +3,10 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_shared::contracts::chat::{MessageSent, SystemAction};
-use echostream_shared::contracts::profile::PrivacySettings;
-use echostream_shared::pages::FromEdges;
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_contracts::chat::{MessageSent, SystemAction};
+use echostream_contracts::profile::PrivacySettings;
+use echostream_service::pages::FromEdges;
+use echostream_service::resolver::{RequestExt, parse_id};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -174,7 +174,7 @@ impl Message {
         if me != self.0.sender_id || self.0.system.is_some() {
             return Ok(None);
         }
-        let page = echostream_shared::pages::Page::new(first, after.as_deref())?;
+        let page = echostream_service::pages::Page::new(first, after.as_deref())?;
         let members = members_of(ctx, self.0.conversation_id).await?;
         if !members.iter().any(|m| m.user_id == me) {
             return Ok(None);
@@ -202,7 +202,7 @@ impl Message {
             .take(page.first as usize)
             .map(|(u, at)| {
                 (
-                    echostream_shared::pages::cursor(at, u),
+                    echostream_service::pages::cursor(at, u),
                     Reader {
                         user: user(u),
                         read_at: at,
@@ -225,9 +225,9 @@ pub struct Reader {
     pub read_at: DateTime<Utc>,
 }
 
-echostream_shared::connection!(SeenByConnection, SeenByEdge, Reader);
-echostream_shared::connection!(MessageConnection, MessageEdge, Message);
-echostream_shared::connection!(ConversationConnection, ConversationEdge, Conversation);
+echostream_service::connection!(SeenByConnection, SeenByEdge, Reader);
+echostream_service::connection!(MessageConnection, MessageEdge, Message);
+echostream_service::connection!(ConversationConnection, ConversationEdge, Conversation);
 
 /// Direct or group.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -279,6 +279,32 @@ impl Member {
     }
 }
 
+/// URLs of a group avatar's renditions (squares), each valid for an hour.
+#[derive(SimpleObject)]
+pub struct GroupAvatar {
+    /// 64×64 pixels.
+    small: String,
+    /// Up to 256×256.
+    medium: String,
+    /// Up to 1024×1024, never larger than the upload.
+    large: String,
+}
+
+impl GroupAvatar {
+    /// The avatar stored at `prefix`, as URLs.
+    async fn at(ctx: &Context<'_>, prefix: Option<&str>) -> Result<Option<GroupAvatar>> {
+        let Some(prefix) = prefix else {
+            return Ok(None);
+        };
+        let urls = echostream_media::urls(app(ctx)?.ports.objects.as_ref(), prefix).await?;
+        Ok(Some(GroupAvatar {
+            small: urls.small,
+            medium: urls.medium,
+            large: urls.large,
+        }))
+    }
+}
+
 /// A conversation.
 pub struct Conversation(pub conversation::Model);
 
@@ -316,8 +342,8 @@ impl Conversation {
     }
 
     /// A group's avatar (null when it has none, and for a direct conversation).
-    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<super::avatar::GroupAvatar>> {
-        super::avatar::of(ctx, self.0.avatar_key.as_deref()).await
+    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<GroupAvatar>> {
+        GroupAvatar::at(ctx, self.0.avatar_key.as_deref()).await
     }
 
     /// Whether only owners and admins may send.

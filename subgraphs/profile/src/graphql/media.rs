@@ -3,10 +3,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_service::resolver::{RequestExt, parse_id};
 
 use super::{User, app};
-use echostream_shared::media::HttpHeader;
+use echostream_media::HttpHeader;
 
 use crate::media::{self, ImageKind};
 
@@ -63,7 +63,7 @@ pub async fn image(ctx: &Context<'_>, prefix: Option<String>) -> Result<Option<P
     let Some(prefix) = prefix else {
         return Ok(None);
     };
-    let urls = echostream_shared::media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
+    let urls = echostream_media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
     Ok(Some(ProfileImage {
         small: urls.small,
         medium: urls.medium,

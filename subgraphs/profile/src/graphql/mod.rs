@@ -12,9 +12,9 @@ use async_graphql::{
     Result, Schema,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use echostream_shared::Error;
-use echostream_shared::pages::{self, Page, cursor};
-use echostream_shared::resolver::{RequestExt, parse_id};
+use echostream_service::Error;
+use echostream_service::pages::{self, Page, cursor};
+use echostream_service::resolver::{RequestExt, parse_id};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -48,8 +48,8 @@ pub fn schema(app: Option<Arc<Profile>>) -> ProfileSchema {
         let profiles = DataLoader::new(ProfileLoader(app.db.clone()), tokio::spawn);
         let standings = DataLoader::new(StandingLoader(app.db.clone()), tokio::spawn);
         builder = builder
-            .extension(echostream_shared::metrics::Observe::new(
-                echostream_shared::config::Subgraph::Profile,
+            .extension(echostream_service::metrics::Observe::new(
+                echostream_config::Subgraph::Profile,
             ))
             .extension(app.ports.request_checks())
             .data(app)
@@ -344,10 +344,10 @@ impl PeopleQuery {
     }
 }
 
-use echostream_shared::pages::FromEdges;
+use echostream_service::pages::FromEdges;
 
-echostream_shared::connection!(UserConnection, UserEdge, User);
-echostream_shared::connection!(FriendRequestConnection, FriendRequestEdge, FriendRequest);
+echostream_service::connection!(UserConnection, UserEdge, User);
+echostream_service::connection!(FriendRequestConnection, FriendRequestEdge, FriendRequest);
 
 /// A page of `rows` (fetched with one extra when there are more) as a Relay
 /// connection, each row made into a (cursor, node) by `edge`.

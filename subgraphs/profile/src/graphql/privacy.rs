@@ -1,9 +1,9 @@
 //! Privacy settings at the edge: read and change the viewer's own.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
-use echostream_shared::contracts::profile::{self, PrivacySettings as Settings};
-use echostream_shared::projections::privacy;
-use echostream_shared::resolver::RequestExt;
+use echostream_contracts::profile::{self, PrivacySettings as Settings};
+use echostream_projections::privacy;
+use echostream_service::resolver::RequestExt;
 
 use super::app;
 use crate::privacy::{PrivacyChanges, update};

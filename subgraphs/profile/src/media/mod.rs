@@ -1,13 +1,13 @@
 //! Avatars and cover images, uploaded by the client straight to object storage
-//! through the shared flow (`echostream_shared::media`): ask for an upload URL, PUT
+//! through the shared flow (`echostream_media`): ask for an upload URL, PUT
 //! the bytes, confirm. Confirming makes the image the user's and dooms the one it
 //! replaces; the shared clean-up worker deletes what is doomed.
 
 use chrono::Utc;
-use echostream_shared::Error;
-use echostream_shared::contracts::profile::ProfileMediaChanged;
-use echostream_shared::events::outbox::Change;
-use echostream_shared::media::{self, Images, Upload, stored};
+use echostream_contracts::profile::ProfileMediaChanged;
+use echostream_media::{self as media, Images, Upload, stored};
+use echostream_ports::events::outbox::Change;
+use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 

@@ -1,0 +1,311 @@
+//! The chat domain's events (topic `chat`, keyed by conversation) and the frames it
+//! pushes to each member's channel.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Channel, Event};
+
+/// A timeline item was stored with its `seq`: a message, or (with `system`) a
+/// membership or info change told among the messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSent {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    /// Who sent the message, or who made the change a system item records.
+    pub sender_id: Uuid,
+    /// The text (empty for a system item).
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// Every member at the time of sending, the sender included (and, for a system
+    /// item that removes someone, the one removed).
+    pub member_ids: Vec<Uuid>,
+    /// Present on system items only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemItem>,
+}
+
+/// What a system item in the timeline records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemItem {
+    pub action: SystemAction,
+    /// The people the change is about (added, removed, promoted…).
+    #[serde(default)]
+    pub user_ids: Vec<Uuid>,
+    /// The new title, description or role, where the action has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// What a system item tells: the membership and info changes a timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+#[graphql(name = "SystemItemAction")]
+pub enum SystemAction {
+    Created,
+    MembersAdded,
+    MemberRemoved,
+    MemberLeft,
+    RoleChanged,
+    OwnershipTransferred,
+    TitleChanged,
+    DescriptionChanged,
+    AvatarChanged,
+    SettingsChanged,
+}
+
+/// Who joined and who left a conversation; `member_ids` are the members after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersChanged {
+    pub conversation_id: Uuid,
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for MembersChanged {
+    const TYPE: &'static str = "chat.conversation.members_changed";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A conversation's info, settings or roles changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationUpdated {
+    pub conversation_id: Uuid,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for ConversationUpdated {
+    const TYPE: &'static str = "chat.conversation.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A member's delivered or read position moved forward. Since the status
+/// aggregates (`StatusChanged`) tell the other members what matters to them, it is
+/// appended to the reader's own stream only (their other devices); `member_ids` is
+/// kept for readers of version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptUpdated {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub delivered_seq: i64,
+    pub read_seq: i64,
+    pub at: DateTime<Utc>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for ReceiptUpdated {
+    const TYPE: &'static str = "chat.receipt.updated";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// What `user_id`'s own messages in a conversation have reached, as they may see
+/// it: every other member has received everything up to `delivered_seq` and read
+/// everything up to `read_seq` (absent when some other member's reads do not show to
+/// them). Emitted only when it moves past one of their messages, so a message costs
+/// its sender at most two of these however large the group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChanged {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub delivered_seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_seq: Option<i64>,
+}
+
+impl Event for StatusChanged {
+    const TYPE: &'static str = "chat.status.changed";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+impl Event for MessageSent {
+    const TYPE: &'static str = "chat.message.sent";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A conversation was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationCreated {
+    pub conversation_id: Uuid,
+    /// `direct` or `group`.
+    pub kind: String,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for ConversationCreated {
+    const TYPE: &'static str = "chat.conversation.created";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// What chat keeps in a user's stream and pushes on their channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatFrame {
+    /// A message or system item in one of the user's conversations (without its
+    /// recipients).
+    Message { message: MessageSent },
+    /// A member's delivered or read position moved; `read_seq` is absent when the
+    /// user may not see it (read-receipt privacy).
+    Receipt {
+        conversation_id: Uuid,
+        user_id: Uuid,
+        delivered_seq: i64,
+        read_seq: Option<i64>,
+        at: DateTime<Utc>,
+    },
+    /// The user's own messages up to `delivered_seq` reached every other member, up
+    /// to `read_seq` were read by all (see [`StatusChanged`]).
+    Status {
+        conversation_id: Uuid,
+        delivered_seq: i64,
+        read_seq: Option<i64>,
+    },
+    /// A conversation's info, settings or roles changed: read it again.
+    ConversationChanged { conversation_id: Uuid },
+    /// People joined a conversation.
+    MembersJoined {
+        conversation_id: Uuid,
+        user_ids: Vec<Uuid>,
+    },
+    /// People left (or were removed from) a conversation.
+    MembersLeft {
+        conversation_id: Uuid,
+        user_ids: Vec<Uuid>,
+    },
+    /// Someone started or stopped typing (ephemeral: never kept).
+    Typing {
+        conversation_id: Uuid,
+        user_id: Uuid,
+        typing: bool,
+    },
+}
+
+impl ChatFrame {
+    /// The conversation the frame is about.
+    pub fn conversation_id(&self) -> Uuid {
+        match self {
+            ChatFrame::Message { message } => message.conversation_id,
+            ChatFrame::Receipt {
+                conversation_id, ..
+            }
+            | ChatFrame::Status {
+                conversation_id, ..
+            }
+            | ChatFrame::ConversationChanged { conversation_id }
+            | ChatFrame::MembersJoined {
+                conversation_id, ..
+            }
+            | ChatFrame::MembersLeft {
+                conversation_id, ..
+            }
+            | ChatFrame::Typing {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
+}
+
+/// The channel of everything chat addresses to one user.
+pub fn user_channel(user: Uuid) -> Channel<ChatFrame> {
+    Channel::named(format!("user:{user}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::round_trips;
+
+    fn message() -> MessageSent {
+        MessageSent {
+            message_id: Uuid::now_v7(),
+            conversation_id: Uuid::now_v7(),
+            seq: 7,
+            sender_id: Uuid::now_v7(),
+            body: "hi".into(),
+            created_at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+            system: None,
+        }
+    }
+
+    #[test]
+    fn every_chat_event_round_trips() {
+        round_trips(message());
+        round_trips(MessageSent {
+            body: String::new(),
+            system: Some(SystemItem {
+                action: SystemAction::MembersAdded,
+                user_ids: vec![Uuid::now_v7()],
+                text: None,
+            }),
+            ..message()
+        });
+        round_trips(MembersChanged {
+            conversation_id: Uuid::now_v7(),
+            added: vec![Uuid::now_v7()],
+            removed: Vec::new(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(ConversationUpdated {
+            conversation_id: Uuid::now_v7(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(ReceiptUpdated {
+            conversation_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            delivered_seq: 4,
+            read_seq: 3,
+            at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(StatusChanged {
+            conversation_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            delivered_seq: 4,
+            read_seq: None,
+        });
+        round_trips(ConversationCreated {
+            conversation_id: Uuid::now_v7(),
+            kind: "direct".into(),
+            member_ids: vec![Uuid::now_v7(), Uuid::now_v7()],
+        });
+    }
+
+    #[test]
+    fn chat_frames_round_trip_on_their_channel() {
+        let channel = user_channel(Uuid::now_v7());
+        assert!(channel.name().starts_with("user:"));
+        let frame = ChatFrame::Message { message: message() };
+        let text = channel.encode(&frame);
+        assert!(text.contains(r#""type":"message""#), "{text}");
+        assert_eq!(channel.decode(&text), Some(frame));
+        assert_eq!(channel.decode(r#"{"type":"nonsense"}"#), None);
+    }
+}

@@ -1,0 +1,277 @@
+//! Redis pub/sub and ephemeral keys for the services profile.
+//!
+//! Commands share one multiplexed, self-reconnecting connection; every listener of
+//! the process shares one pub/sub connection ([`Hub`]). Replayable streams are
+//! scripts over a hash and a Redis stream each (`redis_streams.rs`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+use super::hub::Hub;
+use super::stream::{DEDUPE_TTL, new_epoch};
+use super::{Heard, History, PubSub, PubSubError, Retention, redis_streams};
+use echostream_config::RedisConfig;
+
+/// Redis-backed pub/sub; every key and channel carries the configured prefix.
+pub struct RedisPubSub {
+    hub: Hub,
+    commands: ConnectionManager,
+    prefix: String,
+    append: redis::Script,
+    history: redis::Script,
+    restart: redis::Script,
+}
+
+fn fail(err: redis::RedisError) -> PubSubError {
+    PubSubError(err.to_string())
+}
+
+impl RedisPubSub {
+    /// Connects to the configured Redis.
+    pub async fn connect(config: &RedisConfig) -> Result<RedisPubSub, PubSubError> {
+        let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
+        let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
+        Ok(RedisPubSub {
+            hub: Hub::start(client, config.key_prefix.clone()),
+            commands,
+            prefix: config.key_prefix.clone(),
+            append: redis_streams::script(redis_streams::APPEND),
+            history: redis_streams::script(redis_streams::HISTORY),
+            restart: redis_streams::script(redis_streams::RESTART),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().clamp(1, u128::from(u64::MAX)) as u64
+}
+
+#[async_trait]
+impl PubSub for RedisPubSub {
+    async fn check(&self) -> Result<(), String> {
+        let mut conn = self.commands.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let _: i64 = conn
+            .publish(self.key(channel), message)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn listen(&self, channels: &[String]) -> Result<BoxStream<'static, Heard>, PubSubError> {
+        Ok(self.hub.listen(channels).await?.boxed())
+    }
+
+    async fn append(
+        &self,
+        streams: &[String],
+        dedupe: &str,
+        data: &str,
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        if streams.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.commands.clone();
+        let mut call = self.append.prepare_invoke();
+        call.key(self.key(&format!("stream-dedupe:{dedupe}")));
+        for stream in streams {
+            call.key(self.key(&format!("stream-meta:{stream}")));
+            call.key(self.key(&format!("stream:{stream}")));
+        }
+        call.arg(data)
+            .arg(new_epoch())
+            .arg(keep.window)
+            .arg(millis(keep.ttl))
+            .arg(millis(DEDUPE_TTL));
+        for stream in streams {
+            call.arg(self.key(stream));
+        }
+        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn restart_streams(
+        &self,
+        streams: &[String],
+        keep: Retention,
+    ) -> Result<(), PubSubError> {
+        if streams.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.commands.clone();
+        let mut call = self.restart.prepare_invoke();
+        for stream in streams {
+            call.key(self.key(&format!("stream-meta:{stream}")));
+            call.key(self.key(&format!("stream:{stream}")));
+        }
+        call.arg(new_epoch()).arg(millis(keep.ttl));
+        for stream in streams {
+            call.arg(self.key(stream));
+        }
+        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+        keep: Retention,
+    ) -> Result<History, PubSubError> {
+        let mut conn = self.commands.clone();
+        let value: redis::Value = self
+            .history
+            .key(self.key(&format!("stream-meta:{stream}")))
+            .key(self.key(&format!("stream:{stream}")))
+            .arg(after)
+            .arg(limit)
+            .arg(new_epoch())
+            .arg(millis(keep.ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(fail)?;
+        redis_streams::history(value, after)
+            .ok_or_else(|| PubSubError(format!("unreadable history of {stream}")))
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("GET")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        match ttl {
+            Some(ttl) => conn.pset_ex::<_, _, ()>(key, value, millis(ttl)).await,
+            None => conn.set::<_, _, ()>(key, value).await,
+        }
+        .map_err(fail)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.get(self.key(key)).await.map_err(fail)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.del::<_, ()>(self.key(key)).await.map_err(fail)
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)
+    }
+
+    async fn increment(&self, key: &str, window: Duration) -> Result<(i64, u64), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        // One atomic round trip: create the counter with its window if missing, count,
+        // and read how long the window still runs.
+        let (count, ttl_ms): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(window))
+            .ignore()
+            .incr(&key, 1)
+            .pttl(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(fail)?;
+        let left = if ttl_ms > 0 {
+            (ttl_ms as u64).div_ceil(1000)
+        } else {
+            0
+        };
+        Ok((count, left))
+    }
+
+    async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let key = self.key(key);
+        redis::pipe()
+            .atomic()
+            .hset(&key, field, value)
+            .ignore()
+            .pexpire(&key, millis(ttl) as i64)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(fail)
+    }
+
+    async fn hash_delete(&self, key: &str, field: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.hdel::<_, _, ()>(self.key(key), field)
+            .await
+            .map_err(fail)
+    }
+
+    async fn hash_get_all(&self, key: &str) -> Result<HashMap<String, String>, PubSubError> {
+        let mut conn = self.commands.clone();
+        conn.hgetall(self.key(key)).await.map_err(fail)
+    }
+
+    async fn hash_get_all_many(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<HashMap<String, String>>, PubSubError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.commands.clone();
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.hgetall(self.key(key));
+        }
+        pipe.query_async(&mut conn).await.map_err(fail)
+    }
+}

@@ -1,0 +1,327 @@
+//! The one way a subgraph serves a live subscription: a slot counted against the
+//! viewer's caps, presence kept while it is open, and an end when its session ends.
+//!
+//! Caps are per signed-in session (each client socket carries its own session's
+//! token, so this is the cap per socket) and per user (over all sessions and
+//! sockets), counted in this process. The gateway runs every subscription as its own
+//! upstream stream (no de-duplication), so each one is counted here exactly once.
+//!
+//! Authority is checked for as long as it is used, not only when the socket opened:
+//! a subscription ends with `UNAUTHENTICATED` when its access token expires, and
+//! within moments of its session ending (logout, revocation, a password change or
+//! reset, account deletion). Auth announces an ended session on
+//! [`crate::token::SESSIONS_ENDED`]; each process listens there once
+//! ([`SubscriptionSlots::watch_ended_sessions`]) and ends that session's streams. If
+//! the listener may have missed an announcement (its connection was lost), it asks
+//! the store about every session it holds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::token::{SESSIONS_ENDED, Viewer, session_ended};
+use echostream_ports::Error;
+use echostream_ports::pubsub::{Heard, PubSub};
+use echostream_presence_tracking::Tracker;
+
+/// Live subscriptions by session and by user, with their caps.
+pub struct SubscriptionSlots {
+    per_session: usize,
+    per_user: usize,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    sessions: HashMap<Uuid, Session>,
+    users: HashMap<Uuid, usize>,
+}
+
+/// A session with live subscriptions in this process.
+struct Session {
+    live: usize,
+    /// Cancelled when the session ends: every one of its streams ends.
+    ended: CancellationToken,
+}
+
+/// One live subscription's place; released when dropped (the stream ended or the
+/// client went away).
+pub struct Slot {
+    slots: Arc<SubscriptionSlots>,
+    user: Uuid,
+    session: Uuid,
+    ended: CancellationToken,
+}
+
+impl SubscriptionSlots {
+    /// Caps of `per_session` and `per_user` live subscriptions.
+    pub fn new(per_session: usize, per_user: usize) -> Arc<SubscriptionSlots> {
+        Arc::new(SubscriptionSlots {
+            per_session,
+            per_user,
+            counts: Mutex::new(Counts::default()),
+        })
+    }
+
+    /// Takes a slot for `viewer`, or refuses with `RATE_LIMITED` naming the cap.
+    pub fn acquire(self: &Arc<Self>, viewer: &Viewer) -> Result<Slot, Error> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let session = counts
+            .sessions
+            .get(&viewer.session_id)
+            .map_or(0, |s| s.live);
+        if session >= self.per_session {
+            return Err(Error::TooMany(format!(
+                "this connection already has {session} live subscriptions \
+                 (gateway.limits.max_subscriptions_per_session); complete one first"
+            )));
+        }
+        let user = counts.users.get(&viewer.user_id).copied().unwrap_or(0);
+        if user >= self.per_user {
+            return Err(Error::TooMany(format!(
+                "you already have {user} live subscriptions over all your devices \
+                 (gateway.limits.max_subscriptions_per_user); complete one first"
+            )));
+        }
+        let entry = counts
+            .sessions
+            .entry(viewer.session_id)
+            .or_insert_with(|| Session {
+                live: 0,
+                ended: CancellationToken::new(),
+            });
+        entry.live += 1;
+        let ended = entry.ended.clone();
+        *counts.users.entry(viewer.user_id).or_default() += 1;
+        Ok(Slot {
+            slots: Arc::clone(self),
+            user: viewer.user_id,
+            session: viewer.session_id,
+            ended,
+        })
+    }
+
+    /// Takes a slot for `viewer` as [`SubscriptionSlots::acquire`] does, then makes
+    /// sure its session has not ended meanwhile (an end announced before the slot
+    /// was taken would otherwise go unheard): `UNAUTHENTICATED` if it has, or if the
+    /// token has expired.
+    pub async fn open(
+        self: &Arc<Self>,
+        viewer: &Viewer,
+        pubsub: &dyn PubSub,
+    ) -> Result<Slot, Error> {
+        if viewer.authority_ends_at() <= chrono::Utc::now().timestamp() {
+            return Err(expired());
+        }
+        let slot = self.acquire(viewer)?;
+        if session_ended(pubsub, viewer.session_id).await? {
+            return Err(ended());
+        }
+        Ok(slot)
+    }
+
+    /// Live subscriptions of one session now.
+    pub fn of_session(&self, session: Uuid) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.sessions.get(&session).map_or(0, |s| s.live)
+    }
+
+    /// Ends every live subscription of `session` in this process.
+    pub fn end(&self, session: Uuid) {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = counts.sessions.get(&session) {
+            s.ended.cancel();
+        }
+    }
+
+    fn live_sessions(&self) -> Vec<Uuid> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.sessions.keys().copied().collect()
+    }
+
+    /// Listens for ended sessions on `pubsub` until `shutdown` and ends their
+    /// subscriptions. Whenever the listener may have missed an announcement (it
+    /// could not listen, or its connection was lost and made again), it asks the
+    /// store about each session with live subscriptions here.
+    pub fn watch_ended_sessions(
+        self: &Arc<Self>,
+        pubsub: Arc<dyn PubSub>,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let slots = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let heard = pubsub.listen(&[SESSIONS_ENDED.to_string()]).await;
+                // Listening (or not) from here: what was announced before is asked.
+                slots.recheck(pubsub.as_ref()).await;
+                let mut heard = match heard {
+                    Ok(heard) => heard,
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot hear ended sessions yet; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                };
+                loop {
+                    let next = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        next = heard.next() => next,
+                    };
+                    match next {
+                        Some(Heard::Frame(text)) => match Uuid::parse_str(text.trim()) {
+                            Ok(session) => slots.end(session),
+                            Err(_) => tracing::warn!(%text, "not a session id"),
+                        },
+                        Some(Heard::Lagged) => slots.recheck(pubsub.as_ref()).await,
+                        None => break,
+                    }
+                }
+            }
+        })
+    }
+
+    /// Ends the live sessions that the store says have ended.
+    async fn recheck(&self, pubsub: &dyn PubSub) {
+        for session in self.live_sessions() {
+            match session_ended(pubsub, session).await {
+                Ok(true) => self.end(session),
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "cannot ask whether sessions ended");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn ended() -> Error {
+    Error::Unauthenticated("this session has ended; sign in again".into())
+}
+
+fn expired() -> Error {
+    Error::Unauthenticated("the access token has expired; refresh it and subscribe again".into())
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.slots.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = counts.sessions.get_mut(&self.session) {
+            s.live -= 1;
+            if s.live == 0 {
+                counts.sessions.remove(&self.session);
+            }
+        }
+        release(&mut counts.users, self.user);
+    }
+}
+
+fn release(map: &mut HashMap<Uuid, usize>, key: Uuid) {
+    if let Some(n) = map.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Serves `stream` as the live subscription that holds `slot` (taken with
+/// [`SubscriptionSlots::open`] before anything was subscribed): while open, it
+/// keeps the slot and keeps its user online. When the session ends or the token
+/// expires, it yields `UNAUTHENTICATED` once and ends.
+pub fn serve<S>(
+    slot: Slot,
+    tracker: Arc<Tracker>,
+    viewer: Viewer,
+    stream: S,
+) -> impl Stream<Item = Result<S::Item, async_graphql::Error>>
+where
+    S: Stream + Send + 'static,
+    S::Item: Send,
+{
+    let left = (viewer.authority_ends_at() - chrono::Utc::now().timestamp()).max(0) as u64;
+    let ending = slot.ended.clone();
+    let end = async move {
+        tokio::select! {
+            _ = ending.cancelled() => ended(),
+            _ = tokio::time::sleep(Duration::from_secs(left)) => expired(),
+        }
+    };
+    let items = echostream_presence_tracking::track(tracker, viewer.device(), stream).map(Ok);
+    async_stream::stream! {
+        // The stream owns the slot, so it is released when the stream is dropped.
+        let _held = slot;
+        let mut end = std::pin::pin!(end);
+        let mut items = std::pin::pin!(items);
+        loop {
+            tokio::select! {
+                biased;
+                error = &mut end => {
+                    yield Err(async_graphql::ErrorExtensions::extend(&error));
+                    break;
+                }
+                item = items.next() => match item {
+                    Some(item) => yield item,
+                    None => break,
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(user: Uuid, session: Uuid) -> Viewer {
+        Viewer {
+            user_id: user,
+            session_id: session,
+            device_id: "d".into(),
+            expires_at: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_session_gets_its_cap_then_rate_limited_until_one_ends() {
+        let slots = SubscriptionSlots::new(2, 10);
+        let me = viewer(Uuid::now_v7(), Uuid::now_v7());
+        let a = slots.acquire(&me).unwrap();
+        let _b = slots.acquire(&me).unwrap();
+        let refused = slots.acquire(&me).err().unwrap();
+        assert_eq!(refused.code(), "RATE_LIMITED");
+        assert!(
+            refused
+                .to_string()
+                .contains("max_subscriptions_per_session")
+        );
+        drop(a);
+        assert_eq!(slots.of_session(me.session_id), 1);
+        assert!(slots.acquire(&me).is_ok());
+    }
+
+    #[test]
+    fn the_user_cap_spans_sessions() {
+        let slots = SubscriptionSlots::new(5, 3);
+        let user = Uuid::now_v7();
+        let held: Vec<Slot> = (0..3)
+            .map(|_| slots.acquire(&viewer(user, Uuid::now_v7())).unwrap())
+            .collect();
+        let refused = slots.acquire(&viewer(user, Uuid::now_v7())).err().unwrap();
+        assert!(refused.to_string().contains("max_subscriptions_per_user"));
+        // Another user is not affected.
+        assert!(
+            slots
+                .acquire(&viewer(Uuid::now_v7(), Uuid::now_v7()))
+                .is_ok()
+        );
+        drop(held);
+        assert!(slots.acquire(&viewer(user, Uuid::now_v7())).is_ok());
+    }
+}
