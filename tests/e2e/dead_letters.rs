@@ -2,7 +2,7 @@
 //! retries while its partition goes on, listed and replayed with the operator's
 //! command (`echostream dead-letters`). Services profile: the test publishes to the
 //! platform's Kafka topics from outside (the embedded log lives inside the process;
-//! `subgraphs/shared/tests/ports.rs` parks and replays on it).
+//! `crates/ports/tests/ports.rs` parks and replays on it).
 
 use std::time::Duration;
 
