@@ -151,9 +151,24 @@ impl Event for MessageSent {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationCreated {
     pub conversation_id: Uuid,
-    /// `direct` or `group`.
-    pub kind: String,
+    pub kind: ConversationKind,
     pub member_ids: Vec<Uuid>,
+}
+
+/// A conversation between two people, or a group (stored, and on the wire, as
+/// `direct` and `group`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(feature = "sea-orm", sea_orm(rs_type = "String", db_type = "Text"))]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationKind {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "direct"))]
+    Direct,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "group"))]
+    Group,
 }
 
 impl Event for ConversationCreated {
@@ -293,7 +308,7 @@ mod tests {
         });
         round_trips(ConversationCreated {
             conversation_id: Uuid::now_v7(),
-            kind: "direct".into(),
+            kind: ConversationKind::Direct,
             member_ids: vec![Uuid::now_v7(), Uuid::now_v7()],
         });
     }

@@ -188,6 +188,52 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
 
+    /// Every state enum keeps the spelling that events already in the log, and rows
+    /// already stored, carry; the stored spelling is the wire spelling.
+    #[test]
+    fn state_enums_keep_their_spellings() {
+        use chat::ConversationKind;
+        use notification::NotificationKind;
+        use profile::{Audience, ImageKind};
+        fn wire<T: serde::Serialize>(value: T) -> String {
+            serde_json::to_value(value)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+        let spellings = [
+            (wire(ConversationKind::Direct), "direct"),
+            (wire(ConversationKind::Group), "group"),
+            (wire(Audience::Everyone), "everyone"),
+            (wire(Audience::Friends), "friends"),
+            (wire(Audience::Nobody), "nobody"),
+            (wire(ImageKind::Avatar), "avatar"),
+            (wire(ImageKind::Cover), "cover"),
+            (wire(NotificationKind::Message), "message"),
+            (wire(NotificationKind::FriendRequest), "friend_request"),
+            (
+                wire(NotificationKind::FriendRequestAccepted),
+                "friend_request_accepted",
+            ),
+        ];
+        for (got, want) in spellings {
+            assert_eq!(got, want);
+        }
+        #[cfg(feature = "sea-orm")]
+        {
+            use sea_orm::{ActiveEnum, Iterable};
+            fn stored_as_sent<T: ActiveEnum<Value = String> + Iterable + serde::Serialize>() {
+                for value in T::iter() {
+                    assert_eq!(value.to_value(), wire(&value));
+                }
+            }
+            stored_as_sent::<ConversationKind>();
+            stored_as_sent::<Audience>();
+            stored_as_sent::<NotificationKind>();
+        }
+    }
+
     #[test]
     fn topic_is_the_domain_of_the_type() {
         let e = Envelope::new("chat.message.sent", None, "c1", serde_json::json!({}));

@@ -148,10 +148,17 @@ impl Event for UserUnblocked {
 #[serde(rename_all = "camelCase")]
 pub struct ProfileMediaChanged {
     pub user_id: Uuid,
-    /// `avatar` or `cover`.
-    pub kind: String,
+    pub kind: ImageKind,
     /// The image's key prefix in object storage; None when removed.
     pub key: Option<String>,
+}
+
+/// Which of a profile's images (on the wire: `avatar`, `cover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    Avatar,
+    Cover,
 }
 
 impl Event for ProfileMediaChanged {
@@ -162,34 +169,24 @@ impl Event for ProfileMediaChanged {
     }
 }
 
-/// Who a privacy setting lets in.
+/// Who a privacy setting lets in (stored as its serde spelling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(feature = "sea-orm", sea_orm(rs_type = "String", db_type = "Text"))]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "everyone"))]
     Everyone,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "friends"))]
     Friends,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "nobody"))]
     Nobody,
 }
 
 impl Audience {
-    /// The stored spelling (`everyone`, `friends`, `nobody`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Audience::Everyone => "everyone",
-            Audience::Friends => "friends",
-            Audience::Nobody => "nobody",
-        }
-    }
-
-    /// Reads the stored spelling; anything else is the strictest audience.
-    pub fn parse(stored: &str) -> Audience {
-        match stored {
-            "everyone" => Audience::Everyone,
-            "friends" => Audience::Friends,
-            _ => Audience::Nobody,
-        }
-    }
-
     /// Whether someone who is (or is not) a friend is let in.
     pub fn admits(self, friend: bool) -> bool {
         match self {
@@ -280,7 +277,7 @@ mod tests {
         });
         round_trips(ProfileMediaChanged {
             user_id: a,
-            kind: "avatar".into(),
+            kind: ImageKind::Avatar,
             key: Some(format!("media/{a}/x")),
         });
         round_trips(PrivacyChanged {

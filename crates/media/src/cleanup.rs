@@ -16,7 +16,7 @@ use sea_orm::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{EXPIRES, delete_objects, stored};
+use super::{MediaState, delete_objects, stored};
 use echostream_ports::Error;
 use echostream_ports::objects::ObjectStore;
 
@@ -82,15 +82,15 @@ impl Cleanup {
         let due = stored::Entity::find()
             .filter(
                 Condition::any()
-                    .add(stored::Column::State.eq("doomed"))
+                    .add(stored::Column::State.eq(MediaState::Doomed))
                     .add(
                         stored::Column::State
-                            .eq("pending")
+                            .eq(MediaState::Pending)
                             .and(stored::Column::Since.lt(Utc::now() - after)),
                     )
                     .add(
                         stored::Column::State
-                            .eq(EXPIRES)
+                            .eq(MediaState::Expires)
                             .and(stored::Column::Since.lt(Utc::now())),
                     ),
             )
@@ -104,17 +104,21 @@ impl Cleanup {
             if claimed.rows_affected == 0 {
                 continue; // another instance has it
             }
-            let gone = if row.state == EXPIRES {
-                self.objects.delete(&row.key).await.map_err(Error::from)
-            } else {
-                delete_objects(self.objects.as_ref(), &row.key).await
+            let gone = match row.state {
+                MediaState::Expires => self.objects.delete(&row.key).await.map_err(Error::from),
+                MediaState::Pending | MediaState::Doomed => {
+                    delete_objects(self.objects.as_ref(), &row.key).await
+                }
             };
             if let Err(err) = gone {
                 tracing::warn!(key = %row.key, %err, "media not deleted; retrying later");
+                // An unconfirmed upload that could not go is now simply to go.
+                let state = match row.state {
+                    MediaState::Expires => MediaState::Expires,
+                    MediaState::Pending | MediaState::Doomed => MediaState::Doomed,
+                };
                 let mut back = row.into_active_model();
-                if back.state.as_ref() != EXPIRES {
-                    back.state = sea_orm::Set("doomed".into());
-                }
+                back.state = sea_orm::Set(state);
                 back.insert(&self.db).await?;
                 continue;
             }

@@ -33,6 +33,8 @@ use echostream_config::MediaConfig;
 use echostream_ports::Error;
 use echostream_ports::objects::ObjectStore;
 
+pub use stored::{MediaKind, MediaState};
+
 /// The `media` table: uploads waiting for confirmation, and images waiting to be
 /// deleted.
 pub mod stored {
@@ -45,18 +47,56 @@ pub mod stored {
         pub id: Uuid,
         /// Who uploaded it (or whose image it was).
         pub user_id: Uuid,
-        /// What it is for, in the subgraph's words (`avatar`, `cover`, `group`).
-        pub kind: String,
+        pub kind: MediaKind,
         /// The key prefix of the image's objects.
         pub key: String,
         /// What the client declared it would upload.
         pub content_type: String,
         pub declared_bytes: i64,
-        /// `pending`, `doomed`, or `expires` (one object, `key` itself, deleted at
-        /// `since`).
-        pub state: String,
-        /// When it was asked for or doomed; for `expires`, when it is to go.
+        pub state: MediaState,
+        /// When it was asked for or doomed; for `Expires`, when it is to go.
         pub since: DateTimeUtc,
+    }
+
+    /// What an upload or an object is for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum MediaKind {
+        /// A user's profile picture (profile).
+        #[sea_orm(string_value = "avatar")]
+        Avatar,
+        /// A user's cover image (profile).
+        #[sea_orm(string_value = "cover")]
+        Cover,
+        /// A group's picture (chat).
+        #[sea_orm(string_value = "group")]
+        GroupAvatar,
+        /// A data export, one object with an expiring link (chat).
+        #[sea_orm(string_value = "export")]
+        Export,
+    }
+
+    impl MediaKind {
+        /// Whether the image's renditions are cropped to squares.
+        pub fn square(self) -> bool {
+            match self {
+                MediaKind::Avatar | MediaKind::GroupAvatar => true,
+                MediaKind::Cover | MediaKind::Export => false,
+            }
+        }
+    }
+
+    /// Where a row stands: an upload waiting for confirmation, objects waiting to
+    /// be deleted, or one object (`key` itself) to be deleted at `since`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum MediaState {
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        #[sea_orm(string_value = "doomed")]
+        Doomed,
+        #[sea_orm(string_value = "expires")]
+        Expires,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -147,7 +187,7 @@ impl Images<'_> {
     pub async fn request_upload(
         &self,
         uploader: Uuid,
-        kind: &str,
+        kind: MediaKind,
         (id, prefix): (Uuid, String),
         content_type: &str,
         bytes: i64,
@@ -170,7 +210,7 @@ impl Images<'_> {
         }
         let pending = stored::Entity::find()
             .filter(stored::Column::UserId.eq(uploader))
-            .filter(stored::Column::State.eq("pending"))
+            .filter(stored::Column::State.eq(MediaState::Pending))
             .count(db)
             .await?;
         if pending >= MAX_PENDING {
@@ -185,11 +225,11 @@ impl Images<'_> {
         stored::ActiveModel {
             id: Set(id),
             user_id: Set(uploader),
-            kind: Set(kind.into()),
+            kind: Set(kind),
             key: Set(prefix),
             content_type: Set(content_type.into()),
             declared_bytes: Set(bytes),
-            state: Set("pending".into()),
+            state: Set(MediaState::Pending),
             since: Set(Utc::now()),
         }
         .insert(db)
@@ -204,16 +244,14 @@ impl Images<'_> {
     }
 
     /// Checks `uploader`'s pending upload `id`, asked for under `owner` (the owner
-    /// given to [`new_prefix`]), and writes its renditions (`square` says, from the
-    /// upload's kind, whether to crop them to squares); returns its row, for the caller
-    /// to [`claim`]. An upload asked for another owner is not found. A refused upload
+    /// given to [`new_prefix`]), and writes its renditions (cropped to squares when
+    /// its kind says so); returns its row, for the caller to [`claim`]. An upload asked for another owner is not found. A refused upload
     /// is deleted at once, with a `BAD_USER_INPUT` saying why.
     pub async fn check_upload(
         &self,
         uploader: Uuid,
         id: Uuid,
         owner: &str,
-        square: impl FnOnce(&str) -> bool,
     ) -> Result<stored::Model, Error> {
         let Images {
             db,
@@ -222,7 +260,7 @@ impl Images<'_> {
         } = *self;
         let upload = stored::Entity::find_by_id(id)
             .filter(stored::Column::UserId.eq(uploader))
-            .filter(stored::Column::State.eq("pending"))
+            .filter(stored::Column::State.eq(MediaState::Pending))
             .filter(stored::Column::Key.starts_with(format!("media/{owner}/")))
             .one(db)
             .await?
@@ -253,7 +291,7 @@ impl Images<'_> {
                 upload.declared_bytes, limits.max_image_bytes
             )));
         }
-        let (max_side, square) = (limits.max_image_pixels, square(&upload.kind));
+        let (max_side, square) = (limits.max_image_pixels, upload.kind.square());
         let permit = DECODES.acquire().await.map_err(Error::internal)?;
         let checked = tokio::task::spawn_blocking(move || images::accept(&bytes, max_side, square))
             .await
@@ -289,17 +327,17 @@ pub async fn claim(txn: &impl ConnectionTrait, upload: &stored::Model) -> Result
 pub async fn doom(
     db: &impl ConnectionTrait,
     user: Uuid,
-    kind: &str,
+    kind: MediaKind,
     prefix: String,
 ) -> Result<(), Error> {
     stored::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         key: Set(prefix),
         content_type: Set(String::new()),
         declared_bytes: Set(0),
-        state: Set("doomed".into()),
+        state: Set(MediaState::Doomed),
         since: Set(Utc::now()),
     }
     .insert(db)
@@ -312,18 +350,18 @@ pub async fn doom(
 pub async fn expire_at(
     db: &impl ConnectionTrait,
     user: Uuid,
-    kind: &str,
+    kind: MediaKind,
     key: &str,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), Error> {
     stored::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         key: Set(key.into()),
         content_type: Set(String::new()),
         declared_bytes: Set(0),
-        state: Set(EXPIRES.into()),
+        state: Set(MediaState::Expires),
         since: Set(at),
     }
     .insert(db)
@@ -333,20 +371,21 @@ pub async fn expire_at(
 
 /// Brings forward to now the deletion of every object of `user` of `kind` recorded
 /// with [`expire_at`] (an account deleted: its exports go at once).
-pub async fn expire_now(db: &impl ConnectionTrait, user: Uuid, kind: &str) -> Result<(), Error> {
+pub async fn expire_now(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    kind: MediaKind,
+) -> Result<(), Error> {
     use sea_orm::sea_query::Expr;
     stored::Entity::update_many()
         .col_expr(stored::Column::Since, Expr::value(Utc::now()))
         .filter(stored::Column::UserId.eq(user))
         .filter(stored::Column::Kind.eq(kind))
-        .filter(stored::Column::State.eq(EXPIRES))
+        .filter(stored::Column::State.eq(MediaState::Expires))
         .exec(db)
         .await?;
     Ok(())
 }
-
-/// The state of a row whose one object is deleted at its `since`.
-pub const EXPIRES: &str = "expires";
 
 /// Deletes a refused upload now.
 async fn discard(

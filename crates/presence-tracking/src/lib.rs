@@ -119,7 +119,8 @@ pub fn summarise(fields: &HashMap<String, String>, now_ms: i64, away_after: Dura
             device.live |= live_until > now_ms;
             saw(active);
         } else if let Some(session) = field.strip_prefix("d:") {
-            devices.entry(session).or_default().said_away = value == "away";
+            // The entry is there only while the device says it is away.
+            devices.entry(session).or_default().said_away = true;
         }
     }
     let present: Vec<&DeviceState> = devices.values().filter(|d| d.live).collect();

@@ -12,13 +12,14 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 
 use echostream_config::DirectMessagePolicy;
-use echostream_contracts::profile::{Audience, PrivacyChanged, PrivacySettings};
+use echostream_contracts::profile::{PrivacyChanged, PrivacySettings};
 use echostream_ports::Error;
 use echostream_ports::events::Delivery;
 use echostream_ports::events::consumer::{Work, apply_once};
 
 /// The `privacy_settings` table.
 pub mod setting {
+    use echostream_contracts::profile::Audience;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -26,10 +27,10 @@ pub mod setting {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: Uuid,
-        pub direct_messages: String,
-        pub presence: String,
+        pub direct_messages: Audience,
+        pub presence: Audience,
         pub read_receipts: bool,
-        pub group_adds: String,
+        pub group_adds: Audience,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -41,10 +42,10 @@ pub mod setting {
 impl From<setting::Model> for PrivacySettings {
     fn from(row: setting::Model) -> Self {
         PrivacySettings {
-            direct_messages: Audience::parse(&row.direct_messages),
-            presence: Audience::parse(&row.presence),
+            direct_messages: row.direct_messages,
+            presence: row.presence,
             read_receipts: row.read_receipts,
-            group_adds: Audience::parse(&row.group_adds),
+            group_adds: row.group_adds,
         }
     }
 }
@@ -85,10 +86,10 @@ pub async fn save(
     use setting::Column;
     setting::Entity::insert(setting::ActiveModel {
         user_id: Set(user),
-        direct_messages: Set(settings.direct_messages.as_str().into()),
-        presence: Set(settings.presence.as_str().into()),
+        direct_messages: Set(settings.direct_messages),
+        presence: Set(settings.presence),
         read_receipts: Set(settings.read_receipts),
-        group_adds: Set(settings.group_adds.as_str().into()),
+        group_adds: Set(settings.group_adds),
     })
     .on_conflict(
         OnConflict::column(Column::UserId)
@@ -152,6 +153,7 @@ pub async fn apply_auth_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use echostream_contracts::profile::Audience;
 
     fn with_presence(presence: Audience) -> PrivacySettings {
         PrivacySettings {

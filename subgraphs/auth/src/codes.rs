@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use echostream_service::Error;
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DeriveActiveEnum, EntityTrait, EnumIter, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -19,26 +19,21 @@ use crate::entities::email_code;
 /// Wrong guesses allowed on one code before it is void.
 pub const MAX_ATTEMPTS: i32 = 5;
 
-/// What a code proves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a code proves (stored, and hashed with the code, as `verify_email`,
+/// `reset_password`, `change_email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Purpose {
+    #[sea_orm(string_value = "verify_email")]
     VerifyEmail,
+    #[sea_orm(string_value = "reset_password")]
     ResetPassword,
+    #[sea_orm(string_value = "change_email")]
     ChangeEmail,
 }
 
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::VerifyEmail => "verify_email",
-            Purpose::ResetPassword => "reset_password",
-            Purpose::ChangeEmail => "change_email",
-        }
-    }
-}
-
 fn hash(user: Uuid, purpose: Purpose, code: &str) -> String {
-    let digest = Sha256::digest(format!("{user}:{}:{code}", purpose.as_str()).as_bytes());
+    let digest = Sha256::digest(format!("{user}:{}:{code}", purpose.to_value()).as_bytes());
     base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest)
 }
 
@@ -58,7 +53,7 @@ pub async fn issue(
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(email_code::Column::UserId.eq(user))
-        .filter(email_code::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_code::Column::Purpose.eq(purpose))
         .filter(email_code::Column::ConsumedAt.is_null())
         .exec(db)
         .await?;
@@ -66,7 +61,7 @@ pub async fn issue(
     email_code::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user),
-        purpose: Set(purpose.as_str().into()),
+        purpose: Set(purpose),
         code_hash: Set(hash(user, purpose, &code)),
         attempts: Set(0),
         expires_at: Set(now + ttl),
@@ -104,7 +99,7 @@ pub async fn check(
     well_formed(code)?;
     let live = email_code::Entity::find()
         .filter(email_code::Column::UserId.eq(user))
-        .filter(email_code::Column::Purpose.eq(purpose.as_str()))
+        .filter(email_code::Column::Purpose.eq(purpose))
         .filter(email_code::Column::ConsumedAt.is_null())
         .order_by_desc(email_code::Column::CreatedAt)
         .one(db)
@@ -129,4 +124,27 @@ pub async fn consume(db: &impl ConnectionTrait, code: email_code::Model) -> Resu
     used.consumed_at = Set(Some(Utc::now()));
     used.update(db).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes already stored stay valid: each purpose is stored, and hashed, with the
+    /// spelling it always had.
+    #[test]
+    fn purposes_keep_their_stored_spelling() {
+        let user = Uuid::nil();
+        for (purpose, stored) in [
+            (Purpose::VerifyEmail, "verify_email"),
+            (Purpose::ResetPassword, "reset_password"),
+            (Purpose::ChangeEmail, "change_email"),
+        ] {
+            assert_eq!(purpose.to_value(), stored);
+            let digest = Sha256::digest(format!("{user}:{stored}:123456").as_bytes());
+            let want =
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest);
+            assert_eq!(hash(user, purpose, "123456"), want);
+        }
+    }
 }

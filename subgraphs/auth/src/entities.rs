@@ -32,13 +32,15 @@ pub mod user {
 pub mod email_code {
     use sea_orm::entity::prelude::*;
 
+    pub use crate::codes::Purpose;
+
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "email_codes")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub user_id: Uuid,
-        pub purpose: String,
+        pub purpose: Purpose,
         pub code_hash: String,
         pub attempts: i32,
         pub expires_at: DateTimeUtc,

@@ -4,13 +4,14 @@
 pub mod conversation {
     use sea_orm::entity::prelude::*;
 
+    pub use echostream_contracts::chat::ConversationKind;
+
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "conversations")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
-        /// `direct` or `group`.
-        pub kind: String,
+        pub kind: ConversationKind,
         /// For direct conversations: the two user ids, sorted; keeps one per pair.
         #[sea_orm(unique)]
         pub direct_key: Option<String>,
@@ -40,6 +41,8 @@ pub mod conversation {
 pub mod member {
     use sea_orm::entity::prelude::*;
 
+    pub use crate::conversations::permissions::Role;
+
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "members")]
     pub struct Model {
@@ -47,8 +50,7 @@ pub mod member {
         pub conversation_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: Uuid,
-        /// `owner`, `admin` or `member`.
-        pub role: String,
+        pub role: Role,
         /// Everything up to this `seq` has been read; unread counts derive from it.
         pub last_read_seq: i64,
         pub joined_at: DateTimeUtc,
@@ -84,10 +86,19 @@ pub mod message {
         pub client_key: String,
         pub body: String,
         pub created_at: DateTimeUtc,
-        /// `text` or `system` (a membership or info change, told by `system`).
-        pub kind: String,
+        pub kind: Kind,
         /// What a system item records (`contracts::chat::SystemItem`).
         pub system: Option<Json>,
+    }
+
+    /// Something a member wrote, or a membership or info change (told by `system`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Kind {
+        #[sea_orm(string_value = "text")]
+        Text,
+        #[sea_orm(string_value = "system")]
+        System,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

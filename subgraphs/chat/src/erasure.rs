@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations::{self, groups};
+use crate::entities::conversation::ConversationKind;
 use crate::entities::{member, message};
 use crate::receipts;
 
@@ -24,22 +25,21 @@ use crate::receipts;
 /// re-delivered event): what is done already is skipped.
 pub async fn erase(chat: &Chat, user: Uuid) -> Result<(), Error> {
     for conversation in conversations::of_user(&chat.db, user).await? {
-        let ended = if conversation.kind == "group" {
-            groups::leave(chat, user, conversation.id).await.map(drop)
-        } else {
-            leave_direct(chat, user, conversation.id).await
+        let ended = match conversation.kind {
+            ConversationKind::Group => groups::leave(chat, user, conversation.id).await.map(drop),
+            ConversationKind::Direct => leave_direct(chat, user, conversation.id).await,
         };
         match ended {
             Ok(()) | Err(Error::NotFound(_)) => {}
             Err(err) => return Err(err),
         }
     }
-    media::expire_now(&chat.db, user, crate::exports::KIND).await?;
+    media::expire_now(&chat.db, user, media::MediaKind::Export).await?;
     chat.cleanup.wake();
     message::Entity::update_many()
         .col_expr(message::Column::Body, Expr::value(""))
         .filter(message::Column::SenderId.eq(user))
-        .filter(message::Column::Kind.eq("text"))
+        .filter(message::Column::Kind.eq(message::Kind::Text))
         .exec(&chat.db)
         .await?;
     Ok(())

@@ -27,9 +27,6 @@ use crate::entities::message;
 /// How long an export's link, and the export itself, last.
 pub const LINK_TTL: Duration = Duration::from_secs(3600);
 
-/// The `media` kind exports are recorded under.
-pub const KIND: &str = "export";
-
 /// Messages read from the database at once.
 const PAGE: u64 = 1000;
 
@@ -49,7 +46,7 @@ pub async fn export(chat: &Chat, user: Uuid) -> Result<Export, Error> {
     let key = format!("exports/chat/{user}/{}.json", Uuid::now_v7());
     let expires_at = Utc::now() + LINK_TTL;
     // Recorded before it is written: one interrupted midway is deleted all the same.
-    media::expire_at(&chat.db, user, KIND, &key, expires_at).await?;
+    media::expire_at(&chat.db, user, media::MediaKind::Export, &key, expires_at).await?;
     let objects = &chat.ports.objects;
     let mut out = Document {
         writer: objects.writer(&key, "application/json").await?,
@@ -73,7 +70,7 @@ pub async fn export(chat: &Chat, user: Uuid) -> Result<Export, Error> {
     loop {
         let mut page = message::Entity::find()
             .filter(message::Column::SenderId.eq(user))
-            .filter(message::Column::Kind.eq("text"))
+            .filter(message::Column::Kind.eq(message::Kind::Text))
             .order_by_asc(message::Column::Id)
             .limit(PAGE);
         if let Some(after) = after {

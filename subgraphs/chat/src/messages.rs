@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations::{self, groups};
+use crate::entities::conversation::ConversationKind;
 use crate::entities::message;
 use crate::timeline::{self, Item};
 
@@ -57,21 +58,24 @@ pub async fn send(
     {
         return Ok(existing);
     }
-    if !groups::may_send(&conversation, &me.role) {
+    if !groups::may_send(&conversation, me.role) {
         return Err(Error::forbidden("only admins may send in this group"));
     }
     let members = conversations::member_ids(&chat.db, draft.conversation_id).await?;
     // A block between the two makes their direct conversation read-only, both ways;
     // otherwise the recipient's privacy setting and the instance policy still rule.
-    if conversation.kind == "direct" {
-        for other in members.iter().filter(|m| **m != sender) {
-            if blocks::between(&chat.db, sender, *other).await? {
-                return Err(Error::forbidden(
-                    "this conversation is read-only: one of you has blocked the other",
-                ));
+    match conversation.kind {
+        ConversationKind::Direct => {
+            for other in members.iter().filter(|m| **m != sender) {
+                if blocks::between(&chat.db, sender, *other).await? {
+                    return Err(Error::forbidden(
+                        "this conversation is read-only: one of you has blocked the other",
+                    ));
+                }
+                conversations::may_message(chat, sender, *other).await?;
             }
-            conversations::may_message(chat, sender, *other).await?;
         }
+        ConversationKind::Group => {}
     }
     let item = Item {
         sender,

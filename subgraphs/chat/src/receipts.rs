@@ -240,7 +240,7 @@ async fn status_changes(
             .filter(message::Column::ConversationId.eq(conversation))
             .filter(message::Column::Seq.gt(*from))
             .filter(message::Column::Seq.lte(*to))
-            .filter(message::Column::Kind.eq("text"))
+            .filter(message::Column::Kind.eq(message::Kind::Text))
             .into_tuple()
             .all(txn)
             .await?;
@@ -348,7 +348,7 @@ mod tests {
         member::Model {
             conversation_id: Uuid::nil(),
             user_id: user,
-            role: "member".into(),
+            role: crate::conversations::permissions::Role::Member,
             last_read_seq: read,
             joined_at: Utc::now(),
             delivered_seq: delivered,

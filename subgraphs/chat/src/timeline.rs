@@ -89,7 +89,10 @@ pub async fn append(
         client_key: Set(item.client_key),
         body: Set(item.body),
         created_at: Set(now),
-        kind: Set(if system.is_some() { "system" } else { "text" }.into()),
+        kind: Set(match system {
+            Some(_) => message::Kind::System,
+            None => message::Kind::Text,
+        }),
         system: Set(system),
     }
     .insert(txn)

@@ -12,6 +12,7 @@ use echostream_service::Error;
 use uuid::Uuid;
 
 use crate::conversations::{self, groups};
+use crate::entities::conversation::ConversationKind;
 use crate::{Chat, stream};
 
 /// Calls allowed per user and conversation in each [`WINDOW`].
@@ -22,7 +23,7 @@ pub const WINDOW: Duration = Duration::from_secs(10);
 /// Tells the other members that `user` is (or stopped) typing in `conversation`.
 pub async fn set(chat: &Chat, user: Uuid, conversation: Uuid, typing: bool) -> Result<(), Error> {
     let (found, me) = conversations::membership(&chat.db, conversation, user).await?;
-    if !groups::may_send(&found, &me.role) {
+    if !groups::may_send(&found, me.role) {
         return Err(Error::forbidden("only admins may send in this group"));
     }
     let others: Vec<Uuid> = conversations::member_ids(&chat.db, conversation)
@@ -31,7 +32,11 @@ pub async fn set(chat: &Chat, user: Uuid, conversation: Uuid, typing: bool) -> R
         .filter(|m| *m != user)
         .collect();
     let blocked = blocks::blocked_among(&chat.db, user, &others).await?;
-    if found.kind == "direct" && !blocked.is_empty() {
+    let direct = match found.kind {
+        ConversationKind::Direct => true,
+        ConversationKind::Group => false,
+    };
+    if direct && !blocked.is_empty() {
         return Err(Error::forbidden(
             "this conversation is read-only: one of you has blocked the other",
         ));

@@ -10,6 +10,8 @@ use echostream_service::Error;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
+use crate::entities::message;
+
 /// `user`'s unread count in each of their conversations that has any (all of them,
 /// or only `only`), in one query.
 pub async fn counts(
@@ -21,14 +23,15 @@ pub async fn counts(
         "SELECT m.conversation_id, COUNT(*) FROM members mb \
          JOIN messages m ON m.conversation_id = mb.conversation_id \
          AND m.seq > mb.last_read_seq \
-         WHERE mb.user_id = $1 AND m.sender_id <> $2 AND m.kind = 'text'",
+         WHERE mb.user_id = $1 AND m.sender_id <> $2 AND m.kind = $3",
     );
-    let mut values: Vec<sea_orm::Value> = vec![user.into(), user.into()];
+    let mut values: Vec<sea_orm::Value> =
+        vec![user.into(), user.into(), message::Kind::Text.into()];
     if let Some(ids) = only {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
         sql.push_str(&format!(
             " AND mb.conversation_id IN ({})",
             marks.join(", ")

@@ -40,7 +40,7 @@ async fn ten_conversations(
         let now = Utc::now();
         conversation::ActiveModel {
             id: Set(id),
-            kind: Set("group".into()),
+            kind: Set(conversation::ConversationKind::Group),
             direct_key: Set(None),
             title: Set(Some(format!("c{n}"))),
             created_by: Set(me),
@@ -60,7 +60,7 @@ async fn ten_conversations(
             member::ActiveModel {
                 conversation_id: Set(id),
                 user_id: Set(user),
-                role: Set("member".into()),
+                role: Set(member::Role::Member),
                 last_read_seq: Set(0),
                 joined_at: Set(now),
                 delivered_seq: Set(0),
@@ -80,7 +80,7 @@ async fn ten_conversations(
                 client_key: Set(format!("k{n}.{seq}")),
                 body: Set("hello".into()),
                 created_at: Set(now),
-                kind: Set("text".into()),
+                kind: Set(message::Kind::Text),
                 system: Set(None),
             }
             .insert(&db)

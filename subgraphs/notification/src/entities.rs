@@ -4,14 +4,15 @@
 pub mod notification {
     use sea_orm::entity::prelude::*;
 
+    pub use echostream_contracts::notification::NotificationKind;
+
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "notifications")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub user_id: Uuid,
-        /// `message`, `friend_request`, `friend_accepted`.
-        pub kind: String,
+        pub kind: NotificationKind,
         /// The event it was made from; one notification per (user, event).
         pub source_event: Uuid,
         pub payload: Json,

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use echostream_contracts::auth::UserDeleted;
 use echostream_contracts::chat::MessageSent;
-use echostream_contracts::notification::{NotificationFrame, channel};
+use echostream_contracts::notification::{NotificationFrame, NotificationKind, channel};
 use echostream_contracts::profile::{FriendRequestSent, FriendshipCreated};
 use echostream_ports::events::{Delivery, consumer::first_delivery};
 use echostream_ports::pubsub::PubSub;
@@ -20,7 +20,9 @@ use uuid::Uuid;
 use crate::entities::notification;
 
 /// Who gets what from an event: (recipient, kind, payload).
-fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json::Value)>, Error> {
+fn recipients(
+    delivery: &Delivery,
+) -> Result<Vec<(Uuid, NotificationKind, serde_json::Value)>, Error> {
     let event = &delivery.event;
     if let Some(message) = event.decode::<MessageSent>()? {
         // A system item ("ann added bob") is not a message to be notified of.
@@ -38,20 +40,28 @@ fn recipients(delivery: &Delivery) -> Result<Vec<(Uuid, &'static str, serde_json
             .member_ids
             .iter()
             .filter(|m| **m != message.sender_id)
-            .map(|m| (*m, "message", payload.clone()))
+            .map(|m| (*m, NotificationKind::Message, payload.clone()))
             .collect());
     }
     if let Some(request) = event.decode::<FriendRequestSent>()? {
         let payload = json!({
             "requestId": request.request_id, "fromUserId": request.from_user_id,
         });
-        return Ok(vec![(request.to_user_id, "friend_request", payload)]);
+        return Ok(vec![(
+            request.to_user_id,
+            NotificationKind::FriendRequest,
+            payload,
+        )]);
     }
     // The requester learns the answer; the one who accepted knows already.
     if let Some(friendship) = event.decode::<FriendshipCreated>()? {
         let [requester, accepter] = friendship.user_ids;
         let payload = json!({ "requestId": friendship.request_id, "byUserId": accepter });
-        return Ok(vec![(requester, "friend_request_accepted", payload)]);
+        return Ok(vec![(
+            requester,
+            NotificationKind::FriendRequestAccepted,
+            payload,
+        )]);
     }
     Ok(Vec::new())
 }
@@ -86,7 +96,7 @@ pub async fn apply(
                     let row = notification::Model {
                         id: Uuid::now_v7(),
                         user_id: user,
-                        kind: kind.into(),
+                        kind,
                         source_event: event_id,
                         payload,
                         created_at: Utc::now(),
@@ -136,17 +146,17 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {
             "UPDATE notifications SET payload = jsonb_set(payload::jsonb, '{preview}', '\"\"')::json \
-             WHERE kind = 'message' AND payload->>'senderId' = $1"
+             WHERE kind = $1 AND payload->>'senderId' = $2"
         }
         _ => {
             "UPDATE notifications SET payload = json_set(payload, '$.preview', '') \
-             WHERE kind = 'message' AND json_extract(payload, '$.senderId') = ?"
+             WHERE kind = ? AND json_extract(payload, '$.senderId') = ?"
         }
     };
     db.execute(sea_orm::Statement::from_sql_and_values(
         backend,
         sql,
-        [user.to_string().into()],
+        [NotificationKind::Message.into(), user.to_string().into()],
     ))
     .await?;
     Ok(())
@@ -237,7 +247,7 @@ mod tests {
         let who: Vec<Uuid> = got.iter().map(|(u, _, _)| *u).collect();
         assert_eq!(who, [bob, cat], "everyone but the sender");
         for (_, kind, payload) in &got {
-            assert_eq!(*kind, "message");
+            assert_eq!(*kind, NotificationKind::Message);
             assert_eq!(payload["seq"], 7);
             assert_eq!(payload["senderId"], ann.to_string());
             let preview = payload["preview"].as_str().unwrap();
@@ -267,7 +277,7 @@ mod tests {
         };
         let got = recipients(&delivered(&sent)).unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].0, got[0].1), (bob, "friend_request"));
+        assert_eq!((got[0].0, got[0].1), (bob, NotificationKind::FriendRequest));
         assert_eq!(got[0].2["fromUserId"], ann.to_string());
         let accepted = FriendshipCreated {
             request_id: request,
@@ -275,7 +285,10 @@ mod tests {
         };
         let got = recipients(&delivered(&accepted)).unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].0, got[0].1), (ann, "friend_request_accepted"));
+        assert_eq!(
+            (got[0].0, got[0].1),
+            (ann, NotificationKind::FriendRequestAccepted)
+        );
         assert_eq!(got[0].2["byUserId"], bob.to_string());
     }
 }

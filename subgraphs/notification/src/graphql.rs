@@ -57,12 +57,12 @@ fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
 
 /// What a notification is about.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "echostream_contracts::notification::NotificationKind")]
 pub enum NotificationKind {
     Message,
     FriendRequest,
     /// Someone accepted the viewer's friend request.
     FriendRequestAccepted,
-    Other,
 }
 
 /// One entry of the viewer's feed.
@@ -76,20 +76,11 @@ pub struct Notification {
     read: bool,
 }
 
-fn kind(name: &str) -> NotificationKind {
-    match name {
-        "message" => NotificationKind::Message,
-        "friend_request" => NotificationKind::FriendRequest,
-        "friend_request_accepted" => NotificationKind::FriendRequestAccepted,
-        _ => NotificationKind::Other,
-    }
-}
-
 impl From<notification::Model> for Notification {
     fn from(n: notification::Model) -> Self {
         Notification {
             id: ID(n.id.to_string()),
-            kind: kind(&n.kind),
+            kind: n.kind.into(),
             payload: Json(n.payload),
             created_at: n.created_at,
             read: n.read_at.is_some(),
@@ -199,7 +190,7 @@ impl Subscription {
         let keep = |frame: NotificationFrame| {
             Some(Notification {
                 id: ID(frame.id.to_string()),
-                kind: kind(&frame.kind),
+                kind: frame.kind.into(),
                 payload: Json(frame.payload),
                 created_at: frame.created_at,
                 read: false,

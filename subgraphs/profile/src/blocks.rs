@@ -64,14 +64,14 @@ pub async fn block(app: &Profile, me: Uuid, other: Uuid) -> Result<(), Error> {
                     friend_request::Column::ToUser,
                 );
                 let pending = friend_request::Entity::find()
-                    .filter(friend_request::Column::Status.eq("pending"))
+                    .filter(friend_request::Column::Status.eq(friend_request::Status::Pending))
                     .filter(both_ways(from, to, me, other))
                     .all(txn)
                     .await?;
                 for request in pending {
                     let user_ids = [request.from_user, request.to_user];
                     let mut row: friend_request::ActiveModel = request.into();
-                    row.status = Set("cancelled".into());
+                    row.status = Set(friend_request::Status::Cancelled);
                     row.responded_at = Set(Some(chrono::Utc::now()));
                     let saved = row.update(txn).await?;
                     let event = FriendRequestCancelled {

@@ -47,10 +47,24 @@ pub mod friend_request {
         pub id: Uuid,
         pub from_user: Uuid,
         pub to_user: Uuid,
-        /// `pending`, `accepted`, `declined` or `cancelled`.
-        pub status: String,
+        pub status: Status,
         pub created_at: DateTimeUtc,
         pub responded_at: Option<DateTimeUtc>,
+    }
+
+    /// Where a request stands: waiting for an answer, or answered (accepted,
+    /// declined) or taken back (by its sender, or by a block).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Status {
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        #[sea_orm(string_value = "accepted")]
+        Accepted,
+        #[sea_orm(string_value = "declined")]
+        Declined,
+        #[sea_orm(string_value = "cancelled")]
+        Cancelled,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,7 +17,8 @@ use uuid::Uuid;
 use echostream_projections::friendships::{are_friends, both_ways};
 
 use crate::Profile;
-use crate::entities::{friend_request, friendship};
+use crate::entities::friend_request::{self, Status};
+use crate::entities::friendship;
 use crate::profiles;
 
 /// Sends a friend request to the user with `username`.
@@ -65,7 +66,7 @@ pub async fn send_request(
                     id: Set(Uuid::now_v7()),
                     from_user: Set(from),
                     to_user: Set(to),
-                    status: Set("pending".into()),
+                    status: Set(Status::Pending),
                     created_at: Set(Utc::now()),
                     responded_at: Set(None),
                 }
@@ -96,7 +97,11 @@ pub async fn respond(
                 let now = Utc::now();
                 let (from, to) = (request.from_user, request.to_user);
                 let mut active: friend_request::ActiveModel = request.into();
-                active.status = Set(if accept { "accepted" } else { "declined" }.into());
+                active.status = Set(if accept {
+                    Status::Accepted
+                } else {
+                    Status::Declined
+                });
                 active.responded_at = Set(Some(now));
                 let saved = active.update(txn).await?;
                 let user_ids = [from, to];
@@ -140,13 +145,13 @@ async fn still_pending(
         .await?
         .filter(mine)
         .ok_or_else(|| Error::not_found("no such friend request"))?;
-    if request.status != "pending" {
-        return Err(Error::conflict(format!(
+    match request.status {
+        Status::Pending => Ok(request),
+        Status::Accepted | Status::Declined | Status::Cancelled => Err(Error::conflict(format!(
             "this request is already {}",
-            request.status
-        )));
+            sea_orm::ActiveEnum::to_value(&request.status)
+        ))),
     }
-    Ok(request)
 }
 
 /// Takes back a pending request `me` sent.
@@ -161,7 +166,7 @@ pub async fn cancel(
             Box::pin(async move {
                 let user_ids = [request.from_user, request.to_user];
                 let mut active: friend_request::ActiveModel = request.into();
-                active.status = Set("cancelled".into());
+                active.status = Set(Status::Cancelled);
                 active.responded_at = Set(Some(Utc::now()));
                 let saved = active.update(txn).await?;
                 let event = FriendRequestCancelled {
@@ -239,7 +244,7 @@ pub async fn pending_page(
     );
     let query = friend_request::Entity::find()
         .filter(party.eq(me))
-        .filter(friend_request::Column::Status.eq("pending"));
+        .filter(friend_request::Column::Status.eq(Status::Pending));
     pages::fetch(db, query, at, id, page).await
 }
 
@@ -260,7 +265,7 @@ pub async fn standings(
         .map(|f| (f.user_id, f.friend_id))
         .collect();
     let pending = friend_request::Entity::find()
-        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(friend_request::Column::Status.eq(Status::Pending))
         .filter(friend_request::Column::FromUser.is_in(people.iter().copied()))
         .filter(friend_request::Column::ToUser.is_in(people.iter().copied()))
         .all(db)
@@ -325,7 +330,7 @@ pub async fn pending_between(
             .add(friend_request::Column::ToUser.eq(to))
     };
     Ok(friend_request::Entity::find()
-        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(friend_request::Column::Status.eq(Status::Pending))
         .filter(Condition::any().add(direction(a, b)).add(direction(b, a)))
         .one(db)
         .await?)
@@ -344,7 +349,7 @@ pub async fn pending(
     };
     Ok(friend_request::Entity::find()
         .filter(column.eq(me))
-        .filter(friend_request::Column::Status.eq("pending"))
+        .filter(friend_request::Column::Status.eq(Status::Pending))
         .order_by_desc(friend_request::Column::CreatedAt)
         .all(db)
         .await?)

@@ -46,7 +46,7 @@ async fn request(db: &sea_orm::DatabaseConnection, from: Uuid, to: Uuid) {
         id: Set(Uuid::now_v7()),
         from_user: Set(from),
         to_user: Set(to),
-        status: Set("pending".into()),
+        status: Set(friend_request::Status::Pending),
         created_at: Set(Utc::now()),
         responded_at: Set(None),
     }

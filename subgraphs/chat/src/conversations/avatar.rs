@@ -5,21 +5,18 @@
 //! every other change of info.
 
 use echostream_contracts::chat::SystemAction;
-use echostream_media::{self as media, Images, Upload, stored};
+use echostream_media::{self as media, Images, MediaKind, Upload, stored};
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use super::groups::{locked_group, require, told};
+use super::groups::{locked_group, must_be_group, require, told};
 use super::member_ids;
 use super::membership;
 use super::permissions::Action;
 use crate::Chat;
 use crate::entities::conversation;
 use crate::timeline::Item;
-
-/// What the `media` table calls a group avatar.
-const KIND: &str = "group";
 
 fn images(chat: &Chat) -> Images<'_> {
     Images {
@@ -43,15 +40,11 @@ pub async fn request_upload(
     bytes: i64,
 ) -> Result<Upload, Error> {
     let (group, me) = membership(&chat.db, id, actor).await?;
-    if group.kind != "group" {
-        return Err(Error::bad_input(
-            "this is a direct conversation, not a group",
-        ));
-    }
+    must_be_group(&group)?;
     require(&me, Action::ChangeInfo)?;
     let place = media::new_prefix(&owner(id));
     images(chat)
-        .request_upload(actor, KIND, place, content_type, bytes)
+        .request_upload(actor, MediaKind::GroupAvatar, place, content_type, bytes)
         .await
 }
 
@@ -62,9 +55,7 @@ pub async fn confirm(
     id: Uuid,
     upload: Uuid,
 ) -> Result<conversation::Model, Error> {
-    let checked = images(chat)
-        .check_upload(actor, upload, &owner(id), |_| true)
-        .await?;
+    let checked = images(chat).check_upload(actor, upload, &owner(id)).await?;
     set(chat, actor, id, Some(checked)).await
 }
 
@@ -100,7 +91,7 @@ async fn set(
                 edit.avatar_key = Set(new_key);
                 edit.update(txn).await?;
                 if let Some(old) = old {
-                    media::doom(txn, actor, KIND, old).await?;
+                    media::doom(txn, actor, MediaKind::GroupAvatar, old).await?;
                 }
                 let told_text = removed.then(|| "removed".to_string());
                 let item = Item::system(actor, SystemAction::AvatarChanged, vec![], told_text);

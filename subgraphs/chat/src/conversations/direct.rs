@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::permissions::Role;
 use crate::Chat;
-use crate::entities::{conversation, member};
+use crate::entities::conversation::{self, ConversationKind};
+use crate::entities::member;
 
 /// One direct conversation per pair of people (migrations/src/chat.rs).
 const UNIQUE_DIRECT_KEY: Unique = Unique {
@@ -59,7 +60,7 @@ pub async fn start_direct(
                 let now = Utc::now();
                 let saved = conversation::ActiveModel {
                     id: Set(Uuid::now_v7()),
-                    kind: Set("direct".into()),
+                    kind: Set(ConversationKind::Direct),
                     direct_key: Set(Some(direct_key)),
                     title: Set(None),
                     created_by: Set(me),
@@ -78,7 +79,7 @@ pub async fn start_direct(
                     member::ActiveModel {
                         conversation_id: Set(saved.id),
                         user_id: Set(user),
-                        role: Set(Role::Member.as_str().into()),
+                        role: Set(Role::Member),
                         last_read_seq: Set(0),
                         joined_at: Set(now),
                         delivered_seq: Set(0),
@@ -89,7 +90,7 @@ pub async fn start_direct(
                 }
                 let event = ConversationCreated {
                     conversation_id: saved.id,
-                    kind: "direct".into(),
+                    kind: ConversationKind::Direct,
                     member_ids: vec![me, other],
                 };
                 Ok(Change::new(saved).emit(&event, Some(me)))

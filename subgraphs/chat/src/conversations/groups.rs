@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use super::permissions::{Action, Role, allows};
 use super::{member_ids, members, membership};
-use crate::entities::{conversation, member};
+use crate::entities::conversation::{self, ConversationKind};
+use crate::entities::member;
 use crate::timeline::{self, Item};
 use crate::{Chat, receipts};
 
@@ -75,7 +76,7 @@ pub async fn create(
                 let now = Utc::now();
                 let saved = conversation::ActiveModel {
                     id: Set(Uuid::now_v7()),
-                    kind: Set("group".into()),
+                    kind: Set(ConversationKind::Group),
                     direct_key: Set(None),
                     title: Set(Some(title.clone())),
                     created_by: Set(creator),
@@ -99,7 +100,7 @@ pub async fn create(
                 let item = timeline::append(txn, saved.id, item).await?;
                 let created = ConversationCreated {
                     conversation_id: saved.id,
-                    kind: "group".into(),
+                    kind: ConversationKind::Group,
                     member_ids: everyone.clone(),
                 };
                 let saved = conversation::Entity::find_by_id(saved.id)
@@ -286,7 +287,7 @@ pub async fn remove_member(
                 require(
                     &me,
                     Action::Remove {
-                        target: Role::parse(&target.role),
+                        target: target.role,
                     },
                 )?;
                 member::Entity::delete_by_id((id, user)).exec(txn).await?;
@@ -334,7 +335,7 @@ pub async fn set_role(
                     .one(txn)
                     .await?
                     .ok_or_else(|| Error::not_found("this person is not in the group"))?;
-                if Role::parse(&target.role) == role {
+                if target.role == role {
                     return Ok(Change::new(group));
                 }
                 set(txn, target, role).await?;
@@ -346,7 +347,7 @@ pub async fn set_role(
                         actor,
                         SystemAction::RoleChanged,
                         vec![user],
-                        Some(role.as_str().into()),
+                        Some(sea_orm::ActiveEnum::to_value(&role)),
                     )
                 };
                 let everyone = member_ids(txn, id).await?;
@@ -363,7 +364,7 @@ pub async fn leave(chat: &Chat, actor: Uuid, id: Uuid) -> Result<conversation::M
         .write(move |txn| {
             Box::pin(async move {
                 let (_, me) = locked_group(txn, id, actor).await?;
-                let was_owner = Role::parse(&me.role) == Role::Owner;
+                let was_owner = me.role == Role::Owner;
                 member::Entity::delete_by_id((id, actor)).exec(txn).await?;
                 receipts::forget(txn, id, actor).await?;
                 let rest = members(txn, id).await?;
@@ -371,7 +372,7 @@ pub async fn leave(chat: &Chat, actor: Uuid, id: Uuid) -> Result<conversation::M
                 if was_owner
                     && let Some(heir) = rest
                         .iter()
-                        .find(|m| Role::parse(&m.role) == Role::Admin)
+                        .find(|m| m.role == Role::Admin)
                         .or_else(|| rest.first())
                         .cloned()
                 {
@@ -421,18 +422,20 @@ pub async fn check_adds(chat: &Chat, adder: Uuid, users: &[Uuid]) -> Result<(), 
 }
 
 /// Whether a member with `role` may send in `group` (direct conversations: anyone).
-pub fn may_send(group: &conversation::Model, role: &str) -> bool {
-    group.kind != "group"
-        || allows(
-            Role::parse(role),
+pub fn may_send(group: &conversation::Model, role: Role) -> bool {
+    match group.kind {
+        ConversationKind::Direct => true,
+        ConversationKind::Group => allows(
+            role,
             Action::Send {
                 admins_only: group.only_admins_send,
             },
-        )
+        ),
+    }
 }
 
 pub(super) fn require(me: &member::Model, action: Action) -> Result<(), Error> {
-    if allows(Role::parse(&me.role), action) {
+    if allows(me.role, action) {
         Ok(())
     } else {
         Err(Error::forbidden(match action {
@@ -457,12 +460,18 @@ pub(super) async fn locked_group(
     txn.execute(statement(txn.get_database_backend(), lock, [id.into()]))
         .await?;
     let (group, me) = membership(txn, id, actor).await?;
-    if group.kind != "group" {
-        return Err(Error::bad_input(
-            "this is a direct conversation, not a group",
-        ));
-    }
+    must_be_group(&group)?;
     Ok((group, me))
+}
+
+/// Refuses a direct conversation where only a group will do.
+pub(super) fn must_be_group(conversation: &conversation::Model) -> Result<(), Error> {
+    match conversation.kind {
+        ConversationKind::Group => Ok(()),
+        ConversationKind::Direct => Err(Error::bad_input(
+            "this is a direct conversation, not a group",
+        )),
+    }
 }
 
 /// Makes `user` a member from `history_from` on: they read (and have unread) only
@@ -477,7 +486,7 @@ async fn join(
     member::ActiveModel {
         conversation_id: Set(id),
         user_id: Set(user),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         last_read_seq: Set(history_from),
         joined_at: Set(Utc::now()),
         delivered_seq: Set(history_from),
@@ -490,7 +499,7 @@ async fn join(
 
 async fn set(txn: &DatabaseTransaction, m: member::Model, role: Role) -> Result<(), Error> {
     let mut edit: member::ActiveModel = m.into();
-    edit.role = Set(role.as_str().into());
+    edit.role = Set(role);
     edit.update(txn).await?;
     Ok(())
 }

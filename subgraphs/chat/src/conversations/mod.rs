@@ -18,7 +18,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::{conversation, member};
+use crate::entities::conversation::{self, ConversationKind};
+use crate::entities::member;
 
 /// The conversation and `user`'s membership of it; `NOT_FOUND` for a non-member,
 /// whether or not the conversation exists.
@@ -113,8 +114,12 @@ pub async fn list(
         .filter(conversation::Column::Id.in_subquery(memberships_of(user)));
     match filter {
         Filter::All => {}
-        Filter::Direct => query = query.filter(conversation::Column::Kind.eq("direct")),
-        Filter::Groups => query = query.filter(conversation::Column::Kind.eq("group")),
+        Filter::Direct => {
+            query = query.filter(conversation::Column::Kind.eq(ConversationKind::Direct))
+        }
+        Filter::Groups => {
+            query = query.filter(conversation::Column::Kind.eq(ConversationKind::Group))
+        }
     }
     pages::fetch_newest(
         db,

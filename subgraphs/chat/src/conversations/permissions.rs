@@ -17,34 +17,20 @@
 //! over, or leaves: then the longest-standing admin, else member, becomes owner).
 
 use async_graphql::Enum;
+use sea_orm::{DeriveActiveEnum, EnumIter};
 
 /// A member's role in a conversation (direct conversations have only members).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+// Stored as `member`, `admin` or `owner`.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, EnumIter, DeriveActiveEnum)]
 #[graphql(name = "MemberRole")]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Role {
+    #[sea_orm(string_value = "member")]
     Member,
+    #[sea_orm(string_value = "admin")]
     Admin,
+    #[sea_orm(string_value = "owner")]
     Owner,
-}
-
-impl Role {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
-    /// Reads the stored spelling; anything unknown is a plain member.
-    pub fn parse(stored: &str) -> Role {
-        match stored {
-            "owner" => Role::Owner,
-            "admin" => Role::Admin,
-            _ => Role::Member,
-        }
-    }
 }
 
 /// What a member may try to do in a group.
@@ -109,10 +95,16 @@ mod tests {
     }
 
     #[test]
-    fn roles_round_trip_their_stored_spelling() {
-        for role in [Role::Owner, Role::Admin, Role::Member] {
-            assert_eq!(Role::parse(role.as_str()), role);
+    fn roles_keep_their_stored_spelling() {
+        use sea_orm::ActiveEnum;
+        for (role, stored) in [
+            (Role::Owner, "owner"),
+            (Role::Admin, "admin"),
+            (Role::Member, "member"),
+        ] {
+            assert_eq!(role.to_value(), stored);
+            assert_eq!(Role::try_from_value(&stored.to_owned()).unwrap(), role);
         }
-        assert_eq!(Role::parse("nonsense"), Role::Member);
+        assert!(Role::try_from_value(&"nonsense".to_owned()).is_err());
     }
 }

@@ -231,6 +231,7 @@ echostream_service::connection!(ConversationConnection, ConversationEdge, Conver
 
 /// Direct or group.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "echostream_contracts::chat::ConversationKind")]
 pub enum ConversationKind {
     Direct,
     Group,
@@ -246,7 +247,7 @@ impl Member {
     }
 
     async fn role(&self) -> Role {
-        Role::parse(&self.0.role)
+        self.0.role
     }
 
     async fn joined_at(&self) -> DateTime<Utc> {
@@ -325,11 +326,7 @@ impl Conversation {
     }
 
     async fn kind(&self) -> ConversationKind {
-        if self.0.kind == "group" {
-            ConversationKind::Group
-        } else {
-            ConversationKind::Direct
-        }
+        self.0.kind.into()
     }
 
     /// A group's title (null for a direct conversation).
@@ -387,7 +384,7 @@ impl Conversation {
         Ok(self
             .mine(ctx)
             .await?
-            .map(|m| Role::parse(&m.role))
+            .map(|m| m.role)
             .unwrap_or(Role::Member))
     }
 

@@ -8,22 +8,14 @@ use echostream_service::resolver::{RequestExt, parse_id};
 use super::{User, app};
 use echostream_media::HttpHeader;
 
-use crate::media::{self, ImageKind};
+use crate::media;
 
 /// Which of a user's images.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::media::ImageKind")]
 pub enum ProfileImageKind {
     Avatar,
     Cover,
-}
-
-impl From<ProfileImageKind> for ImageKind {
-    fn from(kind: ProfileImageKind) -> Self {
-        match kind {
-            ProfileImageKind::Avatar => ImageKind::Avatar,
-            ProfileImageKind::Cover => ImageKind::Cover,
-        }
-    }
 }
 
 /// What the client is about to upload.

@@ -229,6 +229,7 @@ impl User {
 
 /// The state of a friend request.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::entities::friend_request::Status")]
 pub enum FriendRequestStatus {
     Pending,
     Accepted,
@@ -256,12 +257,7 @@ impl FriendRequest {
     }
 
     async fn status(&self) -> FriendRequestStatus {
-        match self.0.status.as_str() {
-            "accepted" => FriendRequestStatus::Accepted,
-            "declined" => FriendRequestStatus::Declined,
-            "cancelled" => FriendRequestStatus::Cancelled,
-            _ => FriendRequestStatus::Pending,
-        }
+        self.0.status.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

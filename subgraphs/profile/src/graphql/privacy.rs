@@ -1,7 +1,7 @@
 //! Privacy settings at the edge: read and change the viewer's own.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
-use echostream_contracts::profile::{self, PrivacySettings as Settings};
+use echostream_contracts::profile::PrivacySettings as Settings;
 use echostream_projections::privacy;
 use echostream_service::resolver::RequestExt;
 
@@ -10,30 +10,11 @@ use crate::privacy::{PrivacyChanges, update};
 
 /// Who a privacy setting lets in.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "echostream_contracts::profile::Audience")]
 pub enum Audience {
     Everyone,
     Friends,
     Nobody,
-}
-
-impl From<profile::Audience> for Audience {
-    fn from(a: profile::Audience) -> Self {
-        match a {
-            profile::Audience::Everyone => Audience::Everyone,
-            profile::Audience::Friends => Audience::Friends,
-            profile::Audience::Nobody => Audience::Nobody,
-        }
-    }
-}
-
-impl From<Audience> for profile::Audience {
-    fn from(a: Audience) -> Self {
-        match a {
-            Audience::Everyone => profile::Audience::Everyone,
-            Audience::Friends => profile::Audience::Friends,
-            Audience::Nobody => profile::Audience::Nobody,
-        }
-    }
 }
 
 /// The viewer's privacy settings.

@@ -4,8 +4,9 @@
 //! replaces; the shared clean-up worker deletes what is doomed.
 
 use chrono::Utc;
+pub use echostream_contracts::profile::ImageKind;
 use echostream_contracts::profile::ProfileMediaChanged;
-use echostream_media::{self as media, Images, Upload, stored};
+use echostream_media::{self as media, Images, MediaKind, MediaState, Upload, stored};
 use echostream_ports::events::outbox::Change;
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -14,19 +15,11 @@ use uuid::Uuid;
 use crate::Profile;
 use crate::entities::profile;
 
-/// Which of a user's images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageKind {
-    Avatar,
-    Cover,
-}
-
-impl ImageKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            ImageKind::Avatar => "avatar",
-            ImageKind::Cover => "cover",
-        }
+/// What the `media` table calls a user's `kind` image.
+fn stored_kind(kind: ImageKind) -> MediaKind {
+    match kind {
+        ImageKind::Avatar => MediaKind::Avatar,
+        ImageKind::Cover => MediaKind::Cover,
     }
 }
 
@@ -48,20 +41,21 @@ pub async fn request_upload(
 ) -> Result<Upload, Error> {
     let place = media::new_prefix(&me.to_string());
     images(app)
-        .request_upload(me, kind.as_str(), place, content_type, bytes)
+        .request_upload(me, stored_kind(kind), place, content_type, bytes)
         .await
 }
 
 /// Checks `me`'s upload `id` and makes it their image. A refused upload is deleted
 /// at once, with a `BAD_USER_INPUT` saying why.
 pub async fn confirm_upload(app: &Profile, me: Uuid, id: Uuid) -> Result<(), Error> {
-    let upload = images(app)
-        .check_upload(me, id, &me.to_string(), |kind| kind == "avatar")
-        .await?;
-    let kind = if upload.kind == "avatar" {
-        ImageKind::Avatar
-    } else {
-        ImageKind::Cover
+    let upload = images(app).check_upload(me, id, &me.to_string()).await?;
+    let kind = match upload.kind {
+        MediaKind::Avatar => ImageKind::Avatar,
+        MediaKind::Cover => ImageKind::Cover,
+        // Profile asks for no other kind under a user's prefix.
+        MediaKind::GroupAvatar | MediaKind::Export => {
+            return Err(Error::not_found("no such upload"));
+        }
     };
     set_image(app, me, kind, Some(upload)).await
 }
@@ -104,11 +98,11 @@ async fn set_image(
                 changed.updated_at = Set(Utc::now());
                 changed.update(txn).await?;
                 if let Some(old) = old {
-                    media::doom(txn, me, kind.as_str(), old).await?;
+                    media::doom(txn, me, stored_kind(kind), old).await?;
                 }
                 let event = ProfileMediaChanged {
                     user_id: me,
-                    kind: kind.as_str().into(),
+                    kind,
                     key: new_key,
                 };
                 Ok(Change::new(()).emit(&event, Some(me)))
@@ -123,12 +117,18 @@ async fn set_image(
 /// (inside the transaction that erases it).
 pub async fn doom_all_of(db: &impl ConnectionTrait, user: Uuid) -> Result<(), Error> {
     stored::Entity::update_many()
-        .col_expr(stored::Column::State, "doomed".into())
+        .col_expr(
+            stored::Column::State,
+            sea_orm::sea_query::Expr::value(MediaState::Doomed),
+        )
         .filter(stored::Column::UserId.eq(user))
         .exec(db)
         .await?;
     if let Some(row) = profile::Entity::find_by_id(user).one(db).await? {
-        for (kind, key) in [("avatar", row.avatar_key), ("cover", row.cover_key)] {
+        for (kind, key) in [
+            (MediaKind::Avatar, row.avatar_key),
+            (MediaKind::Cover, row.cover_key),
+        ] {
             if let Some(key) = key {
                 media::doom(db, user, kind, key).await?;
             }
