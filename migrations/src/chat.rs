@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetterKeys),
             Box::new(IdempotencyPerConversation),
             Box::new(HistoryForNewMembers),
+            Box::new(EditsAndDeletions),
         ]
     }
 }
@@ -276,5 +277,69 @@ impl MigrationTrait for HistoryForNewMembers {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Edits and deletions: a message's edit mark and earlier versions, its tombstone
+/// (who deleted it for everyone, and when), and what each member deleted for
+/// themselves.
+struct EditsAndDeletions;
+
+impl MigrationName for EditsAndDeletions {
+    fn name(&self) -> &str {
+        "m20261206_000004_chat_edits_and_deletions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EditsAndDeletions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_column(
+            manager,
+            "messages",
+            timestamp_with_time_zone_null(n("edited_at")),
+        )
+        .await?;
+        add_column(
+            manager,
+            "messages",
+            timestamp_with_time_zone_null(n("deleted_at")),
+        )
+        .await?;
+        add_column(manager, "messages", uuid_null(n("deleted_by"))).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("message_versions"))
+                    .if_not_exists()
+                    .col(uuid(n("message_id")))
+                    .col(big_integer(n("version")))
+                    .col(text(n("body")))
+                    .col(timestamp_with_time_zone(n("written_at")))
+                    .primary_key(Index::create().col(n("message_id")).col(n("version")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("hidden_messages"))
+                    .if_not_exists()
+                    .col(uuid(n("user_id")))
+                    .col(uuid(n("message_id")))
+                    .col(uuid(n("conversation_id")))
+                    .col(big_integer(n("seq")))
+                    .primary_key(Index::create().col(n("user_id")).col(n("message_id")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "hidden_messages",
+            "hidden_messages_by_conversation",
+            &["user_id", "conversation_id", "seq"],
+            false,
+        )
+        .await
     }
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod authorization;
 mod dead_letters;
 mod durability;
+mod edits;
 mod faults;
 mod flow;
 mod groups;

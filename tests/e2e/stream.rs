@@ -19,6 +19,8 @@ use crate::on_both_profiles;
 /// Every event with what tests check of it.
 pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
     ... on MessageAdded { message { id seq conversationId body sender { id username } } } \
+    ... on MessageChanged { messageId current { body editedAt deletedAt } } \
+    ... on MessageHidden { messageId } \
     ... on ReceiptChanged { conversationId user { id } deliveredSeq readSeq } \
     ... on MessagesStatusChanged { conversationId deliveredSeq readSeq } \
     ... on ConversationChanged { conversation { id title } } \

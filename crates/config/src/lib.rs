@@ -197,6 +197,11 @@ pub struct ChatConfig {
     pub stream_ttl_secs: u64,
     /// Seconds a typing indicator lasts without being refreshed.
     pub typing_ttl_secs: u64,
+    /// Seconds after sending during which the sender may edit a message.
+    pub edit_window_secs: u64,
+    /// Seconds after sending during which the sender may delete a message for
+    /// everyone (a group's owner and admins may at any time).
+    pub delete_window_secs: u64,
 }
 
 impl Default for ChatConfig {
@@ -207,6 +212,8 @@ impl Default for ChatConfig {
             stream_window: 1000,
             stream_ttl_secs: 24 * 3600,
             typing_ttl_secs: 6,
+            edit_window_secs: 15 * 60,
+            delete_window_secs: 48 * 3600,
         }
     }
 }
@@ -787,6 +794,8 @@ impl Config {
             ("chat.stream_window", self.chat.stream_window),
             ("chat.stream_ttl_secs", self.chat.stream_ttl_secs),
             ("chat.typing_ttl_secs", self.chat.typing_ttl_secs),
+            ("chat.edit_window_secs", self.chat.edit_window_secs),
+            ("chat.delete_window_secs", self.chat.delete_window_secs),
         ] {
             if value == 0 {
                 return fail(key, "must be positive");

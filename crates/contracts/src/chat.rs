@@ -58,6 +58,68 @@ pub enum SystemAction {
     SettingsChanged,
 }
 
+/// A message's text was changed by its sender. Carries the new text (for the
+/// notification previews and the search index that follow it); the members' streams
+/// get a [`ChatFrame::MessageChanged`] without it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEdited {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub body: String,
+    pub edited_at: DateTime<Utc>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for MessageEdited {
+    const TYPE: &'static str = "chat.message.edited";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A message was deleted for everyone: its text and edit history are gone, and a
+/// tombstone keeps its place in the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDeleted {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub deleted_by: Uuid,
+    pub deleted_at: DateTime<Utc>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for MessageDeleted {
+    const TYPE: &'static str = "chat.message.deleted";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A member deleted a message for themselves: it leaves their history and counts
+/// only (their other devices follow).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageHidden {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub user_id: Uuid,
+}
+
+impl Event for MessageHidden {
+    const TYPE: &'static str = "chat.message.hidden";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
 /// Who joined and who left a conversation; `member_ids` are the members after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -202,6 +264,20 @@ pub enum ChatFrame {
         delivered_seq: i64,
         read_seq: Option<i64>,
     },
+    /// A message changed (edited, deleted for everyone): it is read again when
+    /// handed out, so the frame carries no text, and a replay ends at the message's
+    /// current state.
+    MessageChanged {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        seq: i64,
+    },
+    /// The user deleted a message for themselves (on one of their devices).
+    MessageHidden {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        seq: i64,
+    },
     /// A conversation's info, settings or roles changed: read it again.
     ConversationChanged { conversation_id: Uuid },
     /// People joined a conversation.
@@ -231,6 +307,12 @@ impl ChatFrame {
                 conversation_id, ..
             }
             | ChatFrame::Status {
+                conversation_id, ..
+            }
+            | ChatFrame::MessageChanged {
+                conversation_id, ..
+            }
+            | ChatFrame::MessageHidden {
                 conversation_id, ..
             }
             | ChatFrame::ConversationChanged { conversation_id }
@@ -281,6 +363,29 @@ mod tests {
                 text: None,
             }),
             ..message()
+        });
+        let (conversation_id, message_id) = (Uuid::now_v7(), Uuid::now_v7());
+        round_trips(MessageEdited {
+            conversation_id,
+            message_id,
+            seq: 3,
+            body: "fixed".into(),
+            edited_at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(MessageDeleted {
+            conversation_id,
+            message_id,
+            seq: 3,
+            deleted_by: Uuid::now_v7(),
+            deleted_at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(MessageHidden {
+            conversation_id,
+            message_id,
+            seq: 3,
+            user_id: Uuid::now_v7(),
         });
         round_trips(MembersChanged {
             conversation_id: Uuid::now_v7(),

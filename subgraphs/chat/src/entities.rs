@@ -89,6 +89,65 @@ pub mod message {
         pub kind: Kind,
         /// What a system item records (`contracts::chat::SystemItem`).
         pub system: Option<Json>,
+        /// When its sender last changed its text (earlier texts: [`super::message_version`]).
+        pub edited_at: Option<DateTimeUtc>,
+        /// When it was deleted for everyone: then its text is empty and only this
+        /// tombstone, with `deleted_by`, keeps its place.
+        pub deleted_at: Option<DateTimeUtc>,
+        pub deleted_by: Option<Uuid>,
+    }
+
+    /// Something a member wrote, or a membership or info change (told by `system`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Kind {
+        #[sea_orm(string_value = "text")]
+        Text,
+        #[sea_orm(string_value = "system")]
+        System,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A message's earlier texts, numbered 1, 2, 3… in the order they were replaced.
+pub mod message_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "message_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        pub body: String,
+        /// When this text was written (sent, or put in by an earlier edit).
+        pub written_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A message one member deleted for themselves: gone from their history and counts.
+pub mod hidden_message {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "hidden_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        pub conversation_id: Uuid,
+        pub seq: i64,
     }
 
     /// Something a member wrote, or a membership or info change (told by `system`).

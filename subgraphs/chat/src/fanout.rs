@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use echostream_contracts::chat::{
-    ChatFrame, ConversationUpdated, MembersChanged, MessageSent, ReceiptUpdated, StatusChanged,
+    ChatFrame, ConversationUpdated, MembersChanged, MessageDeleted, MessageEdited, MessageHidden,
+    MessageSent, ReceiptUpdated, StatusChanged,
 };
 use echostream_ports::events::Delivery;
 use echostream_ports::pubsub::{PubSub, Retention};
@@ -50,6 +51,32 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
         let members = std::mem::take(&mut message.member_ids);
         let frame = ChatFrame::Message { message };
         return fanout.append(&members, id.to_string(), &frame).await;
+    }
+    // A change to a message reaches the members as a frame without its text: the
+    // message is read from the database when the frame is handed out.
+    let changed = match event.decode::<MessageEdited>()? {
+        Some(e) => Some((e.conversation_id, e.message_id, e.seq, e.member_ids)),
+        None => event
+            .decode::<MessageDeleted>()?
+            .map(|d| (d.conversation_id, d.message_id, d.seq, d.member_ids)),
+    };
+    if let Some((conversation_id, message_id, seq, members)) = changed {
+        let frame = ChatFrame::MessageChanged {
+            conversation_id,
+            message_id,
+            seq,
+        };
+        return fanout.append(&members, id.to_string(), &frame).await;
+    }
+    if let Some(hidden) = event.decode::<MessageHidden>()? {
+        let frame = ChatFrame::MessageHidden {
+            conversation_id: hidden.conversation_id,
+            message_id: hidden.message_id,
+            seq: hidden.seq,
+        };
+        return fanout
+            .append(&[hidden.user_id], id.to_string(), &frame)
+            .await;
     }
     if let Some(receipt) = event.decode::<ReceiptUpdated>()? {
         // The reader's own devices follow their read state; what the others need
@@ -111,15 +138,16 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
 /// Tells the users a parked chat event concerned that their streams missed it: their
 /// streams start anew, so every client of theirs, live or resuming, gets
 /// `ResyncRequired` and refetches. The users are read from the payload as far as it
-/// can be read (every chat event names its `memberIds`, and a change of members its
-/// `removed` too), whatever its version; an event with no readable payload names
-/// nobody, and is logged as such.
+/// can be read (a chat event names its `memberIds`, a change of members its
+/// `removed` too, and one addressed to one user its `userId`), whatever its version;
+/// an event with no readable payload names nobody, and is logged as such.
 pub async fn parked(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
     let payload = &delivery.event.payload;
     let mut users: Vec<Uuid> = ["memberIds", "removed"]
         .iter()
         .filter_map(|field| payload.get(*field)?.as_array())
         .flatten()
+        .chain(payload.get("userId"))
         .filter_map(|id| Uuid::parse_str(id.as_str()?).ok())
         .collect();
     users.sort_unstable();

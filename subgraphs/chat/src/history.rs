@@ -4,18 +4,19 @@
 //! `(conversation_id, seq)` index (two, in one statement, around a message), however
 //! long the conversation. A member reads only what comes after their
 //! `history_from_seq` (a group may hide its earlier history from new members): every
-//! page stops there.
+//! page stops there. What the reader deleted for themselves is left out (an anti-join
+//! on `hidden_messages`' primary key, probed per item the scan yields).
 
 use echostream_service::Error;
 use echostream_service::pages::{opaque, unwrap_opaque};
-use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, UnionType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
-use crate::entities::message;
+use crate::entities::{hidden_message, message};
 
 /// Items per page when the client does not say.
 pub const DEFAULT_SIZE: i32 = 50;
@@ -127,15 +128,11 @@ impl Window {
     }
 }
 
-/// The page `window` names of `conversation`'s history, as read by a member who
-/// reads from after `from` on.
-pub async fn page(
-    db: &DatabaseConnection,
-    conversation: Uuid,
-    from: i64,
-    window: Window,
-) -> Result<Page, Error> {
-    let statement = statement(db.get_database_backend(), conversation, from, &window);
+/// The page `window` names of `conversation`'s history, as read by `reader`, a
+/// member who reads from after `from` on.
+pub async fn page(db: &DatabaseConnection, reader: Reader, window: Window) -> Result<Page, Error> {
+    let from = reader.from;
+    let statement = statement(db.get_database_backend(), reader, &window);
     let mut items = message::Entity::find()
         .from_raw_sql(statement)
         .all(db)
@@ -189,8 +186,9 @@ pub async fn page(
 /// The one statement that reads the page `window` names, one more item than it
 /// shows on each side it reads (to tell whether more lies beyond): what [`page`]
 /// runs, and what `tests/history_plan.rs` has PostgreSQL explain.
-pub fn statement(backend: DbBackend, conversation: Uuid, from: i64, window: &Window) -> Statement {
-    let history = History { conversation, from };
+pub fn statement(backend: DbBackend, reader: Reader, window: &Window) -> Statement {
+    let history = reader;
+    let from = reader.from;
     let query = match *window {
         Window::Forward { after, size } => history
             .range(Bound::After(after.max(from)))
@@ -228,18 +226,31 @@ enum Bound {
     Before(i64),
 }
 
-/// A conversation's history as one member reads it: the items after `from`.
-struct History {
-    conversation: Uuid,
-    from: i64,
+/// A conversation's history as one member reads it: the items after `from`, less
+/// those `user` deleted for themselves.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader {
+    pub conversation: Uuid,
+    pub user: Uuid,
+    pub from: i64,
 }
 
-impl History {
+impl Reader {
     /// The items beyond `bound`, nearest first: one index range scan.
     fn range(&self, bound: Bound) -> Select<message::Entity> {
+        let hidden = Query::select()
+            .expr(Expr::val(1))
+            .from(hidden_message::Entity)
+            .and_where(hidden_message::Column::UserId.eq(self.user))
+            .and_where(
+                Expr::col((hidden_message::Entity, hidden_message::Column::MessageId))
+                    .equals((message::Entity, message::Column::Id)),
+            )
+            .to_owned();
         let query = message::Entity::find()
             .filter(message::Column::ConversationId.eq(self.conversation))
-            .filter(message::Column::Seq.gt(self.from));
+            .filter(message::Column::Seq.gt(self.from))
+            .filter(Expr::exists(hidden).not());
         let (query, order) = match bound {
             Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
             Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),

@@ -186,3 +186,53 @@ impl Loader<(Uuid, i64)> for ItemLoader {
             .collect())
     }
 }
+
+/// Earlier texts of edited messages, oldest first per message.
+pub struct VersionsLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for VersionsLoader {
+    type Value = Vec<crate::entities::message_version::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = crate::messages::edits::versions(&self.0, keys)
+            .await
+            .map_err(Arc::new)?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for version in found {
+            out.entry(version.message_id).or_default().push(version);
+        }
+        Ok(out)
+    }
+}
+
+/// Which (user, message) pairs the user deleted for themselves: present when so.
+pub struct HiddenLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for HiddenLoader {
+    type Value = ();
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        use crate::entities::hidden_message;
+        let any = keys.iter().fold(Condition::any(), |any, (user, message)| {
+            any.add(
+                Condition::all()
+                    .add(hidden_message::Column::UserId.eq(*user))
+                    .add(hidden_message::Column::MessageId.eq(*message)),
+            )
+        });
+        let found = hidden_message::Entity::find()
+            .filter(any)
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(Error::from(e)))?;
+        Ok(found
+            .into_iter()
+            .map(|h| ((h.user_id, h.message_id), ()))
+            .collect())
+    }
+}

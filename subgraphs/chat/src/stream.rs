@@ -155,11 +155,14 @@ impl Position {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A kept event, at `position`, with the W3C trace context of the event it
-    /// came from (when traced).
+    /// came from (when traced). `replayed` when it was read back from the history
+    /// (a resume, `changesSince`), not heard live: what it tells may have changed
+    /// since, so a message in it is read again before it is handed out.
     Kept {
         position: Position,
         frame: ChatFrame,
         trace: Option<String>,
+        replayed: bool,
     },
     /// An ephemeral frame (typing), heard at `position` (the last kept one).
     Passing {
@@ -269,6 +272,7 @@ fn replay(out: &mut Vec<Event>, from: &Position, h: History) -> Position {
             position: last.clone(),
             frame,
             trace,
+            replayed: true,
         });
     }
     last
@@ -401,6 +405,7 @@ impl Follower {
                             position: self.last.clone(),
                             frame,
                             trace,
+                            replayed: false,
                         });
                     }
                     return;

@@ -94,6 +94,9 @@ pub async fn append(
             None => message::Kind::Text,
         }),
         system: Set(system),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+        deleted_by: Set(None),
     }
     .insert(txn)
     .await

@@ -23,7 +23,10 @@ pub async fn counts(
         "SELECT m.conversation_id, COUNT(*) FROM members mb \
          JOIN messages m ON m.conversation_id = mb.conversation_id \
          AND m.seq > mb.last_read_seq \
-         WHERE mb.user_id = $1 AND m.sender_id <> $2 AND m.kind = $3",
+         WHERE mb.user_id = $1 AND m.sender_id <> $2 AND m.kind = $3 \
+         AND m.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
+                         WHERE h.user_id = mb.user_id AND h.message_id = m.id)",
     );
     let mut values: Vec<sea_orm::Value> =
         vec![user.into(), user.into(), message::Kind::Text.into()];

@@ -44,7 +44,27 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
         .await
         .unwrap();
     }
+    // What readers deleted for themselves: some messages of this reader's in each
+    // page asked for below, and many of other readers'.
+    let reader = Uuid::now_v7();
+    db.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO hidden_messages (user_id, message_id, conversation_id, seq) \
+         SELECT CASE WHEN seq % 250000 = 10 THEN $2 ELSE gen_random_uuid() END, id, conversation_id, seq \
+         FROM messages WHERE conversation_id = $1 AND seq % 100 = 10",
+        [big.into(), reader.into()],
+    ))
+    .await
+    .unwrap();
     db.execute_unprepared("ANALYZE messages").await.unwrap();
+    db.execute_unprepared("ANALYZE hidden_messages")
+        .await
+        .unwrap();
+    let history = history::Reader {
+        conversation: big,
+        user: reader,
+        from: 0,
+    };
 
     // The pages clients ask for: the newest, one in the middle, one forward, one
     // around a message. Each is read as it is served, then the very statement
@@ -67,9 +87,13 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
             size: 50,
         },
     ] {
-        let page = history::page(&db, big, 0, window.clone()).await.unwrap();
+        let page = history::page(&db, history, window.clone()).await.unwrap();
         assert_eq!(page.items.len(), 50, "{window:?}");
-        let built = history::statement(DbBackend::Postgres, big, 0, &window);
+        assert!(
+            page.items.iter().all(|m| m.seq % 250_000 != 10),
+            "{window:?}: what the reader deleted for themselves is left out"
+        );
+        let built = history::statement(DbBackend::Postgres, history, &window);
         let plan = db
             .query_all(Statement::from_sql_and_values(
                 DbBackend::Postgres,

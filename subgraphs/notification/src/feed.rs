@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use echostream_contracts::auth::UserDeleted;
-use echostream_contracts::chat::MessageSent;
+use echostream_contracts::chat::{MessageDeleted, MessageEdited, MessageSent};
 use echostream_contracts::notification::{NotificationFrame, NotificationKind, channel};
 use echostream_contracts::profile::{FriendRequestSent, FriendshipCreated};
 use echostream_ports::events::{Delivery, consumer::first_delivery};
@@ -74,6 +74,9 @@ pub async fn apply(
     pubsub: &dyn PubSub,
     delivery: Delivery,
 ) -> Result<(), Error> {
+    if follow_message_change(db, &delivery).await? {
+        return Ok(());
+    }
     let targets = recipients(&delivery)?;
     if targets.is_empty() {
         return Ok(());
@@ -130,6 +133,53 @@ pub async fn apply(
         publish(pubsub, &channel(row.user_id), &frame).await?;
     }
     Ok(())
+}
+
+/// Keeps message notifications true to their message: an edit updates their preview,
+/// a deletion for everyone removes them (its text is served by nobody). Both are
+/// idempotent, so a repeated delivery changes nothing more. Whether the event was one.
+async fn follow_message_change(
+    db: &DatabaseConnection,
+    delivery: &Delivery,
+) -> Result<bool, Error> {
+    let backend = db.get_database_backend();
+    let postgres = matches!(backend, sea_orm::DbBackend::Postgres);
+    let (sql, values): (&str, Vec<sea_orm::Value>) = if let Some(edit) =
+        delivery.event.decode::<MessageEdited>()?
+    {
+        let preview: String = edit.body.chars().take(140).collect();
+        let sql = if postgres {
+            "UPDATE notifications SET payload = jsonb_set(payload::jsonb, '{preview}', to_jsonb($1::text))::json \
+                 WHERE kind = $2 AND payload->>'messageId' = $3"
+        } else {
+            "UPDATE notifications SET payload = json_set(payload, '$.preview', ?) \
+                 WHERE kind = ? AND json_extract(payload, '$.messageId') = ?"
+        };
+        let values = vec![
+            preview.into(),
+            NotificationKind::Message.into(),
+            edit.message_id.to_string().into(),
+        ];
+        (sql, values)
+    } else if let Some(deletion) = delivery.event.decode::<MessageDeleted>()? {
+        let sql = if postgres {
+            "DELETE FROM notifications WHERE kind = $1 AND payload->>'messageId' = $2"
+        } else {
+            "DELETE FROM notifications WHERE kind = ? AND json_extract(payload, '$.messageId') = ?"
+        };
+        let values = vec![
+            NotificationKind::Message.into(),
+            deletion.message_id.to_string().into(),
+        ];
+        (sql, values)
+    } else {
+        return Ok(false);
+    };
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?;
+    Ok(true)
 }
 
 /// Erases a deleted account's notifications, and the previews of the messages it

@@ -11,7 +11,12 @@
 //! | remove an admin                          | yes   | no             | no     |
 //! | promote to admin, demote to member       | yes   | no             | no     |
 //! | hand over ownership                      | yes   | no             | no     |
+//! | delete anyone's message for everyone     | yes   | yes            | no     |
 //! | leave                                    | yes   | yes            | yes    |
+//!
+//! Everyone may delete their own messages for everyone within
+//! `chat.delete_window_secs` of sending, and edit them within
+//! `chat.edit_window_secs`; nobody edits another's message.
 //!
 //! Nobody removes the owner or changes the owner's role (the owner hands ownership
 //! over, or leaves: then the longest-standing admin, else member, becomes owner).
@@ -50,6 +55,8 @@ pub enum Action {
     /// Make a member an admin, or an admin a member.
     ChangeRole,
     HandOverOwnership,
+    /// Delete another member's message for everyone, at any time.
+    DeleteForEveryone,
     Leave,
 }
 
@@ -59,7 +66,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     match action {
         Leave => true,
         Send { admins_only } => !admins_only || role >= Role::Admin,
-        ChangeInfo | ChangeSettings | AddMembers => role >= Role::Admin,
+        ChangeInfo | ChangeSettings | AddMembers | DeleteForEveryone => role >= Role::Admin,
         Remove { target } => target != Role::Owner && role > target,
         ChangeRole | HandOverOwnership => role == Role::Owner,
     }
@@ -85,6 +92,7 @@ mod tests {
             (Remove { target: Owner }, false, false, false),
             (ChangeRole, true, false, false),
             (HandOverOwnership, true, false, false),
+            (DeleteForEveryone, true, true, false),
             (Leave, true, true, true),
         ];
         for (action, owner, admin, member) in table {

@@ -3,6 +3,7 @@
 
 mod avatar;
 mod groups;
+mod message;
 mod stream;
 mod types;
 
@@ -20,13 +21,14 @@ use uuid::Uuid;
 use crate::conversations::Filter;
 use crate::entities::member;
 use crate::loaders::{
-    ConversationLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader, ReadMarksLoader,
-    UnreadLoader,
+    ConversationLoader, HiddenLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader,
+    ReadMarksLoader, UnreadLoader, VersionsLoader,
 };
 use crate::messages::{self, Draft};
 use crate::receipts::{self, Mark};
 use crate::{Chat, conversations, unread};
-pub use types::{Conversation, ConversationConnection, Message, User};
+pub use message::Message;
+pub use types::{Conversation, ConversationConnection, User};
 
 /// The chat subgraph's schema type.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
@@ -76,6 +78,8 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
             .data(DataLoader::new(ReadMarksLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(PrivacyLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(UnreadLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(VersionsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(HiddenLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(ItemLoader(db), tokio::spawn))
             .data(app);
     }
@@ -241,6 +245,42 @@ impl MessagingMutation {
         };
         let saved = messages::send(app(ctx)?, me.user_id, &me.device_id, draft).await?;
         Ok(Message::of(&saved))
+    }
+
+    /// Changes the text of one of the viewer's messages, within
+    /// `chat.edit_window_secs` of sending; the earlier text joins its `edits`.
+    async fn edit_message(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+        body: String,
+    ) -> Result<Message> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&message_id, "messageId")?;
+        let saved = messages::edits::edit(app(ctx)?, me, id, &body).await?;
+        Ok(Message::of(&saved))
+    }
+
+    /// Deletes a message for everyone: its sender within `chat.delete_window_secs`,
+    /// a group's owner and admins at any time. Returns its tombstone.
+    async fn delete_message_for_everyone(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+    ) -> Result<Message> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&message_id, "messageId")?;
+        let saved = messages::deletions::for_everyone(app(ctx)?, me, id).await?;
+        Ok(Message::of(&saved))
+    }
+
+    /// Deletes a message from the viewer's own history and counts (any member, any
+    /// message they read); returns its id.
+    async fn delete_message_for_me(&self, ctx: &Context<'_>, message_id: ID) -> Result<ID> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&message_id, "messageId")?;
+        messages::deletions::for_me(app(ctx)?, me, id).await?;
+        Ok(message_id)
     }
 
     /// Records that everything up to `upToSeq` reached one of the viewer's devices.

@@ -14,8 +14,10 @@ use uuid::Uuid;
 
 use super::app;
 use super::types::{Conversation, Message, User, user};
+use crate::loaders::{HiddenLoader, MessageLoader};
 use crate::stream::{self, Event, Position};
 use crate::{conversations, typing};
+use async_graphql::dataloader::DataLoader;
 
 /// Events one `changesSince` call returns at most.
 const MAX_CHANGES: i32 = 500;
@@ -25,6 +27,66 @@ const MAX_CHANGES: i32 = 500;
 pub struct MessageAdded {
     pub position: String,
     pub message: Message,
+}
+
+/// A message was edited or deleted for everyone: `current` is the message as it is
+/// now (null when the viewer may not read it: it is before their history, or they
+/// deleted it for themselves). Not `message`, which `MessageAdded` has non-null.
+pub struct MessageChanged {
+    pub position: String,
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+}
+
+#[Object]
+impl MessageChanged {
+    async fn position(&self) -> &str {
+        &self.position
+    }
+
+    async fn conversation_id(&self) -> ID {
+        ID(self.conversation_id.to_string())
+    }
+
+    async fn message_id(&self) -> ID {
+        ID(self.message_id.to_string())
+    }
+
+    async fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    async fn current(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let me = ctx.viewer()?.user_id;
+        let readable = super::members_of(ctx, self.conversation_id)
+            .await?
+            .iter()
+            .any(|m| m.user_id == me && self.seq > m.history_from_seq);
+        if !readable {
+            return Ok(None);
+        }
+        let hidden = ctx.data::<DataLoader<HiddenLoader>>()?;
+        if hidden.load_one((me, self.message_id)).await?.is_some() {
+            return Ok(None);
+        }
+        let loader = ctx.data::<DataLoader<MessageLoader>>()?;
+        Ok(loader
+            .load_one(self.message_id)
+            .await?
+            .as_ref()
+            .map(Message::of))
+    }
+}
+
+/// The viewer deleted a message for themselves (here or on another device): drop
+/// it from their view of the conversation.
+#[derive(SimpleObject)]
+pub struct MessageHidden {
+    pub position: String,
+    pub conversation_id: ID,
+    pub message_id: ID,
+    pub seq: i64,
 }
 
 /// The viewer's own delivered or read position moved (on another of their devices,
@@ -118,6 +180,8 @@ pub struct ResyncRequired {
 #[graphql(field(name = "position", ty = "String"))]
 pub enum ChatEvent {
     MessageAdded(MessageAdded),
+    MessageChanged(MessageChanged),
+    MessageHidden(MessageHidden),
     ReceiptChanged(ReceiptChanged),
     MessagesStatusChanged(MessagesStatusChanged),
     ConversationChanged(ConversationChanged),
@@ -137,7 +201,7 @@ fn id(uuid: Uuid) -> ID {
 
 impl ChatEvent {
     fn of(event: Event) -> Option<ChatEvent> {
-        let (position, frame) = match event {
+        let (position, frame, replayed) = match event {
             Event::ResyncRequired { position, reason } => {
                 return Some(ChatEvent::ResyncRequired(ResyncRequired {
                     position: position.encode(),
@@ -148,6 +212,7 @@ impl ChatEvent {
                 position,
                 frame,
                 trace,
+                replayed,
             } => {
                 // The hand-off to the subscriber, in the trace of the event (when
                 // traced): the last span of a message's way, closed (and so
@@ -157,14 +222,34 @@ impl ChatEvent {
                     let span = tracing::info_span!("deliver chat event", %position);
                     echostream_telemetry::follow(&span, trace.as_deref());
                 }
-                (position, frame)
+                (position, frame, replayed)
             }
-            Event::Passing { position, frame } => (position.encode(), frame),
+            Event::Passing { position, frame } => (position.encode(), frame, false),
         };
         Some(match frame {
             ChatFrame::Message { message } => ChatEvent::MessageAdded(MessageAdded {
                 position,
-                message: Message(message),
+                message: Message::from_frame(message, replayed),
+            }),
+            ChatFrame::MessageChanged {
+                conversation_id,
+                message_id,
+                seq,
+            } => ChatEvent::MessageChanged(MessageChanged {
+                position,
+                conversation_id,
+                message_id,
+                seq,
+            }),
+            ChatFrame::MessageHidden {
+                conversation_id,
+                message_id,
+                seq,
+            } => ChatEvent::MessageHidden(MessageHidden {
+                position,
+                conversation_id: id(conversation_id),
+                message_id: id(message_id),
+                seq,
             }),
             ChatFrame::Receipt {
                 conversation_id,
@@ -389,7 +474,7 @@ impl StreamSubscription {
         Ok(events.filter_map(move |event| {
             futures::future::ready(match event {
                 Ok(ChatEvent::MessageAdded(added))
-                    if only.is_none_or(|c| c == added.message.0.conversation_id) =>
+                    if only.is_none_or(|c| c == added.message.item.conversation_id) =>
                 {
                     Some(Ok(added.message))
                 }

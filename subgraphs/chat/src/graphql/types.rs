@@ -3,20 +3,20 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_contracts::chat::{MessageSent, SystemAction};
 use echostream_contracts::profile::PrivacySettings;
 use echostream_service::pages::FromEdges;
 use echostream_service::resolver::{RequestExt, parse_id};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+pub use super::message::{Message, MessageConnection};
 use super::{app, members_of};
 use crate::conversations::{self, permissions::Role};
-use crate::entities::{conversation, member, message};
+use crate::entities::{conversation, member};
+use crate::exports;
 use crate::history::{self, Arguments, Window};
-use crate::loaders::{ItemLoader, PrivacyLoader, ReadMarksLoader, UnreadLoader};
-use crate::receipts::{self, Status};
-use crate::{exports, timeline};
+use crate::loaders::{HiddenLoader, ItemLoader, PrivacyLoader, UnreadLoader};
+use crate::receipts;
 
 /// A user, as far as chat goes; other subgraphs resolve the rest.
 pub struct User {
@@ -64,169 +64,14 @@ pub fn user(id: Uuid) -> User {
 }
 
 /// Privacy settings of `users`, batched across the response.
-async fn settings_of(ctx: &Context<'_>, users: &[Uuid]) -> Result<HashMap<Uuid, PrivacySettings>> {
+pub(super) async fn settings_of(
+    ctx: &Context<'_>,
+    users: &[Uuid],
+) -> Result<HashMap<Uuid, PrivacySettings>> {
     let loader = ctx.loader::<PrivacyLoader>()?;
     Ok(loader.load_many(users.iter().copied()).await?)
 }
 
-/// A message or a system item.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum MessageKind {
-    /// Something a member wrote.
-    Text,
-    /// A membership or info change (see `system`).
-    System,
-}
-
-/// A membership or info change in the timeline: `sender` did `action` to `users`
-/// (`text`: the new title, description or role, or the sending setting:
-/// `admins_only` / `everyone`).
-#[derive(SimpleObject)]
-pub struct SystemItem {
-    pub action: SystemAction,
-    pub users: Vec<User>,
-    pub text: Option<String>,
-}
-
-/// An item of a conversation's timeline: a message, or a system item.
-pub struct Message(pub MessageSent);
-
-impl Message {
-    /// The stored item.
-    pub fn of(m: &message::Model) -> Message {
-        Message(timeline::sent(m, Vec::new()))
-    }
-}
-
-#[Object]
-impl Message {
-    async fn id(&self) -> ID {
-        ID(self.0.message_id.to_string())
-    }
-
-    async fn conversation_id(&self) -> ID {
-        ID(self.0.conversation_id.to_string())
-    }
-
-    /// Position in the conversation: 1, 2, 3… without gaps.
-    async fn seq(&self) -> i64 {
-        self.0.seq
-    }
-
-    /// Who wrote it (or, for a system item, who made the change).
-    async fn sender(&self) -> User {
-        user(self.0.sender_id)
-    }
-
-    async fn kind(&self) -> MessageKind {
-        if self.0.system.is_some() {
-            MessageKind::System
-        } else {
-            MessageKind::Text
-        }
-    }
-
-    /// The text; null for a system item.
-    async fn body(&self) -> Option<&str> {
-        self.0.system.is_none().then_some(self.0.body.as_str())
-    }
-
-    /// What a system item tells; null for a message.
-    async fn system(&self) -> Option<SystemItem> {
-        self.0.system.as_ref().map(|s| SystemItem {
-            action: s.action,
-            users: s.user_ids.iter().map(|u| user(*u)).collect(),
-            text: s.text.clone(),
-        })
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    /// For its sender, while a member: SENT, DELIVERED (to every other member) or
-    /// READ (by every other member whose read receipts show). Null for anyone else.
-    async fn status(&self, ctx: &Context<'_>) -> Result<Option<Status>> {
-        let me = ctx.viewer()?.user_id;
-        if me != self.0.sender_id || self.0.system.is_some() {
-            return Ok(None);
-        }
-        let members = members_of(ctx, self.0.conversation_id).await?;
-        // A sender who is no longer a member no longer watches who reads.
-        if !members.iter().any(|m| m.user_id == me) {
-            return Ok(None);
-        }
-        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-        let settings = settings_of(ctx, &ids).await?;
-        Ok(Some(receipts::status(me, self.0.seq, &members, &settings)))
-    }
-
-    /// For its sender, while a member: the other members who read it, with when,
-    /// earliest first (only those whose read receipts show, reciprocally). Null for
-    /// anyone else.
-    async fn seen_by(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<Option<SeenByConnection>> {
-        let me = ctx.viewer()?.user_id;
-        if me != self.0.sender_id || self.0.system.is_some() {
-            return Ok(None);
-        }
-        let page = echostream_service::pages::Page::new(first, after.as_deref())?;
-        let members = members_of(ctx, self.0.conversation_id).await?;
-        if !members.iter().any(|m| m.user_id == me) {
-            return Ok(None);
-        }
-        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-        let settings = settings_of(ctx, &ids).await?;
-        let marks = ctx
-            .loader_of::<ReadMarksLoader, (Uuid, i64)>()?
-            .load_one((self.0.conversation_id, self.0.seq))
-            .await?
-            .unwrap_or_default();
-        let seen = receipts::seen_by(me, &self.0, &marks, &settings);
-        let present: Vec<(Uuid, DateTime<Utc>)> =
-            seen.into_iter().filter(|(u, _)| ids.contains(u)).collect();
-        let rest: Vec<(Uuid, DateTime<Utc>)> = match page.after {
-            Some(after) => present
-                .into_iter()
-                .filter(|(u, at)| (*at, *u) > after)
-                .collect(),
-            None => present,
-        };
-        let more = rest.len() as u64 > page.first;
-        let edges = rest
-            .into_iter()
-            .take(page.first as usize)
-            .map(|(u, at)| {
-                (
-                    echostream_service::pages::cursor(at, u),
-                    Reader {
-                        user: user(u),
-                        read_at: at,
-                    },
-                )
-            })
-            .collect();
-        Ok(Some(SeenByConnection::from_edges(
-            edges,
-            page.after.is_some(),
-            more,
-        )))
-    }
-}
-
-/// A member who read a message, and when.
-#[derive(SimpleObject)]
-pub struct Reader {
-    pub user: User,
-    pub read_at: DateTime<Utc>,
-}
-
-echostream_service::connection!(SeenByConnection, SeenByEdge, Reader);
-echostream_service::connection!(MessageConnection, MessageEdge, Message);
 echostream_service::connection!(ConversationConnection, ConversationEdge, Conversation);
 
 /// Direct or group.
@@ -369,14 +214,35 @@ impl Conversation {
         conversations::last_activity(&self.0)
     }
 
-    /// The newest timeline item.
+    /// The newest timeline item the viewer reads (a message deleted for everyone
+    /// is its tombstone; one the viewer deleted for themselves is skipped).
     async fn last_item(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
-        if self.0.last_seq == 0 {
+        let Some(mine) = self.mine(ctx).await? else {
+            return Ok(None);
+        };
+        if self.0.last_seq <= mine.history_from_seq {
             return Ok(None);
         }
         let loader = ctx.data::<DataLoader<ItemLoader>>()?;
-        let found = loader.load_one((self.0.id, self.0.last_seq)).await?;
-        Ok(found.as_ref().map(Message::of))
+        let Some(found) = loader.load_one((self.0.id, self.0.last_seq)).await? else {
+            return Ok(None);
+        };
+        let hidden = ctx.data::<DataLoader<HiddenLoader>>()?;
+        if hidden.load_one((mine.user_id, found.id)).await?.is_none() {
+            return Ok(Some(Message::of(&found)));
+        }
+        // Rare: the newest item is one the viewer deleted for themselves.
+        let reader = history::Reader {
+            conversation: self.0.id,
+            user: mine.user_id,
+            from: mine.history_from_seq,
+        };
+        let window = Window::Backward {
+            before: None,
+            size: 1,
+        };
+        let page = history::page(&app(ctx)?.db, reader, window).await?;
+        Ok(page.items.first().map(Message::of))
     }
 
     /// The viewer's role here.
@@ -433,9 +299,15 @@ impl Conversation {
             before: before.as_deref(),
             around,
         };
+        let me = ctx.viewer()?.user_id;
         let from = self.mine(ctx).await?.map_or(0, |m| m.history_from_seq);
         let window = Window::new(db, self.0.id, from, args).await?;
-        let page = history::page(db, self.0.id, from, window).await?;
+        let reader = history::Reader {
+            conversation: self.0.id,
+            user: me,
+            from,
+        };
+        let page = history::page(db, reader, window).await?;
         let edges = page
             .items
             .iter()

@@ -1,20 +1,24 @@
-//! Sending messages.
+//! Messages: sending them here; changing them afterwards in [`edits`] and
+//! [`deletions`].
 //!
 //! A message gets the next `seq` of its conversation (`timeline::append`) in the
 //! same transaction that stores it and enqueues `chat.message.sent`; the relay
 //! publishes the event and the fan-out consumer (`fanout.rs`) pushes it to every
 //! member's stream.
 
+pub mod deletions;
+pub mod edits;
+
 use echostream_ports::events::outbox::Change;
 use echostream_projections::blocks;
 use echostream_service::Error;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations::{self, groups};
-use crate::entities::conversation::ConversationKind;
-use crate::entities::message;
+use crate::entities::conversation::{self, ConversationKind};
+use crate::entities::{member, message};
 use crate::timeline::{self, Item};
 
 /// Longest message body, in characters.
@@ -36,15 +40,7 @@ pub async fn send(
     device: &str,
     draft: Draft<'_>,
 ) -> Result<message::Model, Error> {
-    let body = draft.body.trim();
-    if body.is_empty() {
-        return Err(Error::bad_input("a message cannot be empty"));
-    }
-    if body.chars().count() > MAX_BODY_CHARS {
-        return Err(Error::bad_input(format!(
-            "a message is at most {MAX_BODY_CHARS} characters"
-        )));
-    }
+    let body = checked_body(draft.body)?;
     let key = draft.idempotency_key.trim();
     if key.is_empty() || key.len() > 128 {
         return Err(Error::bad_input(
@@ -105,6 +101,54 @@ pub async fn send(
         }
         other => other,
     }
+}
+
+/// A message's text, trimmed: refused when empty or longer than [`MAX_BODY_CHARS`].
+pub fn checked_body(body: &str) -> Result<&str, Error> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::bad_input("a message cannot be empty"));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Error::bad_input(format!(
+            "a message is at most {MAX_BODY_CHARS} characters"
+        )));
+    }
+    Ok(body)
+}
+
+/// `secs` in words: "90 seconds", "15 minutes", "48 hours".
+fn span(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    match n {
+        1 => format!("1 {unit}"),
+        n => format!("{n} {unit}s"),
+    }
+}
+
+/// Message `id` with its conversation and `user`'s membership in it, when `user` is a
+/// member who may read it now (else `NOT_FOUND`, whether it exists or not).
+pub async fn readable(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    user: Uuid,
+) -> Result<(message::Model, conversation::Model, member::Model), Error> {
+    let missing = || Error::not_found("no such message");
+    let found = message::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    let (conversation, me) = conversations::membership(db, found.conversation_id, user)
+        .await
+        .map_err(|_| missing())?;
+    if found.seq <= me.history_from_seq {
+        return Err(missing());
+    }
+    Ok((found, conversation, me))
 }
 
 /// The message `sender` already sent from `device` with `key` in `conversation`

@@ -1,0 +1,291 @@
+//! Timeline items as clients see them: a message (its text, edit mark and history,
+//! tombstone, delivery status, "seen by") or a system item.
+//!
+//! A message comes from the database (history, a mutation's answer, a changed
+//! message's frame: current by construction), or from a stream frame. A frame heard
+//! live is the message as it was just sent; a frame read back from the history (a
+//! resume, `changesSince`) may be older than an edit or a deletion, so its changing
+//! parts (text, marks) are read again, batched across the response, before they are
+//! handed out: a deleted text is served by no path.
+
+use std::borrow::Cow;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use echostream_contracts::chat::{MessageSent, SystemAction};
+use echostream_service::pages::FromEdges;
+use echostream_service::resolver::RequestExt;
+use uuid::Uuid;
+
+use super::members_of;
+use super::types::{User, settings_of, user};
+use crate::entities::message;
+use crate::loaders::{MessageLoader, ReadMarksLoader, VersionsLoader};
+use crate::receipts::{self, Status};
+use crate::timeline;
+
+/// A message or a system item.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MessageKind {
+    /// Something a member wrote.
+    Text,
+    /// A membership or info change (see `system`).
+    System,
+}
+
+/// A membership or info change in the timeline: `sender` did `action` to `users`
+/// (`text`: the new title, description or role, or the sending setting:
+/// `admins_only` / `everyone`).
+#[derive(SimpleObject)]
+pub struct SystemItem {
+    pub action: SystemAction,
+    pub users: Vec<User>,
+    pub text: Option<String>,
+}
+
+/// An item of a conversation's timeline: a message, or a system item.
+pub struct Message {
+    /// The item as sent (what never changes: id, seq, sender, time, system).
+    pub item: MessageSent,
+    known: Known,
+}
+
+/// How much of a message's current state is at hand.
+enum Known {
+    /// As stored now (read from the database for this response).
+    Stored(Box<message::Model>),
+    /// As just sent: heard live from a stream.
+    AsSent,
+    /// Read back from a stream's history: may have changed since.
+    Replayed,
+}
+
+impl Message {
+    /// The stored item.
+    pub fn of(m: &message::Model) -> Message {
+        Message {
+            item: timeline::sent(m, Vec::new()),
+            known: Known::Stored(Box::new(m.clone())),
+        }
+    }
+
+    /// An item from a stream frame: heard live (`replayed` false), or read back from
+    /// the stream's history.
+    pub fn from_frame(item: MessageSent, replayed: bool) -> Message {
+        Message {
+            item,
+            known: if replayed {
+                Known::Replayed
+            } else {
+                Known::AsSent
+            },
+        }
+    }
+
+    /// The message as stored now; `None` for one just sent (nothing changed it yet).
+    async fn stored(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, message::Model>>> {
+        Ok(match &self.known {
+            Known::Stored(row) => Some(Cow::Borrowed(row.as_ref())),
+            Known::AsSent => None,
+            Known::Replayed => {
+                let loader = ctx.data::<DataLoader<MessageLoader>>()?;
+                // Rows are never removed (a deletion leaves a tombstone).
+                let found = loader.load_one(self.item.message_id).await?;
+                Some(Cow::Owned(found.ok_or_else(|| {
+                    echostream_service::Error::not_found("no such message")
+                })?))
+            }
+        })
+    }
+}
+
+#[Object]
+impl Message {
+    async fn id(&self) -> ID {
+        ID(self.item.message_id.to_string())
+    }
+
+    async fn conversation_id(&self) -> ID {
+        ID(self.item.conversation_id.to_string())
+    }
+
+    /// Position in the conversation: 1, 2, 3… without gaps.
+    async fn seq(&self) -> i64 {
+        self.item.seq
+    }
+
+    /// Who wrote it (or, for a system item, who made the change).
+    async fn sender(&self) -> User {
+        user(self.item.sender_id)
+    }
+
+    async fn kind(&self) -> MessageKind {
+        if self.item.system.is_some() {
+            MessageKind::System
+        } else {
+            MessageKind::Text
+        }
+    }
+
+    /// The text; null for a system item and for a message deleted for everyone.
+    async fn body(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if self.item.system.is_some() {
+            return Ok(None);
+        }
+        Ok(match self.stored(ctx).await? {
+            Some(row) if row.deleted_at.is_some() => None,
+            Some(row) => Some(row.body.clone()),
+            None => Some(self.item.body.clone()),
+        })
+    }
+
+    /// When its sender last edited it (null: never).
+    async fn edited_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.stored(ctx).await?.and_then(|row| row.edited_at))
+    }
+
+    /// Its earlier texts, oldest first, each with when it was written (empty when
+    /// never edited, or deleted for everyone).
+    async fn edits(&self, ctx: &Context<'_>) -> Result<Vec<MessageVersion>> {
+        let Some(row) = self.stored(ctx).await? else {
+            return Ok(Vec::new());
+        };
+        if row.edited_at.is_none() || row.deleted_at.is_some() {
+            return Ok(Vec::new());
+        }
+        let loader = ctx.data::<DataLoader<VersionsLoader>>()?;
+        let versions = loader.load_one(row.id).await?.unwrap_or_default();
+        Ok(versions
+            .into_iter()
+            .map(|v| MessageVersion {
+                body: v.body,
+                written_at: v.written_at,
+            })
+            .collect())
+    }
+
+    /// When it was deleted for everyone (null: it was not); its text is gone, and
+    /// this tombstone keeps its place.
+    async fn deleted_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.stored(ctx).await?.and_then(|row| row.deleted_at))
+    }
+
+    /// Who deleted it for everyone: its sender, or a group's owner or admin.
+    async fn deleted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(self
+            .stored(ctx)
+            .await?
+            .and_then(|row| row.deleted_by)
+            .map(user))
+    }
+
+    /// What a system item tells; null for a message.
+    async fn system(&self) -> Option<SystemItem> {
+        self.item.system.as_ref().map(|s| SystemItem {
+            action: s.action,
+            users: s.user_ids.iter().map(|u| user(*u)).collect(),
+            text: s.text.clone(),
+        })
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.item.created_at
+    }
+
+    /// For its sender, while a member: SENT, DELIVERED (to every other member) or
+    /// READ (by every other member whose read receipts show). Null for anyone else.
+    async fn status(&self, ctx: &Context<'_>) -> Result<Option<Status>> {
+        let me = ctx.viewer()?.user_id;
+        if me != self.item.sender_id || self.item.system.is_some() {
+            return Ok(None);
+        }
+        let members = members_of(ctx, self.item.conversation_id).await?;
+        // A sender who is no longer a member no longer watches who reads.
+        if !members.iter().any(|m| m.user_id == me) {
+            return Ok(None);
+        }
+        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+        let settings = settings_of(ctx, &ids).await?;
+        Ok(Some(receipts::status(
+            me,
+            self.item.seq,
+            &members,
+            &settings,
+        )))
+    }
+
+    /// For its sender, while a member: the other members who read it, with when,
+    /// earliest first (only those whose read receipts show, reciprocally). Null for
+    /// anyone else.
+    async fn seen_by(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<SeenByConnection>> {
+        let me = ctx.viewer()?.user_id;
+        if me != self.item.sender_id || self.item.system.is_some() {
+            return Ok(None);
+        }
+        let page = echostream_service::pages::Page::new(first, after.as_deref())?;
+        let members = members_of(ctx, self.item.conversation_id).await?;
+        if !members.iter().any(|m| m.user_id == me) {
+            return Ok(None);
+        }
+        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+        let settings = settings_of(ctx, &ids).await?;
+        let marks = ctx
+            .loader_of::<ReadMarksLoader, (Uuid, i64)>()?
+            .load_one((self.item.conversation_id, self.item.seq))
+            .await?
+            .unwrap_or_default();
+        let seen = receipts::seen_by(me, &self.item, &marks, &settings);
+        let present: Vec<(Uuid, DateTime<Utc>)> =
+            seen.into_iter().filter(|(u, _)| ids.contains(u)).collect();
+        let rest: Vec<(Uuid, DateTime<Utc>)> = match page.after {
+            Some(after) => present
+                .into_iter()
+                .filter(|(u, at)| (*at, *u) > after)
+                .collect(),
+            None => present,
+        };
+        let more = rest.len() as u64 > page.first;
+        let edges = rest
+            .into_iter()
+            .take(page.first as usize)
+            .map(|(u, at)| {
+                (
+                    echostream_service::pages::cursor(at, u),
+                    Reader {
+                        user: user(u),
+                        read_at: at,
+                    },
+                )
+            })
+            .collect();
+        Ok(Some(SeenByConnection::from_edges(
+            edges,
+            page.after.is_some(),
+            more,
+        )))
+    }
+}
+
+/// An earlier text of an edited message.
+#[derive(SimpleObject)]
+pub struct MessageVersion {
+    pub body: String,
+    /// When this text was written (sent, or put in by an earlier edit).
+    pub written_at: DateTime<Utc>,
+}
+
+/// A member who read a message, and when.
+#[derive(SimpleObject)]
+pub struct Reader {
+    pub user: User,
+    pub read_at: DateTime<Utc>,
+}
+
+echostream_service::connection!(SeenByConnection, SeenByEdge, Reader);
+echostream_service::connection!(MessageConnection, MessageEdge, Message);
