@@ -107,6 +107,20 @@ async fn is_member(ctx: &Context<'_>, conversation: Uuid, user: Uuid) -> Result<
         .any(|m| m.user_id == user))
 }
 
+/// Whether `user` reads the item at `seq` of `conversation`: only a member, and only
+/// from where their history starts (batched through the members loader).
+pub(crate) async fn reads(
+    ctx: &Context<'_>,
+    conversation: Uuid,
+    seq: i64,
+    user: Uuid,
+) -> Result<bool> {
+    Ok(members_of(ctx, conversation)
+        .await?
+        .iter()
+        .any(|m| m.user_id == user && seq > m.history_from_seq))
+}
+
 /// A message to send.
 #[derive(InputObject)]
 pub struct SendMessageInput {
@@ -190,12 +204,7 @@ impl MessagingQuery {
         let Some(found) = loader.load_one(id).await? else {
             return Ok(None);
         };
-        // Only a member, and only from where their history starts.
-        let readable = members_of(ctx, found.conversation_id)
-            .await?
-            .iter()
-            .any(|m| m.user_id == me && found.seq > m.history_from_seq);
-        if !readable {
+        if !reads(ctx, found.conversation_id, found.seq, me).await? {
             return Ok(None);
         }
         Ok(Some(Message::of(&found)))

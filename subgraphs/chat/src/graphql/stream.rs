@@ -59,11 +59,7 @@ impl MessageChanged {
 
     async fn current(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
         let me = ctx.viewer()?.user_id;
-        let readable = super::members_of(ctx, self.conversation_id)
-            .await?
-            .iter()
-            .any(|m| m.user_id == me && self.seq > m.history_from_seq);
-        if !readable {
+        if !super::reads(ctx, self.conversation_id, self.seq, me).await? {
             return Ok(None);
         }
         let hidden = ctx.data::<DataLoader<HiddenLoader>>()?;
