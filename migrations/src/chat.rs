@@ -3,6 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
     Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_friendships_table,
@@ -25,6 +26,10 @@ impl MigratorTrait for Migrator {
             Box::new(IdempotencyPerConversation),
             Box::new(HistoryForNewMembers),
             Box::new(EditsAndDeletions),
+            Box::new(Reactions),
+            Box::new(Pins),
+            Box::new(Search),
+            Box::new(MarkUnread),
         ]
     }
 }
@@ -341,5 +346,152 @@ impl MigrationTrait for EditsAndDeletions {
             false,
         )
         .await
+    }
+}
+
+/// Reactions: one row per member, message and emoji.
+struct Reactions;
+
+impl MigrationName for Reactions {
+    fn name(&self) -> &str {
+        "m20261206_000005_chat_reactions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Reactions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("reactions"))
+                    .if_not_exists()
+                    .col(uuid(n("message_id")))
+                    .col(uuid(n("user_id")))
+                    .col(text(n("emoji")))
+                    .col(uuid(n("conversation_id")))
+                    .col(timestamp_with_time_zone(n("reacted_at")))
+                    .primary_key(
+                        Index::create()
+                            .col(n("message_id"))
+                            .col(n("user_id"))
+                            .col(n("emoji")),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Who reacted, in order (`Message.reactors`); and a departed account's.
+        index(
+            manager,
+            "reactions",
+            "reactions_by_time",
+            &["message_id", "reacted_at", "user_id"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "reactions",
+            "reactions_by_user",
+            &["user_id"],
+            false,
+        )
+        .await
+    }
+}
+
+/// Pins: the messages pinned in a conversation, by whom and when.
+struct Pins;
+
+impl MigrationName for Pins {
+    fn name(&self) -> &str {
+        "m20261206_000006_chat_pins"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Pins {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("pins"))
+                    .if_not_exists()
+                    .col(uuid(n("conversation_id")))
+                    .col(uuid(n("message_id")))
+                    .col(big_integer(n("seq")))
+                    .col(uuid(n("pinned_by")))
+                    .col(timestamp_with_time_zone(n("pinned_at")))
+                    .primary_key(
+                        Index::create()
+                            .col(n("conversation_id"))
+                            .col(n("message_id")),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Search: a full-text index of message bodies. PostgreSQL: a generated `tsvector`
+/// column (`simple` configuration: words lower-cased, no language's stemming, as
+/// chats mix languages) under a GIN index. SQLite: an FTS5 table over `messages`
+/// (external content, keyed by rowid; `unicode61` words, accents kept as in PostgreSQL), kept by
+/// triggers, and filled from the rows already there. A body erased by a deletion
+/// leaves the index with it.
+struct Search;
+
+impl MigrationName for Search {
+    fn name(&self) -> &str {
+        "m20261206_000007_chat_search"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Search {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let statements: &[&str] = match manager.get_database_backend() {
+            DbBackend::Postgres => &[
+                "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search tsvector \
+                 GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED",
+                "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search)",
+            ],
+            _ => &[
+                "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(body, \
+                 content='messages', content_rowid='rowid', \
+                 tokenize='unicode61 remove_diacritics 0')",
+                "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN \
+                 INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body); END",
+                "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN \
+                 INSERT INTO messages_fts(messages_fts, rowid, body) \
+                 VALUES ('delete', old.rowid, old.body); END",
+                "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body ON messages \
+                 BEGIN INSERT INTO messages_fts(messages_fts, rowid, body) \
+                 VALUES ('delete', old.rowid, old.body); \
+                 INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body); END",
+                "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+            ],
+        };
+        for sql in statements {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Mark unread: the first item a member marked unread again (their own read state;
+/// their read receipts stay where they are).
+struct MarkUnread;
+
+impl MigrationName for MarkUnread {
+    fn name(&self) -> &str {
+        "m20261206_000008_chat_mark_unread"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MarkUnread {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_column(manager, "members", big_integer_null(n("unread_from_seq"))).await
     }
 }

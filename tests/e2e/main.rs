@@ -6,6 +6,7 @@ mod authorization;
 mod dead_letters;
 mod durability;
 mod edits;
+mod exports;
 mod faults;
 mod flow;
 mod groups;
@@ -14,16 +15,20 @@ mod media;
 mod oauth;
 mod operations;
 mod people;
+mod pins;
 mod presence;
 mod privacy;
 mod rate_limits;
+mod reactions;
 mod receipts;
 mod schema;
+mod search;
 mod sessions;
 mod stream;
 mod timeline;
 mod traces;
 mod trust;
+mod unread;
 
 use echostream_testkit::platform::{Platform, Profile};
 

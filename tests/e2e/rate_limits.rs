@@ -80,6 +80,21 @@ async fn writes_searches_and_exports_are_limited_per_user(profile: Profile) {
         (1, "RATE_LIMITED")
     );
 
+    // Searching messages and exporting a conversation count like their neighbours.
+    let search = "query S($q: String!) { searchMessages(query: $q) { edges { cursor } } }";
+    let (searched, refused) = until_refused(&p, search, |_| json!({ "q": "m1" }), &bob.token).await;
+    assert_eq!(
+        (searched, error_code(&refused).as_str()),
+        (2, "RATE_LIMITED")
+    );
+    let export =
+        "mutation X($c: ID!) { exportConversation(conversationId: $c, format: CSV) { byteSize } }";
+    let (exported, refused) = until_refused(&p, export, |_| json!({ "c": id }), &bob.token).await;
+    assert_eq!(
+        (exported, error_code(&refused).as_str()),
+        (1, "RATE_LIMITED")
+    );
+
     let change =
         "mutation E($e: String!, $p: String!) { requestEmailChange(newEmail: $e, password: $p) }";
     let (asked, refused) = until_refused(

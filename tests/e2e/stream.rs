@@ -19,7 +19,7 @@ use crate::on_both_profiles;
 /// Every event with what tests check of it.
 pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
     ... on MessageAdded { message { id seq conversationId body sender { id username } } } \
-    ... on MessageChanged { messageId current { body editedAt deletedAt } } \
+    ... on MessageChanged { messageId current { body editedAt deletedAt reactions { emoji count reactedByMe } } } \
     ... on MessageHidden { messageId } \
     ... on ReceiptChanged { conversationId user { id } deliveredSeq readSeq } \
     ... on MessagesStatusChanged { conversationId deliveredSeq readSeq } \

@@ -120,3 +120,61 @@ test('Apollo Client pages history backwards and resumes the stream with since', 
   assert.deepEqual(again.got, [29, 30, 31, 32, 33]);
   await back.close();
 });
+
+const CHANGES = tag`subscription Changes($since: String) {
+  chatEvents(since: $since) {
+    __typename
+    position
+    ... on MessageChanged { messageId current { id body editedAt deletedAt reactions { emoji count reactedByMe } } }
+  }
+}`;
+
+const MESSAGE = tag`fragment Shown on Message { id body editedAt deletedAt reactions { emoji count reactedByMe } }`;
+
+/// Polls `probe` until it answers something truthy (or fails after 30 s).
+async function until(what, probe) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('Apollo Client updates a cached message by id as it is edited, reacted to and deleted', async () => {
+  const ann = await signUp(platform, 'ann');
+  const bob = await signUp(platform, 'bob');
+  const conversationId = await friendsWithConversation(platform, ann, bob);
+  const sent = await gql(platform.url, 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }',
+    { i: { conversationId, body: 'helo', idempotencyKey: 'e1' } }, ann.token);
+  const id = sent.data.sendMessage.id;
+
+  const web = apollo(bob.token);
+  const shown = await web.client.query({
+    query: tag`query One($id: ID!) { message(id: $id) { ...Shown } } ${MESSAGE}`,
+    variables: { id },
+  });
+  assert.equal(shown.data.message.body, 'helo');
+  const start = await web.client.query({ query: tag`{ streamPosition }`, fetchPolicy: 'no-cache' });
+  const subscription = web.client.subscribe({ query: CHANGES, variables: { since: start.data.streamPosition } })
+    .subscribe({ next: () => {}, error: (e) => { throw e; } });
+  const cached = () => web.client.readFragment({ id: web.client.cache.identify({ __typename: 'Message', id }), fragment: MESSAGE });
+  const change = async (query, variables) => {
+    const r = await gql(platform.url, query, variables, ann.token);
+    assert.equal(r.errors, undefined, JSON.stringify(r));
+  };
+
+  await change('mutation($m: ID!) { editMessage(messageId: $m, body: "hello") { id } }', { m: id });
+  await until('the edit in the cache', () => cached()?.body === 'hello' && cached().editedAt);
+  await change('mutation($m: ID!) { addReaction(messageId: $m, emoji: "👍") { id } }', { m: id });
+  const reacted = await until('the reaction in the cache', () => cached()?.reactions.length === 1 && cached());
+  assert.deepEqual(reacted.reactions.map(({ emoji, count, reactedByMe }) => ({ emoji, count, reactedByMe })),
+    [{ emoji: '👍', count: 1, reactedByMe: false }]);
+  await change('mutation($m: ID!) { deleteMessageForEveryone(messageId: $m) { id } }', { m: id });
+  const gone = await until('the tombstone in the cache', () => cached()?.deletedAt && cached());
+  assert.equal(gone.body, null);
+  assert.deepEqual(gone.reactions, []);
+  subscription.unsubscribe();
+  await web.close();
+});

@@ -13,9 +13,11 @@
 //!    delivery to all ten is counted, so loss and duplicates show.
 //! 3. **Fan-out to the idle.** The idle devices' users sit in groups of up to 250;
 //!    one message to each group must reach every idle subscription, exactly once.
-//! 4. **History.** `--history` messages are written straight into one conversation
-//!    (PostgreSQL only: the services profile), then pages of 50 are read through the
-//!    gateway: backward from a cursor at a random point, and around a random message.
+//! 4. **History and search.** `--history` messages are written straight into one
+//!    conversation (PostgreSQL only: the services profile), then pages of 50 are read
+//!    through the gateway: backward from a cursor at a random point, and around a
+//!    random message; then `searchMessages` pages of 20 for a word in every message,
+//!    a word in one message of 997, and two words together in about one of 100,000.
 //!
 //! One process holds at most 20,000 open files on this machine, and through the
 //! gateway each client socket costs the platform three (the client's, the pooled
@@ -95,6 +97,8 @@ const EVENTS: &str =
 const SEND: &str = "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }";
 const PAGE_BEFORE: &str = "query H($id: ID!, $before: String) { conversation(id: $id) { \
     messages(last: 50, before: $before) { edges { cursor node { id seq body } } pageInfo { hasPreviousPage startCursor } } } }";
+const SEARCH: &str = "query S($q: String!) { searchMessages(query: $q, first: 20) { \
+    edges { node { message { id seq } snippet { text highlighted } } } } }";
 const PAGE_AROUND: &str = "query H($id: ID!, $around: ID) { conversation(id: $id) { \
     messages(first: 50, around: $around) { edges { cursor node { id seq body } } pageInfo { hasPreviousPage startCursor } } } }";
 
@@ -367,7 +371,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     );
     print_row("send → receive (other members)", &latency);
     print_row("fan-out send → idle receive", &fan_out_latency);
-    if let Some((before, around)) = &history {
+    if let Some((before, around, searches)) = &history {
         print_row(
             &format!("history: 50 before ({} msgs)", args.history),
             before,
@@ -376,6 +380,9 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
             &format!("history: 50 around ({} msgs)", args.history),
             around,
         );
+        for (name, summary) in searches {
+            print_row(name, summary);
+        }
     }
     if let (Some(base), Some(with_idle), Some(closed)) = (rss_base, rss_idle, rss_closed) {
         let delta_kib = (with_idle - base) * 1024.0;
@@ -668,7 +675,7 @@ async fn history(
     owner: &Person,
     conversation: &str,
     args: &LoadArgs,
-) -> Result<(Summary, Summary)> {
+) -> Result<(Summary, Summary, Vec<(String, Summary)>)> {
     use echostream_config::{Config, DatabaseConfig, Profile as Run, Subgraph};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -702,7 +709,8 @@ async fn history(
     db.execute(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO messages (id, conversation_id, seq, sender_id, sender_device, client_key, body, created_at, kind) \
-         SELECT gen_random_uuid(), $1, s, $2, 'bench', 'history-' || s, 'history ' || s, now(), 'text' \
+         SELECT gen_random_uuid(), $1, s, $2, 'bench', 'history-' || s, \
+         'history ' || s || ' w' || (s % 997) || ' v' || (s % 101), now(), 'text' \
          FROM generate_series($3::bigint, $4::bigint) AS s",
         [id.into(), owner_id.into(), first.into(), last.into()],
     ))
@@ -786,5 +794,54 @@ async fn history(
         );
     }
     let around = summarise(around, started.elapsed());
-    Ok((before, around))
+
+    // Search: a page of 20 hits, newest first, for words of three frequencies.
+    let find = async |words: String| -> Result<Duration> {
+        let t = Instant::now();
+        let body: Value = http
+            .post(&platform.gateway)
+            .bearer_auth(&owner.token)
+            .json(&json!({ "query": SEARCH, "variables": { "q": words } }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let took = t.elapsed();
+        if body["data"]["searchMessages"]["edges"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            bail!("a search found nothing: {body}");
+        }
+        Ok(took)
+    };
+    let mut searches = Vec::new();
+    type Words = fn(i64) -> String;
+    let kinds: [(&str, Words); 3] = [
+        ("search: a word in every message", |_| "history".to_string()),
+        ("search: a word in 1 of 997", |s| format!("w{}", s % 997)),
+        ("search: two words, 1 of 100,697", |s| {
+            format!("w{} v{}", s % 997, s % 101)
+        }),
+    ];
+    for (name, words) in kinds {
+        let queries: Vec<String> = seqs
+            .iter()
+            .take(pages.min(200))
+            .map(|s| words(*s))
+            .collect();
+        for q in queries.iter().take(5) {
+            find(q.clone()).await?;
+        }
+        let started = Instant::now();
+        let mut samples = Vec::with_capacity(queries.len());
+        for q in &queries {
+            samples.push(find(q.clone()).await?);
+        }
+        searches.push((
+            format!("{name} ({} msgs)", args.history),
+            summarise(samples, started.elapsed()),
+        ));
+    }
+    Ok((before, around, searches))
 }

@@ -304,7 +304,9 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
     let login = summarise(login_samples, login_elapsed);
     let loaded = summarise(under_load, login_elapsed);
     inbox.close().await;
-    let friends_figure = friends_presence(&platform, &ann, args.friends.min(2000), queries).await?;
+    let (friends_figure, pals) =
+        friends_presence(&platform, &ann, args.friends.min(2000), queries).await?;
+    let reactions_figure = reactions(&platform, &ann, &pals).await?;
     let rss_end = rss_mib(platform.pid());
     // What the burst left behind once the platform is idle again.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -323,11 +325,30 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
     if let Some((count, figure)) = &friends_figure {
         print_row(&format!("friendsPresence ({count} friends)"), figure);
     }
+    if let Some(r) = &reactions_figure {
+        print_row(&format!("addReaction (group of {})", r.members), &r.latency);
+    }
     println!(
         "gateway overhead: p50 +{} µs, p99 +{} µs",
         gateway.p50.saturating_sub(direct.p50),
         gateway.p99.saturating_sub(direct.p99)
     );
+    if let Some(r) = &reactions_figure {
+        println!(
+            "reactions: {} to one message in a group of {}: each appends one frame to each \
+             member's stream ({} frames, {} bytes each as stored, {} bytes per reaction); a \
+             member's replay window then holds {} MessageChanged for the message (one per \
+             reaction without superseding: {}), and its replay reads {} reactions",
+            r.reactions,
+            r.members,
+            r.members,
+            r.frame_bytes,
+            r.members * r.frame_bytes,
+            r.window_entries,
+            r.reactions,
+            r.replayed_count,
+        );
+    }
     if let (Some(a), Some(b), Some(c)) = (rss_start, rss_end, rss_idle) {
         println!(
             "platform resident memory: {a:.1} MiB at start, {b:.1} MiB after the run, \
@@ -344,9 +365,9 @@ async fn friends_presence(
     ann: &Person,
     count: usize,
     queries: usize,
-) -> Result<Option<(usize, Summary)>> {
+) -> Result<(Option<(usize, Summary)>, Vec<Person>)> {
     if count == 0 {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
     // Eight clients at once, each signing up its share and asking Ann.
     let workers = (0..8).map(|worker| async move {
@@ -362,10 +383,11 @@ async fn friends_presence(
             )
             .await;
             let id = out["data"]["sendFriendRequest"]["id"].as_str();
-            asked.push(
+            asked.push((
                 id.map(str::to_string)
                     .ok_or_else(|| anyhow::anyhow!("request failed: {out}"))?,
-            );
+                friend,
+            ));
         }
         Ok::<_, anyhow::Error>(asked)
     });
@@ -373,7 +395,9 @@ async fn friends_presence(
     for asked in futures::future::join_all(workers).await {
         requests.extend(asked?);
     }
-    for id in requests {
+    let mut pals = Vec::with_capacity(requests.len());
+    for (id, pal) in requests {
+        pals.push(pal);
         let out = post(
             &platform.gateway,
             "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
@@ -412,5 +436,118 @@ async fn friends_presence(
             bail!("friendsPresence failed: {out}");
         }
     }
-    Ok(Some((count + 1, summarise(samples, started.elapsed()))))
+    Ok((
+        Some((count + 1, summarise(samples, started.elapsed()))),
+        pals,
+    ))
+}
+
+/// What reacting costs a large group.
+struct Reactions {
+    members: usize,
+    reactions: usize,
+    latency: Summary,
+    frame_bytes: usize,
+    window_entries: usize,
+    replayed_count: i64,
+}
+
+/// Makes a group of `ann` and up to 255 of her `pals`, has each pal react to one of
+/// her messages, and counts what one member's stream holds afterwards.
+async fn reactions(
+    platform: &Platform,
+    ann: &Person,
+    pals: &[Person],
+) -> Result<Option<Reactions>> {
+    let pals = &pals[..pals.len().min(255)];
+    if pals.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = pals.iter().map(|p| p.id.as_str()).collect();
+    let made = post(
+        &platform.gateway,
+        "mutation G($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+        json!({ "i": { "title": "reactions", "memberIds": ids } }),
+        Some(&ann.token),
+    )
+    .await;
+    let group = made["data"]["createGroup"]["id"]
+        .as_str()
+        .with_context(|| format!("creating the group: {made}"))?
+        .to_string();
+    let watcher = &pals[0];
+    let since = post(
+        &platform.gateway,
+        "{ streamPosition }",
+        json!({}),
+        Some(&watcher.token),
+    )
+    .await["data"]["streamPosition"]
+        .as_str()
+        .context("a stream position")?
+        .to_string();
+    let message = send(platform, ann, &group, "react to this", "reactions-bench").await;
+    let id = message["id"].as_str().context("the message")?.to_string();
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(pals.len());
+    for pal in pals {
+        let t = Instant::now();
+        let out = post(
+            &platform.gateway,
+            "mutation R($m: ID!) { addReaction(messageId: $m, emoji: \"👍\") { id } }",
+            json!({ "m": id }),
+            Some(&pal.token),
+        )
+        .await;
+        samples.push(t.elapsed());
+        if out.get("errors").is_some() {
+            bail!("reacting failed: {out}");
+        }
+    }
+    let latency = summarise(samples, started.elapsed());
+    // One member's replay, once every reaction reached their stream.
+    let query = "query C($p: String!) { changesSince(position: $p, first: 100) { events { __typename \
+        ... on MessageChanged { current { reactions { count } } } } } }";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (window_entries, replayed_count) = loop {
+        let out = post(
+            &platform.gateway,
+            query,
+            json!({ "p": since }),
+            Some(&watcher.token),
+        )
+        .await;
+        let events = out["data"]["changesSince"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let changes: Vec<&serde_json::Value> = events
+            .iter()
+            .filter(|e| e["__typename"] == "MessageChanged")
+            .collect();
+        let count = changes
+            .last()
+            .and_then(|c| c["current"]["reactions"][0]["count"].as_i64())
+            .unwrap_or(0);
+        if count == pals.len() as i64 {
+            break (changes.len(), count);
+        }
+        if Instant::now() > deadline {
+            bail!("the reactions did not all reach a member's stream: {out}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let frame = echostream_contracts::chat::ChatFrame::MessageChanged {
+        conversation_id: uuid::Uuid::parse_str(&group)?,
+        message_id: uuid::Uuid::parse_str(&id)?,
+        seq: message["seq"].as_i64().unwrap_or(0),
+    };
+    Ok(Some(Reactions {
+        members: pals.len() + 1,
+        reactions: pals.len(),
+        latency,
+        frame_bytes: echostream_chat::stream::encode(&frame).len(),
+        window_entries,
+        replayed_count,
+    }))
 }

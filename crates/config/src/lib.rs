@@ -202,6 +202,10 @@ pub struct ChatConfig {
     /// Seconds after sending during which the sender may delete a message for
     /// everyone (a group's owner and admins may at any time).
     pub delete_window_secs: u64,
+    /// Most distinct emoji one message may carry as reactions.
+    pub max_reactions_per_message: u64,
+    /// Most messages pinned in one conversation at once.
+    pub max_pins_per_conversation: u64,
 }
 
 impl Default for ChatConfig {
@@ -214,6 +218,8 @@ impl Default for ChatConfig {
             typing_ttl_secs: 6,
             edit_window_secs: 15 * 60,
             delete_window_secs: 48 * 3600,
+            max_reactions_per_message: 20,
+            max_pins_per_conversation: 50,
         }
     }
 }
@@ -796,6 +802,14 @@ impl Config {
             ("chat.typing_ttl_secs", self.chat.typing_ttl_secs),
             ("chat.edit_window_secs", self.chat.edit_window_secs),
             ("chat.delete_window_secs", self.chat.delete_window_secs),
+            (
+                "chat.max_reactions_per_message",
+                self.chat.max_reactions_per_message,
+            ),
+            (
+                "chat.max_pins_per_conversation",
+                self.chat.max_pins_per_conversation,
+            ),
         ] {
             if value == 0 {
                 return fail(key, "must be positive");

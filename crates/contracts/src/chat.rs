@@ -39,6 +39,9 @@ pub struct SystemItem {
     /// The new title, description or role, where the action has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The message the change is about (pinned, unpinned); since `MessageSent` v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Uuid>,
 }
 
 /// What a system item tells: the membership and info changes a timeline records.
@@ -56,6 +59,10 @@ pub enum SystemAction {
     DescriptionChanged,
     AvatarChanged,
     SettingsChanged,
+    /// Since `MessageSent` v2.
+    MessagePinned,
+    /// Since `MessageSent` v2.
+    MessageUnpinned,
 }
 
 /// A message's text was changed by its sender. Carries the new text (for the
@@ -95,6 +102,34 @@ pub struct MessageDeleted {
 
 impl Event for MessageDeleted {
     const TYPE: &'static str = "chat.message.deleted";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// A member added (`added`) or removed a reaction to a message. The members' streams
+/// get a [`ChatFrame::MessageChanged`] that supersedes the message's earlier one, so a
+/// message holds one place in each replay window however many reactions it gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageReacted {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+    /// Who wrote the message (whom a reaction concerns).
+    pub author_id: Uuid,
+    /// Who reacted.
+    pub user_id: Uuid,
+    /// One emoji, in its fully qualified form.
+    pub emoji: String,
+    pub added: bool,
+    pub reacted_at: DateTime<Utc>,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Event for MessageReacted {
+    const TYPE: &'static str = "chat.message.reacted";
     const VERSION: u32 = 1;
     fn key(&self) -> String {
         self.conversation_id.to_string()
@@ -200,9 +235,12 @@ impl Event for StatusChanged {
     }
 }
 
+/// Version 2 adds pins: the system actions `message_pinned` and `message_unpinned`,
+/// and `system.messageId`. A version 1 payload reads as version 2.
 impl Event for MessageSent {
     const TYPE: &'static str = "chat.message.sent";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
+    const READS: &'static [u32] = &[1];
     fn key(&self) -> String {
         self.conversation_id.to_string()
     }
@@ -264,9 +302,10 @@ pub enum ChatFrame {
         delivered_seq: i64,
         read_seq: Option<i64>,
     },
-    /// A message changed (edited, deleted for everyone): it is read again when
-    /// handed out, so the frame carries no text, and a replay ends at the message's
-    /// current state.
+    /// A message changed (edited, deleted for everyone, reacted to): it is read
+    /// again when handed out, so the frame carries no text, and a replay ends at the
+    /// message's current state. Each supersedes the message's earlier one in the
+    /// stream's window (key [`ChatFrame::supersedes`]).
     MessageChanged {
         conversation_id: Uuid,
         message_id: Uuid,
@@ -327,6 +366,23 @@ impl ChatFrame {
             } => *conversation_id,
         }
     }
+
+    /// The key under which the frame takes the place of the stream's earlier frame
+    /// of the same key: a frame read as the current state of what it names carries
+    /// everything an earlier one of the same thing did.
+    pub fn supersedes(&self) -> Option<String> {
+        match self {
+            ChatFrame::MessageChanged { message_id, .. } => Some(format!("message:{message_id}")),
+            ChatFrame::Message { .. }
+            | ChatFrame::Receipt { .. }
+            | ChatFrame::Status { .. }
+            | ChatFrame::MessageHidden { .. }
+            | ChatFrame::ConversationChanged { .. }
+            | ChatFrame::MembersJoined { .. }
+            | ChatFrame::MembersLeft { .. }
+            | ChatFrame::Typing { .. } => None,
+        }
+    }
 }
 
 /// The channel of everything chat addresses to one user.
@@ -352,6 +408,30 @@ mod tests {
         }
     }
 
+    /// A message sent before pins (version 1) reads as version 2, side by side.
+    #[test]
+    fn a_version_1_message_reads_as_version_2() {
+        let item = MessageSent {
+            body: String::new(),
+            system: Some(SystemItem {
+                action: SystemAction::TitleChanged,
+                user_ids: Vec::new(),
+                text: Some("climbing".into()),
+                message_id: None,
+            }),
+            ..message()
+        };
+        let mut envelope = crate::Envelope::of(&item, None);
+        envelope.version = 1;
+        envelope.payload["system"]
+            .as_object_mut()
+            .unwrap()
+            .remove("messageId");
+        assert_eq!(envelope.decode::<MessageSent>().unwrap(), Some(item));
+        envelope.version = 0;
+        assert!(envelope.decode::<MessageSent>().is_err());
+    }
+
     #[test]
     fn every_chat_event_round_trips() {
         round_trips(message());
@@ -361,6 +441,17 @@ mod tests {
                 action: SystemAction::MembersAdded,
                 user_ids: vec![Uuid::now_v7()],
                 text: None,
+                message_id: None,
+            }),
+            ..message()
+        });
+        round_trips(MessageSent {
+            body: String::new(),
+            system: Some(SystemItem {
+                action: SystemAction::MessagePinned,
+                user_ids: Vec::new(),
+                text: None,
+                message_id: Some(Uuid::now_v7()),
             }),
             ..message()
         });
@@ -379,6 +470,17 @@ mod tests {
             seq: 3,
             deleted_by: Uuid::now_v7(),
             deleted_at: Utc::now(),
+            member_ids: vec![Uuid::now_v7()],
+        });
+        round_trips(MessageReacted {
+            conversation_id,
+            message_id,
+            seq: 3,
+            author_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            emoji: "👍".into(),
+            added: true,
+            reacted_at: Utc::now(),
             member_ids: vec![Uuid::now_v7()],
         });
         round_trips(MessageHidden {

@@ -25,8 +25,12 @@ use uuid::Uuid;
 pub trait Event: Serialize + DeserializeOwned {
     /// `domain.entity.verb`; the first segment is the topic.
     const TYPE: &'static str;
-    /// The payload version this type describes.
+    /// The payload version this type describes (and writes).
     const VERSION: u32;
+    /// Earlier versions this type also reads: ones whose payloads are a subset of
+    /// this one's, every field added since having a serde default. A consumer reads
+    /// them side by side with the current one until the log holds no more of them.
+    const READS: &'static [u32] = &[];
     /// The partition key: the aggregate whose events must stay in order.
     fn key(&self) -> String;
 }
@@ -111,7 +115,7 @@ impl Envelope {
         if self.kind != E::TYPE {
             return Ok(None);
         }
-        if self.version != E::VERSION {
+        if self.version != E::VERSION && !E::READS.contains(&self.version) {
             return Err(DecodeError(format!(
                 "{} version {} (this build reads version {})",
                 self.kind,

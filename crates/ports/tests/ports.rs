@@ -85,12 +85,24 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     for i in 1..=5 {
         let streams = room(&name);
         pubsub
-            .append(&streams, &format!("{name}-{i}"), &format!("e{i}"), keep)
+            .append(
+                &streams,
+                &format!("{name}-{i}"),
+                &format!("e{i}"),
+                None,
+                keep,
+            )
             .await
             .unwrap();
         // A repeated event appends nothing.
         pubsub
-            .append(&streams, &format!("{name}-{i}"), &format!("e{i}"), keep)
+            .append(
+                &streams,
+                &format!("{name}-{i}"),
+                &format!("e{i}"),
+                None,
+                keep,
+            )
             .await
             .unwrap();
         let heard = tokio::time::timeout(within, live.next())
@@ -108,6 +120,56 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
     assert_eq!(after.entries[0].data, "e4");
     // Offsets 1 and 2 are trimmed (window 3): reading after 1 says there is a hole.
     assert!(!pubsub.history(&name, 1, 10, keep).await.unwrap().complete);
+    // A superseding entry takes its predecessor's place: five changes of one item
+    // hold one place in the window, and the offsets they left are no gap.
+    let changing = format!("superseded-{}", Uuid::now_v7().simple());
+    let streams = room(&changing);
+    pubsub
+        .append(&streams, &format!("{changing}-a"), "added", None, keep)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        pubsub
+            .append(
+                &streams,
+                &format!("{changing}-{i}"),
+                &format!("changed {i}"),
+                Some("m1"),
+                keep,
+            )
+            .await
+            .unwrap();
+    }
+    let kept = pubsub.history(&changing, 0, 10, keep).await.unwrap();
+    assert!(kept.complete, "superseded offsets are no gap");
+    assert_eq!(kept.top, 6);
+    let entries: Vec<(u64, &str)> = kept
+        .entries
+        .iter()
+        .map(|e| (e.offset, e.data.as_str()))
+        .collect();
+    assert_eq!(entries, [(1, "added"), (6, "changed 4")]);
+    for i in 0..3 {
+        pubsub
+            .append(&streams, &format!("{changing}-n{i}"), "other", None, keep)
+            .await
+            .unwrap();
+    }
+    assert!(
+        !pubsub
+            .history(&changing, 0, 10, keep)
+            .await
+            .unwrap()
+            .complete,
+        "trimmed by the window: a real gap"
+    );
+    assert!(
+        pubsub
+            .history(&changing, 6, 10, keep)
+            .await
+            .unwrap()
+            .complete
+    );
     assert!(
         tokio::time::timeout(Duration::from_millis(200), other.next())
             .await
@@ -275,7 +337,7 @@ async fn services_stream_positions_are_never_reused_after_redis_goes_back_in_tim
     let stream = vec!["user:restored".to_string()];
     for n in 1..=3 {
         pubsub
-            .append(&stream, &format!("a{n}"), &format!("entry {n}"), keep)
+            .append(&stream, &format!("a{n}"), &format!("entry {n}"), None, keep)
             .await
             .unwrap();
     }
@@ -291,7 +353,7 @@ async fn services_stream_positions_are_never_reused_after_redis_goes_back_in_tim
     cli(&["SAVE"]);
     for n in 4..=5 {
         pubsub
-            .append(&stream, &format!("a{n}"), &format!("entry {n}"), keep)
+            .append(&stream, &format!("a{n}"), &format!("entry {n}"), None, keep)
             .await
             .unwrap();
     }
@@ -306,7 +368,7 @@ async fn services_stream_positions_are_never_reused_after_redis_goes_back_in_tim
         for _ in 0..50 {
             let dedupe = format!("b{n}");
             if pubsub
-                .append(&stream, &dedupe, &format!("entry {n}"), keep)
+                .append(&stream, &dedupe, &format!("entry {n}"), None, keep)
                 .await
                 .is_ok()
             {

@@ -49,8 +49,9 @@ pub fn of(limits: &RateLimitsConfig, parent_type: &str, field: &str) -> Option<L
         ("Mutation", "createGroup") => Some(per(limits.groups_per_hour, 3600)),
         ("Mutation", "sendFriendRequest") => Some(per(limits.friend_requests_per_hour, 3600)),
         ("Mutation", "requestEmailChange") => Some(per(limits.email_changes_per_hour, 3600)),
+        ("Mutation", "exportConversation") => Some(per(limits.exports_per_hour, 3600)),
         ("Mutation", _) => Some(per(limits.other_writes_per_minute, 60)),
-        ("Query", "searchUsers") => Some(per(limits.searches_per_minute, 60)),
+        ("Query", "searchUsers" | "searchMessages") => Some(per(limits.searches_per_minute, 60)),
         ("User", export) if export.ends_with("Export") => Some(per(limits.exports_per_hour, 3600)),
         _ => None,
     }
@@ -93,6 +94,8 @@ mod tests {
         );
         assert_eq!(of(&l, "Query", "searchUsers"), Some(per(60, 60)));
         assert_eq!(of(&l, "User", "chatExport"), Some(per(5, 3600)));
+        assert_eq!(of(&l, "Query", "searchMessages"), Some(per(60, 60)));
+        assert_eq!(of(&l, "Mutation", "exportConversation"), Some(per(5, 3600)));
         assert_eq!(of(&l, "Query", "me"), None);
         assert_eq!(of(&l, "User", "displayName"), None);
     }

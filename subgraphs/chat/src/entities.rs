@@ -60,6 +60,20 @@ pub mod member {
         /// `seq` before they joined, when the group hides its history from new
         /// members).
         pub history_from_seq: i64,
+        /// The first item the member marked unread again, at or before
+        /// `last_read_seq` (null: none). Their own read position is the item before
+        /// it; what others see of their reads stays at `last_read_seq`.
+        pub unread_from_seq: Option<i64>,
+    }
+
+    impl Model {
+        /// Where the member's own reading stands: their read position, or before
+        /// what they marked unread.
+        pub fn read_position(&self) -> i64 {
+            self.unread_from_seq.map_or(self.last_read_seq, |from| {
+                (from - 1).min(self.last_read_seq)
+            })
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -158,6 +172,52 @@ pub mod hidden_message {
         Text,
         #[sea_orm(string_value = "system")]
         System,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A member's reaction to a message: one emoji each row.
+pub mod reaction {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reactions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub emoji: String,
+        pub conversation_id: Uuid,
+        pub reacted_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A message pinned in its conversation.
+pub mod pin {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub conversation_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        /// The pinned message's place in its timeline.
+        pub seq: i64,
+        pub pinned_by: Uuid,
+        pub pinned_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

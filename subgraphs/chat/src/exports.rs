@@ -1,6 +1,9 @@
-//! A user's export of what chat holds about them (`User.chatExport`): their
-//! conversations and the messages they sent, as one JSON document
-//! (`{"conversations": […], "messagesSent": […]}`).
+//! Exports: a user's export of what chat holds about them (`User.chatExport`: their
+//! conversations and the messages they sent, as one JSON document,
+//! `{"conversations": […], "messagesSent": […]}`), and a member's export of one
+//! conversation as they read it (`exportConversation`, JSON or CSV): its timeline
+//! from where their history starts, without what they deleted for themselves, and
+//! with no text for a message deleted for everyone (its tombstone stays).
 //!
 //! Never held whole: messages are read a page at a time and written to object
 //! storage in parts ([`ObjectStore::writer`]: one S3 multipart part, 8 MiB, at most
@@ -22,7 +25,7 @@ use uuid::Uuid;
 
 use crate::Chat;
 use crate::conversations;
-use crate::entities::message;
+use crate::entities::{hidden_message, message};
 
 /// How long an export's link, and the export itself, last.
 pub const LINK_TTL: Duration = Duration::from_secs(3600);
@@ -43,15 +46,7 @@ pub struct Export {
 
 /// Writes `user`'s export and returns its link.
 pub async fn export(chat: &Chat, user: Uuid) -> Result<Export, Error> {
-    let key = format!("exports/chat/{user}/{}.json", Uuid::now_v7());
-    let expires_at = Utc::now() + LINK_TTL;
-    // Recorded before it is written: one interrupted midway is deleted all the same.
-    media::expire_at(&chat.db, user, media::MediaKind::Export, &key, expires_at).await?;
-    let objects = &chat.ports.objects;
-    let mut out = Document {
-        writer: objects.writer(&key, "application/json").await?,
-        buffer: Vec::with_capacity(CHUNK),
-    };
+    let mut out = Document::open(chat, user, "json", "application/json").await?;
     out.push(br#"{"conversations":["#).await?;
     for (i, c) in conversations::of_user(&chat.db, user)
         .await?
@@ -94,21 +89,156 @@ pub async fn export(chat: &Chat, user: Uuid) -> Result<Export, Error> {
         }
     }
     out.push(b"]}").await?;
-    let byte_size = out.finish().await?;
-    Ok(Export {
-        url: objects.presign_get(&key, LINK_TTL).await?,
-        expires_at,
-        byte_size,
-    })
+    out.finish(chat).await
 }
 
-/// A JSON document on its way to the store, a chunk at a time.
+/// The file formats of a conversation's export.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ExportFormat")]
+pub enum Format {
+    /// `{"conversation": {…}, "messages": […]}`.
+    Json,
+    /// One header row, then one row per timeline item (RFC 4180).
+    Csv,
+}
+
+/// The CSV columns of a conversation's export.
+const CSV_HEADER: [&str; 9] = [
+    "seq",
+    "id",
+    "created_at",
+    "sender_id",
+    "kind",
+    "body",
+    "edited_at",
+    "deleted_at",
+    "deleted_by",
+];
+
+/// Writes conversation `id` as `user` reads it, in `format`, and returns its link.
+pub async fn conversation(
+    chat: &Chat,
+    user: Uuid,
+    id: Uuid,
+    format: Format,
+) -> Result<Export, Error> {
+    let (found, me) = conversations::membership(&chat.db, id, user).await?;
+    let (extension, content_type) = match format {
+        Format::Json => ("json", "application/json"),
+        Format::Csv => ("csv", "text/csv; charset=utf-8"),
+    };
+    let mut out = Document::open(chat, user, extension, content_type).await?;
+    match format {
+        Format::Json => {
+            let head = json!({
+                "id": found.id, "kind": found.kind, "title": found.title,
+                "exportedAt": Utc::now(), "exportedBy": user,
+            });
+            out.push(format!(r#"{{"conversation":{head},"messages":["#).as_bytes())
+                .await?;
+        }
+        Format::Csv => out.push(&csv_row(&CSV_HEADER)?).await?,
+    }
+    let mut written = 0;
+    let mut after = me.history_from_seq;
+    loop {
+        let hidden = sea_orm::sea_query::Query::select()
+            .column(hidden_message::Column::MessageId)
+            .from(hidden_message::Entity)
+            .and_where(hidden_message::Column::UserId.eq(user))
+            .and_where(hidden_message::Column::ConversationId.eq(id))
+            .to_owned();
+        let page = message::Entity::find()
+            .filter(message::Column::ConversationId.eq(id))
+            .filter(message::Column::Seq.gt(after))
+            .filter(message::Column::Id.not_in_subquery(hidden))
+            .order_by_asc(message::Column::Seq)
+            .limit(PAGE)
+            .all(&chat.db)
+            .await?;
+        for m in &page {
+            // A tombstone keeps its place, never its text.
+            let body = m.deleted_at.is_none().then_some(m.body.as_str());
+            let kind = match m.kind {
+                message::Kind::Text => "text",
+                message::Kind::System => "system",
+            };
+            match format {
+                Format::Json => {
+                    let item = json!({
+                        "id": m.id, "seq": m.seq, "senderId": m.sender_id, "kind": kind,
+                        "body": body, "system": m.system, "createdAt": m.created_at,
+                        "editedAt": m.edited_at, "deletedAt": m.deleted_at,
+                        "deletedBy": m.deleted_by,
+                    });
+                    out.item(written, item).await?;
+                }
+                Format::Csv => {
+                    let time = |t: Option<chrono::DateTime<Utc>>| {
+                        t.map(|t| t.to_rfc3339()).unwrap_or_default()
+                    };
+                    let row = [
+                        m.seq.to_string(),
+                        m.id.to_string(),
+                        m.created_at.to_rfc3339(),
+                        m.sender_id.to_string(),
+                        kind.to_string(),
+                        body.unwrap_or_default().to_string(),
+                        time(m.edited_at),
+                        time(m.deleted_at),
+                        m.deleted_by.map(|u| u.to_string()).unwrap_or_default(),
+                    ];
+                    out.push(&csv_row(&row)?).await?;
+                }
+            }
+            written += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == PAGE => after = last.seq,
+            _ => break,
+        }
+    }
+    if format == Format::Json {
+        out.push(b"]}").await?;
+    }
+    out.finish(chat).await
+}
+
+/// One CSV record, quoted where RFC 4180 needs it.
+fn csv_row<T: AsRef<[u8]>>(fields: &[T]) -> Result<Vec<u8>, Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(fields).map_err(Error::internal)?;
+    writer.into_inner().map_err(Error::internal)
+}
+
+/// A document on its way to the store, a chunk at a time.
 struct Document {
+    key: String,
+    expires_at: chrono::DateTime<Utc>,
     writer: Box<dyn ObjectWriter>,
     buffer: Vec<u8>,
 }
 
 impl Document {
+    /// Starts a new export file of `user`'s, recorded before it is written so that
+    /// one interrupted midway is deleted all the same.
+    async fn open(
+        chat: &Chat,
+        user: Uuid,
+        extension: &str,
+        content_type: &str,
+    ) -> Result<Document, Error> {
+        let key = format!("exports/chat/{user}/{}.{extension}", Uuid::now_v7());
+        let expires_at = Utc::now() + LINK_TTL;
+        media::expire_at(&chat.db, user, media::MediaKind::Export, &key, expires_at).await?;
+        Ok(Document {
+            writer: chat.ports.objects.writer(&key, content_type).await?,
+            key,
+            expires_at,
+            buffer: Vec::with_capacity(CHUNK),
+        })
+    }
+
     async fn push(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.buffer.extend_from_slice(bytes);
         if self.buffer.len() >= CHUNK {
@@ -126,8 +256,14 @@ impl Document {
         self.push(&bytes).await
     }
 
-    async fn finish(mut self) -> Result<u64, Error> {
+    /// Writes what is left and returns the file's link.
+    async fn finish(mut self, chat: &Chat) -> Result<Export, Error> {
         self.writer.write(&self.buffer).await?;
-        Ok(self.writer.finish().await?)
+        let byte_size = self.writer.finish().await?;
+        Ok(Export {
+            url: chat.ports.objects.presign_get(&self.key, LINK_TTL).await?,
+            expires_at: self.expires_at,
+            byte_size,
+        })
     }
 }

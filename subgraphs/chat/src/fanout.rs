@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use echostream_contracts::chat::{
     ChatFrame, ConversationUpdated, MembersChanged, MessageDeleted, MessageEdited, MessageHidden,
-    MessageSent, ReceiptUpdated, StatusChanged,
+    MessageReacted, MessageSent, ReceiptUpdated, StatusChanged,
 };
 use echostream_ports::events::Delivery;
 use echostream_ports::pubsub::{PubSub, Retention};
@@ -27,15 +27,17 @@ pub struct Fanout {
 
 impl Fanout {
     /// Appends `frame` to the streams of `users`, once per `dedupe` (a repeated
-    /// delivery of the same event appends nothing).
+    /// delivery of the same event appends nothing), in place of the frame it
+    /// supersedes ([`ChatFrame::supersedes`]).
     async fn append(&self, users: &[Uuid], dedupe: String, frame: &ChatFrame) -> Result<(), Error> {
         if users.is_empty() {
             return Ok(());
         }
         let streams: Vec<String> = users.iter().map(|u| stream::name(*u)).collect();
         let data = stream::encode(frame);
+        let supersedes = frame.supersedes();
         self.pubsub
-            .append(&streams, &dedupe, &data, self.keep)
+            .append(&streams, &dedupe, &data, supersedes.as_deref(), self.keep)
             .await?;
         Ok(())
     }
@@ -53,12 +55,18 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
         return fanout.append(&members, id.to_string(), &frame).await;
     }
     // A change to a message reaches the members as a frame without its text: the
-    // message is read from the database when the frame is handed out.
-    let changed = match event.decode::<MessageEdited>()? {
-        Some(e) => Some((e.conversation_id, e.message_id, e.seq, e.member_ids)),
-        None => event
-            .decode::<MessageDeleted>()?
-            .map(|d| (d.conversation_id, d.message_id, d.seq, d.member_ids)),
+    // message is read from the database when the frame is handed out. Each takes
+    // the place of the message's earlier one in a member's window, so a message
+    // with a hundred reactions costs each window one entry (each reaction costs one
+    // append and one live publish per member).
+    let changed = if let Some(e) = event.decode::<MessageEdited>()? {
+        Some((e.conversation_id, e.message_id, e.seq, e.member_ids))
+    } else if let Some(d) = event.decode::<MessageDeleted>()? {
+        Some((d.conversation_id, d.message_id, d.seq, d.member_ids))
+    } else {
+        event
+            .decode::<MessageReacted>()?
+            .map(|r| (r.conversation_id, r.message_id, r.seq, r.member_ids))
     };
     if let Some((conversation_id, message_id, seq, members)) = changed {
         let frame = ChatFrame::MessageChanged {

@@ -23,6 +23,7 @@ pub mod history;
 pub mod loaders;
 pub mod messages;
 pub mod receipts;
+pub mod search;
 pub mod stream;
 pub mod timeline;
 pub mod typing;

@@ -206,6 +206,47 @@ impl Loader<Uuid> for VersionsLoader {
     }
 }
 
+/// The reactions of messages as a viewer sees them, keyed (message, viewer).
+pub struct ReactionsLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for ReactionsLoader {
+    type Value = Vec<crate::messages::reactions::Summary>;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let mut by_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (message, viewer) in keys {
+            by_viewer.entry(*viewer).or_default().push(*message);
+        }
+        let mut out = HashMap::new();
+        for (viewer, messages) in by_viewer {
+            let found = crate::messages::reactions::summaries(&self.0, viewer, &messages)
+                .await
+                .map_err(Arc::new)?;
+            out.extend(found.into_iter().map(|(m, s)| ((m, viewer), s)));
+        }
+        Ok(out)
+    }
+}
+
+/// The pin of each message that is pinned.
+pub struct PinsLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for PinsLoader {
+    type Value = crate::entities::pin::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = crate::messages::pins::of_messages(&self.0, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|p| (p.message_id, p)).collect())
+    }
+}
+
 /// Which (user, message) pairs the user deleted for themselves: present when so.
 pub struct HiddenLoader(pub DatabaseConnection);
 

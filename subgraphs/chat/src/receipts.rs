@@ -70,6 +70,10 @@ pub async fn mark(
     }
     let (found, me) = conversations::membership(&chat.db, conversation, user).await?;
     let up_to = up_to.min(found.last_seq);
+    // Reading what the member marked unread again moves that mark alone.
+    if which == Mark::Read && me.unread_from_seq.is_some() && up_to <= me.last_read_seq {
+        return crate::unread::reread(chat, &me, up_to).await;
+    }
     let moves = match which {
         Mark::Delivered => me.delivered_seq < up_to,
         Mark::Read => me.last_read_seq < up_to,
@@ -105,6 +109,7 @@ pub async fn mark(
                     Mark::Delivered => update.filter(member::Column::DeliveredSeq.lt(up_to)),
                     Mark::Read => update
                         .col_expr(member::Column::LastReadSeq, Expr::value(up_to))
+                        .col_expr(member::Column::UnreadFromSeq, Expr::value(None::<i64>))
                         .filter(member::Column::LastReadSeq.lt(up_to)),
                 };
                 let moved = update.exec(txn).await?.rows_affected > 0;
@@ -353,6 +358,7 @@ mod tests {
             joined_at: Utc::now(),
             delivered_seq: delivered,
             history_from_seq: 0,
+            unread_from_seq: None,
         }
     }
 

@@ -51,8 +51,19 @@ impl Item {
                 action,
                 user_ids: users,
                 text,
+                message_id: None,
             }),
         }
+    }
+}
+
+impl Item {
+    /// The same system item, about `message` (a pin, an unpin).
+    pub fn about(mut self, message: Uuid) -> Item {
+        if let Some(system) = self.system.as_mut() {
+            system.message_id = Some(message);
+        }
+        self
     }
 }
 

@@ -65,6 +65,7 @@ async fn ten_conversations(
                 joined_at: Set(now),
                 delivered_seq: Set(0),
                 history_from_seq: Set(0),
+                unread_from_seq: Set(None),
             }
             .insert(&db)
             .await

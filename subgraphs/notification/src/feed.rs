@@ -313,6 +313,7 @@ mod tests {
             action: SystemAction::MembersAdded,
             user_ids: vec![bob],
             text: None,
+            message_id: None,
         });
         assert!(recipients(&delivered(&item)).unwrap().is_empty());
     }

@@ -50,10 +50,13 @@ impl PubSub for Counted {
         streams: &[String],
         dedupe: &str,
         data: &str,
+        supersedes: Option<&str>,
         keep: Retention,
     ) -> Result<(), PubSubError> {
         self.count();
-        self.inner.append(streams, dedupe, data, keep).await
+        self.inner
+            .append(streams, dedupe, data, supersedes, keep)
+            .await
     }
     async fn restart_streams(
         &self,

@@ -89,11 +89,12 @@ impl PubSub for MemoryPubSub {
         streams: &[String],
         dedupe: &str,
         data: &str,
+        supersedes: Option<&str>,
         keep: Retention,
     ) -> Result<(), PubSubError> {
         // Dispatched under the lock, so live frames leave in offset order.
         let mut kept = self.streams.lock().expect("pubsub lock poisoned");
-        for (channel, frame) in kept.append(streams, dedupe, data, keep) {
+        for (channel, frame) in kept.append(streams, dedupe, data, supersedes, keep) {
             self.channels.dispatch(&channel, &frame);
         }
         Ok(())

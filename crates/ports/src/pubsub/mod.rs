@@ -49,12 +49,15 @@ pub trait PubSub: Send + Sync + 'static {
     /// Appends `data` to each of the replayable `streams` (see [`stream`]): the next
     /// offset of each, kept as `keep` says, and published live on the channel of the
     /// same name. A repeat with the same `dedupe` within [`stream::DEDUPE_TTL`] does
-    /// nothing (consumers may apply an event twice).
+    /// nothing (consumers may apply an event twice). With `supersedes`, the entry
+    /// replaces each stream's earlier entry of that key in the window (see
+    /// [`stream`]).
     async fn append(
         &self,
         streams: &[String],
         dedupe: &str,
         data: &str,
+        supersedes: Option<&str>,
         keep: Retention,
     ) -> Result<(), PubSubError>;
     /// Starts each of `streams` anew: a new epoch with nothing kept, announced live,

@@ -85,6 +85,7 @@ impl PubSub for RedisPubSub {
         streams: &[String],
         dedupe: &str,
         data: &str,
+        supersedes: Option<&str>,
         keep: Retention,
     ) -> Result<(), PubSubError> {
         if streams.is_empty() {
@@ -101,7 +102,8 @@ impl PubSub for RedisPubSub {
             .arg(new_epoch())
             .arg(keep.window)
             .arg(millis(keep.ttl))
-            .arg(millis(DEDUPE_TTL));
+            .arg(millis(DEDUPE_TTL))
+            .arg(supersedes.unwrap_or(""));
         for stream in streams {
             call.arg(self.key(stream));
         }

@@ -1,7 +1,8 @@
 //! Replayable streams in Redis (`pubsub/stream.rs` for the semantics): per stream a
-//! meta hash (`epoch`, `offset`, `run`) and a Redis stream of entries with ids
-//! `{offset}-0`, trimmed to the window, both expiring together. Scripts make each
-//! step atomic.
+//! meta hash (`epoch`, `offset`, `run`, `floor`: the newest offset trimmed, and
+//! `k:{key}`: the offset of the newest entry of each supersede key) and a Redis
+//! stream of entries with ids `{offset}-0`, trimmed to the window, both expiring
+//! together. Scripts make each step atomic.
 //!
 //! Positions are never reused. A Redis restored from a snapshot, or a lagging
 //! replica promoted, holds a stream's epoch with a lower offset than was handed
@@ -20,32 +21,58 @@ use redis::Value;
 
 use super::stream::{Entry, History};
 
-/// Appends to several streams at once, unless the dedupe key is already set.
+/// Appends to several streams at once, unless the dedupe key is already set,
+/// removing the entry each one supersedes, then trimming to the window (oldest
+/// first, remembering the newest offset trimmed as `floor`).
 /// KEYS: dedupe, then (meta, stream) per stream. ARGV: data, epoch candidate,
-/// window, ttl ms, dedupe ttl ms, then one channel per stream.
+/// window, ttl ms, dedupe ttl ms, supersede key ('' for none), then one channel per
+/// stream.
 pub const APPEND: &str = r"
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[5]) == false then return 0 end
 local n = (#KEYS - 1) / 2
+local key = ARGV[6]
+local window = tonumber(ARGV[3])
 for k = 1, n do
   local meta, stream = KEYS[2 * k], KEYS[2 * k + 1]
   if redis.call('HGET', meta, 'run') ~= run then
     redis.call('DEL', meta)
     redis.call('HSET', meta, 'run', run)
   end
-  if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then redis.call('DEL', stream) end
+  if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'floor', 0)
+  end
   local epoch = redis.call('HGET', meta, 'epoch')
   local offset = redis.call('HINCRBY', meta, 'offset', 1)
-  redis.call('XADD', stream, 'MAXLEN', ARGV[3], offset .. '-0', 'd', ARGV[1])
+  if key == '' then
+    redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1])
+  else
+    local older = redis.call('HGET', meta, 'k:' .. key)
+    if older then redis.call('XDEL', stream, older .. '-0') end
+    redis.call('HSET', meta, 'k:' .. key, offset)
+    redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1], 'k', key)
+  end
+  while redis.call('XLEN', stream) > window do
+    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+    local at = string.match(oldest[1], '^(%d+)')
+    redis.call('XDEL', stream, oldest[1])
+    redis.call('HSET', meta, 'floor', at)
+    local fields = oldest[2]
+    if fields[3] == 'k' and redis.call('HGET', meta, 'k:' .. fields[4]) == at then
+      redis.call('HDEL', meta, 'k:' .. fields[4])
+    end
+  end
   redis.call('PEXPIRE', meta, ARGV[4])
   redis.call('PEXPIRE', stream, ARGV[4])
-  redis.call('PUBLISH', ARGV[5 + k], epoch .. ':' .. offset .. ' ' .. ARGV[1])
+  redis.call('PUBLISH', ARGV[6 + k], epoch .. ':' .. offset .. ' ' .. ARGV[1])
 end
 return n
 ";
 
 /// Reads a stream after an offset, making it (empty, new epoch) when missing.
 /// KEYS: meta, stream. ARGV: after, limit, epoch candidate, ttl ms.
-/// Returns { epoch, top, entries }.
+/// Returns { epoch, top, entries, floor } (floor nil for a stream written before
+/// floors were kept).
 pub const HISTORY: &str = r"
 if redis.call('HGET', KEYS[1], 'run') ~= run then
   redis.call('DEL', KEYS[1])
@@ -53,7 +80,7 @@ if redis.call('HGET', KEYS[1], 'run') ~= run then
 end
 if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3]) == 1 then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'offset', 0)
+  redis.call('HSET', KEYS[1], 'offset', 0, 'floor', 0)
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -62,7 +89,7 @@ local entries = {}
 if tonumber(ARGV[2]) > 0 then
   entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
 end
-return { epoch, top, entries }
+return { epoch, top, entries, redis.call('HGET', KEYS[1], 'floor') }
 ";
 
 /// Starts streams anew: a new epoch, nothing kept, and a live frame at offset 0 of
@@ -73,7 +100,7 @@ local n = #KEYS / 2
 for k = 1, n do
   local meta, stream = KEYS[2 * k - 1], KEYS[2 * k]
   redis.call('DEL', meta, stream)
-  redis.call('HSET', meta, 'run', run, 'epoch', ARGV[1], 'offset', 0)
+  redis.call('HSET', meta, 'run', run, 'epoch', ARGV[1], 'offset', 0, 'floor', 0)
   redis.call('PEXPIRE', meta, ARGV[2])
   redis.call('PUBLISH', ARGV[2 + k], ARGV[1] .. ':0 ')
 end
@@ -114,5 +141,6 @@ pub fn history(value: Value, after: u64) -> Option<History> {
             entries.push(Entry { offset, data });
         }
     }
-    Some(History::read(epoch, top, after, entries))
+    let floor = parts.get(3).and_then(text).and_then(|f| f.parse().ok());
+    Some(History::read(epoch, top, after, entries, floor))
 }

@@ -7,6 +7,15 @@
 //! epoch changes whenever a stream is lost (expired, or the broker restarted
 //! empty), so a reader can always tell a gap it cannot fill from one it can.
 //! Ephemeral frames (typing) are published as `"- {data}"`: live only, never kept.
+//!
+//! An entry may *supersede* the stream's earlier entry of the same key (say, "this
+//! message changed", whose reader reads the message's current state): the earlier
+//! one leaves the window when the later one is appended. Live readers hear both; a
+//! reader resuming from before the first reads only the later one, which tells it
+//! everything the earlier one did. So a message changed a hundred times holds one
+//! place in each window, not a hundred. Offsets of superseded entries are holes a
+//! reader skips; only entries trimmed by the window (below the stream's `floor`)
+//! are a gap it cannot fill.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -55,14 +64,26 @@ pub struct History {
 }
 
 impl History {
-    /// Builds a history read after `after`, judging whether it is complete.
-    pub fn read(epoch: String, top: u64, after: u64, entries: Vec<Entry>) -> History {
+    /// Builds a history read after `after`, judging whether it is complete: whether
+    /// nothing after `after` was trimmed by the window, the newest offset trimmed
+    /// being `floor` (unknown for a stream written before floors were kept: then
+    /// complete when the first entry follows `after` directly).
+    pub fn read(
+        epoch: String,
+        top: u64,
+        after: u64,
+        entries: Vec<Entry>,
+        floor: Option<u64>,
+    ) -> History {
         let complete = if after > top {
             false
         } else if after == top {
             true
         } else {
-            entries.first().is_some_and(|e| e.offset == after + 1)
+            match floor {
+                Some(floor) => after >= floor,
+                None => entries.first().is_some_and(|e| e.offset == after + 1),
+            }
         };
         History {
             epoch,
@@ -125,8 +146,35 @@ pub struct MemoryStreams {
 struct Kept {
     epoch: String,
     top: u64,
-    entries: VecDeque<Entry>,
+    /// The newest offset trimmed by the window (0: none yet).
+    floor: u64,
+    entries: VecDeque<(Entry, Option<String>)>,
+    /// The offset of the newest entry of each supersede key still in the window.
+    latest: HashMap<String, u64>,
     expires: Instant,
+}
+
+impl Kept {
+    fn new(expires: Instant) -> Kept {
+        Kept {
+            epoch: new_epoch(),
+            top: 0,
+            floor: 0,
+            entries: VecDeque::new(),
+            latest: HashMap::new(),
+            expires,
+        }
+    }
+
+    /// Removes the entry at `offset`, when it is still kept.
+    fn remove(&mut self, offset: u64) {
+        if let Ok(i) = self
+            .entries
+            .binary_search_by_key(&offset, |(e, _)| e.offset)
+        {
+            self.entries.remove(i);
+        }
+    }
 }
 
 impl MemoryStreams {
@@ -134,30 +182,22 @@ impl MemoryStreams {
         let kept = self
             .streams
             .entry(name.to_string())
-            .or_insert_with(|| Kept {
-                epoch: new_epoch(),
-                top: 0,
-                entries: VecDeque::new(),
-                expires: now + keep.ttl,
-            });
+            .or_insert_with(|| Kept::new(now + keep.ttl));
         if kept.expires <= now {
-            *kept = Kept {
-                epoch: new_epoch(),
-                top: 0,
-                entries: VecDeque::new(),
-                expires: now + keep.ttl,
-            };
+            *kept = Kept::new(now + keep.ttl);
         }
         kept
     }
 
-    /// Appends `data` to each stream, unless `dedupe` was seen lately; returns the
+    /// Appends `data` to each stream, unless `dedupe` was seen lately, removing the
+    /// entry it `supersedes` (the stream's earlier one of that key); returns the
     /// live frames to publish, per stream, in order.
     pub fn append(
         &mut self,
         streams: &[String],
         dedupe: &str,
         data: &str,
+        supersedes: Option<&str>,
         keep: Retention,
     ) -> Vec<(String, String)> {
         let now = Instant::now();
@@ -173,12 +213,27 @@ impl MemoryStreams {
             let kept = self.stream(name, now, keep);
             kept.top += 1;
             kept.expires = now + keep.ttl;
-            kept.entries.push_back(Entry {
+            if let Some(key) = supersedes
+                && let Some(older) = kept.latest.insert(key.to_string(), kept.top)
+            {
+                kept.remove(older);
+            }
+            let entry = Entry {
                 offset: kept.top,
                 data: data.to_string(),
-            });
+            };
+            kept.entries
+                .push_back((entry, supersedes.map(str::to_string)));
             while kept.entries.len() as u64 > keep.window {
-                kept.entries.pop_front();
+                let Some((trimmed, key)) = kept.entries.pop_front() else {
+                    break;
+                };
+                kept.floor = trimmed.offset;
+                if let Some(key) = key
+                    && kept.latest.get(&key) == Some(&trimmed.offset)
+                {
+                    kept.latest.remove(&key);
+                }
             }
             frames.push((name.clone(), entry_frame(&kept.epoch, kept.top, data)));
         }
@@ -194,11 +249,18 @@ impl MemoryStreams {
         let entries = kept
             .entries
             .iter()
+            .map(|(e, _)| e)
             .filter(|e| e.offset > after)
             .take(limit)
             .cloned()
             .collect();
-        History::read(kept.epoch.clone(), kept.top, after, entries)
+        History::read(
+            kept.epoch.clone(),
+            kept.top,
+            after,
+            entries,
+            Some(kept.floor),
+        )
     }
 
     /// Starts each stream anew (a new epoch, nothing kept); returns the live frame
@@ -208,12 +270,7 @@ impl MemoryStreams {
         streams
             .iter()
             .map(|name| {
-                let kept = Kept {
-                    epoch: new_epoch(),
-                    top: 0,
-                    entries: VecDeque::new(),
-                    expires: now + keep.ttl,
-                };
+                let kept = Kept::new(now + keep.ttl);
                 let frame = entry_frame(&kept.epoch, 0, "");
                 self.streams.insert(name.clone(), kept);
                 (name.clone(), frame)
@@ -259,10 +316,10 @@ mod tests {
         let mut s = MemoryStreams::default();
         let names = vec!["u".to_string()];
         for i in 0..5 {
-            s.append(&names, &format!("ev{i}"), &format!("d{i}"), KEEP);
+            s.append(&names, &format!("ev{i}"), &format!("d{i}"), None, KEEP);
         }
         // A repeated append is a no-op.
-        assert!(s.append(&names, "ev4", "d4", KEEP).is_empty());
+        assert!(s.append(&names, "ev4", "d4", None, KEEP).is_empty());
         let all = s.history("u", 2, 10, KEEP);
         assert!(all.complete);
         assert_eq!(all.top, 5);
@@ -285,11 +342,62 @@ mod tests {
     }
 
     #[test]
+    fn a_superseding_entry_takes_its_predecessors_place_without_a_gap() {
+        let mut s = MemoryStreams::default();
+        let names = vec!["u".to_string()];
+        s.append(&names, "a", "added m1", None, KEEP);
+        for i in 0..5 {
+            s.append(
+                &names,
+                &format!("c{i}"),
+                &format!("m1 changed {i}"),
+                Some("m1"),
+                KEEP,
+            );
+        }
+        // Window 3: five changes of one message hold one place.
+        let all = s.history("u", 0, 10, KEEP);
+        assert!(
+            all.complete,
+            "nothing was trimmed: superseded offsets are no gap"
+        );
+        assert_eq!(all.top, 6);
+        let kept: Vec<(u64, &str)> = all
+            .entries
+            .iter()
+            .map(|e| (e.offset, e.data.as_str()))
+            .collect();
+        assert_eq!(kept, [(1, "added m1"), (6, "m1 changed 4")]);
+        // A reader that saw the second change resumes to the last one.
+        let resumed = s.history("u", 3, 10, KEEP);
+        assert!(resumed.complete);
+        assert_eq!(
+            resumed.entries.iter().map(|e| e.offset).collect::<Vec<_>>(),
+            [6]
+        );
+        // Three more entries trim offsets 1 and 6: a reader at 0 has a real gap now.
+        for i in 0..3 {
+            s.append(&names, &format!("n{i}"), "other", None, KEEP);
+        }
+        assert!(!s.history("u", 0, 10, KEEP).complete);
+        assert!(s.history("u", 6, 10, KEEP).complete);
+        // The trimmed entry's key is forgotten: a new change of m1 removes nothing.
+        s.append(&names, "c5", "m1 changed 5", Some("m1"), KEEP);
+        let offsets: Vec<u64> = s
+            .history("u", 6, 10, KEEP)
+            .entries
+            .iter()
+            .map(|e| e.offset)
+            .collect();
+        assert_eq!(offsets, [8, 9, 10]);
+    }
+
+    #[test]
     fn a_restarted_stream_has_a_new_epoch_and_announces_it_live() {
         let mut s = MemoryStreams::default();
         let names = vec!["u".to_string()];
         for i in 0..3 {
-            s.append(&names, &format!("ev{i}"), &format!("d{i}"), KEEP);
+            s.append(&names, &format!("ev{i}"), &format!("d{i}"), None, KEEP);
         }
         let before = s.history("u", 0, 10, KEEP);
         let frames = s.restart(&names, KEEP);

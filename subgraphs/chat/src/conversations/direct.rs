@@ -84,6 +84,7 @@ pub async fn start_direct(
                         joined_at: Set(now),
                         delivered_seq: Set(0),
                         history_from_seq: Set(0),
+                        unread_from_seq: Set(None),
                     }
                     .insert(txn)
                     .await?;

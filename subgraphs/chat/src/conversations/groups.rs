@@ -491,6 +491,7 @@ async fn join(
         joined_at: Set(Utc::now()),
         delivered_seq: Set(history_from),
         history_from_seq: Set(history_from),
+        unread_from_seq: Set(None),
     }
     .insert(txn)
     .await?;

@@ -12,6 +12,8 @@
 //! | promote to admin, demote to member       | yes   | no             | no     |
 //! | hand over ownership                      | yes   | no             | no     |
 //! | delete anyone's message for everyone     | yes   | yes            | no     |
+//! | pin, unpin (group open to all)           | yes   | yes            | yes    |
+//! | pin, unpin (group set to admins only)    | yes   | yes            | no     |
 //! | leave                                    | yes   | yes            | yes    |
 //!
 //! Everyone may delete their own messages for everyone within
@@ -57,6 +59,10 @@ pub enum Action {
     HandOverOwnership,
     /// Delete another member's message for everyone, at any time.
     DeleteForEveryone,
+    /// Pin or unpin a message; `admins_only` is the group's sending setting.
+    Pin {
+        admins_only: bool,
+    },
     Leave,
 }
 
@@ -65,7 +71,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
         Leave => true,
-        Send { admins_only } => !admins_only || role >= Role::Admin,
+        Send { admins_only } | Pin { admins_only } => !admins_only || role >= Role::Admin,
         ChangeInfo | ChangeSettings | AddMembers | DeleteForEveryone => role >= Role::Admin,
         Remove { target } => target != Role::Owner && role > target,
         ChangeRole | HandOverOwnership => role == Role::Owner,
@@ -93,6 +99,8 @@ mod tests {
             (ChangeRole, true, false, false),
             (HandOverOwnership, true, false, false),
             (DeleteForEveryone, true, true, false),
+            (Pin { admins_only: false }, true, true, true),
+            (Pin { admins_only: true }, true, true, false),
             (Leave, true, true, true),
         ];
         for (action, owner, admin, member) in table {

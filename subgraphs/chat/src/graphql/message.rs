@@ -1,5 +1,5 @@
 //! Timeline items as clients see them: a message (its text, edit mark and history,
-//! tombstone, delivery status, "seen by") or a system item.
+//! tombstone, reactions, delivery status, "seen by") or a system item.
 //!
 //! A message comes from the database (history, a mutation's answer, a changed
 //! message's frame: current by construction), or from a stream frame. A frame heard
@@ -19,6 +19,8 @@ use echostream_service::resolver::RequestExt;
 use uuid::Uuid;
 
 use super::members_of;
+use super::pins::Pin;
+use super::reactions::{Reaction, ReactorConnection};
 use super::types::{User, settings_of, user};
 use crate::entities::message;
 use crate::loaders::{MessageLoader, ReadMarksLoader, VersionsLoader};
@@ -36,12 +38,35 @@ pub enum MessageKind {
 
 /// A membership or info change in the timeline: `sender` did `action` to `users`
 /// (`text`: the new title, description or role, or the sending setting:
-/// `admins_only` / `everyone`).
+/// `admins_only` / `everyone`), or pinned or unpinned `message`.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SystemItem {
     pub action: SystemAction,
     pub users: Vec<User>,
     pub text: Option<String>,
+    #[graphql(skip)]
+    pub message_id: Option<Uuid>,
+}
+
+#[async_graphql::ComplexObject]
+impl SystemItem {
+    /// The message pinned or unpinned, as it is now; null for other actions, and
+    /// when the viewer does not read it.
+    async fn message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(id) = self.message_id else {
+            return Ok(None);
+        };
+        let me = ctx.viewer()?.user_id;
+        let loader = ctx.data::<DataLoader<MessageLoader>>()?;
+        let Some(found) = loader.load_one(id).await? else {
+            return Ok(None);
+        };
+        if !super::reads(ctx, found.conversation_id, found.seq, me).await? {
+            return Ok(None);
+        }
+        Ok(Some(Message::of(&found)))
+    }
 }
 
 /// An item of a conversation's timeline: a message, or a system item.
@@ -180,12 +205,45 @@ impl Message {
             .map(user))
     }
 
+    /// Its reactions, one per emoji, oldest first (by each emoji's earliest reaction).
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+        match (&self.known, &self.item.system) {
+            // Just sent: nobody reacted yet (a reaction comes as `MessageChanged`).
+            (Known::AsSent, _) | (_, Some(_)) => Ok(Vec::new()),
+            (Known::Stored(_) | Known::Replayed, None) => {
+                super::reactions::of(ctx, self.item.message_id).await
+            }
+        }
+    }
+
+    /// Who pinned it, and when; null when it is not pinned.
+    async fn pinned(&self, ctx: &Context<'_>) -> Result<Option<Pin>> {
+        match (&self.known, &self.item.system) {
+            (Known::AsSent, _) | (_, Some(_)) => Ok(None),
+            (Known::Stored(_) | Known::Replayed, None) => {
+                super::pins::of(ctx, self.item.message_id).await
+            }
+        }
+    }
+
+    /// Who reacted (with `emoji` alone, when given), oldest first.
+    async fn reactors(
+        &self,
+        ctx: &Context<'_>,
+        emoji: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ReactorConnection> {
+        super::reactions::reactors(ctx, self.item.message_id, emoji, first, after).await
+    }
+
     /// What a system item tells; null for a message.
     async fn system(&self) -> Option<SystemItem> {
         self.item.system.as_ref().map(|s| SystemItem {
             action: s.action,
             users: s.user_ids.iter().map(|u| user(*u)).collect(),
             text: s.text.clone(),
+            message_id: s.message_id,
         })
     }
 

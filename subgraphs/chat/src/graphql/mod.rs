@@ -2,8 +2,12 @@
 //! Types live in `types.rs`, group mutations in `groups.rs`.
 
 mod avatar;
+mod exports;
 mod groups;
 mod message;
+mod pins;
+mod reactions;
+mod search;
 mod stream;
 mod types;
 
@@ -21,8 +25,8 @@ use uuid::Uuid;
 use crate::conversations::Filter;
 use crate::entities::member;
 use crate::loaders::{
-    ConversationLoader, HiddenLoader, ItemLoader, MembersLoader, MessageLoader, PrivacyLoader,
-    ReadMarksLoader, UnreadLoader, VersionsLoader,
+    ConversationLoader, HiddenLoader, ItemLoader, MembersLoader, MessageLoader, PinsLoader,
+    PrivacyLoader, ReactionsLoader, ReadMarksLoader, UnreadLoader, VersionsLoader,
 };
 use crate::messages::{self, Draft};
 use crate::receipts::{self, Mark};
@@ -36,13 +40,16 @@ pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 /// Every read of the subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(MessagingQuery, stream::StreamQuery);
+pub struct Query(MessagingQuery, search::SearchQuery, stream::StreamQuery);
 
 /// Every write of the subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
     MessagingMutation,
+    reactions::ReactionMutation,
+    pins::PinMutation,
+    exports::ExportMutation,
     groups::GroupMutation,
     avatar::AvatarMutation,
     stream::TypingMutation,
@@ -80,6 +87,8 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
             .data(DataLoader::new(UnreadLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(VersionsLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(HiddenLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(ReactionsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(PinsLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(ItemLoader(db), tokio::spawn))
             .data(app);
     }
@@ -215,6 +224,23 @@ impl MessagingQuery {
         User { id }
     }
 
+    /// One message of the viewer's conversations (a link, a search hit, a
+    /// notification's target): `NOT_FOUND` unless the viewer reads it now, and for
+    /// one they deleted for themselves.
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> Result<Message> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&id, "id")?;
+        let db = &app(ctx)?.db;
+        let (found, _, _) = messages::readable(db, id, me).await?;
+        if !messages::deletions::hidden_among(db, me, &[id])
+            .await?
+            .is_empty()
+        {
+            return Err(Error::not_found("no such message").into());
+        }
+        Ok(Message::of(&found))
+    }
+
     /// One of the viewer's conversations.
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
         let me = ctx.viewer()?.user_id;
@@ -290,6 +316,19 @@ impl MessagingMutation {
         let id = parse_id(&message_id, "messageId")?;
         messages::deletions::for_me(app(ctx)?, me, id).await?;
         Ok(message_id)
+    }
+
+    /// Marks a message the viewer read, and everything after it, unread again: their
+    /// unread count, `lastReadSeq` and devices go back to before it; what others see
+    /// of their reads stays. Reading on (`markRead`) moves the mark.
+    async fn mark_unread(&self, ctx: &Context<'_>, message_id: ID) -> Result<Conversation> {
+        let me = ctx.viewer()?.user_id;
+        let id = parse_id(&message_id, "messageId")?;
+        let app = app(ctx)?;
+        let member = unread::mark_unread(app, me, id).await?;
+        Ok(Conversation(
+            conversations::for_member(&app.db, member.conversation_id, me).await?,
+        ))
     }
 
     /// Records that everything up to `upToSeq` reached one of the viewer's devices.

@@ -245,6 +245,15 @@ impl Conversation {
         Ok(page.items.first().map(Message::of))
     }
 
+    /// The messages pinned here that the viewer reads, newest pin first (at most
+    /// `chat.max_pins_per_conversation`).
+    async fn pinned_messages(&self, ctx: &Context<'_>) -> Result<Vec<Message>> {
+        match self.mine(ctx).await? {
+            Some(mine) => super::pins::pinned(ctx, &mine).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The viewer's role here.
     async fn my_role(&self, ctx: &Context<'_>) -> Result<Role> {
         Ok(self
@@ -254,9 +263,14 @@ impl Conversation {
             .unwrap_or(Role::Member))
     }
 
-    /// The viewer's read position.
+    /// The viewer's read position (before the first item they marked unread, if they
+    /// did; what others see of their reads does not move back).
     async fn last_read_seq(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(self.mine(ctx).await?.map(|m| m.last_read_seq).unwrap_or(0))
+        Ok(self
+            .mine(ctx)
+            .await?
+            .map(|m| m.read_position())
+            .unwrap_or(0))
     }
 
     /// Messages from others after the viewer's read position.

@@ -1,7 +1,7 @@
 //! Deleting: for me (the message leaves my history and my unread counts; nobody
 //! else's) or for everyone (its sender within `chat.delete_window_secs` of sending, a
-//! group's owner and admins at any time). Deleted for everyone, a message's text and
-//! earlier versions are erased from the database in the same transaction; a
+//! group's owner and admins at any time). Deleted for everyone, a message's text,
+//! earlier versions, reactions and pin are erased from the database in the same transaction; a
 //! tombstone (who deleted it, when) keeps its place in the timeline, so `seq`s,
 //! unread counts and receipts stay exact. Frames already in streams carry no text
 //! of a change, and a message frame read back from a stream is read again from the
@@ -20,7 +20,7 @@ use super::readable;
 use crate::Chat;
 use crate::conversations::member_ids;
 use crate::conversations::permissions::{Action, allows};
-use crate::entities::{hidden_message, message, message_version};
+use crate::entities::{hidden_message, message, message_version, pin, reaction};
 
 /// Deletes message `id` for everyone, as `actor`; deleting it again changes nothing.
 pub async fn for_everyone(chat: &Chat, actor: Uuid, id: Uuid) -> Result<message::Model, Error> {
@@ -80,6 +80,14 @@ pub async fn for_everyone(chat: &Chat, actor: Uuid, id: Uuid) -> Result<message:
                 }
                 message_version::Entity::delete_many()
                     .filter(message_version::Column::MessageId.eq(found.id))
+                    .exec(txn)
+                    .await?;
+                reaction::Entity::delete_many()
+                    .filter(reaction::Column::MessageId.eq(found.id))
+                    .exec(txn)
+                    .await?;
+                pin::Entity::delete_many()
+                    .filter(pin::Column::MessageId.eq(found.id))
                     .exec(txn)
                     .await?;
                 let saved = message::Model {

@@ -1,5 +1,5 @@
 //! Messages: sending them here; changing them afterwards in [`edits`] and
-//! [`deletions`].
+//! [`deletions`]; marking them in [`reactions`] and [`pins`].
 //!
 //! A message gets the next `seq` of its conversation (`timeline::append`) in the
 //! same transaction that stores it and enqueues `chat.message.sent`; the relay
@@ -8,6 +8,8 @@
 
 pub mod deletions;
 pub mod edits;
+pub mod pins;
+pub mod reactions;
 
 use echostream_ports::events::outbox::Change;
 use echostream_projections::blocks;
