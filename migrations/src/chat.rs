@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(Pins),
             Box::new(Search),
             Box::new(MarkUnread),
+            Box::new(RepliesAndForwards),
         ]
     }
 }
@@ -493,5 +494,29 @@ impl MigrationName for MarkUnread {
 impl MigrationTrait for MarkUnread {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         add_column(manager, "members", big_integer_null(n("unread_from_seq"))).await
+    }
+}
+
+/// Replies and forwards: the message a message answers or copies, and its sender.
+struct RepliesAndForwards;
+
+impl MigrationName for RepliesAndForwards {
+    fn name(&self) -> &str {
+        "m20261206_000009_chat_replies_and_forwards"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RepliesAndForwards {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            "reply_to_id",
+            "reply_to_sender_id",
+            "forwarded_from_id",
+            "forwarded_sender_id",
+        ] {
+            add_column(manager, "messages", uuid_null(n(column))).await?;
+        }
+        Ok(())
     }
 }

@@ -21,6 +21,7 @@ mod privacy;
 mod rate_limits;
 mod reactions;
 mod receipts;
+mod replies;
 mod schema;
 mod search;
 mod sessions;

@@ -23,9 +23,25 @@ pub struct MessageSent {
     /// Every member at the time of sending, the sender included (and, for a system
     /// item that removes someone, the one removed).
     pub member_ids: Vec<Uuid>,
+    /// The message this one answers (quotes), in the same conversation; since v3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quoted>,
+    /// The message this one is a copy of, forwarded from another conversation (or
+    /// the same); since v3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<Quoted>,
     /// Present on system items only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemItem>,
+}
+
+/// Another message a message points at: which, and who wrote it (whom a reply
+/// concerns; whom a forward quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quoted {
+    pub message_id: Uuid,
+    pub sender_id: Uuid,
 }
 
 /// What a system item in the timeline records.
@@ -236,11 +252,12 @@ impl Event for StatusChanged {
 }
 
 /// Version 2 adds pins: the system actions `message_pinned` and `message_unpinned`,
-/// and `system.messageId`. A version 1 payload reads as version 2.
+/// and `system.messageId`. Version 3 adds `replyTo` and `forwarded`. Versions 1 and
+/// 2 read as version 3.
 impl Event for MessageSent {
     const TYPE: &'static str = "chat.message.sent";
-    const VERSION: u32 = 2;
-    const READS: &'static [u32] = &[1];
+    const VERSION: u32 = 3;
+    const READS: &'static [u32] = &[1, 2];
     fn key(&self) -> String {
         self.conversation_id.to_string()
     }
@@ -404,13 +421,16 @@ mod tests {
             body: "hi".into(),
             created_at: Utc::now(),
             member_ids: vec![Uuid::now_v7()],
+            reply_to: None,
+            forwarded: None,
             system: None,
         }
     }
 
-    /// A message sent before pins (version 1) reads as version 2, side by side.
+    /// A message sent before pins (version 1) reads as the current version, side by
+    /// side.
     #[test]
-    fn a_version_1_message_reads_as_version_2() {
+    fn a_version_1_message_reads_as_the_current_version() {
         let item = MessageSent {
             body: String::new(),
             system: Some(SystemItem {
@@ -442,6 +462,17 @@ mod tests {
                 user_ids: vec![Uuid::now_v7()],
                 text: None,
                 message_id: None,
+            }),
+            ..message()
+        });
+        round_trips(MessageSent {
+            reply_to: Some(Quoted {
+                message_id: Uuid::now_v7(),
+                sender_id: Uuid::now_v7(),
+            }),
+            forwarded: Some(Quoted {
+                message_id: Uuid::now_v7(),
+                sender_id: Uuid::now_v7(),
             }),
             ..message()
         });

@@ -109,6 +109,12 @@ pub mod message {
         /// tombstone, with `deleted_by`, keeps its place.
         pub deleted_at: Option<DateTimeUtc>,
         pub deleted_by: Option<Uuid>,
+        /// The message this one answers, in the same conversation, and its sender.
+        pub reply_to_id: Option<Uuid>,
+        pub reply_to_sender_id: Option<Uuid>,
+        /// The message this one was forwarded from, and its sender.
+        pub forwarded_from_id: Option<Uuid>,
+        pub forwarded_sender_id: Option<Uuid>,
     }
 
     /// Something a member wrote, or a membership or info change (told by `system`).

@@ -6,7 +6,7 @@
 //! order with the messages around them.
 
 use chrono::Utc;
-use echostream_contracts::chat::{MessageSent, SystemAction, SystemItem};
+use echostream_contracts::chat::{MessageSent, Quoted, SystemAction, SystemItem};
 use echostream_ports::db::{Unique, conflict, statement};
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, Set};
@@ -31,6 +31,10 @@ pub struct Item {
     pub client_key: String,
     pub body: String,
     pub system: Option<SystemItem>,
+    /// The message it answers (same conversation).
+    pub reply_to: Option<Quoted>,
+    /// The message it was forwarded from.
+    pub forwarded: Option<Quoted>,
 }
 
 impl Item {
@@ -53,6 +57,8 @@ impl Item {
                 text,
                 message_id: None,
             }),
+            reply_to: None,
+            forwarded: None,
         }
     }
 }
@@ -108,6 +114,10 @@ pub async fn append(
         edited_at: Set(None),
         deleted_at: Set(None),
         deleted_by: Set(None),
+        reply_to_id: Set(item.reply_to.map(|q| q.message_id)),
+        reply_to_sender_id: Set(item.reply_to.map(|q| q.sender_id)),
+        forwarded_from_id: Set(item.forwarded.map(|q| q.message_id)),
+        forwarded_sender_id: Set(item.forwarded.map(|q| q.sender_id)),
     }
     .insert(txn)
     .await
@@ -124,9 +134,18 @@ pub fn sent(m: &message::Model, members: Vec<Uuid>) -> MessageSent {
         body: m.body.clone(),
         created_at: m.created_at,
         member_ids: members,
+        reply_to: quoted(m.reply_to_id, m.reply_to_sender_id),
+        forwarded: quoted(m.forwarded_from_id, m.forwarded_sender_id),
         system: m
             .system
             .as_ref()
             .and_then(|v| serde_json::from_value(v.clone()).ok()),
     }
+}
+
+fn quoted(message: Option<Uuid>, sender: Option<Uuid>) -> Option<Quoted> {
+    Some(Quoted {
+        message_id: message?,
+        sender_id: sender?,
+    })
 }

@@ -86,6 +86,7 @@ async fn ten_conversations(
                 edited_at: Set(None),
                 deleted_at: Set(None),
                 deleted_by: Set(None),
+                ..Default::default()
             }
             .insert(&db)
             .await

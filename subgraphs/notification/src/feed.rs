@@ -277,6 +277,8 @@ mod tests {
 
     fn message(sender: Uuid, members: Vec<Uuid>, body: &str) -> MessageSent {
         MessageSent {
+            reply_to: None,
+            forwarded: None,
             message_id: Uuid::now_v7(),
             conversation_id: Uuid::now_v7(),
             seq: 7,

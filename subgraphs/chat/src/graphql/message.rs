@@ -57,15 +57,7 @@ impl SystemItem {
         let Some(id) = self.message_id else {
             return Ok(None);
         };
-        let me = ctx.viewer()?.user_id;
-        let loader = ctx.data::<DataLoader<MessageLoader>>()?;
-        let Some(found) = loader.load_one(id).await? else {
-            return Ok(None);
-        };
-        if !super::reads(ctx, found.conversation_id, found.seq, me).await? {
-            return Ok(None);
-        }
-        Ok(Some(Message::of(&found)))
+        readable_message(ctx, id).await
     }
 }
 
@@ -216,6 +208,20 @@ impl Message {
         }
     }
 
+    /// The message this one answers, as it is now (its edits and deletion show);
+    /// null when it is not a reply, or when the viewer does not read that message.
+    async fn reply_to(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(quoted) = self.item.reply_to else {
+            return Ok(None);
+        };
+        readable_message(ctx, quoted.message_id).await
+    }
+
+    /// Set when this message is a forwarded copy.
+    async fn forwarded(&self) -> Option<Forwarded> {
+        self.item.forwarded.map(|origin| Forwarded { origin })
+    }
+
     /// Who pinned it, and when; null when it is not pinned.
     async fn pinned(&self, ctx: &Context<'_>) -> Result<Option<Pin>> {
         match (&self.known, &self.item.system) {
@@ -328,6 +334,34 @@ impl Message {
             more,
         )))
     }
+}
+
+/// Where a forwarded copy came from.
+pub struct Forwarded {
+    origin: echostream_contracts::chat::Quoted,
+}
+
+#[Object]
+impl Forwarded {
+    /// The message first forwarded, as it is now, and so who wrote it: only for
+    /// those who read it where it was written (null for the others, who see only
+    /// that the message was forwarded).
+    async fn original(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        readable_message(ctx, self.origin.message_id).await
+    }
+}
+
+/// Message `id` as it is now, when the viewer reads it (batched).
+async fn readable_message(ctx: &Context<'_>, id: Uuid) -> Result<Option<Message>> {
+    let me = ctx.viewer()?.user_id;
+    let loader = ctx.data::<DataLoader<MessageLoader>>()?;
+    let Some(found) = loader.load_one(id).await? else {
+        return Ok(None);
+    };
+    if !super::reads(ctx, found.conversation_id, found.seq, me).await? {
+        return Ok(None);
+    }
+    Ok(Some(Message::of(&found)))
 }
 
 /// An earlier text of an edited message.

@@ -3,6 +3,7 @@
 
 mod avatar;
 mod exports;
+mod forwards;
 mod groups;
 mod message;
 mod pins;
@@ -50,6 +51,7 @@ pub struct Mutation(
     reactions::ReactionMutation,
     pins::PinMutation,
     exports::ExportMutation,
+    forwards::ForwardMutation,
     groups::GroupMutation,
     avatar::AvatarMutation,
     stream::TypingMutation,
@@ -138,6 +140,8 @@ pub struct SendMessageInput {
     /// Made by the client once per message and reused on every retry; the server
     /// stores the message once per (device, key).
     idempotency_key: String,
+    /// The message this one answers (quotes), in the same conversation.
+    reply_to: Option<ID>,
 }
 
 /// Conversations and their timelines.
@@ -277,6 +281,11 @@ impl MessagingMutation {
             conversation_id: parse_id(&input.conversation_id, "conversationId")?,
             body: &input.body,
             idempotency_key: &input.idempotency_key,
+            reply_to: input
+                .reply_to
+                .map(|id| parse_id(&id, "replyTo"))
+                .transpose()?,
+            forwarded: None,
         };
         let saved = messages::send(app(ctx)?, me.user_id, &me.device_id, draft).await?;
         Ok(Message::of(&saved))

@@ -1,5 +1,6 @@
-//! Messages: sending them here; changing them afterwards in [`edits`] and
-//! [`deletions`]; marking them in [`reactions`] and [`pins`].
+//! Messages: sending them here (a reply quotes another message of the same
+//! conversation); forwarding copies in [`forwards`]; changing them afterwards in
+//! [`edits`] and [`deletions`]; marking them in [`reactions`] and [`pins`].
 //!
 //! A message gets the next `seq` of its conversation (`timeline::append`) in the
 //! same transaction that stores it and enqueues `chat.message.sent`; the relay
@@ -8,9 +9,11 @@
 
 pub mod deletions;
 pub mod edits;
+pub mod forwards;
 pub mod pins;
 pub mod reactions;
 
+use echostream_contracts::chat::Quoted;
 use echostream_ports::events::outbox::Change;
 use echostream_projections::blocks;
 use echostream_service::Error;
@@ -31,6 +34,10 @@ pub struct Draft<'a> {
     pub conversation_id: Uuid,
     pub body: &'a str,
     pub idempotency_key: &'a str,
+    /// The message it answers, in the same conversation.
+    pub reply_to: Option<Uuid>,
+    /// The message it copies (a forward; set by [`forwards`]).
+    pub forwarded: Option<Quoted>,
 }
 
 /// Sends a message, or returns the one already sent with this idempotency key from
@@ -59,6 +66,10 @@ pub async fn send(
     if !groups::may_send(&conversation, me.role) {
         return Err(Error::forbidden("only admins may send in this group"));
     }
+    let reply_to = match draft.reply_to {
+        Some(id) => Some(quotable(&chat.db, id, &me).await?),
+        None => None,
+    };
     let members = conversations::member_ids(&chat.db, draft.conversation_id).await?;
     // A block between the two makes their direct conversation read-only, both ways;
     // otherwise the recipient's privacy setting and the instance policy still rule.
@@ -81,6 +92,8 @@ pub async fn send(
         client_key: key.to_string(),
         body: body.to_string(),
         system: None,
+        reply_to,
+        forwarded: draft.forwarded,
     };
     let conversation_id = draft.conversation_id;
     let (retry_key, retry_device) = (key.to_string(), device.to_string());
@@ -130,6 +143,28 @@ fn span(secs: u64) -> String {
         1 => format!("1 {unit}"),
         n => format!("{n} {unit}s"),
     }
+}
+
+/// Message `id` as a reply of `me` quotes it: one they read in the same
+/// conversation, a message (not a system item), not deleted for everyone.
+async fn quotable(db: &DatabaseConnection, id: Uuid, me: &member::Model) -> Result<Quoted, Error> {
+    let (found, _, _) = readable(db, id, me.user_id).await?;
+    if found.conversation_id != me.conversation_id {
+        return Err(Error::bad_input(
+            "replyTo must be a message of the same conversation",
+        ));
+    }
+    match found.kind {
+        message::Kind::Text => {}
+        message::Kind::System => return Err(Error::bad_input("a system item cannot be quoted")),
+    }
+    if found.deleted_at.is_some() {
+        return Err(Error::conflict("this message was deleted for everyone"));
+    }
+    Ok(Quoted {
+        message_id: found.id,
+        sender_id: found.sender_id,
+    })
 }
 
 /// Message `id` with its conversation and `user`'s membership in it, when `user` is a
