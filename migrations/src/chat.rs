@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(Search),
             Box::new(MarkUnread),
             Box::new(RepliesAndForwards),
+            Box::new(ScheduledMessages),
         ]
     }
 }
@@ -518,5 +519,57 @@ impl MigrationTrait for RepliesAndForwards {
             add_column(manager, "messages", uuid_null(n(column))).await?;
         }
         Ok(())
+    }
+}
+
+/// Scheduled messages: what a member asked to send later, until it is sent.
+struct ScheduledMessages;
+
+impl MigrationName for ScheduledMessages {
+    fn name(&self) -> &str {
+        "m20261206_000010_chat_scheduled_messages"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ScheduledMessages {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("scheduled_messages"))
+                    .if_not_exists()
+                    .col(uuid(n("id")).primary_key())
+                    .col(uuid(n("conversation_id")))
+                    .col(uuid(n("sender_id")))
+                    .col(text(n("sender_device")))
+                    .col(text(n("body")))
+                    .col(uuid_null(n("reply_to_id")))
+                    .col(timestamp_with_time_zone(n("send_at")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .col(string_len(n("state"), 16))
+                    .col(timestamp_with_time_zone_null(n("claimed_at")))
+                    .col(uuid_null(n("message_id")))
+                    .col(text_null(n("failure")))
+                    .to_owned(),
+            )
+            .await?;
+        // The worker's scan (what is due), and a sender's list.
+        index(
+            manager,
+            "scheduled_messages",
+            "scheduled_messages_due",
+            &["state", "send_at"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "scheduled_messages",
+            "scheduled_messages_by_sender",
+            &["sender_id", "send_at"],
+            false,
+        )
+        .await
     }
 }

@@ -22,6 +22,7 @@ mod rate_limits;
 mod reactions;
 mod receipts;
 mod replies;
+mod scheduling;
 mod schema;
 mod search;
 mod sessions;

@@ -232,6 +232,62 @@ pub mod pin {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A message a member asked to send later, and how that went.
+pub mod scheduled_message {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scheduled_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub conversation_id: Uuid,
+        pub sender_id: Uuid,
+        pub sender_device: String,
+        pub body: String,
+        pub reply_to_id: Option<Uuid>,
+        pub send_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub state: State,
+        /// When a worker took it to send (a worker that stopped midway is
+        /// relieved after a while).
+        pub claimed_at: Option<DateTimeUtc>,
+        /// The message it became.
+        pub message_id: Option<Uuid>,
+        /// Why it could not be sent.
+        pub failure: Option<String>,
+    }
+
+    /// Where a scheduled message stands.
+    #[derive(
+        Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+    )]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    #[graphql(name = "ScheduledMessageState")]
+    pub enum State {
+        /// Waiting for its time; may be edited or cancelled.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// Being sent now.
+        #[sea_orm(string_value = "sending")]
+        Sending,
+        /// Sent: see its message.
+        #[sea_orm(string_value = "sent")]
+        Sent,
+        /// Cancelled by its sender.
+        #[sea_orm(string_value = "cancelled")]
+        Cancelled,
+        /// Refused when its time came (no longer a member, blocked…): see `failure`.
+        #[sea_orm(string_value = "failed")]
+        Failed,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// When a member's read position passed a `seq`: one row per advance, so "seen by"
 /// can say when each member read a message.
 pub mod read_mark {

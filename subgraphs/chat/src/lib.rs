@@ -10,8 +10,10 @@
 //! `timeline.rs` (items and their `seq`), `history.rs` (paging), `receipts.rs`
 //! (delivered and read), `unread.rs` (counts derived from read positions),
 //! `stream.rs` (each user's resumable stream of events), `typing.rs`,
-//! `exports.rs` (a user's data export, written to storage in parts), `erasure.rs`
-//! (an account deleted).
+//! `messages/` (sending, replies, forwards, edits, deletions, reactions, pins),
+//! `search.rs`, `scheduling.rs` (messages sent later), `exports.rs` (a user's data
+//! export and a conversation's, written to storage in parts), `erasure.rs` (an
+//! account deleted).
 
 pub mod conversations;
 pub mod entities;
@@ -23,6 +25,7 @@ pub mod history;
 pub mod loaders;
 pub mod messages;
 pub mod receipts;
+pub mod scheduling;
 pub mod search;
 pub mod stream;
 pub mod timeline;
@@ -48,6 +51,8 @@ pub struct Chat {
     pub relay: Relay,
     /// Deletes replaced group avatars and abandoned uploads.
     pub cleanup: Arc<Cleanup>,
+    /// Sends scheduled messages when they are due.
+    pub scheduler: scheduling::Scheduler,
 }
 
 /// The subgraph's SDL for composition.
@@ -93,8 +98,10 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             Arc::clone(&ports.objects),
             Duration::from_secs(ports.config.media.unconfirmed_after_secs),
         ),
+        scheduler: scheduling::Scheduler::default(),
     });
     app.cleanup.spawn(ports.shutdown.clone());
+    scheduling::Scheduler::spawn(Arc::clone(&app), ports.shutdown.clone());
     ports.consume(
         "auth",
         "chat",

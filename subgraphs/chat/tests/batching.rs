@@ -112,6 +112,7 @@ async fn ten_conversations(
             ports.objects.clone(),
             std::time::Duration::from_secs(60),
         ),
+        scheduler: echostream_chat::scheduling::Scheduler::default(),
         db,
     });
     let schema = echostream_chat::graphql::schema(Some(app));

@@ -8,6 +8,7 @@ mod groups;
 mod message;
 mod pins;
 mod reactions;
+mod scheduling;
 mod search;
 mod stream;
 mod types;
@@ -41,7 +42,12 @@ pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 /// Every read of the subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(MessagingQuery, search::SearchQuery, stream::StreamQuery);
+pub struct Query(
+    MessagingQuery,
+    search::SearchQuery,
+    scheduling::SchedulingQuery,
+    stream::StreamQuery,
+);
 
 /// Every write of the subgraph.
 #[derive(MergedObject, Default)]
@@ -52,6 +58,7 @@ pub struct Mutation(
     pins::PinMutation,
     exports::ExportMutation,
     forwards::ForwardMutation,
+    scheduling::SchedulingMutation,
     groups::GroupMutation,
     avatar::AvatarMutation,
     stream::TypingMutation,

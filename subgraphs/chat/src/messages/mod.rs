@@ -147,7 +147,11 @@ fn span(secs: u64) -> String {
 
 /// Message `id` as a reply of `me` quotes it: one they read in the same
 /// conversation, a message (not a system item), not deleted for everyone.
-async fn quotable(db: &DatabaseConnection, id: Uuid, me: &member::Model) -> Result<Quoted, Error> {
+pub(crate) async fn quotable(
+    db: &DatabaseConnection,
+    id: Uuid,
+    me: &member::Model,
+) -> Result<Quoted, Error> {
     let (found, _, _) = readable(db, id, me.user_id).await?;
     if found.conversation_id != me.conversation_id {
         return Err(Error::bad_input(
