@@ -1,7 +1,7 @@
 //! The chat subgraph: conversations, members and messages.
 //!
 //! Where a message goes when it is sent: `graphql/mod.rs` (`sendMessage`) →
-//! `messages.rs` (`send`: row + seq via `timeline.rs` + outbox event in one
+//! `messages/mod.rs` (`send`: row + seq via `timeline.rs` + outbox event in one
 //! transaction) → the outbox relay (shared `events/outbox.rs`) → `fanout.rs`
 //! (consumer that appends it to each member's stream, where `stream.rs` follows it
 //! for `chatEvents` subscriptions).
