@@ -11,7 +11,6 @@
 //! Each hit comes with a snippet of its text around the words found, as parts
 //! flagged `highlighted`, so that a client renders it without parsing markup.
 
-use echostream_ports::db::statement;
 use echostream_service::Error;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Value};
 use uuid::Uuid;
@@ -84,8 +83,36 @@ pub async fn search(
     viewer: Uuid,
     query: &Query<'_>,
 ) -> Result<Vec<Hit>, Error> {
+    let found_by = statement(db.get_database_backend(), viewer, query)?;
+    let rows = db.query_all(found_by).await?;
+    let mut found: Vec<(Uuid, String)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        found.push((row.try_get("", "id")?, row.try_get("", "snippet")?));
+    }
+    let ids: Vec<Uuid> = found.iter().map(|(id, _)| *id).collect();
+    let mut messages = message::Entity::find()
+        .filter(message::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(id, snippet)| {
+            let at = messages.iter().position(|m| m.id == id)?;
+            Some(Hit {
+                message: messages.swap_remove(at),
+                snippet: parts(&snippet),
+            })
+        })
+        .collect())
+}
+
+/// The statement [`search`] runs on `backend` (ids and marked snippets, newest first).
+pub fn statement(
+    backend: DbBackend,
+    viewer: Uuid,
+    query: &Query<'_>,
+) -> Result<sea_orm::Statement, Error> {
     let words = words(query.words)?;
-    let backend = db.get_database_backend();
     let mut values: Vec<Value> = Vec::new();
     let mut sql = match backend {
         DbBackend::Postgres => {
@@ -139,26 +166,7 @@ pub async fn search(
         filter("m.id <", before.into());
     }
     sql.push_str(&format!(" ORDER BY m.id DESC LIMIT {}", query.limit));
-    let rows = db.query_all(statement(backend, &sql, values)).await?;
-    let mut found: Vec<(Uuid, String)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        found.push((row.try_get("", "id")?, row.try_get("", "snippet")?));
-    }
-    let ids: Vec<Uuid> = found.iter().map(|(id, _)| *id).collect();
-    let mut messages = message::Entity::find()
-        .filter(message::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(id, snippet)| {
-            let at = messages.iter().position(|m| m.id == id)?;
-            Some(Hit {
-                message: messages.swap_remove(at),
-                snippet: parts(&snippet),
-            })
-        })
-        .collect())
+    Ok(echostream_ports::db::statement(backend, &sql, values))
 }
 
 /// A snippet as the database marked it, in parts.

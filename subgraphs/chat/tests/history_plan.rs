@@ -1,5 +1,5 @@
 //! A page of history from a conversation of a million messages is index range scans,
-//! never a scan of the conversation: the statement `history::page` runs for each kind
+//! and a search over them a scan of the full-text index, never a scan of the table: the statement `history::page` runs for each kind
 //! of page (`history::statement`), explained by PostgreSQL on real data (services
 //! profile; scripts/test.sh starts PostgreSQL).
 
@@ -121,6 +121,56 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
             "{window:?}: the index gives the order:\n{text}"
         );
     }
+    // Search over the same million: the full-text index finds the candidates (a
+    // bitmap scan of the GIN index), never a scan of the table.
+    db.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO members (conversation_id, user_id, role, last_read_seq, joined_at, delivered_seq, history_from_seq) \
+         VALUES ($1, $2, 'member', 0, now(), 0, 0)",
+        [big.into(), reader.into()],
+    ))
+    .await
+    .unwrap();
+    for words in ["654321", "message 777777"] {
+        let asked = echostream_chat::search::Query {
+            words,
+            conversation: None,
+            sender: None,
+            since: None,
+            until: None,
+            before: None,
+            limit: 21,
+        };
+        let hits = echostream_chat::search::search(&db, reader, &asked)
+            .await
+            .unwrap();
+        assert_eq!(hits.len(), 1, "{words}: one message holds it");
+        let built =
+            echostream_chat::search::statement(DbBackend::Postgres, reader, &asked).unwrap();
+        let plan = db
+            .query_all(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("EXPLAIN (ANALYZE, BUFFERS) {}", built.sql),
+                built.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await
+            .unwrap();
+        let text: Vec<String> = plan
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        let text = text.join("\n");
+        println!("search {words:?}, {MESSAGES} messages:\n{text}");
+        assert!(
+            text.contains("Bitmap Index Scan on messages_search"),
+            "{words}: the full-text index:\n{text}"
+        );
+        assert!(
+            !text.contains("Seq Scan on messages"),
+            "{words}: never a scan of the table:\n{text}"
+        );
+    }
+
     // Leave no million rows behind in the shared server.
     db.close().await.unwrap();
     let server = sea_orm::Database::connect(format!("{base}/postgres"))
