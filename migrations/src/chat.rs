@@ -32,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(MarkUnread),
             Box::new(RepliesAndForwards),
             Box::new(ScheduledMessages),
+            Box::new(Mentions),
         ]
     }
 }
@@ -571,5 +572,40 @@ impl MigrationTrait for ScheduledMessages {
             false,
         )
         .await
+    }
+}
+
+/// Mentions: the usernames chat reads `@username` by (from auth's events), and the
+/// mentions a message's text holds.
+struct Mentions;
+
+impl MigrationName for Mentions {
+    fn name(&self) -> &str {
+        "m20261206_000011_chat_mentions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Mentions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("usernames"))
+                    .if_not_exists()
+                    .col(uuid(n("user_id")).primary_key())
+                    .col(text(n("username")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "usernames",
+            "usernames_by_name",
+            &["username"],
+            false,
+        )
+        .await?;
+        add_column(manager, "messages", json_null(n("mentions"))).await
     }
 }

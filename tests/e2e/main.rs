@@ -12,6 +12,7 @@ mod flow;
 mod groups;
 mod hostile;
 mod media;
+mod mentions;
 mod oauth;
 mod operations;
 mod people;

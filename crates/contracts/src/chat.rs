@@ -30,6 +30,9 @@ pub struct MessageSent {
     /// the same); since v3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded: Option<Quoted>,
+    /// Who it mentions (`@username` of members, `@all` in groups); since v4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<Mentions>,
     /// Present on system items only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemItem>,
@@ -42,6 +45,28 @@ pub struct MessageSent {
 pub struct Quoted {
     pub message_id: Uuid,
     pub sender_id: Uuid,
+}
+
+/// The people a message mentions, as the server read them from its text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mentions {
+    /// Each `@username` of a member, where it stands in the text.
+    #[serde(default)]
+    pub users: Vec<Mention>,
+    /// `@all` in a group: every member.
+    #[serde(default)]
+    pub everyone: bool,
+}
+
+/// One `@username` in a message's text: who, and where (in UTF-16 code units, as
+/// JavaScript strings count and Telegram's entities do; the `@` included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mention {
+    pub user_id: Uuid,
+    pub offset: u32,
+    pub length: u32,
 }
 
 /// What a system item in the timeline records.
@@ -252,12 +277,12 @@ impl Event for StatusChanged {
 }
 
 /// Version 2 adds pins: the system actions `message_pinned` and `message_unpinned`,
-/// and `system.messageId`. Version 3 adds `replyTo` and `forwarded`. Versions 1 and
-/// 2 read as version 3.
+/// and `system.messageId`. Version 3 adds `replyTo` and `forwarded`, version 4
+/// `mentions`. Earlier versions read as version 4.
 impl Event for MessageSent {
     const TYPE: &'static str = "chat.message.sent";
-    const VERSION: u32 = 3;
-    const READS: &'static [u32] = &[1, 2];
+    const VERSION: u32 = 4;
+    const READS: &'static [u32] = &[1, 2, 3];
     fn key(&self) -> String {
         self.conversation_id.to_string()
     }
@@ -301,8 +326,8 @@ impl Event for ConversationCreated {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatFrame {
     /// A message or system item in one of the user's conversations (without its
-    /// recipients).
-    Message { message: MessageSent },
+    /// recipients). Boxed: the other frames are a few ids.
+    Message { message: Box<MessageSent> },
     /// A member's delivered or read position moved; `read_seq` is absent when the
     /// user may not see it (read-receipt privacy).
     Receipt {
@@ -423,6 +448,7 @@ mod tests {
             member_ids: vec![Uuid::now_v7()],
             reply_to: None,
             forwarded: None,
+            mentions: None,
             system: None,
         }
     }
@@ -473,6 +499,14 @@ mod tests {
             forwarded: Some(Quoted {
                 message_id: Uuid::now_v7(),
                 sender_id: Uuid::now_v7(),
+            }),
+            mentions: Some(Mentions {
+                users: vec![Mention {
+                    user_id: Uuid::now_v7(),
+                    offset: 3,
+                    length: 4,
+                }],
+                everyone: true,
             }),
             ..message()
         });
@@ -555,7 +589,9 @@ mod tests {
     fn chat_frames_round_trip_on_their_channel() {
         let channel = user_channel(Uuid::now_v7());
         assert!(channel.name().starts_with("user:"));
-        let frame = ChatFrame::Message { message: message() };
+        let frame = ChatFrame::Message {
+            message: Box::new(message()),
+        };
         let text = channel.encode(&frame);
         assert!(text.contains(r#""type":"message""#), "{text}");
         assert_eq!(channel.decode(&text), Some(frame));

@@ -115,6 +115,8 @@ pub mod message {
         /// The message this one was forwarded from, and its sender.
         pub forwarded_from_id: Option<Uuid>,
         pub forwarded_sender_id: Option<Uuid>,
+        /// Who its text mentions (`contracts::chat::Mentions`), read again on edit.
+        pub mentions: Option<Json>,
     }
 
     /// Something a member wrote, or a membership or info change (told by `system`).
@@ -201,6 +203,24 @@ pub mod reaction {
         pub emoji: String,
         pub conversation_id: Uuid,
         pub reacted_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A user's username, as chat reads `@username` (lower-cased; from auth's events).
+pub mod username {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "usernames")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        pub username: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

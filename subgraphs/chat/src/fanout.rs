@@ -51,7 +51,9 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
     let id = event.id;
     if let Some(mut message) = event.decode::<MessageSent>()? {
         let members = std::mem::take(&mut message.member_ids);
-        let frame = ChatFrame::Message { message };
+        let frame = ChatFrame::Message {
+            message: Box::new(message),
+        };
         return fanout.append(&members, id.to_string(), &frame).await;
     }
     // A change to a message reaches the members as a frame without its text: the

@@ -111,6 +111,7 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             if let Some(deleted) = delivery.event.decode::<UserDeleted>()? {
                 erasure::erase(&app, deleted.user_id).await?;
             }
+            messages::mentions::apply_auth_event(&app.db, &delivery).await?;
             fanout::apply_auth_event(&app.db, delivery).await
         },
     );

@@ -6,7 +6,7 @@
 //! order with the messages around them.
 
 use chrono::Utc;
-use echostream_contracts::chat::{MessageSent, Quoted, SystemAction, SystemItem};
+use echostream_contracts::chat::{Mentions, MessageSent, Quoted, SystemAction, SystemItem};
 use echostream_ports::db::{Unique, conflict, statement};
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, Set};
@@ -35,6 +35,8 @@ pub struct Item {
     pub reply_to: Option<Quoted>,
     /// The message it was forwarded from.
     pub forwarded: Option<Quoted>,
+    /// Who its text mentions.
+    pub mentions: Option<Mentions>,
 }
 
 impl Item {
@@ -59,6 +61,7 @@ impl Item {
             }),
             reply_to: None,
             forwarded: None,
+            mentions: None,
         }
     }
 }
@@ -97,6 +100,12 @@ pub async fn append(
         .map(serde_json::to_value)
         .transpose()
         .map_err(Error::internal)?;
+    let mentions = item
+        .mentions
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(Error::internal)?;
     message::ActiveModel {
         id: Set(Uuid::now_v7()),
         conversation_id: Set(conversation),
@@ -118,6 +127,7 @@ pub async fn append(
         reply_to_sender_id: Set(item.reply_to.map(|q| q.sender_id)),
         forwarded_from_id: Set(item.forwarded.map(|q| q.message_id)),
         forwarded_sender_id: Set(item.forwarded.map(|q| q.sender_id)),
+        mentions: Set(mentions),
     }
     .insert(txn)
     .await
@@ -136,6 +146,7 @@ pub fn sent(m: &message::Model, members: Vec<Uuid>) -> MessageSent {
         member_ids: members,
         reply_to: quoted(m.reply_to_id, m.reply_to_sender_id),
         forwarded: quoted(m.forwarded_from_id, m.forwarded_sender_id),
+        mentions: mentions_of(m),
         system: m
             .system
             .as_ref()
@@ -148,4 +159,11 @@ fn quoted(message: Option<Uuid>, sender: Option<Uuid>) -> Option<Quoted> {
         message_id: message?,
         sender_id: sender?,
     })
+}
+
+/// The mentions a stored message's text holds.
+pub fn mentions_of(m: &message::Model) -> Option<Mentions> {
+    m.mentions
+        .as_ref()
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
 }

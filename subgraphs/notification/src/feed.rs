@@ -279,6 +279,7 @@ mod tests {
         MessageSent {
             reply_to: None,
             forwarded: None,
+            mentions: None,
             message_id: Uuid::now_v7(),
             conversation_id: Uuid::now_v7(),
             seq: 7,

@@ -100,6 +100,18 @@ impl Message {
         }
     }
 
+    /// Whom its text mentions now.
+    async fn mentioned(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<echostream_contracts::chat::Mentions>> {
+        Ok(match self.stored(ctx).await? {
+            Some(row) if row.deleted_at.is_some() => None,
+            Some(row) => timeline::mentions_of(&row),
+            None => self.item.mentions.clone(),
+        })
+    }
+
     /// The message as stored now; `None` for one just sent (nothing changed it yet).
     async fn stored(&self, ctx: &Context<'_>) -> Result<Option<Cow<'_, message::Model>>> {
         Ok(match &self.known {
@@ -222,6 +234,30 @@ impl Message {
         self.item.forwarded.map(|origin| Forwarded { origin })
     }
 
+    /// The members its text mentions by `@username`, where each stands (in UTF-16
+    /// code units, the `@` included), as the text is now.
+    async fn mentions(&self, ctx: &Context<'_>) -> Result<Vec<MentionOf>> {
+        Ok(self
+            .mentioned(ctx)
+            .await?
+            .map(|m| {
+                m.users
+                    .into_iter()
+                    .map(|u| MentionOf {
+                        user: user(u.user_id),
+                        offset: u.offset as i32,
+                        length: u.length as i32,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Whether its text says `@all` (in a group: every member is meant).
+    async fn mentions_everyone(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.mentioned(ctx).await?.is_some_and(|m| m.everyone))
+    }
+
     /// Who pinned it, and when; null when it is not pinned.
     async fn pinned(&self, ctx: &Context<'_>) -> Result<Option<Pin>> {
         match (&self.known, &self.item.system) {
@@ -334,6 +370,15 @@ impl Message {
             more,
         )))
     }
+}
+
+/// A member a message mentions, and where in its text.
+#[derive(SimpleObject)]
+#[graphql(name = "Mention")]
+pub struct MentionOf {
+    pub user: User,
+    pub offset: i32,
+    pub length: i32,
 }
 
 /// Where a forwarded copy came from.

@@ -26,7 +26,8 @@ const MAX_CHANGES: i32 = 500;
 #[derive(SimpleObject)]
 pub struct MessageAdded {
     pub position: String,
-    pub message: Message,
+    /// Boxed: the other events are a few ids.
+    pub message: Box<Message>,
 }
 
 /// A message was edited or deleted for everyone: `current` is the message as it is
@@ -225,7 +226,7 @@ impl ChatEvent {
         Some(match frame {
             ChatFrame::Message { message } => ChatEvent::MessageAdded(MessageAdded {
                 position,
-                message: Message::from_frame(message, replayed),
+                message: Box::new(Message::from_frame(*message, replayed)),
             }),
             ChatFrame::MessageChanged {
                 conversation_id,
@@ -472,7 +473,7 @@ impl StreamSubscription {
                 Ok(ChatEvent::MessageAdded(added))
                     if only.is_none_or(|c| c == added.message.item.conversation_id) =>
                 {
-                    Some(Ok(added.message))
+                    Some(Ok(*added.message))
                 }
                 Ok(_) => None,
                 Err(ended) => Some(Err(ended)),

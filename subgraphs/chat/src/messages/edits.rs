@@ -25,7 +25,7 @@ pub async fn edit(
     body: &str,
 ) -> Result<message::Model, Error> {
     let body = checked_body(body)?.to_string();
-    let (found, _, _) = readable(&chat.db, id, editor).await?;
+    let (found, conversation, _) = readable(&chat.db, id, editor).await?;
     match found.kind {
         message::Kind::Text => {}
         message::Kind::System => {
@@ -48,6 +48,11 @@ pub async fn edit(
     if found.body == body {
         return Ok(found);
     }
+    let mentions = super::mentions::read(&chat.db, found.conversation_id, conversation.kind, &body)
+        .await?
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(Error::internal)?;
     chat.relay
         .write(move |txn| {
             Box::pin(async move {
@@ -58,6 +63,7 @@ pub async fn edit(
                 let mut changed = message::Entity::update_many()
                     .col_expr(message::Column::Body, Expr::value(body.clone()))
                     .col_expr(message::Column::EditedAt, Expr::value(now))
+                    .col_expr(message::Column::Mentions, Expr::value(mentions.clone()))
                     .filter(message::Column::Id.eq(found.id))
                     .filter(message::Column::Body.eq(found.body.clone()))
                     .filter(message::Column::DeletedAt.is_null());
@@ -85,6 +91,7 @@ pub async fn edit(
                 let saved = message::Model {
                     body: body.clone(),
                     edited_at: Some(now),
+                    mentions,
                     ..found
                 };
                 let event = MessageEdited {

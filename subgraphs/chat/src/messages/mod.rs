@@ -10,6 +10,7 @@
 pub mod deletions;
 pub mod edits;
 pub mod forwards;
+pub mod mentions;
 pub mod pins;
 pub mod reactions;
 
@@ -86,6 +87,7 @@ pub async fn send(
         }
         ConversationKind::Group => {}
     }
+    let mentions = mentions::read(&chat.db, draft.conversation_id, conversation.kind, body).await?;
     let item = Item {
         sender,
         device: device.to_string(),
@@ -94,6 +96,7 @@ pub async fn send(
         system: None,
         reply_to,
         forwarded: draft.forwarded,
+        mentions,
     };
     let conversation_id = draft.conversation_id;
     let (retry_key, retry_device) = (key.to_string(), device.to_string());
