@@ -108,10 +108,10 @@ pub struct RateLimitsConfig {
     pub friend_requests_per_hour: i64,
     /// `requestEmailChange` calls per hour.
     pub email_changes_per_hour: i64,
-    /// `searchUsers` calls per minute.
+    /// `searchUsers` and `searchMessages` calls per minute, each.
     pub searches_per_minute: i64,
     /// Calls of each export (`accountExport`, `profileExport`, `chatExport`,
-    /// `notificationExport`) per hour.
+    /// `notificationExport`, `exportConversation`) per hour.
     pub exports_per_hour: i64,
     /// Calls of every other mutation per minute, each.
     pub other_writes_per_minute: i64,

@@ -432,6 +432,9 @@ fn instance_specific(key: &str) -> bool {
 /// limits, and (services) a database, topic prefix, key prefix and bucket of its own.
 fn profile_env(command: &mut Command, profile: Profile, secret: &str, extra_env: &[(&str, &str)]) {
     command
+        // How `echostream bench` names the platform binary to its bench process; not
+        // a setting of the platform, whose configuration refuses unknown keys.
+        .env_remove("ECHOSTREAM_BIN")
         .env("ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET", secret)
         .env("RUST_LOG", "info")
         // Start-up errors as one readable chain, without a backtrace.
