@@ -172,16 +172,6 @@ pub mod hidden_message {
         pub seq: i64,
     }
 
-    /// Something a member wrote, or a membership or info change (told by `system`).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "Text")]
-    pub enum Kind {
-        #[sea_orm(string_value = "text")]
-        Text,
-        #[sea_orm(string_value = "system")]
-        System,
-    }
-
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 

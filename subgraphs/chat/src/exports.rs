@@ -19,7 +19,7 @@ use chrono::Utc;
 use echostream_media as media;
 use echostream_ports::objects::ObjectWriter;
 use echostream_service::Error;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -159,10 +159,8 @@ pub async fn conversation(
         for m in &page {
             // A tombstone keeps its place, never its text.
             let body = m.deleted_at.is_none().then_some(m.body.as_str());
-            let kind = match m.kind {
-                message::Kind::Text => "text",
-                message::Kind::System => "system",
-            };
+            // As stored (`text`, `system`).
+            let kind = m.kind.to_value();
             match format {
                 Format::Json => {
                     let item = json!({
@@ -182,7 +180,7 @@ pub async fn conversation(
                         m.id.to_string(),
                         m.created_at.to_rfc3339(),
                         m.sender_id.to_string(),
-                        kind.to_string(),
+                        kind.clone(),
                         body.unwrap_or_default().to_string(),
                         time(m.edited_at),
                         time(m.deleted_at),

@@ -94,19 +94,7 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
             "{window:?}: what the reader deleted for themselves is left out"
         );
         let built = history::statement(DbBackend::Postgres, history, &window);
-        let plan = db
-            .query_all(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                format!("EXPLAIN (ANALYZE, BUFFERS) {}", built.sql),
-                built.values.map(|v| v.0).unwrap_or_default(),
-            ))
-            .await
-            .unwrap();
-        let lines: Vec<String> = plan
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(0).unwrap())
-            .collect();
-        let text = lines.join("\n");
+        let text = explain(&db, &built).await;
         println!("{window:?}, {MESSAGES} messages:\n{}\n{text}", built.sql);
         assert!(
             text.contains("Index Scan") && text.contains("using messages_conversation_seq"),
@@ -147,19 +135,7 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
         assert_eq!(hits.len(), 1, "{words}: one message holds it");
         let built =
             echostream_chat::search::statement(DbBackend::Postgres, reader, &asked).unwrap();
-        let plan = db
-            .query_all(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                format!("EXPLAIN (ANALYZE, BUFFERS) {}", built.sql),
-                built.values.map(|v| v.0).unwrap_or_default(),
-            ))
-            .await
-            .unwrap();
-        let text: Vec<String> = plan
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(0).unwrap())
-            .collect();
-        let text = text.join("\n");
+        let text = explain(&db, &built).await;
         println!("search {words:?}, {MESSAGES} messages:\n{text}");
         assert!(
             text.contains("Bitmap Index Scan on messages_search"),
@@ -180,4 +156,20 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
         .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
         .await
         .unwrap();
+}
+
+/// PostgreSQL's plan of `statement`, run (`EXPLAIN ANALYZE`), one line a node.
+async fn explain(db: &sea_orm::DatabaseConnection, statement: &Statement) -> String {
+    let plan = db
+        .query_all(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql),
+            statement.values.clone().map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    plan.iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -57,7 +57,7 @@ impl SystemItem {
         let Some(id) = self.message_id else {
             return Ok(None);
         };
-        readable_message(ctx, id).await
+        super::readable_message(ctx, id).await
     }
 }
 
@@ -97,6 +97,15 @@ impl Message {
             } else {
                 Known::AsSent
             },
+        }
+    }
+
+    /// Whether reactions or a pin may be on it: not on a system item, and not yet
+    /// on a message heard live as just sent (a mark comes later, as `MessageChanged`).
+    fn may_be_marked(&self) -> bool {
+        match (&self.known, &self.item.system) {
+            (Known::AsSent, _) | (_, Some(_)) => false,
+            (Known::Stored(_) | Known::Replayed, None) => true,
         }
     }
 
@@ -211,13 +220,10 @@ impl Message {
 
     /// Its reactions, one per emoji, oldest first (by each emoji's earliest reaction).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
-        match (&self.known, &self.item.system) {
-            // Just sent: nobody reacted yet (a reaction comes as `MessageChanged`).
-            (Known::AsSent, _) | (_, Some(_)) => Ok(Vec::new()),
-            (Known::Stored(_) | Known::Replayed, None) => {
-                super::reactions::of(ctx, self.item.message_id).await
-            }
+        if !self.may_be_marked() {
+            return Ok(Vec::new());
         }
+        super::reactions::of(ctx, self.item.message_id).await
     }
 
     /// The message this one answers, as it is now (its edits and deletion show);
@@ -226,7 +232,7 @@ impl Message {
         let Some(quoted) = self.item.reply_to else {
             return Ok(None);
         };
-        readable_message(ctx, quoted.message_id).await
+        super::readable_message(ctx, quoted.message_id).await
     }
 
     /// Set when this message is a forwarded copy.
@@ -260,12 +266,10 @@ impl Message {
 
     /// Who pinned it, and when; null when it is not pinned.
     async fn pinned(&self, ctx: &Context<'_>) -> Result<Option<Pin>> {
-        match (&self.known, &self.item.system) {
-            (Known::AsSent, _) | (_, Some(_)) => Ok(None),
-            (Known::Stored(_) | Known::Replayed, None) => {
-                super::pins::of(ctx, self.item.message_id).await
-            }
+        if !self.may_be_marked() {
+            return Ok(None);
         }
+        super::pins::of(ctx, self.item.message_id).await
     }
 
     /// Who reacted (with `emoji` alone, when given), oldest first.
@@ -392,21 +396,8 @@ impl Forwarded {
     /// those who read it where it was written (null for the others, who see only
     /// that the message was forwarded).
     async fn original(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
-        readable_message(ctx, self.origin.message_id).await
+        super::readable_message(ctx, self.origin.message_id).await
     }
-}
-
-/// Message `id` as it is now, when the viewer reads it (batched).
-async fn readable_message(ctx: &Context<'_>, id: Uuid) -> Result<Option<Message>> {
-    let me = ctx.viewer()?.user_id;
-    let loader = ctx.data::<DataLoader<MessageLoader>>()?;
-    let Some(found) = loader.load_one(id).await? else {
-        return Ok(None);
-    };
-    if !super::reads(ctx, found.conversation_id, found.seq, me).await? {
-        return Ok(None);
-    }
-    Ok(Some(Message::of(&found)))
 }
 
 /// An earlier text of an edited message.

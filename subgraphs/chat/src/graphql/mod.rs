@@ -139,6 +139,19 @@ pub(crate) async fn reads(
         .any(|m| m.user_id == user && seq > m.history_from_seq))
 }
 
+/// Message `id` as it is now, when the viewer reads it (batched through the message
+/// and members loaders): an entity fetch, a quote, a pin's or a schedule's message.
+pub(crate) async fn readable_message(ctx: &Context<'_>, id: Uuid) -> Result<Option<Message>> {
+    let me = ctx.viewer()?.user_id;
+    let Some(found) = ctx.loader::<MessageLoader>()?.load_one(id).await? else {
+        return Ok(None);
+    };
+    if !reads(ctx, found.conversation_id, found.seq, me).await? {
+        return Ok(None);
+    }
+    Ok(Some(Message::of(&found)))
+}
+
 /// A message to send.
 #[derive(InputObject)]
 pub struct SendMessageInput {
@@ -216,18 +229,11 @@ impl MessagingQuery {
     /// conversation see it.
     #[graphql(entity)]
     async fn find_message_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Message>> {
-        let me = ctx.viewer()?.user_id;
+        ctx.viewer()?;
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        let loader = ctx.loader::<MessageLoader>()?;
-        let Some(found) = loader.load_one(id).await? else {
-            return Ok(None);
-        };
-        if !reads(ctx, found.conversation_id, found.seq, me).await? {
-            return Ok(None);
-        }
-        Ok(Some(Message::of(&found)))
+        readable_message(ctx, id).await
     }
 
     #[graphql(entity)]

@@ -1,7 +1,6 @@
 //! Scheduled messages as clients see them: `scheduleMessage`,
 //! `editScheduledMessage`, `cancelScheduledMessage` and `scheduledMessages`.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use echostream_service::resolver::{RequestExt, parse_id};
@@ -9,7 +8,6 @@ use echostream_service::resolver::{RequestExt, parse_id};
 use super::app;
 use super::message::Message;
 use crate::entities::scheduled_message::{self, State};
-use crate::loaders::MessageLoader;
 use crate::scheduling::{self, Schedule};
 
 /// A message to send later.
@@ -59,18 +57,10 @@ impl ScheduledMessage {
 
     /// The message it became, once sent (while the viewer reads it).
     async fn message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
-        let Some(id) = self.0.message_id else {
-            return Ok(None);
-        };
-        let me = ctx.viewer()?.user_id;
-        let loader = ctx.data::<DataLoader<MessageLoader>>()?;
-        let Some(found) = loader.load_one(id).await? else {
-            return Ok(None);
-        };
-        if !super::reads(ctx, found.conversation_id, found.seq, me).await? {
-            return Ok(None);
+        match self.0.message_id {
+            Some(id) => super::readable_message(ctx, id).await,
+            None => Ok(None),
         }
-        Ok(Some(Message::of(&found)))
     }
 }
 

@@ -48,7 +48,8 @@ pub async fn edit(
     if found.body == body {
         return Ok(found);
     }
-    let mentions = super::mentions::read(&chat.db, found.conversation_id, conversation.kind, &body)
+    let members = member_ids(&chat.db, found.conversation_id).await?;
+    let mentions = super::mentions::read(&chat.db, &members, conversation.kind, &body)
         .await?
         .map(serde_json::to_value)
         .transpose()

@@ -17,7 +17,6 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::conversations::member_ids;
 use crate::entities::username;
 
 /// A name as written after `@`: where it starts and ends (bytes), lower-cased.
@@ -55,11 +54,11 @@ fn written(text: &str) -> Vec<Written> {
     out
 }
 
-/// The mentions of `text` sent in `conversation` (of `kind`): members named, and
-/// `@all` in a group; `None` when there are none.
+/// The mentions of `text` sent where `members` are members (a conversation of
+/// `kind`): members named, and `@all` in a group; `None` when there are none.
 pub async fn read(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    members: &[Uuid],
     kind: ConversationKind,
     text: &str,
 ) -> Result<Option<Mentions>, Error> {
@@ -76,7 +75,6 @@ pub async fn read(
         .filter(username::Column::Username.is_in(names))
         .all(db)
         .await?;
-    let members = member_ids(db, conversation).await?;
     let utf16 = |byte: usize| text[..byte].encode_utf16().count() as u32;
     let users: Vec<Mention> = found
         .iter()

@@ -87,7 +87,7 @@ pub async fn send(
         }
         ConversationKind::Group => {}
     }
-    let mentions = mentions::read(&chat.db, draft.conversation_id, conversation.kind, body).await?;
+    let mentions = mentions::read(&chat.db, &members, conversation.kind, body).await?;
     let item = Item {
         sender,
         device: device.to_string(),
