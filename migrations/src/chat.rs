@@ -6,8 +6,8 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_friendships_table,
-    create_media_table, index, n,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, create_event_tables,
+    create_friendships_table, create_media_table, index, n,
 };
 
 /// Runs the chat migrations.
@@ -33,6 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(RepliesAndForwards),
             Box::new(ScheduledMessages),
             Box::new(Mentions),
+            Box::new(Attachments),
+            Box::new(MediaFiles),
+            Box::new(Threads),
         ]
     }
 }
@@ -607,5 +610,118 @@ impl MigrationTrait for Mentions {
         )
         .await?;
         add_column(manager, "messages", json_null(n("mentions"))).await
+    }
+}
+
+/// Attachments: the files messages carry (one row per stored file, counted by the
+/// messages that carry it, so a forward shares it), and which message carries which,
+/// in order.
+struct Attachments;
+
+impl MigrationName for Attachments {
+    fn name(&self) -> &str {
+        "m20261206_000012_chat_attachments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Attachments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("attachments"))
+                    .if_not_exists()
+                    .col(uuid(n("id")).primary_key())
+                    .col(uuid(n("conversation_id")))
+                    .col(uuid(n("uploader_id")))
+                    .col(text(n("key")))
+                    .col(string_len(n("kind"), 16))
+                    .col(text(n("content_type")))
+                    .col(text(n("file_name")))
+                    .col(big_integer(n("byte_size")))
+                    .col(integer_null(n("width")))
+                    .col(integer_null(n("height")))
+                    .col(big_integer_null(n("duration_ms")))
+                    .col(boolean(n("thumbnails")))
+                    .col(integer(n("refs")))
+                    .col(timestamp_with_time_zone(n("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("message_attachments"))
+                    .if_not_exists()
+                    .col(uuid(n("message_id")))
+                    .col(integer(n("position")))
+                    .col(uuid(n("attachment_id")))
+                    .primary_key(Index::create().col(n("message_id")).col(n("position")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "message_attachments",
+            "message_attachments_by_attachment",
+            &["attachment_id"],
+            false,
+        )
+        .await
+    }
+}
+
+/// Threads: a reply in a thread names its root; one kept out of the conversation's
+/// timeline (and its unread count) is not `in_timeline`. Each member's read
+/// position in each thread they read.
+struct Threads;
+
+impl MigrationName for Threads {
+    fn name(&self) -> &str {
+        "m20261207_000002_chat_threads"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Threads {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_column(manager, "messages", uuid_null(n("thread_root_id"))).await?;
+        add_column(
+            manager,
+            "messages",
+            boolean(n("in_timeline")).default(true).to_owned(),
+        )
+        .await?;
+        // A thread's history, paged by `seq` like the conversation's.
+        index(
+            manager,
+            "messages",
+            "messages_thread_seq",
+            &["thread_root_id", "seq"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("thread_reads"))
+                    .if_not_exists()
+                    .col(uuid(n("root_id")))
+                    .col(uuid(n("user_id")))
+                    .col(uuid(n("conversation_id")))
+                    .col(big_integer(n("read_seq")))
+                    .primary_key(Index::create().col(n("root_id")).col(n("user_id")))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "thread_reads",
+            "thread_reads_by_member",
+            &["conversation_id", "user_id"],
+            false,
+        )
+        .await
     }
 }

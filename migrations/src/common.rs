@@ -72,6 +72,42 @@ pub async fn create_media_table(manager: &SchemaManager<'_>) -> Result<(), DbErr
     index(manager, "media", "media_user", &["user_id"], false).await
 }
 
+/// Uploads of any file (chat's attachments): `media` remembers the file name an
+/// upload was asked for, and holds any type's name (PostgreSQL: `text`, where 64
+/// characters were too few for an Office document's type).
+pub struct MediaFiles;
+
+impl MigrationName for MediaFiles {
+    fn name(&self) -> &str {
+        "m20261207_000001_media_files"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MediaFiles {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(n("media"))
+                    .add_column(text_null(n("file_name")))
+                    .to_owned(),
+            )
+            .await?;
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(n("media"))
+                        .modify_column(text(n("content_type")))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Adds `blocks` (see [`create_blocks_table`]).
 pub struct Blocks;
 

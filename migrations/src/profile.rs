@@ -4,7 +4,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_media_table, index, n,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, create_event_tables,
+    create_media_table, index, n,
 };
 
 /// Runs the profile migrations.
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(Privacy),
             Box::new(Media),
             Box::new(DeadLetterKeys),
+            Box::new(MediaFiles),
         ]
     }
 }

@@ -84,7 +84,8 @@ async fn a_conversation_exports_as_its_member_reads_it(profile: Profile) {
             "body",
             "edited_at",
             "deleted_at",
-            "deleted_by"
+            "deleted_by",
+            "attachments"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

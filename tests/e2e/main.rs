@@ -2,6 +2,7 @@
 //! the gateway as clients drive it, on both profiles.
 
 mod accounts;
+mod attachments;
 mod authorization;
 mod dead_letters;
 mod durability;
@@ -28,6 +29,7 @@ mod schema;
 mod search;
 mod sessions;
 mod stream;
+mod threads;
 mod timeline;
 mod traces;
 mod trust;

@@ -71,7 +71,7 @@ async fn requested(
     }
 }
 
-async fn put(url: &str, content_type: &str, bytes: Vec<u8>) -> u16 {
+pub async fn put(url: &str, content_type: &str, bytes: Vec<u8>) -> u16 {
     reqwest::Client::new()
         .put(url)
         .header("Content-Type", content_type)
@@ -219,7 +219,7 @@ async fn avatars_and_covers_go_straight_to_storage(profile: Profile) {
     let refused = confirm(&p, &ann, &attempt).await;
     assert_eq!(error_code(&refused), "BAD_USER_INPUT");
     assert!(
-        refused.to_string().contains("not a PNG, JPEG or WebP"),
+        refused.to_string().contains("not a PNG, JPEG, WebP or GIF"),
         "{refused}"
     );
     assert_eq!(stored(&store, &ann.id, &attempt).await, 0);

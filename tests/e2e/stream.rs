@@ -18,7 +18,7 @@ use crate::on_both_profiles;
 
 /// Every event with what tests check of it.
 pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
-    ... on MessageAdded { message { id seq conversationId body sender { id username } } } \
+    ... on MessageAdded { message { id seq conversationId body threadRootId sender { id username } } } \
     ... on MessageChanged { messageId current { body editedAt deletedAt reactions { emoji count reactedByMe } } } \
     ... on MessageHidden { messageId } \
     ... on ReceiptChanged { conversationId user { id } deliveredSeq readSeq } \
@@ -27,6 +27,7 @@ pub const EVENTS: &str = "subscription E($since: String) { chatEvents(since: $si
     ... on MembersJoined { conversationId users { id } } \
     ... on MembersLeft { conversationId users { id } } \
     ... on TypingChanged { conversationId user { id } typing } \
+    ... on ThreadReadChanged { conversationId rootId readSeq } \
     ... on ResyncRequired { reason } } }";
 const CHANGES: &str = "query C($p: String!, $first: Int) { changesSince(position: $p, first: $first) { position hasMore \
     events { __typename position ... on MessageAdded { message { seq body } } ... on ResyncRequired { reason } } } }";

@@ -198,6 +198,11 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
         &[
             ("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000"),
             ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "100000000"),
+            ("ECHOSTREAM_RATE_LIMITS__SEND_MESSAGE_PER_10S", "100000000"),
+            (
+                "ECHOSTREAM_RATE_LIMITS__OTHER_WRITES_PER_MINUTE",
+                "100000000",
+            ),
         ],
     )
     .await;
@@ -307,6 +312,7 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
     let (friends_figure, pals) =
         friends_presence(&platform, &ann, args.friends.min(2000), queries).await?;
     let reactions_figure = reactions(&platform, &ann, &pals).await?;
+    let attachments_figure = attachments(&platform, &ann, &conversation, 50).await?;
     let rss_end = rss_mib(platform.pid());
     // What the burst left behind once the platform is idle again.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -328,6 +334,8 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
     if let Some(r) = &reactions_figure {
         print_row(&format!("addReaction (group of {})", r.members), &r.latency);
     }
+    print_row("send with two attachments", &attachments_figure.send);
+    print_row("upload two files and send", &attachments_figure.whole);
     println!(
         "gateway overhead: p50 +{} µs, p99 +{} µs",
         gateway.p50.saturating_sub(direct.p50),
@@ -349,6 +357,14 @@ async fn latency(args: BenchArgs, profile: Profile) -> Result<()> {
             r.replayed_count,
         );
     }
+    println!(
+        "attachments: each message carries a {} KiB 1600×1200 JPEG (thumbnails made on \
+         send) and a 2 s WAV voice note ({} KiB, its duration read from its header); \
+         `sendMessage` checks both, the whole adds two requestAttachmentUpload calls and \
+         two PUTs to storage",
+        attachments_figure.photo_bytes / 1024,
+        attachments_figure.voice_bytes / 1024,
+    );
     if let (Some(a), Some(b), Some(c)) = (rss_start, rss_end, rss_idle) {
         println!(
             "platform resident memory: {a:.1} MiB at start, {b:.1} MiB after the run, \
@@ -550,4 +566,103 @@ async fn reactions(
         window_entries,
         replayed_count,
     }))
+}
+
+/// What sending files costs.
+struct Attachments {
+    /// `sendMessage` with two uploads: checking them (types, a photo's thumbnails, a
+    /// voice note's duration) and storing the message.
+    send: Summary,
+    /// Two `requestAttachmentUpload`, two PUTs and the send.
+    whole: Summary,
+    photo_bytes: usize,
+    voice_bytes: usize,
+}
+
+/// A photo-like JPEG: smooth gradients with detail, as a camera's.
+fn photo_jpeg(width: u32, height: u32) -> Result<Vec<u8>> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x ^ y) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg)?;
+    Ok(out.into_inner())
+}
+
+/// Sends `rounds` messages of `ann`'s, each with a photo and a voice note uploaded
+/// for it.
+async fn attachments(
+    platform: &Platform,
+    ann: &Person,
+    conversation: &str,
+    rounds: usize,
+) -> Result<Attachments> {
+    let photo = photo_jpeg(1600, 1200)?;
+    let voice = echostream_chat::attachments::durations::samples::wav(2000);
+    let http = reqwest::Client::new();
+    let request =
+        "mutation R($i: AttachmentUploadInput!) { requestAttachmentUpload(input: $i) { id url } }";
+    let send =
+        "mutation S($i: SendMessageInput!) { sendMessage(input: $i) { id attachments { id } } }";
+    let (mut sends, mut wholes) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let started = Instant::now();
+    for n in 0..rounds {
+        let whole = Instant::now();
+        let mut ids = Vec::new();
+        for (name, content_type, bytes) in [
+            ("photo.jpg", "image/jpeg", &photo),
+            ("voice.wav", "audio/wav", &voice),
+        ] {
+            let input = json!({ "conversationId": conversation, "fileName": name, "contentType": content_type, "byteSize": bytes.len() });
+            let out = post(
+                &platform.gateway,
+                request,
+                json!({ "i": input }),
+                Some(&ann.token),
+            )
+            .await;
+            let upload = &out["data"]["requestAttachmentUpload"];
+            let url = upload["url"]
+                .as_str()
+                .with_context(|| format!("an upload URL: {out}"))?;
+            let put = http
+                .put(url)
+                .header("Content-Type", content_type)
+                .body(bytes.clone())
+                .send()
+                .await?;
+            if !put.status().is_success() {
+                bail!("an upload was refused: {}", put.status());
+            }
+            ids.push(upload["id"].clone());
+        }
+        let input = json!({
+            "conversationId": conversation, "body": "photo and voice", "idempotencyKey": format!("files-{n}"),
+            "attachments": [{ "uploadId": ids[0] }, { "uploadId": ids[1], "voiceNote": true }],
+        });
+        let t = Instant::now();
+        let out = post(
+            &platform.gateway,
+            send,
+            json!({ "i": input }),
+            Some(&ann.token),
+        )
+        .await;
+        sends.push(t.elapsed());
+        wholes.push(whole.elapsed());
+        if out["data"]["sendMessage"]["attachments"]
+            .as_array()
+            .map(Vec::len)
+            != Some(2)
+        {
+            bail!("a message with two attachments was not sent: {out}");
+        }
+    }
+    let elapsed = started.elapsed();
+    Ok(Attachments {
+        send: summarise(sends, elapsed),
+        whole: summarise(wholes, elapsed),
+        photo_bytes: photo.len(),
+        voice_bytes: voice.len(),
+    })
 }

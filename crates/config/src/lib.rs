@@ -52,6 +52,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Profile media (avatars, covers).
     pub media: MediaConfig,
+    /// Files messages carry.
+    pub attachments: AttachmentsConfig,
     /// Per-user rate limits on writes, search and exports.
     pub rate_limits: RateLimitsConfig,
     /// Logs and traces.
@@ -74,6 +76,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             presence: PresenceConfig::default(),
             media: MediaConfig::default(),
+            attachments: AttachmentsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
@@ -263,6 +266,58 @@ impl Default for MediaConfig {
             upload_ttl_secs: 600,
             unconfirmed_after_secs: 3600,
         }
+    }
+}
+
+/// Files messages carry: the largest accepted of each kind (the types accepted are
+/// fixed: README, "Attachments"), how many one message carries, and the largest
+/// image decoded for thumbnails. Uploads wait and expire as `media.*` says.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentsConfig {
+    /// Largest photo, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video, in bytes.
+    pub max_video_bytes: u64,
+    /// Largest audio file or voice note, in bytes.
+    pub max_audio_bytes: u64,
+    /// Largest document, in bytes.
+    pub max_document_bytes: u64,
+    /// Most files one message carries.
+    pub max_per_message: u64,
+    /// Largest side, in pixels, of a photo decoded for thumbnails; a larger one is
+    /// accepted with its size but without thumbnails.
+    pub max_thumbnail_source_pixels: u32,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        AttachmentsConfig {
+            max_image_bytes: 16 * 1024 * 1024,
+            max_video_bytes: 64 * 1024 * 1024,
+            max_audio_bytes: 16 * 1024 * 1024,
+            max_document_bytes: 32 * 1024 * 1024,
+            max_per_message: 10,
+            max_thumbnail_source_pixels: 8192,
+        }
+    }
+}
+
+impl Config {
+    /// The largest object any upload may put: what the local store accepts in one
+    /// PUT (S3 is bounded per upload by the signed length).
+    pub fn max_upload_bytes(&self) -> u64 {
+        let a = &self.attachments;
+        [
+            self.media.max_image_bytes,
+            a.max_image_bytes,
+            a.max_video_bytes,
+            a.max_audio_bytes,
+            a.max_document_bytes,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
     }
 }
 
@@ -825,6 +880,22 @@ impl Config {
             (
                 "media.unconfirmed_after_secs",
                 self.media.unconfirmed_after_secs,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be positive");
+            }
+        }
+        let a = &self.attachments;
+        for (key, value) in [
+            ("attachments.max_image_bytes", a.max_image_bytes),
+            ("attachments.max_video_bytes", a.max_video_bytes),
+            ("attachments.max_audio_bytes", a.max_audio_bytes),
+            ("attachments.max_document_bytes", a.max_document_bytes),
+            ("attachments.max_per_message", a.max_per_message),
+            (
+                "attachments.max_thumbnail_source_pixels",
+                u64::from(a.max_thumbnail_source_pixels),
             ),
         ] {
             if value == 0 {

@@ -33,6 +33,13 @@ pub struct MessageSent {
     /// Who it mentions (`@username` of members, `@all` in groups); since v4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mentions: Option<Mentions>,
+    /// The files it carries, in order: what each is, never where (members fetch
+    /// them through chat, which asks for membership); since v5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentSummary>,
+    /// The thread it replies in; since v6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadPlace>,
     /// Present on system items only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemItem>,
@@ -67,6 +74,55 @@ pub struct Mention {
     pub user_id: Uuid,
     pub offset: u32,
     pub length: u32,
+}
+
+/// Where a reply in a thread stands: the thread's root message, and whether it was
+/// also sent to the conversation (then it shows in its timeline, too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadPlace {
+    pub root_id: Uuid,
+    pub also_in_conversation: bool,
+}
+
+/// A member read a thread up to `read_seq` (on one of their devices): their other
+/// devices follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadReadUpdated {
+    pub conversation_id: Uuid,
+    pub root_id: Uuid,
+    pub user_id: Uuid,
+    pub read_seq: i64,
+}
+
+impl Event for ThreadReadUpdated {
+    const TYPE: &'static str = "chat.thread.read";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// What a file a message carries is: enough for a preview ("📷 Photo").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentSummary {
+    pub kind: AttachmentKind,
+    /// Its real type, read from its bytes.
+    pub content_type: String,
+}
+
+/// What kind of file an attachment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    /// Audio its sender recorded as a voice note.
+    Voice,
+    Document,
 }
 
 /// What a system item in the timeline records.
@@ -278,11 +334,12 @@ impl Event for StatusChanged {
 
 /// Version 2 adds pins: the system actions `message_pinned` and `message_unpinned`,
 /// and `system.messageId`. Version 3 adds `replyTo` and `forwarded`, version 4
-/// `mentions`. Earlier versions read as version 4.
+/// `mentions`, version 5 `attachments`, version 6 `thread`. Earlier versions read
+/// as version 6.
 impl Event for MessageSent {
     const TYPE: &'static str = "chat.message.sent";
-    const VERSION: u32 = 4;
-    const READS: &'static [u32] = &[1, 2, 3];
+    const VERSION: u32 = 6;
+    const READS: &'static [u32] = &[1, 2, 3, 4, 5];
     fn key(&self) -> String {
         self.conversation_id.to_string()
     }
@@ -377,6 +434,13 @@ pub enum ChatFrame {
         user_id: Uuid,
         typing: bool,
     },
+    /// The user read a thread up to `read_seq`. Each supersedes the thread's
+    /// earlier one: read positions only move on.
+    ThreadRead {
+        conversation_id: Uuid,
+        root_id: Uuid,
+        read_seq: i64,
+    },
 }
 
 impl ChatFrame {
@@ -405,6 +469,9 @@ impl ChatFrame {
             }
             | ChatFrame::Typing {
                 conversation_id, ..
+            }
+            | ChatFrame::ThreadRead {
+                conversation_id, ..
             } => *conversation_id,
         }
     }
@@ -415,6 +482,7 @@ impl ChatFrame {
     pub fn supersedes(&self) -> Option<String> {
         match self {
             ChatFrame::MessageChanged { message_id, .. } => Some(format!("message:{message_id}")),
+            ChatFrame::ThreadRead { root_id, .. } => Some(format!("thread-read:{root_id}")),
             ChatFrame::Message { .. }
             | ChatFrame::Receipt { .. }
             | ChatFrame::Status { .. }
@@ -449,6 +517,8 @@ mod tests {
             reply_to: None,
             forwarded: None,
             mentions: None,
+            attachments: Vec::new(),
+            thread: None,
             system: None,
         }
     }
@@ -508,7 +578,27 @@ mod tests {
                 }],
                 everyone: true,
             }),
+            attachments: vec![
+                AttachmentSummary {
+                    kind: AttachmentKind::Image,
+                    content_type: "image/jpeg".into(),
+                },
+                AttachmentSummary {
+                    kind: AttachmentKind::Voice,
+                    content_type: "audio/ogg".into(),
+                },
+            ],
+            thread: Some(ThreadPlace {
+                root_id: Uuid::now_v7(),
+                also_in_conversation: true,
+            }),
             ..message()
+        });
+        round_trips(ThreadReadUpdated {
+            conversation_id: Uuid::now_v7(),
+            root_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            read_seq: 9,
         });
         round_trips(MessageSent {
             body: String::new(),

@@ -28,21 +28,30 @@ pub struct Accepted {
     pub renditions: Vec<(u32, Vec<u8>, &'static str)>,
 }
 
-/// Checks `bytes` and makes the renditions; `square` crops avatars to a square.
-/// Anything that is not a PNG, JPEG or WebP of at most `max_side` pixels a side is
-/// refused with `BAD_USER_INPUT`.
-pub fn accept(bytes: &[u8], max_side: u32, square: bool) -> Result<Accepted, Error> {
+/// What an image is (its real type, from its magic bytes) and its pixel size, read
+/// from its header without decoding it; `BAD_USER_INPUT` for anything that is not a
+/// readable PNG, JPEG, WebP or GIF.
+pub fn dimensions(bytes: &[u8]) -> Result<(&'static str, ImageFormat, u32, u32), Error> {
     let content_type = sniff_image(bytes)
-        .ok_or_else(|| Error::bad_input("the upload is not a PNG, JPEG or WebP image"))?;
+        .ok_or_else(|| Error::bad_input("the upload is not a PNG, JPEG, WebP or GIF image"))?;
     let format = match content_type {
         "image/png" => ImageFormat::Png,
         "image/jpeg" => ImageFormat::Jpeg,
+        "image/gif" => ImageFormat::Gif,
         _ => ImageFormat::WebP,
     };
-    let unreadable = |_| Error::bad_input("the image could not be read");
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
-        .map_err(unreadable)?;
+        .map_err(|_| Error::bad_input("the image could not be read"))?;
+    Ok((content_type, format, width, height))
+}
+
+/// Checks `bytes` and makes the renditions; `square` crops avatars to a square.
+/// Anything that is not a PNG, JPEG, WebP or GIF (its first frame) of at most
+/// `max_side` pixels a side is refused with `BAD_USER_INPUT`.
+pub fn accept(bytes: &[u8], max_side: u32, square: bool) -> Result<Accepted, Error> {
+    let (content_type, format, width, height) = dimensions(bytes)?;
+    let unreadable = |_| Error::bad_input("the image could not be read");
     if width == 0 || height == 0 || width > max_side || height > max_side {
         return Err(Error::bad_input(format!(
             "the image is {width}×{height} pixels; at most {max_side}×{max_side} are accepted"
@@ -158,7 +167,7 @@ mod tests {
         let fake = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>";
         let refused = accept(fake, 4096, true).unwrap_err();
         assert_eq!(refused.code(), "BAD_USER_INPUT");
-        assert!(refused.to_string().contains("not a PNG, JPEG or WebP"));
+        assert!(refused.to_string().contains("not a PNG, JPEG, WebP or GIF"));
 
         // A PNG header and nothing behind it.
         let truncated = &encoded(photo(10, 10), ImageFormat::Png)[..20];

@@ -53,6 +53,8 @@ pub mod stored {
         /// What the client declared it would upload.
         pub content_type: String,
         pub declared_bytes: i64,
+        /// The name of the file an upload was asked for (attachments).
+        pub file_name: Option<String>,
         pub state: MediaState,
         /// When it was asked for or doomed; for `Expires`, when it is to go.
         pub since: DateTimeUtc,
@@ -74,6 +76,10 @@ pub mod stored {
         /// A data export, one object with an expiring link (chat).
         #[sea_orm(string_value = "export")]
         Export,
+        /// A file a message carries (chat), kept at `{key}/upload` with an image's
+        /// thumbnails beside it.
+        #[sea_orm(string_value = "attachment")]
+        Attachment,
     }
 
     impl MediaKind {
@@ -81,7 +87,7 @@ pub mod stored {
         pub fn square(self) -> bool {
             match self {
                 MediaKind::Avatar | MediaKind::GroupAvatar => true,
-                MediaKind::Cover | MediaKind::Export => false,
+                MediaKind::Cover | MediaKind::Export | MediaKind::Attachment => false,
             }
         }
     }
@@ -188,26 +194,42 @@ impl Images<'_> {
         &self,
         uploader: Uuid,
         kind: MediaKind,
+        place: (Uuid, String),
+        content_type: &str,
+        bytes: i64,
+    ) -> Result<Upload, Error> {
+        if !IMAGE_TYPES.contains(&content_type) {
+            return Err(Error::bad_input(
+                "contentType must be image/png, image/jpeg or image/webp",
+            ));
+        }
+        if bytes < 1 || bytes as u64 > self.limits.max_image_bytes {
+            return Err(Error::bad_input(format!(
+                "byteSize must be 1 to {} (media.max_image_bytes)",
+                self.limits.max_image_bytes
+            )));
+        }
+        self.request_file(uploader, kind, place, content_type, bytes, None)
+            .await
+    }
+
+    /// Starts an upload by `uploader` of a `kind` file of `content_type` and `bytes`,
+    /// named `file_name`, which the caller has judged acceptable to ask for (the
+    /// bytes are checked when the upload is used), at `{prefix}/upload`.
+    pub async fn request_file(
+        &self,
+        uploader: Uuid,
+        kind: MediaKind,
         (id, prefix): (Uuid, String),
         content_type: &str,
         bytes: i64,
+        file_name: Option<&str>,
     ) -> Result<Upload, Error> {
         let Images {
             db,
             objects,
             limits,
         } = *self;
-        if !IMAGE_TYPES.contains(&content_type) {
-            return Err(Error::bad_input(
-                "contentType must be image/png, image/jpeg or image/webp",
-            ));
-        }
-        if bytes < 1 || bytes as u64 > limits.max_image_bytes {
-            return Err(Error::bad_input(format!(
-                "byteSize must be 1 to {} (media.max_image_bytes)",
-                limits.max_image_bytes
-            )));
-        }
         let pending = stored::Entity::find()
             .filter(stored::Column::UserId.eq(uploader))
             .filter(stored::Column::State.eq(MediaState::Pending))
@@ -229,6 +251,7 @@ impl Images<'_> {
             key: Set(prefix),
             content_type: Set(content_type.into()),
             declared_bytes: Set(bytes),
+            file_name: Set(file_name.map(str::to_string)),
             state: Set(MediaState::Pending),
             since: Set(Utc::now()),
         }
@@ -241,6 +264,28 @@ impl Images<'_> {
             byte_size: bytes as u64,
             expires_at: Utc::now() + ttl,
         })
+    }
+
+    /// `uploader`'s upload `id` still waiting, asked for under `owner` (the owner
+    /// given to [`new_prefix`]); an upload asked for another owner is not found.
+    pub async fn pending(
+        &self,
+        uploader: Uuid,
+        id: Uuid,
+        owner: &str,
+    ) -> Result<stored::Model, Error> {
+        stored::Entity::find_by_id(id)
+            .filter(stored::Column::UserId.eq(uploader))
+            .filter(stored::Column::State.eq(MediaState::Pending))
+            .filter(stored::Column::Key.starts_with(format!("media/{owner}/")))
+            .one(self.db)
+            .await?
+            .ok_or_else(|| Error::not_found("no such upload"))
+    }
+
+    /// Deletes a refused upload now: its objects and its row.
+    pub async fn discard(&self, upload: &stored::Model) -> Result<(), Error> {
+        discard(self.db, self.objects, upload).await
     }
 
     /// Checks `uploader`'s pending upload `id`, asked for under `owner` (the owner
@@ -258,13 +303,7 @@ impl Images<'_> {
             objects,
             limits,
         } = *self;
-        let upload = stored::Entity::find_by_id(id)
-            .filter(stored::Column::UserId.eq(uploader))
-            .filter(stored::Column::State.eq(MediaState::Pending))
-            .filter(stored::Column::Key.starts_with(format!("media/{owner}/")))
-            .one(db)
-            .await?
-            .ok_or_else(|| Error::not_found("no such upload"))?;
+        let upload = self.pending(uploader, id, owner).await?;
         let key = upload_key(&upload.key);
         let Some(size) = objects.size(&key).await? else {
             return Err(Error::bad_input(
@@ -313,6 +352,17 @@ impl Images<'_> {
     }
 }
 
+/// The renditions of an image (of any shape, never upscaled) at most `max_side`
+/// pixels a side, made on the blocking pool under the process's bound on decodes.
+pub async fn thumbnails(bytes: bytes::Bytes, max_side: u32) -> Result<images::Accepted, Error> {
+    let permit = DECODES.acquire().await.map_err(Error::internal)?;
+    let made = tokio::task::spawn_blocking(move || images::accept(&bytes, max_side, false))
+        .await
+        .map_err(Error::internal)?;
+    drop(permit);
+    made
+}
+
 /// Takes a checked upload's row (inside the transaction that makes it someone's
 /// image): of two confirmations of one upload, only the first gets it.
 pub async fn claim(txn: &impl ConnectionTrait, upload: &stored::Model) -> Result<(), Error> {
@@ -337,6 +387,7 @@ pub async fn doom(
         key: Set(prefix),
         content_type: Set(String::new()),
         declared_bytes: Set(0),
+        file_name: Set(None),
         state: Set(MediaState::Doomed),
         since: Set(Utc::now()),
     }
@@ -361,6 +412,7 @@ pub async fn expire_at(
         key: Set(key.into()),
         content_type: Set(String::new()),
         declared_bytes: Set(0),
+        file_name: Set(None),
         state: Set(MediaState::Expires),
         since: Set(at),
     }

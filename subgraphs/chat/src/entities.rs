@@ -117,6 +117,11 @@ pub mod message {
         pub forwarded_sender_id: Option<Uuid>,
         /// Who its text mentions (`contracts::chat::Mentions`), read again on edit.
         pub mentions: Option<Json>,
+        /// The message whose thread this one replies in (`threads.rs`).
+        pub thread_root_id: Option<Uuid>,
+        /// Whether it shows in the conversation's timeline and counts as unread
+        /// there: every message but a reply kept in its thread.
+        pub in_timeline: bool,
     }
 
     /// Something a member wrote, or a membership or info change (told by `system`).
@@ -323,3 +328,99 @@ pub mod read_mark {
 
 /// Chat's projection of profile's friendships (shared with presence).
 pub use echostream_projections::friendships::friendship;
+
+/// A file messages carry, stored once however many messages carry it (a forward
+/// shares it): `refs` counts them, and the last one to go dooms its objects.
+pub mod attachment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attachments")]
+    pub struct Model {
+        /// The upload's id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// Where it was uploaded (first sent).
+        pub conversation_id: Uuid,
+        pub uploader_id: Uuid,
+        /// The prefix of its objects: the file at `{key}/upload`, an image's
+        /// thumbnails beside it (`echostream_media`).
+        pub key: String,
+        pub kind: Kind,
+        /// The real type, read from its bytes.
+        pub content_type: String,
+        pub file_name: String,
+        pub byte_size: i64,
+        pub width: Option<i32>,
+        pub height: Option<i32>,
+        pub duration_ms: Option<i64>,
+        /// Whether thumbnails were made (images small enough to decode).
+        pub thumbnails: bool,
+        /// How many messages carry it.
+        pub refs: i32,
+        pub created_at: DateTimeUtc,
+    }
+
+    /// What a file is, as its bytes say (a voice note: as its sender said of audio).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Kind {
+        #[sea_orm(string_value = "image")]
+        Image,
+        #[sea_orm(string_value = "video")]
+        Video,
+        #[sea_orm(string_value = "audio")]
+        Audio,
+        #[sea_orm(string_value = "voice")]
+        Voice,
+        #[sea_orm(string_value = "document")]
+        Document,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Which message carries which attachment, in order.
+pub mod message_attachment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "message_attachments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        pub attachment_id: Uuid,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// How far a member read a thread.
+pub mod thread_read {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "thread_reads")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub root_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        pub conversation_id: Uuid,
+        /// The `seq` of the last reply they read.
+        pub read_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

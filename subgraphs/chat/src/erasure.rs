@@ -1,7 +1,8 @@
 //! What chat does when an account is deleted (`auth.user.deleted`): every
 //! membership ends, as leaving would (a group's owner hands the group over, the
-//! others are told), the bodies of the messages the account sent are erased, and
-//! its data exports are deleted.
+//! others are told), the bodies and files of the messages the account sent are
+//! erased (a file someone else forwarded stays with their copy), and its data
+//! exports are deleted.
 //! What stays: each of those messages keeps its place in its timeline (`seq`, time,
 //! sender id, an empty body) so that the others' history keeps its order and unread
 //! counts stay exact, and the frames already in other members' replay streams, which
@@ -16,6 +17,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::Chat;
+use crate::attachments;
 use crate::conversations::{self, groups};
 use crate::entities::conversation::ConversationKind;
 use crate::entities::{member, message};
@@ -42,6 +44,8 @@ pub async fn erase(chat: &Chat, user: Uuid) -> Result<(), Error> {
         .filter(message::Column::Kind.eq(message::Kind::Text))
         .exec(&chat.db)
         .await?;
+    attachments::release_sent_by(chat, user).await?;
+    chat.cleanup.wake();
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! `{"conversations": […], "messagesSent": […]}`), and a member's export of one
 //! conversation as they read it (`exportConversation`, JSON or CSV): its timeline
 //! from where their history starts, without what they deleted for themselves, and
-//! with no text for a message deleted for everyone (its tombstone stays).
+//! with no text for a message deleted for everyone (its tombstone stays), and each
+//! message's files described (name, kind, type, size), not copied.
 //!
 //! Never held whole: messages are read a page at a time and written to object
 //! storage in parts ([`ObjectStore::writer`]: one S3 multipart part, 8 MiB, at most
@@ -24,8 +25,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::Chat;
-use crate::conversations;
 use crate::entities::{hidden_message, message};
+use crate::{attachments, conversations};
 
 /// How long an export's link, and the export itself, last.
 pub const LINK_TTL: Duration = Duration::from_secs(3600);
@@ -103,7 +104,7 @@ pub enum Format {
 }
 
 /// The CSV columns of a conversation's export.
-const CSV_HEADER: [&str; 9] = [
+const CSV_HEADER: [&str; 10] = [
     "seq",
     "id",
     "created_at",
@@ -113,6 +114,7 @@ const CSV_HEADER: [&str; 9] = [
     "edited_at",
     "deleted_at",
     "deleted_by",
+    "attachments",
 ];
 
 /// Writes conversation `id` as `user` reads it, in `format`, and returns its link.
@@ -156,7 +158,11 @@ pub async fn conversation(
             .limit(PAGE)
             .all(&chat.db)
             .await?;
+        let ids: Vec<Uuid> = page.iter().map(|m| m.id).collect();
+        let files = attachments::of_messages(&chat.db, &ids).await?;
         for m in &page {
+            // Described, not included: their links are the conversation's own.
+            let carried = files.get(&m.id).map(Vec::as_slice).unwrap_or_default();
             // A tombstone keeps its place, never its text.
             let body = m.deleted_at.is_none().then_some(m.body.as_str());
             // As stored (`text`, `system`).
@@ -168,6 +174,10 @@ pub async fn conversation(
                         "body": body, "system": m.system, "createdAt": m.created_at,
                         "editedAt": m.edited_at, "deletedAt": m.deleted_at,
                         "deletedBy": m.deleted_by,
+                        "attachments": carried.iter().map(|f| json!({
+                            "id": f.id, "kind": f.kind.to_value(), "contentType": f.content_type,
+                            "fileName": f.file_name, "byteSize": f.byte_size,
+                        })).collect::<Vec<_>>(),
                     });
                     out.item(written, item).await?;
                 }
@@ -185,6 +195,11 @@ pub async fn conversation(
                         time(m.edited_at),
                         time(m.deleted_at),
                         m.deleted_by.map(|u| u.to_string()).unwrap_or_default(),
+                        carried
+                            .iter()
+                            .map(|f| f.file_name.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; "),
                     ];
                     out.push(&csv_row(&row)?).await?;
                 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use echostream_contracts::chat::{
     ChatFrame, ConversationUpdated, MembersChanged, MessageDeleted, MessageEdited, MessageHidden,
-    MessageReacted, MessageSent, ReceiptUpdated, StatusChanged,
+    MessageReacted, MessageSent, ReceiptUpdated, StatusChanged, ThreadReadUpdated,
 };
 use echostream_ports::events::Delivery;
 use echostream_ports::pubsub::{PubSub, Retention};
@@ -101,6 +101,15 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
         return fanout
             .append(&[receipt.user_id], id.to_string(), &frame)
             .await;
+    }
+    if let Some(read) = event.decode::<ThreadReadUpdated>()? {
+        // The reader's own devices follow where they are in the thread.
+        let frame = ChatFrame::ThreadRead {
+            conversation_id: read.conversation_id,
+            root_id: read.root_id,
+            read_seq: read.read_seq,
+        };
+        return fanout.append(&[read.user_id], id.to_string(), &frame).await;
     }
     if let Some(status) = event.decode::<StatusChanged>()? {
         let frame = ChatFrame::Status {

@@ -5,7 +5,9 @@
 //! long the conversation. A member reads only what comes after their
 //! `history_from_seq` (a group may hide its earlier history from new members): every
 //! page stops there. What the reader deleted for themselves is left out (an anti-join
-//! on `hidden_messages`' primary key, probed per item the scan yields).
+//! on `hidden_messages`' primary key, probed per item the scan yields). A thread's
+//! replies page the same way (`threads.rs`); the timeline leaves out the replies
+//! kept in their thread.
 
 use echostream_service::Error;
 use echostream_service::pages::{opaque, unwrap_opaque};
@@ -227,12 +229,15 @@ enum Bound {
 }
 
 /// A conversation's history as one member reads it: the items after `from`, less
-/// those `user` deleted for themselves.
+/// those `user` deleted for themselves; its timeline (replies kept in their thread
+/// left out), or one thread's replies.
 #[derive(Debug, Clone, Copy)]
 pub struct Reader {
     pub conversation: Uuid,
     pub user: Uuid,
     pub from: i64,
+    /// The thread read (its root), or `None` for the conversation's timeline.
+    pub thread: Option<Uuid>,
 }
 
 impl Reader {
@@ -251,6 +256,10 @@ impl Reader {
             .filter(message::Column::ConversationId.eq(self.conversation))
             .filter(message::Column::Seq.gt(self.from))
             .filter(Expr::exists(hidden).not());
+        let query = match self.thread {
+            Some(root) => query.filter(message::Column::ThreadRootId.eq(root)),
+            None => query.filter(message::Column::InTimeline.eq(true)),
+        };
         let (query, order) = match bound {
             Bound::After(seq) => (query.filter(message::Column::Seq.gt(seq)), Order::Asc),
             Bound::Before(seq) => (query.filter(message::Column::Seq.lt(seq)), Order::Desc),

@@ -11,10 +11,14 @@
 //! (delivered and read), `unread.rs` (counts derived from read positions),
 //! `stream.rs` (each user's resumable stream of events), `typing.rs`,
 //! `messages/` (sending, replies, forwards, edits, deletions, reactions, pins),
+//! `attachments/` (the files messages carry: uploads, real types, thumbnails,
+//! durations, shared by forwards),
+//! `threads.rs` (replies to one message, kept out of the timeline, read apart),
 //! `search.rs`, `scheduling.rs` (messages sent later), `exports.rs` (a user's data
 //! export and a conversation's, written to storage in parts), `erasure.rs` (an
 //! account deleted).
 
+pub mod attachments;
 pub mod conversations;
 pub mod entities;
 pub mod erasure;
@@ -28,6 +32,7 @@ pub mod receipts;
 pub mod scheduling;
 pub mod search;
 pub mod stream;
+pub mod threads;
 pub mod timeline;
 pub mod typing;
 pub mod unread;
@@ -53,6 +58,18 @@ pub struct Chat {
     pub cleanup: Arc<Cleanup>,
     /// Sends scheduled messages when they are due.
     pub scheduler: scheduling::Scheduler,
+}
+
+impl Chat {
+    /// Chat's uploads and images (`echostream_media`): group avatars and
+    /// attachments, in chat's own `media` table.
+    pub fn media(&self) -> echostream_media::Images<'_> {
+        echostream_media::Images {
+            db: &self.db,
+            objects: self.ports.objects.as_ref(),
+            limits: &self.ports.config.media,
+        }
+    }
 }
 
 /// The subgraph's SDL for composition.

@@ -277,3 +277,80 @@ impl Loader<(Uuid, Uuid)> for HiddenLoader {
             .collect())
     }
 }
+
+/// The files each message carries, in order (`Message.attachments`).
+pub struct AttachmentsLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for AttachmentsLoader {
+    type Value = Vec<crate::entities::attachment::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::attachments::of_messages(&self.0, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// The summaries of threads, by their root (`Message.thread`).
+pub struct ThreadsLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for ThreadsLoader {
+    type Value = crate::threads::Summary;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::threads::summaries(&self.0, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// Where a user stands in threads: (read position, unread replies), by (user, root).
+pub struct ThreadReadsLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for ThreadReadsLoader {
+    type Value = (i64, i64);
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (user, root) in keys {
+            by_user.entry(*user).or_default().push(*root);
+        }
+        let mut out = HashMap::new();
+        for (user, roots) in by_user {
+            let reads = crate::threads::reads(&self.0, user, &roots)
+                .await
+                .map_err(Arc::new)?;
+            out.extend(reads.into_iter().map(|(root, read)| ((user, root), read)));
+        }
+        Ok(out)
+    }
+}
+
+/// Every member's read position in threads, by root: a thread reply's `status`.
+pub struct ThreadReadersLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for ThreadReadersLoader {
+    type Value = HashMap<Uuid, i64>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = crate::entities::thread_read::Entity::find()
+            .filter(crate::entities::thread_read::Column::RootId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await
+            .map_err(|e| Arc::new(Error::from(e)))?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for read in found {
+            out.entry(read.root_id)
+                .or_default()
+                .insert(read.user_id, read.read_seq);
+        }
+        Ok(out)
+    }
+}

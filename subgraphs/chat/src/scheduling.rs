@@ -310,6 +310,8 @@ pub async fn round(chat: &Chat) -> Result<usize, Error> {
             idempotency_key: &format!("scheduled:{}", row.id),
             reply_to: row.reply_to_id,
             forwarded: None,
+            files: messages::Files::Uploaded(&[]),
+            thread: None,
         };
         let outcome = messages::send(chat, row.sender_id, &row.sender_device, draft).await;
         let mut done: scheduled_message::ActiveModel = row.clone().into();

@@ -6,7 +6,9 @@
 //! order with the messages around them.
 
 use chrono::Utc;
-use echostream_contracts::chat::{Mentions, MessageSent, Quoted, SystemAction, SystemItem};
+use echostream_contracts::chat::{
+    Mentions, MessageSent, Quoted, SystemAction, SystemItem, ThreadPlace,
+};
 use echostream_ports::db::{Unique, conflict, statement};
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, Set};
@@ -37,6 +39,8 @@ pub struct Item {
     pub forwarded: Option<Quoted>,
     /// Who its text mentions.
     pub mentions: Option<Mentions>,
+    /// The thread it replies in.
+    pub thread: Option<ThreadPlace>,
 }
 
 impl Item {
@@ -62,6 +66,7 @@ impl Item {
             reply_to: None,
             forwarded: None,
             mentions: None,
+            thread: None,
         }
     }
 }
@@ -128,6 +133,8 @@ pub async fn append(
         forwarded_from_id: Set(item.forwarded.map(|q| q.message_id)),
         forwarded_sender_id: Set(item.forwarded.map(|q| q.sender_id)),
         mentions: Set(mentions),
+        thread_root_id: Set(item.thread.map(|t| t.root_id)),
+        in_timeline: Set(item.thread.is_none_or(|t| t.also_in_conversation)),
     }
     .insert(txn)
     .await
@@ -147,6 +154,12 @@ pub fn sent(m: &message::Model, members: Vec<Uuid>) -> MessageSent {
         reply_to: quoted(m.reply_to_id, m.reply_to_sender_id),
         forwarded: quoted(m.forwarded_from_id, m.forwarded_sender_id),
         mentions: mentions_of(m),
+        // Kept in their own table: a sender adds them (`attachments::summary`).
+        attachments: Vec::new(),
+        thread: m.thread_root_id.map(|root_id| ThreadPlace {
+            root_id,
+            also_in_conversation: m.in_timeline,
+        }),
         system: m
             .system
             .as_ref()

@@ -1,5 +1,6 @@
 //! Unread counts, derived and never stored: the messages from others after a
-//! member's read position. There is no counter to increment or decrement on the
+//! member's read position, in the conversation's timeline (a thread's replies count
+//! in their thread: `threads.rs`). There is no counter to increment or decrement on the
 //! side, so no race can make one drift; the `(conversation_id, seq)` index bounds
 //! each count to the unread range itself.
 //!
@@ -34,7 +35,7 @@ pub async fn counts(
          JOIN messages m ON m.conversation_id = mb.conversation_id \
          AND m.seq > COALESCE(mb.unread_from_seq - 1, mb.last_read_seq) \
          WHERE mb.user_id = $1 AND m.sender_id <> $2 AND m.kind = $3 \
-         AND m.deleted_at IS NULL \
+         AND m.deleted_at IS NULL AND m.in_timeline \
          AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
                          WHERE h.user_id = mb.user_id AND h.message_id = m.id)",
     );

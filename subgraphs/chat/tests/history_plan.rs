@@ -64,6 +64,7 @@ async fn a_page_of_a_million_message_conversation_is_one_index_range_scan() {
         conversation: big,
         user: reader,
         from: 0,
+        thread: None,
     };
 
     // The pages clients ask for: the newest, one in the middle, one forward, one

@@ -19,6 +19,25 @@ use uuid::Uuid;
 
 use crate::entities::notification;
 
+/// A message's first 140 characters; a file it carries says what it is first
+/// ("📷 Photo", "📷 look at this").
+fn preview(message: &MessageSent) -> String {
+    use echostream_contracts::chat::AttachmentKind;
+    let mark = message.attachments.first().map(|a| match a.kind {
+        AttachmentKind::Image => ("📷", "Photo"),
+        AttachmentKind::Video => ("🎥", "Video"),
+        AttachmentKind::Audio => ("🎵", "Audio"),
+        AttachmentKind::Voice => ("🎤", "Voice message"),
+        AttachmentKind::Document => ("📄", "File"),
+    });
+    let text = match (mark, message.body.is_empty()) {
+        (Some((icon, name)), true) => format!("{icon} {name}"),
+        (Some((icon, _)), false) => format!("{icon} {}", message.body),
+        (None, _) => message.body.clone(),
+    };
+    text.chars().take(140).collect()
+}
+
 /// Who gets what from an event: (recipient, kind, payload).
 fn recipients(
     delivery: &Delivery,
@@ -34,7 +53,7 @@ fn recipients(
             "messageId": message.message_id,
             "senderId": message.sender_id,
             "seq": message.seq,
-            "preview": message.body.chars().take(140).collect::<String>(),
+            "preview": preview(&message),
         });
         return Ok(message
             .member_ids
@@ -280,6 +299,8 @@ mod tests {
             reply_to: None,
             forwarded: None,
             mentions: None,
+            attachments: Vec::new(),
+            thread: None,
             message_id: Uuid::now_v7(),
             conversation_id: Uuid::now_v7(),
             seq: 7,
@@ -306,6 +327,22 @@ mod tests {
             let preview = payload["preview"].as_str().unwrap();
             assert_eq!(preview.chars().count(), 140, "140 characters, not bytes");
         }
+    }
+
+    #[test]
+    fn a_file_says_what_it_is_in_the_preview() {
+        use echostream_contracts::chat::{AttachmentKind, AttachmentSummary};
+        let voice = AttachmentSummary {
+            kind: AttachmentKind::Voice,
+            content_type: "audio/ogg".into(),
+        };
+        let mut sent = message(Uuid::now_v7(), Vec::new(), "");
+        sent.attachments = vec![voice];
+        assert_eq!(preview(&sent), "🎤 Voice message");
+        sent.body = "listen".into();
+        assert_eq!(preview(&sent), "🎤 listen");
+        sent.attachments.clear();
+        assert_eq!(preview(&sent), "listen");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
     });
     app.cleanup.spawn(ports.shutdown.clone());
     // The local object store's presigned URLs carry this subgraph's address.
-    let max_upload = ports.config.media.max_image_bytes as usize;
+    let max_upload = ports.config.max_upload_bytes() as usize;
     let objects = objects::local::routes(Arc::clone(&ports.objects), max_upload);
     serve(
         Subgraph::Profile,

@@ -149,18 +149,23 @@ impl ObjectStore for LocalObjects {
         }
     }
 
-    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
-        use tokio::io::AsyncReadExt;
-        let file = match tokio::fs::File::open(self.path(key)?).await {
+    async fn get_range(
+        &self,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Bytes>, ObjectError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = match tokio::fs::File::open(self.path(key)?).await {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(e)),
         };
-        let mut data = Vec::new();
-        file.take(max.saturating_add(1))
-            .read_to_end(&mut data)
+        file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(io)?;
+        let mut data = Vec::new();
+        file.take(len).read_to_end(&mut data).await.map_err(io)?;
         Ok(Some(Bytes::from(data)))
     }
 

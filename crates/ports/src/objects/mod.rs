@@ -45,7 +45,18 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Reads at most `max + 1` bytes of `key` (S3: a ranged GET), so that an object
     /// larger than `max` costs no more than that to find out; `None` when absent. A
     /// result longer than `max` means the object is too large.
-    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError>;
+    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
+        self.get_range(key, 0, max.saturating_add(1)).await
+    }
+    /// Reads at most `len` bytes of `key` from byte `offset` on (S3: a ranged GET):
+    /// a file's header or its tail, without loading the rest; fewer bytes when the
+    /// object ends sooner, none past its end; `None` when absent.
+    async fn get_range(
+        &self,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Bytes>, ObjectError>;
     /// The size of `key` in bytes; `None` when absent. Read before `get` to refuse an
     /// oversized upload without loading it.
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError>;
@@ -63,6 +74,18 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> Result<String, ObjectError>;
     /// A URL a client can GET `key` from until `ttl` passes.
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, ObjectError>;
+    /// A URL a client can GET `key` from until `ttl` passes, served as a download
+    /// named `file_name` (S3: a signed `Content-Disposition: attachment`; the local
+    /// store serves every file that is not an image as a download anyway).
+    async fn presign_download(
+        &self,
+        key: &str,
+        ttl: Duration,
+        file_name: &str,
+    ) -> Result<String, ObjectError> {
+        let _ = file_name;
+        self.presign_get(key, ttl).await
+    }
     /// Starts writing `key` in parts, for what is too large to hold in memory
     /// (exports). The object appears under `key`, whole, only when the writer
     /// finishes; one dropped unfinished never appears.
@@ -88,11 +111,13 @@ pub trait ObjectWriter: Send {
     async fn finish(self: Box<Self>) -> Result<u64, ObjectError>;
 }
 
-/// The image type `bytes` start like (PNG, JPEG or WebP), from their magic bytes,
-/// whatever anyone declared.
+/// The image type `bytes` start like (PNG, JPEG, WebP or GIF), from their magic
+/// bytes, whatever anyone declared.
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
@@ -131,6 +156,7 @@ mod tests {
         assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
         assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
         assert_eq!(sniff_image(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"GIF89a\x01\0\x01\0"), Some("image/gif"));
         assert_eq!(sniff_image(b"<svg onload=alert(1)>"), None);
         assert_eq!(sniff_image(b"RIFF"), None);
     }

@@ -23,13 +23,20 @@ fn fail(err: impl std::fmt::Display) -> ObjectError {
 }
 
 impl S3Objects {
-    /// Reads `key` whole, or its first `max + 1` bytes (a ranged GET); `None` when
-    /// absent.
-    async fn read(&self, key: &str, max: Option<u64>) -> Result<Option<Bytes>, ObjectError> {
+    /// Reads `key` whole, or `len` bytes of it from `offset` on (a ranged GET);
+    /// `None` when absent.
+    async fn read(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<Bytes>, ObjectError> {
         validate_key(key)?;
         let request = self.client.get_object().bucket(&self.bucket).key(key);
-        let request = match max {
-            Some(max) => request.range(format!("bytes=0-{max}")),
+        let request = match range {
+            Some((_, 0)) => return Ok(self.size(key).await?.map(|_| Bytes::new())),
+            Some((offset, len)) => {
+                request.range(format!("bytes={offset}-{}", offset.saturating_add(len - 1)))
+            }
             None => request,
         };
         match request.send().await {
@@ -38,6 +45,10 @@ impl S3Objects {
                 Ok(Some(data.into_bytes()))
             }
             Err(err) => {
+                // A range wholly past the end of the object: nothing of it to read.
+                if err.raw_response().map(|r| r.status().as_u16()) == Some(416) {
+                    return Ok(Some(Bytes::new()));
+                }
                 let service = err.into_service_error();
                 if service.is_no_such_key() {
                     Ok(None)
@@ -151,8 +162,13 @@ impl ObjectStore for S3Objects {
         self.read(key, None).await
     }
 
-    async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Bytes>, ObjectError> {
-        self.read(key, Some(max)).await
+    async fn get_range(
+        &self,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Bytes>, ObjectError> {
+        self.read(key, Some((offset, len))).await
     }
 
     async fn size(&self, key: &str) -> Result<Option<u64>, ObjectError> {
@@ -221,6 +237,39 @@ impl ObjectStore for S3Objects {
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .presigned(presign)
+            .await
+            .map_err(fail)?;
+        Ok(request.uri().to_string())
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        ttl: Duration,
+        file_name: &str,
+    ) -> Result<String, ObjectError> {
+        validate_key(key)?;
+        let presign = PresigningConfig::expires_in(ttl).map_err(fail)?;
+        // RFC 6266: an ASCII fallback and the UTF-8 name (RFC 8187), so that a
+        // browser saves the file under its name and never renders it in our origin.
+        let ascii: String = file_name
+            .chars()
+            .map(|c| match c {
+                ' '..='~' if c != '"' && c != '\\' => c,
+                _ => '_',
+            })
+            .collect();
+        let encoded =
+            percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+            ))
             .presigned(presign)
             .await
             .map_err(fail)?;

@@ -5,7 +5,7 @@
 //! every other change of info.
 
 use echostream_contracts::chat::SystemAction;
-use echostream_media::{self as media, Images, MediaKind, Upload, stored};
+use echostream_media::{self as media, MediaKind, Upload, stored};
 use echostream_service::Error;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
@@ -17,14 +17,6 @@ use super::permissions::Action;
 use crate::Chat;
 use crate::entities::conversation;
 use crate::timeline::Item;
-
-fn images(chat: &Chat) -> Images<'_> {
-    Images {
-        db: &chat.db,
-        objects: chat.ports.objects.as_ref(),
-        limits: &chat.ports.config.media,
-    }
-}
 
 /// Where group `id`'s images are stored: `media/groups/{id}/{upload}`.
 fn owner(id: Uuid) -> String {
@@ -43,7 +35,7 @@ pub async fn request_upload(
     must_be_group(&group)?;
     require(&me, Action::ChangeInfo)?;
     let place = media::new_prefix(&owner(id));
-    images(chat)
+    chat.media()
         .request_upload(actor, MediaKind::GroupAvatar, place, content_type, bytes)
         .await
 }
@@ -55,7 +47,7 @@ pub async fn confirm(
     id: Uuid,
     upload: Uuid,
 ) -> Result<conversation::Model, Error> {
-    let checked = images(chat).check_upload(actor, upload, &owner(id)).await?;
+    let checked = chat.media().check_upload(actor, upload, &owner(id)).await?;
     set(chat, actor, id, Some(checked)).await
 }
 

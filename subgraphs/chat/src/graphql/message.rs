@@ -18,12 +18,16 @@ use echostream_service::pages::FromEdges;
 use echostream_service::resolver::RequestExt;
 use uuid::Uuid;
 
+use super::attachments::Attachment;
 use super::members_of;
 use super::pins::Pin;
 use super::reactions::{Reaction, ReactorConnection};
+use super::threads::Thread;
 use super::types::{User, settings_of, user};
 use crate::entities::message;
-use crate::loaders::{MessageLoader, ReadMarksLoader, VersionsLoader};
+use crate::loaders::{
+    AttachmentsLoader, MessageLoader, ReadMarksLoader, ThreadReadersLoader, VersionsLoader,
+};
 use crate::receipts::{self, Status};
 use crate::timeline;
 
@@ -148,7 +152,8 @@ impl Message {
         ID(self.item.conversation_id.to_string())
     }
 
-    /// Position in the conversation: 1, 2, 3… without gaps.
+    /// Position in the conversation: 1, 2, 3… without gaps (replies kept in their
+    /// thread take theirs too, so the timeline skips them).
     async fn seq(&self) -> i64 {
         self.item.seq
     }
@@ -216,6 +221,41 @@ impl Message {
             .await?
             .and_then(|row| row.deleted_by)
             .map(user))
+    }
+
+    /// The thread it replies in (its root's id); null for a message of the
+    /// conversation's timeline that is not in a thread.
+    async fn thread_root_id(&self) -> Option<ID> {
+        self.item.thread.map(|t| ID(t.root_id.to_string()))
+    }
+
+    /// Whether a reply in a thread was also sent to the conversation (it shows in
+    /// the timeline); false for every other message.
+    async fn also_sent_to_conversation(&self) -> bool {
+        self.item.thread.is_some_and(|t| t.also_in_conversation)
+    }
+
+    /// The replies to this message, once it has some: their count, the last, who
+    /// replied, the viewer's read position and unread count, and the replies.
+    async fn thread(&self, ctx: &Context<'_>) -> Result<Option<Thread>> {
+        if self.item.thread.is_some() || self.item.system.is_some() {
+            return Ok(None);
+        }
+        Thread::of(ctx, self.item.conversation_id, self.item.message_id).await
+    }
+
+    /// The files it carries, in order (none once deleted for everyone).
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<Attachment>> {
+        if self.item.system.is_some() {
+            return Ok(Vec::new());
+        }
+        let loader = ctx.data::<DataLoader<AttachmentsLoader>>()?;
+        let files = loader.load_one(self.item.message_id).await?;
+        Ok(files
+            .unwrap_or_default()
+            .into_iter()
+            .map(Attachment)
+            .collect())
     }
 
     /// Its reactions, one per emoji, oldest first (by each emoji's earliest reaction).
@@ -304,10 +344,21 @@ impl Message {
         if me != self.item.sender_id || self.item.system.is_some() {
             return Ok(None);
         }
-        let members = members_of(ctx, self.item.conversation_id).await?;
+        let mut members = members_of(ctx, self.item.conversation_id).await?;
         // A sender who is no longer a member no longer watches who reads.
         if !members.iter().any(|m| m.user_id == me) {
             return Ok(None);
+        }
+        // A reply kept in its thread is read in the thread.
+        if let Some(thread) = self.item.thread.filter(|t| !t.also_in_conversation) {
+            let reads = ctx
+                .data::<DataLoader<ThreadReadersLoader>>()?
+                .load_one(thread.root_id)
+                .await?
+                .unwrap_or_default();
+            for member in &mut members {
+                member.last_read_seq = reads.get(&member.user_id).copied().unwrap_or(0);
+            }
         }
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let settings = settings_of(ctx, &ids).await?;
@@ -321,7 +372,8 @@ impl Message {
 
     /// For its sender, while a member: the other members who read it, with when,
     /// earliest first (only those whose read receipts show, reciprocally). Null for
-    /// anyone else.
+    /// anyone else, and for a reply kept in its thread (its `status` tells whether
+    /// everyone read the thread that far).
     async fn seen_by(
         &self,
         ctx: &Context<'_>,
@@ -329,7 +381,8 @@ impl Message {
         after: Option<String>,
     ) -> Result<Option<SeenByConnection>> {
         let me = ctx.viewer()?.user_id;
-        if me != self.item.sender_id || self.item.system.is_some() {
+        let in_thread = self.item.thread.is_some_and(|t| !t.also_in_conversation);
+        if me != self.item.sender_id || self.item.system.is_some() || in_thread {
             return Ok(None);
         }
         let page = echostream_service::pages::Page::new(first, after.as_deref())?;

@@ -1,6 +1,7 @@
 //! The chat subgraph's GraphQL edge: thin resolvers over the domain modules.
 //! Types live in `types.rs`, group mutations in `groups.rs`.
 
+mod attachments;
 mod avatar;
 mod exports;
 mod forwards;
@@ -11,6 +12,7 @@ mod reactions;
 mod scheduling;
 mod search;
 mod stream;
+mod threads;
 mod types;
 
 use std::sync::Arc;
@@ -27,8 +29,9 @@ use uuid::Uuid;
 use crate::conversations::Filter;
 use crate::entities::member;
 use crate::loaders::{
-    ConversationLoader, HiddenLoader, ItemLoader, MembersLoader, MessageLoader, PinsLoader,
-    PrivacyLoader, ReactionsLoader, ReadMarksLoader, UnreadLoader, VersionsLoader,
+    AttachmentsLoader, ConversationLoader, HiddenLoader, ItemLoader, MembersLoader, MessageLoader,
+    PinsLoader, PrivacyLoader, ReactionsLoader, ReadMarksLoader, ThreadReadersLoader,
+    ThreadReadsLoader, ThreadsLoader, UnreadLoader, VersionsLoader,
 };
 use crate::messages::{self, Draft};
 use crate::receipts::{self, Mark};
@@ -54,6 +57,8 @@ pub struct Query(
 #[graphql(name = "Mutation")]
 pub struct Mutation(
     MessagingMutation,
+    attachments::AttachmentMutation,
+    threads::ThreadMutation,
     reactions::ReactionMutation,
     pins::PinMutation,
     exports::ExportMutation,
@@ -98,6 +103,13 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
             .data(DataLoader::new(HiddenLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(ReactionsLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(PinsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(AttachmentsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(ThreadsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(ThreadReadsLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(
+                ThreadReadersLoader(db.clone()),
+                tokio::spawn,
+            ))
             .data(DataLoader::new(ItemLoader(db), tokio::spawn))
             .data(app);
     }
@@ -156,12 +168,24 @@ pub(crate) async fn readable_message(ctx: &Context<'_>, id: Uuid) -> Result<Opti
 #[derive(InputObject)]
 pub struct SendMessageInput {
     conversation_id: ID,
+    /// The text; with attachments, their caption, which may be empty.
+    #[graphql(default)]
     body: String,
     /// Made by the client once per message and reused on every retry; the server
     /// stores the message once per (device, key).
     idempotency_key: String,
     /// The message this one answers (quotes), in the same conversation.
     reply_to: Option<ID>,
+    /// Files uploaded with `requestAttachmentUpload`, in the order shown (at most
+    /// `attachments.max_per_message`).
+    #[graphql(default)]
+    attachments: Vec<attachments::AttachmentInput>,
+    /// Replies in the thread of this message (of the same conversation; a reply in
+    /// a thread names its root's thread).
+    thread_root_id: Option<ID>,
+    /// With `threadRootId`: also show the reply in the conversation's timeline.
+    #[graphql(default)]
+    also_send_to_conversation: bool,
 }
 
 /// Conversations and their timelines.
@@ -290,6 +314,7 @@ impl MessagingMutation {
     /// Sends a text message; retrying with the same idempotency key is safe.
     async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
         let me = ctx.viewer()?;
+        let files = attachments::AttachmentInput::parse(&input.attachments)?;
         let draft = Draft {
             conversation_id: parse_id(&input.conversation_id, "conversationId")?,
             body: &input.body,
@@ -299,6 +324,12 @@ impl MessagingMutation {
                 .map(|id| parse_id(&id, "replyTo"))
                 .transpose()?,
             forwarded: None,
+            files: messages::Files::Uploaded(&files),
+            thread: input
+                .thread_root_id
+                .map(|id| parse_id(&id, "threadRootId"))
+                .transpose()?
+                .map(|root| (root, input.also_send_to_conversation)),
         };
         let saved = messages::send(app(ctx)?, me.user_id, &me.device_id, draft).await?;
         Ok(Message::of(&saved))

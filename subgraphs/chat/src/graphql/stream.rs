@@ -163,6 +163,18 @@ pub struct TypingChanged {
     pub typing: bool,
 }
 
+/// The viewer read a thread up to `readSeq` (on another of their devices, or this
+/// one): its unread count follows.
+#[derive(SimpleObject)]
+pub struct ThreadReadChanged {
+    pub position: String,
+    pub conversation_id: ID,
+    /// The thread's root message.
+    pub root_id: ID,
+    /// Never null (nullable as `readSeq` of the other events is).
+    pub read_seq: Option<i64>,
+}
+
 /// What came before `position` cannot be replayed (it is older than the replay
 /// window, or the stream was lost): refetch through queries, then go on from
 /// `position`.
@@ -185,6 +197,7 @@ pub enum ChatEvent {
     MembersJoined(MembersJoined),
     MembersLeft(MembersLeft),
     TypingChanged(TypingChanged),
+    ThreadReadChanged(ThreadReadChanged),
     ResyncRequired(ResyncRequired),
 }
 
@@ -303,6 +316,16 @@ impl ChatEvent {
                 conversation_id: id(conversation_id),
                 user: user(user_id),
                 typing,
+            }),
+            ChatFrame::ThreadRead {
+                conversation_id,
+                root_id,
+                read_seq,
+            } => ChatEvent::ThreadReadChanged(ThreadReadChanged {
+                position,
+                conversation_id: id(conversation_id),
+                root_id: id(root_id),
+                read_seq: Some(read_seq),
             }),
         })
     }

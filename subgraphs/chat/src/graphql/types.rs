@@ -228,14 +228,16 @@ impl Conversation {
             return Ok(None);
         };
         let hidden = ctx.data::<DataLoader<HiddenLoader>>()?;
-        if hidden.load_one((mine.user_id, found.id)).await?.is_none() {
+        if found.in_timeline && hidden.load_one((mine.user_id, found.id)).await?.is_none() {
             return Ok(Some(Message::of(&found)));
         }
-        // Rare: the newest item is one the viewer deleted for themselves.
+        // The newest item is a reply kept in its thread, or (rare) one the viewer
+        // deleted for themselves: the newest of the timeline they read.
         let reader = history::Reader {
             conversation: self.0.id,
             user: mine.user_id,
             from: mine.history_from_seq,
+            thread: None,
         };
         let window = Window::Backward {
             before: None,
@@ -320,6 +322,7 @@ impl Conversation {
             conversation: self.0.id,
             user: me,
             from,
+            thread: None,
         };
         let page = history::page(db, reader, window).await?;
         let edges = page

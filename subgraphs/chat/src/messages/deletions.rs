@@ -1,7 +1,8 @@
 //! Deleting: for me (the message leaves my history and my unread counts; nobody
 //! else's) or for everyone (its sender within `chat.delete_window_secs` of sending, a
 //! group's owner and admins at any time). Deleted for everyone, a message's text,
-//! earlier versions, reactions and pin are erased from the database in the same transaction; a
+//! earlier versions, reactions, pin and files (those no forwarded copy still
+//! carries: `attachments::release`) are erased from the database in the same transaction; a
 //! tombstone (who deleted it, when) keeps its place in the timeline, so `seq`s,
 //! unread counts and receipts stay exact. Frames already in streams carry no text
 //! of a change, and a message frame read back from a stream is read again from the
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use super::readable;
 use crate::Chat;
+use crate::attachments;
 use crate::conversations::member_ids;
 use crate::conversations::permissions::{Action, allows};
 use crate::entities::{hidden_message, message, message_version, pin, reaction};
@@ -57,7 +59,8 @@ pub async fn for_everyone(chat: &Chat, actor: Uuid, id: Uuid) -> Result<message:
             ));
         }
     }
-    chat.relay
+    let deleted = chat
+        .relay
         .write(move |txn| {
             Box::pin(async move {
                 // As stored (microseconds), so the answer equals a later read.
@@ -90,6 +93,7 @@ pub async fn for_everyone(chat: &Chat, actor: Uuid, id: Uuid) -> Result<message:
                     .filter(pin::Column::MessageId.eq(found.id))
                     .exec(txn)
                     .await?;
+                attachments::release(txn, &[found.id]).await?;
                 let saved = message::Model {
                     body: String::new(),
                     deleted_at: Some(now),
@@ -107,7 +111,10 @@ pub async fn for_everyone(chat: &Chat, actor: Uuid, id: Uuid) -> Result<message:
                 Ok(Change::new(saved).emit(&event, Some(actor)))
             })
         })
-        .await
+        .await;
+    // Files no other message carries are deleted now.
+    chat.cleanup.wake();
+    deleted
 }
 
 /// Deletes message `id` for `user` alone; deleting it again changes nothing.

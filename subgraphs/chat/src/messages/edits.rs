@@ -24,8 +24,13 @@ pub async fn edit(
     id: Uuid,
     body: &str,
 ) -> Result<message::Model, Error> {
-    let body = checked_body(body)?.to_string();
     let (found, conversation, _) = readable(&chat.db, id, editor).await?;
+    // A caption may be emptied: the files still say something.
+    let carries = crate::attachments::of_messages(&chat.db, &[found.id]).await?;
+    let body = match carries.is_empty() {
+        true => checked_body(body)?.to_string(),
+        false => super::checked_caption(body)?.to_string(),
+    };
     match found.kind {
         message::Kind::Text => {}
         message::Kind::System => {

@@ -4,6 +4,9 @@
 //! that conversation: membership, blocks, privacy, admins-only groups) that names
 //! the message it copies (`forwarded`): a copy of a copy names the first.
 //!
+//! A copy carries the same files as its original, shared (`attachments`): nothing
+//! is uploaded again, and a file stays while any message carries it.
+//!
 //! Idempotent per target: each copy's key is made from the client's key, the target
 //! and the copy's place, so a retry after a failure midway sends what is missing
 //! and nothing twice.
@@ -16,8 +19,9 @@ use echostream_contracts::chat::Quoted;
 use echostream_service::Error;
 use uuid::Uuid;
 
-use super::{Draft, readable, send};
+use super::{Draft, Files, readable, send};
 use crate::Chat;
+use crate::attachments;
 use crate::conversations::{self, groups};
 use crate::entities::message;
 
@@ -79,6 +83,9 @@ pub async fn forward(
         }
     }
     sources.sort_by_key(|m| (m.created_at, m.seq));
+    // The files they carry are shared by the copies, not uploaded again.
+    let ids: Vec<Uuid> = sources.iter().map(|m| m.id).collect();
+    let files = attachments::of_messages(&chat.db, &ids).await?;
     // Every target is asked first, so that a refusal sends nothing anywhere.
     for target in asked.targets {
         let (conversation, me) = conversations::membership(&chat.db, *target, sender).await?;
@@ -95,6 +102,8 @@ pub async fn forward(
                 idempotency_key: &format!("{key}:{target}:comment"),
                 reply_to: None,
                 forwarded: None,
+                files: Files::Uploaded(&[]),
+                thread: None,
             };
             sent.push(send(chat, sender, device, draft).await?);
         }
@@ -115,6 +124,13 @@ pub async fn forward(
                 idempotency_key: &format!("{key}:{target}:{place}"),
                 reply_to: None,
                 forwarded: Some(origin),
+                files: Files::Copied(
+                    files
+                        .get(&source.id)
+                        .map(|carried| carried.iter().map(|f| f.id).collect())
+                        .unwrap_or_default(),
+                ),
+                thread: None,
             };
             sent.push(send(chat, sender, device, draft).await?);
         }

@@ -1,5 +1,5 @@
 //! Messages: sending them here (a reply quotes another message of the same
-//! conversation); forwarding copies in [`forwards`]; changing them afterwards in
+//! conversation; a reply in a thread names its root: `threads.rs`); forwarding copies in [`forwards`]; changing them afterwards in
 //! [`edits`] and [`deletions`]; marking them in [`reactions`] and [`pins`].
 //!
 //! A message gets the next `seq` of its conversation (`timeline::append`) in the
@@ -21,11 +21,12 @@ use echostream_service::Error;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::Chat;
+use crate::attachments::{self, Carried};
 use crate::conversations::{self, groups};
 use crate::entities::conversation::{self, ConversationKind};
 use crate::entities::{member, message};
 use crate::timeline::{self, Item};
+use crate::{Chat, threads};
 
 /// Longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -39,6 +40,28 @@ pub struct Draft<'a> {
     pub reply_to: Option<Uuid>,
     /// The message it copies (a forward; set by [`forwards`]).
     pub forwarded: Option<Quoted>,
+    /// The files it carries (its text is then their caption, and may be empty).
+    pub files: Files<'a>,
+    /// The thread it replies in: a message of the conversation (or a reply in its
+    /// thread), and whether it also goes to the conversation's timeline.
+    pub thread: Option<(Uuid, bool)>,
+}
+
+/// The files a message is to carry.
+pub enum Files<'a> {
+    /// Uploads of the sender's, checked when it is sent.
+    Uploaded(&'a [attachments::Asked]),
+    /// Files other messages carry (a forward), shared.
+    Copied(Vec<Uuid>),
+}
+
+impl Files<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Files::Uploaded(asked) => asked.is_empty(),
+            Files::Copied(ids) => ids.is_empty(),
+        }
+    }
 }
 
 /// Sends a message, or returns the one already sent with this idempotency key from
@@ -50,7 +73,10 @@ pub async fn send(
     device: &str,
     draft: Draft<'_>,
 ) -> Result<message::Model, Error> {
-    let body = checked_body(draft.body)?;
+    let body = match draft.files.is_empty() {
+        true => checked_body(draft.body)?,
+        false => checked_caption(draft.body)?,
+    };
     let key = draft.idempotency_key.trim();
     if key.is_empty() || key.len() > 128 {
         return Err(Error::bad_input(
@@ -71,6 +97,10 @@ pub async fn send(
         Some(id) => Some(quotable(&chat.db, id, &me).await?),
         None => None,
     };
+    let thread = match draft.thread {
+        Some((root, also)) => Some(threads::place(&chat.db, root, &me, also).await?),
+        None => None,
+    };
     let members = conversations::member_ids(&chat.db, draft.conversation_id).await?;
     // A block between the two makes their direct conversation read-only, both ways;
     // otherwise the recipient's privacy setting and the instance policy still rule.
@@ -88,6 +118,12 @@ pub async fn send(
         ConversationKind::Group => {}
     }
     let mentions = mentions::read(&chat.db, &members, conversation.kind, body).await?;
+    let carried = match draft.files {
+        Files::Uploaded(asked) => Carried::Checked(
+            attachments::check_all(chat, sender, draft.conversation_id, asked).await?,
+        ),
+        Files::Copied(ids) => Carried::Copied(ids),
+    };
     let item = Item {
         sender,
         device: device.to_string(),
@@ -97,6 +133,7 @@ pub async fn send(
         reply_to,
         forwarded: draft.forwarded,
         mentions,
+        thread,
     };
     let conversation_id = draft.conversation_id;
     let (retry_key, retry_device) = (key.to_string(), device.to_string());
@@ -105,8 +142,15 @@ pub async fn send(
         .write(move |txn| {
             Box::pin(async move {
                 let saved = timeline::append(txn, conversation_id, item).await?;
-                let event = timeline::sent(&saved, members);
-                Ok(Change::new(saved).emit(&event, Some(sender)))
+                let files = attachments::attach(txn, saved.id, carried).await?;
+                let mut event = timeline::sent(&saved, members);
+                event.attachments = files.iter().map(attachments::summary).collect();
+                let change = Change::new(saved.clone()).emit(&event, Some(sender));
+                // Replying in a thread reads it up to the reply.
+                match threads::read_up_to(txn, &saved, sender).await? {
+                    Some(read) => Ok(change.emit(&read, Some(sender))),
+                    None => Ok(change),
+                }
             })
         })
         .await;
@@ -133,6 +177,15 @@ pub fn checked_body(body: &str) -> Result<&str, Error> {
         )));
     }
     Ok(body)
+}
+
+/// A caption (the text of a message that carries files), trimmed: may be empty,
+/// at most [`MAX_BODY_CHARS`].
+pub fn checked_caption(body: &str) -> Result<&str, Error> {
+    match body.trim() {
+        "" => Ok(""),
+        text => checked_body(text),
+    }
 }
 
 /// `secs` in words: "90 seconds", "15 minutes", "48 hours".

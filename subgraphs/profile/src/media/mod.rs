@@ -53,7 +53,7 @@ pub async fn confirm_upload(app: &Profile, me: Uuid, id: Uuid) -> Result<(), Err
         MediaKind::Avatar => ImageKind::Avatar,
         MediaKind::Cover => ImageKind::Cover,
         // Profile asks for no other kind under a user's prefix.
-        MediaKind::GroupAvatar | MediaKind::Export => {
+        MediaKind::GroupAvatar | MediaKind::Export | MediaKind::Attachment => {
             return Err(Error::not_found("no such upload"));
         }
     };
