@@ -440,7 +440,9 @@ async fn a_client_that_stops_reading_is_told_it_fell_behind_and_resumes_losing_n
     // Resuming from the last event handled brings exactly the rest.
     let mut again = subscribe(&p, &bob, &last).await;
     while seen.len() < TOTAL {
-        let event = next_of(&mut again, "MessageAdded", Duration::from_secs(20)).await;
+        // A generous bound: on a machine busy with the rest of the suite, the replay
+        // of a thousand 4 KB events has been seen to pause for more than 20 s.
+        let event = next_of(&mut again, "MessageAdded", Duration::from_secs(60)).await;
         seen.push(event["message"]["seq"].as_i64().unwrap());
     }
     assert_eq!(
