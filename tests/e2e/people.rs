@@ -449,7 +449,8 @@ async fn friends_and_requests_page_through_opaque_cursors(profile: Profile) {
 
     // Search results page the same way: three people named alike, two per page.
     for other in &expected {
-        update(&p, other, json!({ "displayName": "Zed Alike" })).await;
+        let renamed = update(&p, other, json!({ "displayName": "Zed Alike" })).await;
+        assert!(renamed.get("errors").is_none(), "{renamed}");
     }
     let search = "query S($after: String) { searchUsers(query: \"zed al\", first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
     let first = data(&p.gateway, search, json!({}), Some(&ann.token)).await;
