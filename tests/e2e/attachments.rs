@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use echostream_chat::attachments::durations::samples;
 use echostream_ports::objects::ObjectStore;
-use echostream_testkit::client::{data, error_code, eventually, post};
+use echostream_testkit::client::{Subscription, data, error_code, eventually, post};
 use echostream_testkit::platform::{Platform, Profile};
 use echostream_testkit::scenario::{
     Person, WAIT, befriend, direct_conversation, friends, group, signed_up,
@@ -391,3 +391,112 @@ async fn files_travel_with_their_messages(profile: Profile) {
 }
 
 on_both_profiles!(files_travel_with_their_messages);
+
+/// What a client's stream selects of a message's files.
+const STREAM: &str = "subscription E($since: String) { chatEvents(since: $since) { __typename position \
+    ... on MessageAdded { message { id attachments { id kind fileName url } } } \
+    ... on MessageChanged { messageId current { deletedAt attachments { id } } } } }";
+const CHANGES: &str = "query C($p: String!) { changesSince(position: $p, first: 100) { events { __typename \
+    ... on MessageAdded { message { id deletedAt attachments { id fileName url } } } \
+    ... on MessageChanged { messageId current { deletedAt attachments { id url } } } } } }";
+
+/// The next `kind` on `sub`, skipping other events.
+async fn next_event(sub: &mut Subscription, kind: &str) -> Value {
+    loop {
+        let payload = sub.next(WAIT).await.unwrap_or_else(|| panic!("no {kind}"));
+        let event = payload["data"]["chatEvents"].clone();
+        assert!(!event.is_null(), "{payload}");
+        if event["__typename"] == kind {
+            return event;
+        }
+    }
+}
+
+async fn files_reach_live_and_resuming_streams_and_leave_them_with_deletion(profile: Profile) {
+    let p = crate::start(profile).await;
+    let store = p.objects().await;
+    let (ann, bob) = friends(&p).await;
+    let direct = direct_conversation(&p, &ann, &bob).await;
+    let since = crate::stream::position(&p, &bob).await;
+    let mut live =
+        Subscription::start(&p.gateway, STREAM, json!({ "since": since }), &bob.token).await;
+
+    let photo = jpeg(320, 240);
+    let photo_id = uploaded(&p, &ann, &direct, "cake.jpg", "image/jpeg", photo.clone()).await;
+    let sent = send_with(
+        &p,
+        &ann,
+        &direct,
+        Some("for you"),
+        json!([{ "uploadId": photo_id }]),
+        "cake",
+    )
+    .await;
+    let id = sent["data"]["sendMessage"]["id"].clone();
+    assert!(id.is_string(), "{sent}");
+
+    // Live: the message arrives with its file, and the URL it carries downloads it.
+    let added = next_event(&mut live, "MessageAdded").await;
+    assert_eq!(added["message"]["id"], id);
+    let file = &added["message"]["attachments"][0];
+    assert_eq!(
+        (
+            file["id"].as_str(),
+            file["kind"].as_str(),
+            file["fileName"].as_str()
+        ),
+        (Some(photo_id.as_str()), Some("IMAGE"), Some("cake.jpg")),
+        "{added}"
+    );
+    let url = file["url"].as_str().unwrap().to_string();
+    assert_eq!(download(&url).await, (200, photo.clone()));
+
+    // Resuming from before the send: the same message with the same file.
+    let mut resumed =
+        Subscription::start(&p.gateway, STREAM, json!({ "since": since }), &bob.token).await;
+    let replayed = next_event(&mut resumed, "MessageAdded").await;
+    assert_eq!(replayed["message"]["id"], id);
+    assert_eq!(
+        replayed["message"]["attachments"][0]["id"],
+        photo_id.as_str()
+    );
+    resumed.close().await;
+
+    // Deleted for everyone: the live change carries no file, and neither a resuming
+    // stream nor `changesSince` names it or hands out a URL; the objects go.
+    let deleted = post(
+        &p.gateway,
+        "mutation D($m: ID!) { deleteMessageForEveryone(messageId: $m) { id } }",
+        json!({ "m": id }),
+        Some(&ann.token),
+    )
+    .await;
+    assert!(deleted.get("errors").is_none(), "{deleted}");
+    let changed = next_event(&mut live, "MessageChanged").await;
+    assert_eq!(changed["messageId"], id);
+    assert!(changed["current"]["deletedAt"].is_string(), "{changed}");
+    assert_eq!(changed["current"]["attachments"], json!([]), "{changed}");
+    live.close().await;
+
+    let mut after =
+        Subscription::start(&p.gateway, STREAM, json!({ "since": since }), &bob.token).await;
+    let replayed = next_event(&mut after, "MessageAdded").await;
+    assert_eq!(replayed["message"]["attachments"], json!([]), "{replayed}");
+    after.close().await;
+    let changes = data(&p.gateway, CHANGES, json!({ "p": since }), Some(&bob.token)).await;
+    let text = changes.to_string();
+    assert!(text.contains(id.as_str().unwrap()), "{changes}");
+    assert!(!text.contains("cake.jpg"), "{changes}");
+    assert!(!text.contains(&photo_id), "{changes}");
+    eventually("the photo's objects deleted", WAIT, || async {
+        (stored(&store, &direct, &photo_id).await == 0).then_some(())
+    })
+    .await;
+    let (status, _) = download(&url).await;
+    assert!(
+        [403, 404].contains(&status),
+        "a URL handed out before the deletion no longer serves the file: {status}"
+    );
+}
+
+on_both_profiles!(files_reach_live_and_resuming_streams_and_leave_them_with_deletion);

@@ -113,15 +113,26 @@ pub struct AttachmentSummary {
     pub content_type: String,
 }
 
-/// What kind of file an attachment is.
+/// What kind of file an attachment is, as its bytes say (a voice note: as its
+/// sender said of audio); stored, and on the wire, in lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(feature = "sea-orm", sea_orm(rs_type = "String", db_type = "Text"))]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "image"))]
     Image,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "video"))]
     Video,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "audio"))]
     Audio,
     /// Audio its sender recorded as a voice note.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "voice"))]
     Voice,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "document"))]
     Document,
 }
 

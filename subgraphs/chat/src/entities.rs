@@ -361,21 +361,7 @@ pub mod attachment {
         pub created_at: DateTimeUtc,
     }
 
-    /// What a file is, as its bytes say (a voice note: as its sender said of audio).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "Text")]
-    pub enum Kind {
-        #[sea_orm(string_value = "image")]
-        Image,
-        #[sea_orm(string_value = "video")]
-        Video,
-        #[sea_orm(string_value = "audio")]
-        Audio,
-        #[sea_orm(string_value = "voice")]
-        Voice,
-        #[sea_orm(string_value = "document")]
-        Document,
-    }
+    pub use echostream_contracts::chat::AttachmentKind as Kind;
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}

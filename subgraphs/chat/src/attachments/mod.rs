@@ -26,7 +26,7 @@ pub mod files;
 use std::collections::HashMap;
 
 use chrono::{SubsecRound, Utc};
-use echostream_contracts::chat::{AttachmentKind, AttachmentSummary};
+use echostream_contracts::chat::AttachmentSummary;
 use echostream_media::{self as media, MediaKind, Upload, stored, upload_key};
 use echostream_service::Error;
 use sea_orm::sea_query::Expr;
@@ -456,13 +456,7 @@ pub async fn of_messages(
 /// What an event says of a file.
 pub fn summary(file: &attachment::Model) -> AttachmentSummary {
     AttachmentSummary {
-        kind: match file.kind {
-            Kind::Image => AttachmentKind::Image,
-            Kind::Video => AttachmentKind::Video,
-            Kind::Audio => AttachmentKind::Audio,
-            Kind::Voice => AttachmentKind::Voice,
-            Kind::Document => AttachmentKind::Document,
-        },
+        kind: file.kind,
         content_type: file.content_type.clone(),
     }
 }

@@ -9,11 +9,14 @@ use echostream_service::resolver::{RequestExt, parse_id};
 
 use super::app;
 use crate::attachments::{self, Requested};
-use crate::entities::attachment::{self, Kind};
+use crate::entities::attachment;
 
 /// What kind of file an attachment is.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "AttachmentKind")]
+#[graphql(
+    name = "AttachmentKind",
+    remote = "echostream_contracts::chat::AttachmentKind"
+)]
 pub enum AttachmentKind {
     Image,
     Video,
@@ -21,18 +24,6 @@ pub enum AttachmentKind {
     /// Audio its sender recorded as a voice note.
     Voice,
     Document,
-}
-
-impl From<Kind> for AttachmentKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Image => AttachmentKind::Image,
-            Kind::Video => AttachmentKind::Video,
-            Kind::Audio => AttachmentKind::Audio,
-            Kind::Voice => AttachmentKind::Voice,
-            Kind::Document => AttachmentKind::Document,
-        }
-    }
 }
 
 /// A file a message carries.
