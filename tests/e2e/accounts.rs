@@ -470,15 +470,8 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
     let room = echostream_testkit::scenario::group(&p, &ann, "Ann's", &[&bob]).await;
     let secret = send(&p, &ann, &direct, "my secret plans", "s").await;
     eventually("bob's notification of it", WAIT, || async {
-        let feed = data(
-            &p.gateway,
-            "{ notifications(first: 20) { payload } }",
-            json!({}),
-            Some(&bob.token),
-        )
-        .await;
-        feed["notifications"]
-            .as_array()?
+        echostream_testkit::scenario::notifications(&p, &bob, "payload")
+            .await
             .iter()
             .any(|n| n["payload"]["preview"] == "my secret plans")
             .then_some(())
@@ -599,20 +592,13 @@ async fn a_deleted_account_is_erased_everywhere(profile: Profile) {
         .expect("the message keeps its place");
     assert_eq!(kept["body"], "", "{kept}");
     eventually("the preview to be erased", WAIT, || async {
-        let feed = data(
-            &p.gateway,
-            "{ notifications(first: 20) { kind payload } }",
-            json!({}),
-            Some(&bob.token),
-        )
-        .await;
-        let previews: Vec<Value> = feed["notifications"]
-            .as_array()?
+        let feed = echostream_testkit::scenario::notifications(&p, &bob, "kind payload").await;
+        let previews: Vec<Value> = feed
             .iter()
             .filter(|n| n["kind"] == "MESSAGE")
             .map(|n| n["payload"]["preview"].clone())
             .collect();
-        (!previews.is_empty() && previews.iter().all(|p| p == "")).then_some(())
+        (!previews.is_empty() && previews.iter().all(Value::is_null)).then_some(())
     })
     .await;
     // The username is free again.

@@ -14,6 +14,7 @@ mod groups;
 mod hostile;
 mod media;
 mod mentions;
+mod notifications;
 mod oauth;
 mod operations;
 mod people;

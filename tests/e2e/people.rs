@@ -180,16 +180,8 @@ async fn the_friend_graph_cancels_crosses_and_ends(profile: Profile) {
     assert_eq!(friendship(&p, &bob, &ann).await, "FRIENDS");
     // Bob hears that his request was accepted.
     eventually("bob's accepted notice", WAIT, || async {
-        let feed = data(
-            &p.gateway,
-            "{ notifications { kind } }",
-            json!({}),
-            Some(&bob.token),
-        )
-        .await;
-        feed["notifications"]
-            .as_array()
-            .unwrap()
+        echostream_testkit::scenario::notifications(&p, &bob, "kind")
+            .await
             .iter()
             .any(|n| n["kind"] == "FRIEND_REQUEST_ACCEPTED")
             .then_some(())

@@ -54,6 +54,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Files messages carry.
     pub attachments: AttachmentsConfig,
+    /// The notification feed.
+    pub notifications: NotificationsConfig,
     /// Per-user rate limits on writes, search and exports.
     pub rate_limits: RateLimitsConfig,
     /// Logs and traces.
@@ -77,6 +79,7 @@ impl Default for Config {
             presence: PresenceConfig::default(),
             media: MediaConfig::default(),
             attachments: AttachmentsConfig::default(),
+            notifications: NotificationsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
@@ -299,6 +302,31 @@ impl Default for AttachmentsConfig {
             max_document_bytes: 32 * 1024 * 1024,
             max_per_message: 10,
             max_thumbnail_source_pixels: 8192,
+        }
+    }
+}
+
+/// How much of each user's notification feed is kept: the newest `keep_per_user`
+/// items, and no read or dismissed item older than `keep_read_days`; pruned every
+/// `prune_every_secs` by each instance (deletions that any number of instances may
+/// run at once).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Items kept per user, newest first.
+    pub keep_per_user: u64,
+    /// Days a read or dismissed item is kept.
+    pub keep_read_days: u64,
+    /// Seconds between prunings.
+    pub prune_every_secs: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            keep_per_user: 500,
+            keep_read_days: 90,
+            prune_every_secs: 600,
         }
     }
 }
@@ -844,6 +872,12 @@ impl Config {
         }
         if self.kafka.consumer_attempts < 1 {
             return fail("kafka.consumer_attempts", "must be at least 1");
+        }
+        if self.notifications.keep_per_user == 0 {
+            return fail("notifications.keep_per_user", "must be at least 1");
+        }
+        if self.notifications.prune_every_secs == 0 {
+            return fail("notifications.prune_every_secs", "must be positive");
         }
         if self.presence.away_after_secs == 0 {
             return fail("presence.away_after_secs", "must be positive");

@@ -83,6 +83,10 @@ pub struct Mention {
 pub struct ThreadPlace {
     pub root_id: Uuid,
     pub also_in_conversation: bool,
+    /// Who wrote the root (whom a reply in the thread concerns); since v7, on the
+    /// event of a reply as sent (absent where a stored reply is read back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_sender_id: Option<Uuid>,
 }
 
 /// A member read a thread up to `read_seq` (on one of their devices): their other
@@ -345,12 +349,12 @@ impl Event for StatusChanged {
 
 /// Version 2 adds pins: the system actions `message_pinned` and `message_unpinned`,
 /// and `system.messageId`. Version 3 adds `replyTo` and `forwarded`, version 4
-/// `mentions`, version 5 `attachments`, version 6 `thread`. Earlier versions read
-/// as version 6.
+/// `mentions`, version 5 `attachments`, version 6 `thread`, version 7
+/// `thread.rootSenderId`. Earlier versions read as version 7.
 impl Event for MessageSent {
     const TYPE: &'static str = "chat.message.sent";
-    const VERSION: u32 = 6;
-    const READS: &'static [u32] = &[1, 2, 3, 4, 5];
+    const VERSION: u32 = 7;
+    const READS: &'static [u32] = &[1, 2, 3, 4, 5, 6];
     fn key(&self) -> String {
         self.conversation_id.to_string()
     }
@@ -602,6 +606,7 @@ mod tests {
             thread: Some(ThreadPlace {
                 root_id: Uuid::now_v7(),
                 also_in_conversation: true,
+                root_sender_id: Some(Uuid::now_v7()),
             }),
             ..message()
         });

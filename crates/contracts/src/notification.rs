@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::Channel;
 
-/// A notification just stored for its user.
+/// A notification of the user's was made or changed (collapsed into, resolved,
+/// read): subscribers read it as it is now by `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationFrame {
@@ -17,8 +18,7 @@ pub struct NotificationFrame {
     pub created_at: DateTime<Utc>,
 }
 
-/// What a notification is about (stored, and on the wire, in snake case:
-/// `message`, `friend_request`, `friend_request_accepted`).
+/// What a notification is about (stored, and on the wire, in snake case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
     feature = "sea-orm",
@@ -27,15 +27,35 @@ pub struct NotificationFrame {
 #[cfg_attr(feature = "sea-orm", sea_orm(rs_type = "String", db_type = "Text"))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
-    /// A message in one of the user's conversations.
+    /// New messages in one of the user's conversations: one item per conversation
+    /// until read, counting them.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "message"))]
     Message,
+    /// A message mentions the user (`@username`, or `@all` in a group).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "mention"))]
+    Mention,
+    /// Replies to the user's message, or in a thread the user started: one item per
+    /// message replied to until read.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "reply"))]
+    Reply,
+    /// Reactions to the user's message: one item per message until read.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "reaction"))]
+    Reaction,
     /// Someone asked the user to be friends.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "friend_request"))]
     FriendRequest,
     /// Someone accepted the user's friend request.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "friend_request_accepted"))]
     FriendRequestAccepted,
+    /// Someone added the user to a group.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "added_to_group"))]
+    AddedToGroup,
+    /// Someone removed the user from a group.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "removed_from_group"))]
+    RemovedFromGroup,
+    /// The user's role in a group changed.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "role_changed"))]
+    RoleChanged,
 }
 
 /// The channel a user's new notifications are pushed on.

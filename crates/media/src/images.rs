@@ -16,6 +16,9 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 /// and a large view (never upscaled).
 pub const RENDITIONS: [u32; 3] = [64, 256, 1024];
 
+/// A rendition: `(size, bytes, content type)`.
+pub type Rendition = (u32, Vec<u8>, &'static str);
+
 /// An accepted image.
 #[derive(Debug)]
 pub struct Accepted {
@@ -23,8 +26,8 @@ pub struct Accepted {
     pub content_type: &'static str,
     pub width: u32,
     pub height: u32,
-    /// `(size, bytes, content type)` for each of [`RENDITIONS`].
-    pub renditions: Vec<(u32, Vec<u8>, &'static str)>,
+    /// One for each of [`RENDITIONS`].
+    pub renditions: Vec<Rendition>,
 }
 
 /// What an image is (its real type, from its magic bytes) and its pixel size, read
@@ -78,10 +81,7 @@ pub fn accept(bytes: &[u8], max_side: u32, square: bool) -> Result<Accepted, Err
 /// thumbnail from the 256, not from a 12-megapixel photo), by area averaging
 /// (`thumbnail`): each source pixel is read once per step, where a Lanczos filter
 /// over the original read each many times. Returned smallest first.
-fn renditions(
-    image: DynamicImage,
-    square: bool,
-) -> Result<Vec<(u32, Vec<u8>, &'static str)>, Error> {
+fn renditions(image: DynamicImage, square: bool) -> Result<Vec<Rendition>, Error> {
     let mut source = if square {
         let side = image.width().min(image.height());
         let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);

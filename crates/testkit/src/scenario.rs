@@ -239,3 +239,14 @@ pub async fn wait_for_presence(
     })
     .await
 }
+
+/// The newest items of `who`'s notification feed (at most 100), each with the
+/// fields of `selection`.
+pub async fn notifications(p: &Platform, who: &Person, selection: &str) -> Vec<Value> {
+    let query = format!("{{ notifications(first: 100) {{ edges {{ node {{ {selection} }} }} }} }}");
+    let feed = data(&p.gateway, &query, json!({}), Some(&who.token)).await;
+    feed["notifications"]["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default()
+}

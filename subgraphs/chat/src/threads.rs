@@ -64,6 +64,7 @@ pub async fn place(
     Ok(ThreadPlace {
         root_id: root.id,
         also_in_conversation,
+        root_sender_id: Some(root.sender_id),
     })
 }
 

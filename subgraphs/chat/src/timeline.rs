@@ -159,6 +159,7 @@ pub fn sent(m: &message::Model, members: Vec<Uuid>) -> MessageSent {
         thread: m.thread_root_id.map(|root_id| ThreadPlace {
             root_id,
             also_in_conversation: m.in_timeline,
+            root_sender_id: None,
         }),
         system: m
             .system

@@ -1,24 +1,29 @@
-//! The notification subgraph's GraphQL edge.
+//! The notification subgraph's GraphQL edge: the feed as a connection, its items
+//! written when read, marks and dismissals, the unread count, the live feed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::DatabaseConnection;
-use uuid::Uuid;
-
-use async_graphql::{Context, Enum, ID, Json, Object, Result, Schema, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, ID, Json, Object, Result, Schema, Subscription};
 use chrono::{DateTime, Utc};
 use echostream_contracts::notification::{NotificationFrame, channel};
 use echostream_service::Error;
-use echostream_service::resolver::RequestExt;
-use futures::Stream;
+use echostream_service::pages::{FromEdges, Page, cursor};
+use echostream_service::resolver::{RequestExt, parse_id};
+use futures::{Stream, StreamExt};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
-use crate::entities::notification;
-use crate::{Notifications, feed};
+use crate::entities::{notification, person};
+use crate::feed::{self, Filter, Which, render};
+use crate::{Notifications, people};
 
 /// The notification subgraph's schema type.
 pub type NotificationSchema = Schema<Query, Mutation, Subscription>;
+
+/// The most ids one mark or dismissal names.
+const MAX_IDS: usize = 100;
 
 /// Builds the schema with its context.
 pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
@@ -26,19 +31,21 @@ pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
         .enable_federation()
         .enable_subscription_in_federation();
     if let Some(app) = app {
-        let loader = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
+        let items = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
+        let names = DataLoader::new(PeopleLoader(app.db.clone()), tokio::spawn);
         builder = builder
             .extension(echostream_service::metrics::Observe::new(
                 echostream_config::Subgraph::Notification,
             ))
             .extension(app.ports.request_checks())
-            .data(loader)
+            .data(items)
+            .data(names)
             .data(app);
     }
     builder.finish()
 }
 
-/// Notifications by id, batched.
+/// Items by id, batched.
 pub struct NotificationLoader(DatabaseConnection);
 
 impl Loader<Uuid> for NotificationLoader {
@@ -51,6 +58,19 @@ impl Loader<Uuid> for NotificationLoader {
     }
 }
 
+/// Names by user id, batched: a page of items asks once for all its actors.
+pub struct PeopleLoader(DatabaseConnection);
+
+impl Loader<Uuid> for PeopleLoader {
+    type Value = person::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = people::named(&self.0, keys).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|p| (p.user_id, p)).collect())
+    }
+}
+
 fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
     ctx.state()
 }
@@ -59,34 +79,114 @@ fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "echostream_contracts::notification::NotificationKind")]
 pub enum NotificationKind {
+    /// New messages in a conversation: one item per conversation until read.
     Message,
+    /// A message mentions the viewer.
+    Mention,
+    /// Replies to the viewer's message, or in their thread: one item per message.
+    Reply,
+    /// Reactions to the viewer's message: one item per message.
+    Reaction,
+    /// Someone asked the viewer to be friends.
     FriendRequest,
     /// Someone accepted the viewer's friend request.
     FriendRequestAccepted,
+    /// Someone added the viewer to a group.
+    AddedToGroup,
+    /// Someone removed the viewer from a group.
+    RemovedFromGroup,
+    /// The viewer's role in a group changed.
+    RoleChanged,
 }
 
-/// One entry of the viewer's feed.
-#[derive(SimpleObject)]
-pub struct Notification {
-    id: ID,
-    kind: NotificationKind,
-    /// Details by kind (conversation and message ids, a preview, who asked).
-    payload: Json<serde_json::Value>,
-    created_at: DateTime<Utc>,
-    read: bool,
-}
+/// One item of the viewer's feed. While unread, later events of the same kind and
+/// target collapse into it ("3 new messages"): `count` grows, `actors` gains whoever
+/// is new, `updatedAt` moves it to the top. It resolves with its cause: reading the
+/// conversation reads it, an edit updates its text, a deletion counts its message
+/// out, an answered friend request says so.
+pub struct Notification(notification::Model);
 
-impl From<notification::Model> for Notification {
-    fn from(n: notification::Model) -> Self {
-        Notification {
-            id: ID(n.id.to_string()),
-            kind: n.kind.into(),
-            payload: Json(n.payload),
-            created_at: n.created_at,
-            read: n.read_at.is_some(),
-        }
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn kind(&self) -> NotificationKind {
+        self.0.kind.into()
+    }
+
+    /// Who caused it: "ann", "ann and bob", "ann, bob and 3 others".
+    async fn title(&self, ctx: &Context<'_>) -> Result<String> {
+        let actors = self.0.actors();
+        let shown: Vec<Uuid> = actors.iter().copied().take(2).collect();
+        let names = ctx
+            .data::<DataLoader<PeopleLoader>>()?
+            .load_many(shown.iter().copied())
+            .await?;
+        let names: Vec<&str> = shown
+            .iter()
+            .filter_map(|id| names.get(id).map(|p| p.name()))
+            .collect();
+        Ok(render::title(&names, actors.len()))
+    }
+
+    /// What happened: a message's preview, "3 new messages", "reacted (an emoji) to your
+    /// message", "wants to be your friend".
+    async fn text(&self) -> String {
+        render::text(&self.0)
+    }
+
+    /// Who caused it, in order of first appearance (at most ten).
+    async fn actors(&self) -> Vec<User> {
+        self.0.actors().into_iter().map(|id| User { id }).collect()
+    }
+
+    /// How many events it collapses (messages, replies, reactions); 1 for the rest.
+    async fn count(&self) -> i32 {
+        self.0.count
+    }
+
+    /// The conversation to open, where it is about one.
+    async fn conversation_id(&self) -> Option<ID> {
+        self.0.conversation_id.map(|id| ID(id.to_string()))
+    }
+
+    /// The message to open (the newest it counts), where it is about messages.
+    async fn message_id(&self) -> Option<ID> {
+        self.0.message_id.map(|id| ID(id.to_string()))
+    }
+
+    /// The person to open (who asked to be friends, who accepted).
+    async fn user(&self) -> Option<User> {
+        self.0.subject_id.map(|id| User { id })
+    }
+
+    /// Details by kind: `preview`, `seq` and `senderId` of the newest message,
+    /// `threadRootId`, `emoji`, `role`, a friend request's `requestId` and `answer`.
+    async fn payload(&self) -> Json<serde_json::Value> {
+        Json(self.0.payload.clone())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it was made or last collapsed into: the feed's order.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    async fn read(&self) -> bool {
+        self.0.read_at.is_some()
+    }
+
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at
     }
 }
+
+echostream_service::connection!(NotificationConnection, NotificationEdge, Notification);
 
 /// A user, as far as notifications go.
 pub struct User {
@@ -108,12 +208,22 @@ impl User {
         Ok(Json(serde_json::json!(
             all.into_iter()
                 .map(|n| serde_json::json!({
-                    "id": n.id, "kind": n.kind, "payload": n.payload,
-                    "createdAt": n.created_at, "readAt": n.read_at,
+                    "id": n.id, "kind": n.kind, "payload": n.payload, "count": n.count,
+                    "actorIds": n.actor_ids, "conversationId": n.conversation_id,
+                    "messageId": n.message_id, "userId": n.subject_id,
+                    "createdAt": n.created_at, "updatedAt": n.updated_at,
+                    "readAt": n.read_at, "dismissedAt": n.dismissed_at,
                 }))
                 .collect::<Vec<_>>()
         )))
     }
+}
+
+fn ids(ids: &[ID]) -> Result<Vec<Uuid>, Error> {
+    if ids.len() > MAX_IDS {
+        return Err(Error::bad_input(format!("at most {MAX_IDS} ids at once")));
+    }
+    ids.iter().map(|id| parse_id(id, "ids")).collect()
 }
 
 /// Reads.
@@ -121,18 +231,29 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// The viewer's newest notifications.
+    /// The viewer's feed, the most recently changed first (dismissed items never
+    /// show); `unreadOnly` for unread items only.
     async fn notifications(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
-    ) -> Result<Vec<Notification>> {
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] unread_only: bool,
+    ) -> Result<NotificationConnection> {
         let me = ctx.viewer()?.user_id;
-        if !(1..=100).contains(&first) {
-            return Err(Error::bad_input("first must be between 1 and 100").into());
-        }
-        let found = feed::latest(&app(ctx)?.db, me, first as u64).await?;
-        Ok(found.into_iter().map(Notification::from).collect())
+        let page = Page::new(first, after.as_deref())?;
+        let mut rows = feed::page(&app(ctx)?.db, me, Filter { unread_only }, &page).await?;
+        let more = rows.len() as u64 > page.first;
+        rows.truncate(page.first as usize);
+        let edges = rows
+            .into_iter()
+            .map(|n| (cursor(n.updated_at, n.id), Notification(n)))
+            .collect();
+        Ok(NotificationConnection::from_edges(
+            edges,
+            page.after.is_some(),
+            more,
+        ))
     }
 
     #[graphql(entity)]
@@ -153,7 +274,9 @@ impl Query {
         };
         let loader = ctx.loader::<NotificationLoader>()?;
         let found = loader.load_one(id).await?;
-        Ok(found.filter(|n| n.user_id == me).map(Notification::from))
+        Ok(found
+            .filter(|n| n.user_id == me && n.dismissed_at.is_none())
+            .map(Notification))
     }
 
     /// How many of the viewer's notifications are unread.
@@ -168,10 +291,29 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Marks the viewer's notifications of `ids` read (others' ids and unknown ones
+    /// are passed over); returns how many changed. At most 100 ids.
+    async fn mark_notifications_read(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<u64> {
+        let me = ctx.viewer()?.user_id;
+        let ids = self::ids(&ids)?;
+        let app = app(ctx)?;
+        Ok(feed::mark_read(&app.db, app.ports.pubsub.as_ref(), me, Which::These(&ids)).await?)
+    }
+
     /// Marks every notification read; returns how many changed.
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<u64> {
         let me = ctx.viewer()?.user_id;
-        Ok(feed::mark_all_read(&app(ctx)?.db, me).await?)
+        let app = app(ctx)?;
+        Ok(feed::mark_read(&app.db, app.ports.pubsub.as_ref(), me, Which::All).await?)
+    }
+
+    /// Takes the viewer's notifications of `ids` out of their feed and counts, read
+    /// or not; returns how many changed. At most 100 ids.
+    async fn dismiss_notifications(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<u64> {
+        let me = ctx.viewer()?.user_id;
+        let ids = self::ids(&ids)?;
+        let app = app(ctx)?;
+        Ok(feed::dismiss(&app.db, app.ports.pubsub.as_ref(), me, Which::These(&ids)).await?)
     }
 }
 
@@ -180,25 +322,39 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// The viewer's new notifications, as they are made.
+    /// The viewer's notifications as they are made and as they change (collapsed
+    /// into, read, resolved), each as it is now; a dismissed or removed one is not
+    /// sent. Without positions: a client that falls behind sees the stream end and
+    /// refetches `notifications`.
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<Notification, async_graphql::Error>> + use<>> {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
-        let keep = |frame: NotificationFrame| {
-            Some(Notification {
-                id: ID(frame.id.to_string()),
-                kind: frame.kind.into(),
-                payload: Json(frame.payload),
-                created_at: frame.created_at,
-                read: false,
-            })
-        };
-        Ok(app(ctx)?
+        let app = app(ctx)?;
+        let db = app.db.clone();
+        let heard = app
             .ports
-            .live(viewer, vec![channel(me)], keep)
-            .await?)
+            .live(viewer, vec![channel(me)], |frame: NotificationFrame| {
+                Some(frame.id)
+            })
+            .await?;
+        Ok(heard.filter_map(move |item| {
+            let db = db.clone();
+            async move {
+                let id = match item {
+                    Ok(id) => id,
+                    Err(ended) => return Some(Err(ended)),
+                };
+                match feed::by_ids(&db, &[id]).await {
+                    Ok(found) => found
+                        .into_iter()
+                        .find(|n| n.user_id == me && n.dismissed_at.is_none())
+                        .map(|n| Ok(Notification(n))),
+                    Err(err) => Some(Err(err.into())),
+                }
+            }
+        }))
     }
 }

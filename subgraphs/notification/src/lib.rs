@@ -1,9 +1,10 @@
 //! The notification subgraph: a stored, live notification feed built from the
-//! other domains' events.
+//! other domains' events (`feed/`), written with the names it keeps (`people.rs`).
 
 pub mod entities;
 pub mod feed;
 pub mod graphql;
+pub mod people;
 
 use std::sync::Arc;
 
@@ -39,6 +40,11 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         &db,
         db.clone(),
         |db, delivery| async move { feed::apply_auth_event(&db, delivery).await },
+    );
+    feed::retention::spawn(
+        db.clone(),
+        ports.config.notifications.clone(),
+        ports.shutdown.clone(),
     );
     let app = Arc::new(Notifications {
         ports: ports.clone(),

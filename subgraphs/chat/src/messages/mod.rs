@@ -145,6 +145,7 @@ pub async fn send(
                 let files = attachments::attach(txn, saved.id, carried).await?;
                 let mut event = timeline::sent(&saved, members);
                 event.attachments = files.iter().map(attachments::summary).collect();
+                event.thread = thread;
                 let change = Change::new(saved.clone()).emit(&event, Some(sender));
                 // Replying in a thread reads it up to the reply.
                 match threads::read_up_to(txn, &saved, sender).await? {
