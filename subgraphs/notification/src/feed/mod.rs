@@ -76,13 +76,13 @@ async fn resolve(db: &impl ConnectionTrait, delivery: &Delivery) -> Result<Vec<R
         return resolve::unreacted(db, &reacted).await;
     }
     if let Some(f) = event.decode::<FriendshipCreated>()? {
-        return resolve::request_answered(db, f.request_id, f.user_ids[1], Some("accepted")).await;
+        return resolve::request_answered(db, f.request_id, f.user_ids, Some("accepted")).await;
     }
     if let Some(d) = event.decode::<FriendRequestDeclined>()? {
-        return resolve::request_answered(db, d.request_id, d.user_ids[1], Some("declined")).await;
+        return resolve::request_answered(db, d.request_id, d.user_ids, Some("declined")).await;
     }
     if let Some(c) = event.decode::<FriendRequestCancelled>()? {
-        return resolve::request_answered(db, c.request_id, c.user_ids[1], None).await;
+        return resolve::request_answered(db, c.request_id, c.user_ids, None).await;
     }
     Ok(Vec::new())
 }
@@ -110,7 +110,7 @@ pub async fn apply(
     if made.is_empty() && !RESOLVING.contains(&delivery.event.kind.as_str()) {
         return Ok(());
     }
-    let event_id = delivery.event.id;
+    let (event_id, at) = (delivery.event.id, delivery.event.occurred_at);
     let topic_consumer = format!("notification:{}", delivery.topic);
     let changed = db
         .transaction::<_, Vec<notification::Model>, Error>(|txn| {
@@ -127,7 +127,7 @@ pub async fn apply(
                     .map(Resolved::into_row)
                     .collect();
                 if !made.is_empty() {
-                    changed.extend(store::store(txn, event_id, made).await?);
+                    changed.extend(store::store(txn, event_id, at, made).await?);
                 }
                 Ok(changed)
             })

@@ -174,12 +174,13 @@ async fn count_out(
 
 /// A friend request was answered (`answer`: accepted, declined) or taken back
 /// (`None`): its item is resolved, read with the answer, or gone. An answer that
-/// arrives before the request's item was stored leaves a resolved item, so the
-/// request's own event, when it comes, makes none (`Item::once`).
+/// arrives before the request's item was stored (its events are keyed apart) makes
+/// the item as resolved, so the request's own event, when it comes, makes none
+/// (`Item::once`): either order ends the same.
 pub async fn request_answered(
     db: &impl ConnectionTrait,
     request: Uuid,
-    asked: Uuid,
+    [asker, asked]: [Uuid; 2],
     answer: Option<&str>,
 ) -> Result<Vec<Resolved>, Error> {
     let key = format!("friend_request:{request}");
@@ -195,19 +196,25 @@ pub async fn request_answered(
             user_id: asked,
             kind: NotificationKind::FriendRequest,
             source_event: Uuid::now_v7(),
-            payload: json!({ "requestId": request, "answer": answer.unwrap_or("cancelled") }),
+            payload: json!({
+                "requestId": request,
+                "fromUserId": asker,
+                "answer": answer.unwrap_or("cancelled"),
+            }),
             created_at: now,
             read_at: Some(now),
             group_key: key,
             count: 1,
-            actor_ids: json!([]),
+            actor_ids: json!([asker]),
             conversation_id: None,
             message_id: None,
-            subject_id: None,
+            subject_id: Some(asker),
             first_seq: None,
             last_seq: None,
             updated_at: now,
-            dismissed_at: Some(now),
+            // Taken back: nothing to show (the row only keeps the request's own
+            // event from making an item).
+            dismissed_at: answer.is_none().then_some(now),
         };
         notification::Entity::insert(notification::ActiveModel::from(row))
             .exec(db)

@@ -19,13 +19,17 @@ use uuid::Uuid;
 use super::items::Item;
 use crate::entities::notification::{self, MAX_ACTORS};
 
-/// Stores `items` (made by event `event`) and returns the rows they made or changed.
+/// Stores `items` (made by event `event`, which happened `at`) and returns the rows
+/// they made or changed. An item's times are its events' (the feed's order is when
+/// things happened, not when each was processed: events of different
+/// conversations may be processed out of their order).
 pub async fn store(
     txn: &impl ConnectionTrait,
     event: Uuid,
+    at: DateTime<Utc>,
     items: Vec<Item>,
 ) -> Result<Vec<notification::Model>, Error> {
-    let now = Utc::now();
+    let now = at;
     let mut by_key: HashMap<String, Vec<Item>> = HashMap::new();
     for item in items {
         by_key.entry(item.group_key.clone()).or_default().push(item);
