@@ -29,14 +29,13 @@ pub async fn store(
     at: DateTime<Utc>,
     items: Vec<Item>,
 ) -> Result<Vec<notification::Model>, Error> {
-    let now = at;
     let mut by_key: HashMap<String, Vec<Item>> = HashMap::new();
     for item in items {
         by_key.entry(item.group_key.clone()).or_default().push(item);
     }
     let mut touched = Vec::new();
     for (key, items) in by_key {
-        touched.extend(store_key(txn, event, now, &key, items).await?);
+        touched.extend(store_key(txn, event, at, &key, items).await?);
     }
     Ok(touched)
 }
@@ -45,7 +44,7 @@ pub async fn store(
 async fn store_key(
     txn: &impl ConnectionTrait,
     event: Uuid,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
     key: &str,
     items: Vec<Item>,
 ) -> Result<Vec<notification::Model>, Error> {
@@ -71,14 +70,14 @@ async fn store_key(
     let mut touched = Vec::new();
     for item in &items {
         let Some(open) = existing.get(&item.user) else {
-            fresh.push(new_row(event, now, item));
+            fresh.push(new_row(event, at, item));
             continue;
         };
         if once {
             continue;
         }
         let mut row = open.clone();
-        collapse(&mut row, event, now, item);
+        collapse(&mut row, event, at, item);
         let mut actors = open.actors();
         if actors.contains(&item.actor) {
             same_actor.push(row.id);
@@ -102,7 +101,7 @@ async fn store_key(
                 Expr::col(notification::Column::Count).add(1),
             )
             .col_expr(notification::Column::SourceEvent, Expr::value(event))
-            .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+            .col_expr(notification::Column::UpdatedAt, Expr::value(at))
             .col_expr(
                 notification::Column::MessageId,
                 Expr::value(item.message_id),
@@ -127,14 +126,14 @@ async fn store_key(
     Ok(touched)
 }
 
-fn new_row(event: Uuid, now: DateTime<Utc>, item: &Item) -> notification::Model {
+fn new_row(event: Uuid, at: DateTime<Utc>, item: &Item) -> notification::Model {
     notification::Model {
         id: Uuid::now_v7(),
         user_id: item.user,
         kind: item.kind,
         source_event: event,
         payload: item.payload.clone(),
-        created_at: now,
+        created_at: at,
         read_at: None,
         group_key: item.group_key.clone(),
         count: 1,
@@ -144,16 +143,16 @@ fn new_row(event: Uuid, now: DateTime<Utc>, item: &Item) -> notification::Model 
         subject_id: item.subject_id,
         first_seq: item.seq,
         last_seq: item.seq,
-        updated_at: now,
+        updated_at: at,
         dismissed_at: None,
     }
 }
 
 /// `row` with one more event of `item` in it (the newest message, preview and seq).
-fn collapse(row: &mut notification::Model, event: Uuid, now: DateTime<Utc>, item: &Item) {
+fn collapse(row: &mut notification::Model, event: Uuid, at: DateTime<Utc>, item: &Item) {
     row.count += 1;
     row.source_event = event;
-    row.updated_at = now;
+    row.updated_at = at;
     row.message_id = item.message_id;
     row.last_seq = item.seq.or(row.last_seq);
     row.payload = item.payload.clone();
