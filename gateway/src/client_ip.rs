@@ -14,8 +14,6 @@ use hive_router::plugins::hooks::on_http_request::{
 };
 use hive_router::plugins::hooks::on_plugin_init::{OnPluginInitPayload, OnPluginInitResult};
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// The header carrying the MAC of the client address.
 const CLIENT_MAC: &str = "x-echostream-client-mac";
@@ -37,13 +35,7 @@ pub struct ClientIpConfig {
 impl ClientIp {
     /// The MAC of `address` (hex HMAC-SHA256 of `"ip:<address>"`).
     pub fn mac(&self, address: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(format!("ip:{address}").as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        echostream_config::signing::client_mac(&self.secret, address)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod playground;
 pub mod readiness;
 pub mod router_config;
 pub mod sockets;
+pub mod unsubscribe;
 
 use hive_router::error::RouterInitError;
 
@@ -46,6 +47,7 @@ use hive_router::{PluginRegistry, init_rustls_crypto_provider, ntex, router_entr
 pub fn plugins() -> PluginRegistry {
     PluginRegistry::new()
         .register::<readiness::Readiness>()
+        .register::<unsubscribe::Unsubscribe>()
         .register::<playground::Playground>()
         .register::<client_ip::ClientIp>()
         .register::<limits::Limits>()

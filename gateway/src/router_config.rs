@@ -149,13 +149,20 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
                 "enabled": true,
                 "config": { "subgraphs": s.subgraphs.iter().map(|(name, url)| (name, url)).collect::<Vec<_>>() },
             },
+            "echostream_unsubscribe": {
+                "enabled": true,
+                "config": {
+                    "notification": s.subgraphs.iter().find(|(name, _)| *name == "notification").map(|(_, url)| url.clone()).unwrap_or_default(),
+                    "secret": s.subgraph_secret,
+                },
+            },
             // The playground and its assets; a path neither it nor the router (nor
             // another plugin) serves is a 404.
             "echostream_playground": {
                 "enabled": true,
                 "config": {
                     "dir": s.playground.map(|p| p.display().to_string()),
-                    "served": ["/graphql", "/health", "/readiness", crate::readiness::PATH],
+                    "served": ["/graphql", "/health", "/readiness", crate::readiness::PATH, crate::unsubscribe::PATH],
                 },
             },
         },

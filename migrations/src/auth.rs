@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(Identities),
             Box::new(DeadLetters),
             Box::new(DeadLetterKeys),
+            Box::new(MailsSent),
         ]
     }
 }
@@ -183,5 +184,32 @@ impl MigrationTrait for Identities {
             false,
         )
         .await
+    }
+}
+
+/// The mails auth sends for other domains (notification digests), by their id: a
+/// row is taken before sending and marked sent after, so none is sent twice.
+struct MailsSent;
+
+impl MigrationName for MailsSent {
+    fn name(&self) -> &str {
+        "m20261207_000007_auth_mails_sent"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MailsSent {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("mails_sent"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("id")))
+                    .col(string_len(n("state"), 16))
+                    .col(timestamp_with_time_zone(n("at")))
+                    .to_owned(),
+            )
+            .await
     }
 }

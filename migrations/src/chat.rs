@@ -6,7 +6,7 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, create_event_tables,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, add_column, create_event_tables,
     create_friendships_table, create_media_table, index, n,
 };
 
@@ -36,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(Attachments),
             Box::new(MediaFiles),
             Box::new(Threads),
+            Box::new(Mutes),
         ]
     }
 }
@@ -128,23 +129,6 @@ impl MigrationName for Groups {
     fn name(&self) -> &str {
         "m20261127_000002_chat_groups"
     }
-}
-
-/// Adds one column (SQLite alters one column per statement).
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    column: ColumnDef,
-) -> Result<(), DbErr> {
-    let mut column = column;
-    manager
-        .alter_table(
-            Table::alter()
-                .table(n(table))
-                .add_column(&mut column)
-                .to_owned(),
-        )
-        .await
 }
 
 #[async_trait::async_trait]
@@ -721,6 +705,34 @@ impl MigrationTrait for Threads {
             "thread_reads_by_member",
             &["conversation_id", "user_id"],
             false,
+        )
+        .await
+    }
+}
+
+/// Mute: a member silences a conversation's notifications for themselves, until a
+/// time (`muted_until`) or until they unmute it (`muted` with no time).
+struct Mutes;
+
+impl MigrationName for Mutes {
+    fn name(&self) -> &str {
+        "m20261207_000004_chat_mutes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Mutes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_column(
+            manager,
+            "members",
+            boolean(n("muted")).default(false).to_owned(),
+        )
+        .await?;
+        add_column(
+            manager,
+            "members",
+            timestamp_with_time_zone_null(n("muted_until")),
         )
         .await
     }

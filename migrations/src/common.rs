@@ -4,6 +4,23 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+/// Adds one column (SQLite alters one column per statement).
+pub async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    let mut column = column;
+    manager
+        .alter_table(
+            Table::alter()
+                .table(n(table))
+                .add_column(&mut column)
+                .to_owned(),
+        )
+        .await
+}
+
 /// A name for a table, column or index.
 pub fn n(name: &str) -> Alias {
     Alias::new(name)

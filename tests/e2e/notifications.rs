@@ -2,7 +2,7 @@
 //! conversation while unread, the most specific kind per message (mention, reply),
 //! reactions and group changes, friend requests resolved by their answer, reading a
 //! conversation reads its items, deletions count out, marks, dismissals, the unread
-//! count, pages, the live feed, bad input.
+//! count, pages, the live feed and its resume, bad input.
 
 use echostream_testkit::client::{Subscription, data, error_code, eventually, post};
 use echostream_testkit::platform::Profile;
@@ -479,6 +479,174 @@ async fn items_are_marked_dismissed_and_paged(profile: Profile) {
     let _ = conversations;
 }
 
+/// Reads `live`'s events until `done` accepts the list so far (each `next`'s
+/// `notificationEvents`).
+async fn events_until(live: &mut Subscription, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        let next = live
+            .next(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("more feed events after {seen:?}"));
+        assert!(next["errors"].is_null(), "{next}");
+        seen.push(next["data"]["notificationEvents"].clone());
+    }
+    seen
+}
+
+const EVENTS: &str = "subscription E($since: String) { notificationEvents(since: $since) { \
+    __typename position \
+    ... on NotificationChanged { notification { id kind count read } } \
+    ... on NotificationRemoved { notificationId } \
+    ... on NotificationsResyncRequired { reason } } }";
+
+async fn the_live_feed_resumes_from_a_position_with_nothing_missed(profile: Profile) {
+    let p = crate::start(profile).await;
+    let (ann, bob) = friends(&p).await;
+    let cat = signed_up(&p, "cat").await;
+    let direct = direct_conversation(&p, &ann, &bob).await;
+    friendships_told(&p, &bob, 1, 0).await;
+    let start = data(
+        &p.gateway,
+        "{ notificationPosition }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await["notificationPosition"]
+        .clone();
+
+    // While bob is away: two messages (one item), a friend request he then dismisses.
+    send(&p, &ann, &direct, "one", "r1").await;
+    send(&p, &ann, &direct, "two", "r2").await;
+    echostream_testkit::scenario::find(&p, &cat, &bob).await;
+    data(
+        &p.gateway,
+        "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
+        json!({ "u": bob.username }),
+        Some(&cat.token),
+    )
+    .await;
+    let messages = item(&p, &bob, "MESSAGE", |n| n["count"] == 2).await;
+    let request = item(&p, &bob, "FRIEND_REQUEST", |n| {
+        n["user"]["id"] == cat.id.as_str()
+    })
+    .await;
+    data(
+        &p.gateway,
+        "mutation D($ids: [ID!]!) { dismissNotifications(ids: $ids) }",
+        json!({ "ids": [request["id"]] }),
+        Some(&bob.token),
+    )
+    .await;
+
+    // Back from `start`: each item once, as it is now; the dismissed one removed.
+    let mut live =
+        Subscription::start(&p.gateway, EVENTS, json!({ "since": start }), &bob.token).await;
+    let replayed = events_until(&mut live, |seen| {
+        seen.iter().any(|e| e["notificationId"] == request["id"])
+            && seen
+                .iter()
+                .any(|e| e["notification"]["id"] == messages["id"])
+    })
+    .await;
+    let of_messages: Vec<&Value> = replayed
+        .iter()
+        .filter(|e| e["notification"]["id"] == messages["id"])
+        .collect();
+    assert_eq!(of_messages.len(), 1, "one place per item: {replayed:?}");
+    assert_eq!(of_messages[0]["notification"]["count"], 2);
+    assert_eq!(of_messages[0]["__typename"], "NotificationChanged");
+    assert!(
+        replayed
+            .iter()
+            .all(|e| e["__typename"] != "NotificationsResyncRequired"),
+        "{replayed:?}"
+    );
+    let positions: Vec<&Value> = replayed.iter().map(|e| &e["position"]).collect();
+    assert_eq!(
+        positions
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        positions.len(),
+        "a position per event: {replayed:?}"
+    );
+
+    // Then live: a third message counts up the same item.
+    send(&p, &ann, &direct, "three", "r3").await;
+    let heard = events_until(&mut live, |seen| {
+        seen.iter().any(|e| e["notification"]["count"] == 3)
+    })
+    .await;
+    let last = heard.last().unwrap()["position"].clone();
+    live.close().await;
+
+    // Read on another device while this one is away: the resume tells it.
+    data(
+        &p.gateway,
+        "mutation { markAllNotificationsRead }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await;
+    let mut again =
+        Subscription::start(&p.gateway, EVENTS, json!({ "since": last }), &bob.token).await;
+    let resumed = events_until(&mut again, |seen| {
+        seen.iter()
+            .any(|e| e["notification"]["id"] == messages["id"] && e["notification"]["read"] == true)
+    })
+    .await;
+    assert!(
+        resumed.iter().all(|e| e["position"] != last),
+        "nothing handed out twice: {resumed:?}"
+    );
+    again.close().await;
+
+    // A position of another stream (chat's) cannot be replayed here: the client is
+    // told, and goes on from the position it is given without another resync.
+    let foreign = data(
+        &p.gateway,
+        "{ streamPosition }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await["streamPosition"]
+        .clone();
+    let mut lost =
+        Subscription::start(&p.gateway, EVENTS, json!({ "since": foreign }), &bob.token).await;
+    let first = lost.next(WAIT).await.expect("a resync");
+    let resync = &first["data"]["notificationEvents"];
+    assert_eq!(
+        resync["__typename"], "NotificationsResyncRequired",
+        "{first}"
+    );
+    lost.close().await;
+    let mut onward = Subscription::start(
+        &p.gateway,
+        EVENTS,
+        json!({ "since": resync["position"] }),
+        &bob.token,
+    )
+    .await;
+    send(&p, &ann, &direct, "four", "r4").await;
+    let onward_events = events_until(&mut onward, |seen| {
+        seen.iter().any(|e| e["notification"]["id"].is_string())
+    })
+    .await;
+    assert!(
+        onward_events
+            .iter()
+            .all(|e| e["__typename"] != "NotificationsResyncRequired"),
+        "{onward_events:?}"
+    );
+    onward.close().await;
+
+    // Junk is refused by name.
+    let mut junk =
+        Subscription::start(&p.gateway, EVENTS, json!({ "since": "junk" }), &bob.token).await;
+    assert_eq!(junk.error(WAIT).await, "BAD_USER_INPUT");
+}
+
 fn uuid_like() -> String {
     "0190a000-0000-7000-8000-000000000000".to_string()
 }
@@ -488,4 +656,5 @@ on_both_profiles!(
     mentions_replies_reactions_and_group_changes_have_their_own_items,
     friend_requests_resolve_with_their_answer,
     items_are_marked_dismissed_and_paged,
+    the_live_feed_resumes_from_a_position_with_nothing_missed,
 );

@@ -62,9 +62,12 @@ pub struct LoadArgs {
     /// needs; at most 16 sockets each).
     #[arg(long, default_value_t = 1_000)]
     idle_users: usize,
-    /// Active groups of 10 members (at most 100).
+    /// Active groups (at most 100).
     #[arg(long, default_value_t = 20)]
     groups: usize,
+    /// Members of each active group (2 to 100).
+    #[arg(long, default_value_t = 10)]
+    group_size: usize,
     /// Messages sent per second into the active groups, all together (at most 5 000).
     #[arg(long, default_value_t = 1_000)]
     rate: usize,
@@ -80,8 +83,6 @@ pub struct LoadArgs {
     pages: usize,
 }
 
-/// Members of an active group.
-const GROUP: usize = 10;
 /// Idle users per fan-out group (under `chat.max_group_members`, raised below).
 const FAN_OUT_GROUP: usize = 250;
 /// Sign-ups and sign-ins in flight at once (argon2id bounds them anyway).
@@ -117,11 +118,12 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         );
     }
     let groups = args.groups.clamp(1, 100);
+    let group = args.group_size.clamp(2, 100);
     let rate = args.rate.clamp(1, 5_000);
     let total = rate * args.seconds.clamp(1, 120);
 
     let binary = super::platform_binary()?;
-    let max_sockets = (sockets + groups * GROUP + 100).to_string();
+    let max_sockets = (sockets + groups * group + 100).to_string();
     let platform = Platform::start_with(
         &binary,
         profile,
@@ -140,7 +142,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     println!("EchoStream load bench ({profile:?} profile)");
 
     // The cast: active groups, idle users in fan-out groups, an announcer for them.
-    let active = sign_up_many(&platform, "act", groups * GROUP).await;
+    let active = sign_up_many(&platform, "act", groups * group).await;
     let idlers = sign_up_many(&platform, "idle", idle_users).await;
     let announcer = signed_up(&platform, "announcer").await;
     let opened: Vec<Result<Value>> = stream::iter(active.iter().chain(&idlers))
@@ -157,7 +159,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         .await;
     opened.into_iter().collect::<Result<Vec<_>>>()?;
     let mut active_groups = Vec::with_capacity(groups);
-    for members in active.chunks(GROUP) {
+    for members in active.chunks(group) {
         let others: Vec<&Person> = members[1..].iter().collect();
         active_groups.push(make_group(&platform, &members[0], "load", &others).await?);
     }
@@ -188,7 +190,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     idle_tokens.extend(logins);
     idle_tokens.truncate(sockets);
     println!(
-        "cast: {} active users in {groups} groups of {GROUP}, {} idle users on {sockets} devices, \
+        "cast: {} active users in {groups} groups of {group}, {} idle users on {sockets} devices, \
          ready in {:.0} s",
         active.len(),
         idlers.len(),
@@ -202,9 +204,10 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     for (i, member) in active.iter().enumerate() {
         let socket = open(&platform.gateway, &member.token, 1).await?;
         let seat = Seat {
-            group: i / GROUP,
-            member: i % GROUP,
+            group: i / group,
+            member: i % group,
             groups,
+            size: group,
         };
         receivers.push(tokio::spawn(receive(
             socket,
@@ -239,6 +242,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     let rss_idle = rss_mib(platform.pid());
     let files = open_files(platform.pid());
 
+    let notifications_before = notification_rows(&platform, profile).await?;
     // Messages on schedule into the active groups.
     let http = reqwest::Client::new();
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
@@ -256,8 +260,8 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
                 slots.clone().acquire_owned().await?
             }
         };
-        let (g, m) = Seat::sender_of(n, groups);
-        let token = active[g * GROUP + m].token.clone();
+        let (g, m) = Seat::sender_of(n, groups, group);
+        let token = active[g * group + m].token.clone();
         let conversation = active_groups[g].clone();
         let (http, gateway, clock, failures) = (
             http.clone(),
@@ -289,7 +293,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     }
     let _ = slots.acquire_many(IN_FLIGHT as u32).await?;
     let send_seconds = sending.elapsed().as_secs_f64();
-    let expected = (total - failures.load(Ordering::Relaxed)) * GROUP;
+    let expected = (total - failures.load(Ordering::Relaxed)) * group;
     let deadline = Instant::now() + Duration::from_secs(30);
     while clock.delivered.load(Ordering::Relaxed) < expected as u64 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -334,6 +338,23 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_closed = rss_mib(platform.pid());
 
+    // What the notification consumer stored for the messages, once it is done.
+    let notifications_stored = match notifications_before {
+        Some(before) => {
+            let mut last = before;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let now = notification_rows(&platform, profile).await?.unwrap_or(last);
+                if now == last || Instant::now() > deadline {
+                    break Some(now - before);
+                }
+                last = now;
+            }
+        }
+        None => None,
+    };
+
     let history = if args.history > 0 && profile == Profile::Services {
         Some(history(&platform, &active[0], &active_groups[0], &args).await?)
     } else {
@@ -341,13 +362,19 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     };
 
     println!(
-        "load: {total} messages offered at {rate}/s into {groups} groups of {GROUP}; sent in \
+        "load: {total} messages offered at {rate}/s into {groups} groups of {group}; sent in \
          {send_seconds:.1} s ({:.0}/s achieved, {slipped} waited for one of {IN_FLIGHT} request slots, \
          {} failed), last delivery {drain_seconds:.1} s after the last send",
         total as f64 / send_seconds,
         failures.load(Ordering::Relaxed),
     );
     println!("CPU while sending and draining: {cpu_sending}");
+    if let Some(rows) = notifications_stored {
+        println!(
+            "notification rows stored for them: {rows} ({:.2} per message, groups of {group})",
+            rows as f64 / total as f64
+        );
+    }
     println!(
         "deliveries to members' sockets: {} expected, {} received, {} lost, {} duplicated, \
          {} out of timeline order, {} resync",
@@ -535,17 +562,19 @@ struct Seat {
     group: usize,
     member: usize,
     groups: usize,
+    /// Members of each group.
+    size: usize,
 }
 
 impl Seat {
     /// Who sends message `n`: the groups take turns, and so do their members.
-    fn sender_of(n: usize, groups: usize) -> (usize, usize) {
-        (n % groups, (n / groups) % GROUP)
+    fn sender_of(n: usize, groups: usize, size: usize) -> (usize, usize) {
+        (n % groups, (n / groups) % size)
     }
 
     /// Whether message `n` goes to this member's group, and was sent by someone else.
     fn hears(&self, n: usize) -> (bool, bool) {
-        let (g, m) = Seat::sender_of(n, self.groups);
+        let (g, m) = Seat::sender_of(n, self.groups, self.size);
         (g == self.group, m != self.member)
     }
 }
@@ -667,20 +696,12 @@ async fn idle_reader(mut socket: Socket, fan_out: Arc<FanOut>, stop: Cancellatio
     let _ = socket.close(None).await;
 }
 
-/// Writes `--history` messages into `conversation` (owned by `owner`) and times pages
-/// of it through the gateway: 50 before a cursor at a random point, and 50 around a
-/// random message.
-async fn history(
+/// The services platform's database of `subgraph`.
+async fn database(
     platform: &Platform,
-    owner: &Person,
-    conversation: &str,
-    args: &LoadArgs,
-) -> Result<(Summary, Summary, Vec<(String, Summary)>)> {
-    use echostream_config::{Config, DatabaseConfig, Profile as Run, Subgraph};
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-
-    let count = args.history.min(5_000_000) as i64;
-    let pages = args.pages.clamp(1, 10_000);
+    subgraph: echostream_config::Subgraph,
+) -> Result<sea_orm::DatabaseConnection> {
+    use echostream_config::{Config, DatabaseConfig, Profile as Run};
     let url = platform
         .config_value("ECHOSTREAM_DATABASE__URL")
         .context("the platform's database")?;
@@ -692,7 +713,44 @@ async fn history(
         },
         ..Config::default()
     };
-    let db = echostream_ports::db::connect(&config, Subgraph::Chat).await?;
+    Ok(echostream_ports::db::connect(&config, subgraph).await?)
+}
+
+/// How many notification rows the platform holds (services profile: read from its
+/// database; `None` on the embedded one).
+async fn notification_rows(platform: &Platform, profile: Profile) -> Result<Option<i64>> {
+    use echostream_config::Subgraph;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    if profile != Profile::Services {
+        return Ok(None);
+    }
+    let db = database(platform, Subgraph::Notification).await?;
+    let row = db
+        .query_one(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) FROM notifications",
+        ))
+        .await?
+        .context("a count")?;
+    Ok(Some(row.try_get_by_index::<i64>(0)?))
+}
+
+/// Writes `--history` messages into `conversation` (owned by `owner`) and times pages
+/// of it through the gateway: 50 before a cursor at a random point, and 50 around a
+/// random message.
+async fn history(
+    platform: &Platform,
+    owner: &Person,
+    conversation: &str,
+    args: &LoadArgs,
+) -> Result<(Summary, Summary, Vec<(String, Summary)>)> {
+    use echostream_config::Subgraph;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let count = args.history.min(5_000_000) as i64;
+    let pages = args.pages.clamp(1, 10_000);
+    let db = database(platform, Subgraph::Chat).await?;
     let id = uuid::Uuid::parse_str(conversation)?;
     let owner_id = uuid::Uuid::parse_str(&owner.id)?;
     let written = Instant::now();

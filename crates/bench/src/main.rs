@@ -562,7 +562,7 @@ async fn reactions(
         members: pals.len() + 1,
         reactions: pals.len(),
         latency,
-        frame_bytes: echostream_chat::stream::encode(&frame).len(),
+        frame_bytes: echostream_service::stream::encode(&frame).len(),
         window_entries,
         replayed_count,
     }))

@@ -44,6 +44,9 @@ pub struct Config {
     pub s3: S3Config,
     /// Outgoing mail (services profile).
     pub smtp: SmtpConfig,
+    /// Web Push to users' devices (services profile; the embedded one writes an
+    /// outbox).
+    pub push: PushConfig,
     /// Token issuing and verification.
     pub auth: AuthConfig,
     /// Conversations and messages.
@@ -60,6 +63,8 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
+    /// The wall clock the time rules read (mutes, do-not-disturb, digests).
+    pub clock: ClockConfig,
 }
 
 impl Default for Config {
@@ -74,6 +79,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             s3: S3Config::default(),
             smtp: SmtpConfig::default(),
+            push: PushConfig::default(),
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
             presence: PresenceConfig::default(),
@@ -82,8 +88,20 @@ impl Default for Config {
             notifications: NotificationsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             telemetry: TelemetryConfig::default(),
+            clock: ClockConfig::default(),
         }
     }
+}
+
+/// The wall clock the time rules read (a mute that ends, do-not-disturb, quiet
+/// hours, when a digest is due).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Lets tests move that clock through the subgraphs' `POST /clock`, signed as
+    /// the gateway signs (tokens and timeouts keep the real time). Never set it in
+    /// production.
+    pub settable: bool,
 }
 
 impl AuthConfig {
@@ -319,6 +337,20 @@ pub struct NotificationsConfig {
     pub keep_read_days: u64,
     /// Seconds between prunings.
     pub prune_every_secs: u64,
+    /// Changes kept per user for resuming the live feed (`notificationEvents(since:)`);
+    /// an older position gets `NotificationsResyncRequired`. Each item holds one
+    /// place however often it changed.
+    pub stream_window: u64,
+    /// Seconds a user's live feed is kept after its last change; after that its
+    /// positions get `NotificationsResyncRequired`.
+    pub stream_ttl_secs: u64,
+    /// Seconds an unseen notification waits before it may go out in an email digest
+    /// to a user who is offline.
+    pub digest_delay_secs: u64,
+    /// Seconds at least between two digests to one user.
+    pub digest_interval_secs: u64,
+    /// Seconds between two looks for digests that are due (each instance looks).
+    pub digest_every_secs: u64,
 }
 
 impl Default for NotificationsConfig {
@@ -327,6 +359,11 @@ impl Default for NotificationsConfig {
             keep_per_user: 500,
             keep_read_days: 90,
             prune_every_secs: 600,
+            stream_window: 500,
+            stream_ttl_secs: 7 * 24 * 3600,
+            digest_delay_secs: 15 * 60,
+            digest_interval_secs: 3600,
+            digest_every_secs: 30,
         }
     }
 }
@@ -492,6 +529,20 @@ pub struct GatewayConfig {
     /// services profile, no in the embedded one (forwarded client addresses count
     /// only on signed requests either way).
     pub require_signature: Option<bool>,
+    /// The address people reach the gateway at (`https://chat.example.com`), for the
+    /// links mail carries (unsubscribe). Empty: `http://<host>:<port>`.
+    pub public_url: String,
+}
+
+impl GatewayConfig {
+    /// The address people reach the gateway at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}:{}", self.host, self.port)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -505,6 +556,7 @@ impl Default for GatewayConfig {
             subgraph_secret: String::new(),
             trusted_proxies: Vec::new(),
             require_signature: None,
+            public_url: String::new(),
         }
     }
 }
@@ -676,6 +728,31 @@ impl Default for SmtpConfig {
             host: "127.0.0.1".into(),
             port: 1025,
             from: "EchoStream <no-reply@echostream.local>".into(),
+        }
+    }
+}
+
+/// Web Push (RFC 8030, with RFC 8291 payload encryption and RFC 8292 VAPID).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Who push services may contact about this server's pushes (VAPID `sub`): a
+    /// `mailto:` or `https:` URL.
+    pub contact: String,
+    /// Seconds a push service may hold a push for a device that is offline.
+    pub ttl_secs: u64,
+    /// Accepts `http` subscriptions on this machine (127.0.0.1, localhost): for
+    /// tests and development only. Otherwise an endpoint must be `https` and name
+    /// no local or private address.
+    pub allow_loopback_endpoints: bool,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            contact: "mailto:admin@echostream.local".into(),
+            ttl_secs: 24 * 3600,
+            allow_loopback_endpoints: false,
         }
     }
 }
@@ -873,6 +950,9 @@ impl Config {
         if self.kafka.consumer_attempts < 1 {
             return fail("kafka.consumer_attempts", "must be at least 1");
         }
+        if !(self.push.contact.starts_with("mailto:") || self.push.contact.starts_with("https:")) {
+            return fail("push.contact", "must be a mailto: or https: URL");
+        }
         if self.notifications.keep_per_user == 0 {
             return fail("notifications.keep_per_user", "must be at least 1");
         }
@@ -887,6 +967,19 @@ impl Config {
         }
         for (key, value) in [
             ("chat.stream_window", self.chat.stream_window),
+            (
+                "notifications.stream_window",
+                self.notifications.stream_window,
+            ),
+            (
+                "notifications.stream_ttl_secs",
+                self.notifications.stream_ttl_secs,
+            ),
+            (
+                "notifications.digest_every_secs",
+                self.notifications.digest_every_secs,
+            ),
+            ("push.ttl_secs", self.push.ttl_secs),
             ("chat.stream_ttl_secs", self.chat.stream_ttl_secs),
             ("chat.typing_ttl_secs", self.chat.typing_ttl_secs),
             ("chat.edit_window_secs", self.chat.edit_window_secs),
@@ -1043,6 +1136,36 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// The MACs the gateway and the subgraphs share (`gateway.subgraph_secret`), made in
+/// one place for both sides: the gateway signs with them, subgraphs check them
+/// (`echostream_service::trust`).
+pub mod signing {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    /// Hex HMAC-SHA256 of `message` under `secret`.
+    pub fn mac(secret: &[u8], message: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+        mac.update(message.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The signature of a request to `subgraph` at unix time `t`: `t=<t>,v1=<hex MAC
+    /// of "v1:<t>:<subgraph>">`.
+    pub fn request_signature(secret: &[u8], subgraph: &str, t: i64) -> String {
+        format!("t={t},v1={}", mac(secret, &format!("v1:{t}:{subgraph}")))
+    }
+
+    /// The MAC that vouches for a client's address.
+    pub fn client_mac(secret: &[u8], address: &str) -> String {
+        mac(secret, &format!("ip:{address}"))
     }
 }
 

@@ -108,6 +108,48 @@ impl Event for ThreadReadUpdated {
     }
 }
 
+/// A member muted or unmuted a conversation for themselves: no notification of its
+/// messages reaches them (a mention may, by their preference) while `mute` holds;
+/// its unread count still shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MuteChanged {
+    pub conversation_id: Uuid,
+    pub user_id: Uuid,
+    pub mute: Mute,
+}
+
+impl Event for MuteChanged {
+    const TYPE: &'static str = "chat.member.muted";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.conversation_id.to_string()
+    }
+}
+
+/// Whether a member muted a conversation, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum Mute {
+    /// Not muted.
+    Off,
+    /// Muted until this time (then not muted, without any event).
+    Until { until: DateTime<Utc> },
+    /// Muted until unmuted.
+    Always,
+}
+
+impl Mute {
+    /// Whether it holds at `now`.
+    pub fn holds(&self, now: DateTime<Utc>) -> bool {
+        match self {
+            Mute::Off => false,
+            Mute::Until { until } => *until > now,
+            Mute::Always => true,
+        }
+    }
+}
+
 /// What a file a message carries is: enough for a preview ("📷 Photo").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -419,7 +461,7 @@ pub enum ChatFrame {
     /// A message changed (edited, deleted for everyone, reacted to): it is read
     /// again when handed out, so the frame carries no text, and a replay ends at the
     /// message's current state. Each supersedes the message's earlier one in the
-    /// stream's window (key [`ChatFrame::supersedes`]).
+    /// stream's window (key [`crate::StreamFrame::supersedes`]).
     MessageChanged {
         conversation_id: Uuid,
         message_id: Uuid,
@@ -490,11 +532,13 @@ impl ChatFrame {
             } => *conversation_id,
         }
     }
+}
 
-    /// The key under which the frame takes the place of the stream's earlier frame
-    /// of the same key: a frame read as the current state of what it names carries
-    /// everything an earlier one of the same thing did.
-    pub fn supersedes(&self) -> Option<String> {
+impl crate::StreamFrame for ChatFrame {
+    /// Who types where.
+    type Lease = (Uuid, Uuid);
+
+    fn supersedes(&self) -> Option<String> {
         match self {
             ChatFrame::MessageChanged { message_id, .. } => Some(format!("message:{message_id}")),
             ChatFrame::ThreadRead { root_id, .. } => Some(format!("thread-read:{root_id}")),
@@ -507,6 +551,27 @@ impl ChatFrame {
             | ChatFrame::MembersLeft { .. }
             | ChatFrame::Typing { .. } => None,
         }
+    }
+
+    /// Typing holds until refreshed (`chat.typing_ttl_secs`) or stopped.
+    fn lease(&self) -> Option<(Self::Lease, bool)> {
+        match self {
+            ChatFrame::Typing {
+                conversation_id,
+                user_id,
+                typing,
+            } => Some(((*conversation_id, *user_id), *typing)),
+            _ => None,
+        }
+    }
+
+    /// A typist gone quiet stopped typing.
+    fn lapsed((conversation_id, user_id): Self::Lease) -> Option<Self> {
+        Some(ChatFrame::Typing {
+            conversation_id,
+            user_id,
+            typing: false,
+        })
     }
 }
 
@@ -566,6 +631,19 @@ mod tests {
     #[test]
     fn every_chat_event_round_trips() {
         round_trips(message());
+        for mute in [
+            Mute::Off,
+            Mute::Always,
+            Mute::Until {
+                until: "2030-01-01T00:00:00Z".parse().unwrap(),
+            },
+        ] {
+            round_trips(MuteChanged {
+                conversation_id: Uuid::now_v7(),
+                user_id: Uuid::now_v7(),
+                mute,
+            });
+        }
         round_trips(MessageSent {
             body: String::new(),
             system: Some(SystemItem {

@@ -69,6 +69,35 @@ impl<F: Serialize + DeserializeOwned> Channel<F> {
     }
 }
 
+/// A frame kept in a replayable stream: a channel whose entries are numbered, kept
+/// for a window and replayed after a reconnect (the pub/sub port's `stream`; read
+/// through `echostream_service::stream`).
+pub trait StreamFrame: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// What names an ephemeral frame that holds until refreshed or ended (who types
+    /// where); `()` for streams without any.
+    type Lease: Copy + Eq + std::hash::Hash + Send + Sync + 'static;
+
+    /// The key under which the frame takes the place of the stream's earlier frame
+    /// of the same key: a frame read as the current state of what it names carries
+    /// everything an earlier one of the same thing did.
+    fn supersedes(&self) -> Option<String> {
+        None
+    }
+
+    /// For an ephemeral frame that holds until refreshed: its lease, and whether it
+    /// starts (or refreshes) it or ends it.
+    fn lease(&self) -> Option<(Self::Lease, bool)> {
+        None
+    }
+
+    /// The frame a reader hands out by itself when a lease lapsed unrefreshed (the
+    /// writer may have gone without ending it).
+    fn lapsed(lease: Self::Lease) -> Option<Self> {
+        let _ = lease;
+        None
+    }
+}
+
 /// One event, as stored on the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {

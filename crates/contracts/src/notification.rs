@@ -1,10 +1,33 @@
-//! The frames the notification domain pushes to a user's notification channel.
+//! The notification domain's frames (a user's live feed) and events (topic
+//! `notification`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Channel;
+use super::{Channel, Event};
+
+/// An email digest of a user's unseen notifications is due. Auth, which alone holds
+/// addresses, mails it to the user's verified address, once per `digest_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestDue {
+    pub digest_id: Uuid,
+    pub user_id: Uuid,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The signed one-click unsubscribe link (RFC 8058): it needs no sign-in.
+    pub unsubscribe_url: String,
+}
+
+impl Event for DigestDue {
+    const TYPE: &'static str = "notification.digest.due";
+    const VERSION: u32 = 1;
+    fn key(&self) -> String {
+        self.user_id.to_string()
+    }
+}
 
 /// A notification of the user's was made or changed (collapsed into, resolved,
 /// read): subscribers read it as it is now by `id`.
@@ -18,8 +41,18 @@ pub struct NotificationFrame {
     pub created_at: DateTime<Utc>,
 }
 
+impl crate::StreamFrame for NotificationFrame {
+    type Lease = ();
+
+    /// A reader reads an item as it is now, so an item's newest change tells all
+    /// its earlier ones did: each item holds one place in a feed's window.
+    fn supersedes(&self) -> Option<String> {
+        Some(format!("notification:{}", self.id))
+    }
+}
+
 /// What a notification is about (stored, and on the wire, in snake case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(
     feature = "sea-orm",
     derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
@@ -58,7 +91,22 @@ pub enum NotificationKind {
     RoleChanged,
 }
 
-/// The channel a user's new notifications are pushed on.
+impl NotificationKind {
+    /// Every kind, in the order settings list them.
+    pub const ALL: [NotificationKind; 9] = [
+        NotificationKind::Message,
+        NotificationKind::Mention,
+        NotificationKind::Reply,
+        NotificationKind::Reaction,
+        NotificationKind::FriendRequest,
+        NotificationKind::FriendRequestAccepted,
+        NotificationKind::AddedToGroup,
+        NotificationKind::RemovedFromGroup,
+        NotificationKind::RoleChanged,
+    ];
+}
+
+/// The replayable stream (and live channel) of a user's notification changes.
 pub fn channel(user: Uuid) -> Channel<NotificationFrame> {
     Channel::named(format!("notifications:{user}"))
 }
@@ -66,6 +114,18 @@ pub fn channel(user: Uuid) -> Channel<NotificationFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_events_round_trip() {
+        crate::testing::round_trips(DigestDue {
+            digest_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            subject: "2 new notifications".into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+            unsubscribe_url: "http://127.0.0.1:4000/unsubscribe?token=x".into(),
+        });
+    }
 
     #[test]
     fn notification_frames_round_trip_on_their_channel() {

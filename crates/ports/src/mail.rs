@@ -3,19 +3,44 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 use echostream_config::SmtpConfig;
 
-/// One plain-text mail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+use crate::outbox_file::OutboxFile;
+
+/// One mail: a text part, and an HTML part when it has one (sent as
+/// `multipart/alternative`, the text part first), with extra headers
+/// (`List-Unsubscribe`, `Message-ID`…).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Header names and values, each name one of [`Mail::HEADERS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+}
+
+impl Mail {
+    /// The headers a mail may add: the ones a mailing list needs (RFC 2369, RFC
+    /// 8058), and its own id. Others are refused, so no caller can forge `From` or
+    /// `Bcc` through them.
+    pub const HEADERS: [&'static str; 3] =
+        ["List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID"];
+
+    /// The value of header `name`, if the mail has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Failures of the mail port.
@@ -47,44 +72,25 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
-/// Appends every mail as one JSON line to `outbox.jsonl` and logs it: the embedded
-/// profile's way to read the codes it sends.
-pub struct OutboxMailer {
-    path: PathBuf,
-    lock: tokio::sync::Mutex<()>,
-}
+/// Appends every mail as one JSON line to `outbox.jsonl` and logs it: the
+/// embedded profile's way to read the codes it sends.
+pub struct OutboxMailer(OutboxFile);
 
 impl OutboxMailer {
     /// Writes into `dir/outbox.jsonl`.
     pub fn new(dir: PathBuf) -> OutboxMailer {
-        OutboxMailer {
-            path: dir.join("outbox.jsonl"),
-            lock: tokio::sync::Mutex::new(()),
-        }
+        OutboxMailer(OutboxFile::in_dir(dir))
     }
 }
 
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let fail = |e: std::io::Error| MailError::Unavailable(e.to_string());
-        let mut line =
-            serde_json::to_string(mail).map_err(|e| MailError::Unavailable(e.to_string()))?;
-        line.push('\n');
-        let _guard = self.lock.lock().await;
-        if let Some(dir) = self.path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(fail)?;
-        }
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        self.0
+            .append(mail)
             .await
-            .map_err(fail)?;
-        file.write_all(line.as_bytes()).await.map_err(fail)?;
-        // tokio writes in the background: without a flush the line may land late.
-        file.flush().await.map_err(fail)?;
-        tracing::info!(to = %mail.to, subject = %mail.subject, outbox = %self.path.display(), "mail written to the local outbox");
+            .map_err(|e| MailError::Unavailable(e.to_string()))?;
+        tracing::info!(to = %mail.to, subject = %mail.subject, outbox = %self.0.path().display(), "mail written to the local outbox");
         Ok(())
     }
 }
@@ -124,13 +130,33 @@ impl Mailer for SmtpMailer {
             .to
             .parse::<Mailbox>()
             .map_err(|_| MailError::Address(mail.to.clone()))?;
-        let message = lettre::Message::builder()
+        let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&mail.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.text.clone())
-            .map_err(|e| MailError::Unavailable(e.to_string()))?;
+            .subject(&mail.subject);
+        for (name, value) in &mail.headers {
+            let name = Mail::HEADERS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(name))
+                .ok_or_else(|| MailError::Unavailable(format!("header {name} is not allowed")))?;
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                value.clone(),
+            ));
+        }
+        let unsent = |e: lettre::error::Error| MailError::Unavailable(e.to_string());
+        let message = match &mail.html {
+            Some(html) => builder
+                .multipart(MultiPart::alternative_plain_html(
+                    mail.text.clone(),
+                    html.clone(),
+                ))
+                .map_err(unsent)?,
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.text.clone())
+                .map_err(unsent)?,
+        };
         self.transport
             .send(message)
             .await
@@ -152,6 +178,7 @@ mod tests {
                 to: "a@example.com".into(),
                 subject: format!("s{n}"),
                 text: "t".into(),
+                ..Mail::default()
             };
             mailer.send(&mail).await.unwrap();
         }

@@ -1068,10 +1068,21 @@ async fn services_mail_reaches_the_smtp_server() {
         to: to.clone(),
         subject: "port test".into(),
         text: "body 424242".into(),
+        html: Some("<p>body <b>424242</b></p>".into()),
+        headers: vec![
+            (
+                "List-Unsubscribe".into(),
+                "<https://example.com/u?t=1>".into(),
+            ),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+        ],
     };
     mailer.send(&mail).await.unwrap();
     let api = env("TEST_ECHOSTREAM_MAILDEV");
-    let mut found = false;
+    let mut found = None;
     for _ in 0..50 {
         let mails: Vec<serde_json::Value> = reqwest::get(format!("{api}/api/email"))
             .await
@@ -1079,17 +1090,50 @@ async fn services_mail_reaches_the_smtp_server() {
             .json()
             .await
             .unwrap();
-        if mails.iter().any(|m| {
-            m["to"][0]["address"] == to.as_str()
-                && m["subject"] == "port test"
-                && m["text"].as_str().unwrap_or("").contains("424242")
-        }) {
-            found = true;
+        found = mails
+            .into_iter()
+            .find(|m| m["to"][0]["address"] == to.as_str() && m["subject"] == "port test");
+        if found.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(found, "the mail did not arrive at the SMTP server");
+    let found = found.expect("the mail did not arrive at the SMTP server");
+    // Both parts, and the list headers as sent (read from the source: the
+    // catcher's parsed headers leave them out).
+    assert!(
+        found["text"].as_str().unwrap().contains("424242"),
+        "{found}"
+    );
+    assert!(
+        found["html"].as_str().unwrap().contains("<b>424242</b>"),
+        "{found}"
+    );
+    let id = found["id"].as_str().unwrap();
+    let source = reqwest::get(format!("{api}/api/email/{id}/source"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        source.contains("List-Unsubscribe: <https://example.com/u?t=1>"),
+        "{source}"
+    );
+    assert!(source.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+}
+
+#[tokio::test]
+async fn a_header_outside_the_allowed_few_is_refused() {
+    let mailer = SmtpMailer::new(&SmtpConfig::default()).unwrap();
+    let mail = Mail {
+        to: "a@example.com".into(),
+        subject: "x".into(),
+        text: "x".into(),
+        headers: vec![("Bcc".into(), "b@example.com".into())],
+        ..Mail::default()
+    };
+    assert!(mailer.send(&mail).await.is_err());
 }
 
 #[tokio::test]
@@ -1099,6 +1143,7 @@ async fn a_bad_recipient_is_refused_before_sending() {
         to: "not an address".into(),
         subject: "x".into(),
         text: "x".into(),
+        ..Mail::default()
     };
     assert!(matches!(
         mailer.send(&mail).await,

@@ -79,12 +79,16 @@ pub struct Status {
     pub last_seen: Option<DateTime<Utc>>,
     /// Devices present right now.
     pub devices: usize,
+    /// Devices with a live subscription open right now (an app that hears things as
+    /// they happen); the rest are present by their recent requests only.
+    pub connected: usize,
 }
 
 /// What one device's entries say.
 #[derive(Default)]
 struct DeviceState {
     live: bool,
+    connected: bool,
     active_ms: Option<i64>,
     said_away: bool,
 }
@@ -109,6 +113,7 @@ pub fn summarise(fields: &HashMap<String, String>, now_ms: i64, away_after: Dura
             };
             let device = devices.entry(session).or_default();
             device.live |= expiry > now_ms;
+            device.connected |= expiry > now_ms;
             saw((expiry - millis(ENTRY_TTL)).min(now_ms));
         } else if let Some(session) = field.strip_prefix("a:") {
             let (Some(active), Some(live_until)) = (number(), number()) else {
@@ -145,6 +150,7 @@ pub fn summarise(fields: &HashMap<String, String>, now_ms: i64, away_after: Dura
             at(now_ms)
         },
         devices: present.len(),
+        connected: present.iter().filter(|d| d.connected).count(),
     }
 }
 
@@ -155,6 +161,9 @@ pub struct Tracker {
     away_after: Duration,
     /// When each session's activity was last recorded by this process.
     touched: Mutex<HashMap<Uuid, Instant>>,
+    /// Sessions that ended here, and when: a request of theirs still in flight
+    /// records no activity after the end (see [`Tracker::forget`]).
+    forgotten: Mutex<HashMap<Uuid, Instant>>,
     /// The devices with a live subscription here ([`connection`]).
     live: Mutex<connection::LiveDevices>,
     /// Whether the heartbeat task runs.
@@ -170,6 +179,7 @@ impl Tracker {
             pubsub,
             away_after,
             touched: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(HashMap::new()),
             live: Mutex::default(),
             beating: AtomicBool::new(false),
             beat: tokio::sync::Mutex::new(()),
@@ -237,13 +247,27 @@ impl Tracker {
         true
     }
 
+    fn was_forgotten(&self, session: Uuid) -> bool {
+        self.forgotten
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&session)
+    }
+
     async fn record_activity(&self, device: &Device) -> Result<Status, PubSubError> {
+        if self.was_forgotten(device.session_id) {
+            return self.status(device.user_id).await;
+        }
         let now = Utc::now().timestamp_millis();
         let value = format!("{now} {}", now + millis(ENTRY_TTL));
         let field = format!("a:{}", device.session_id);
-        self.pubsub
-            .hash_set(&hash_key(device.user_id), &field, &value, MEMORY)
-            .await?;
+        let key = hash_key(device.user_id);
+        self.pubsub.hash_set(&key, &field, &value, MEMORY).await?;
+        // The session may have ended while this was written (its last request
+        // records activity as it ends it): then the entry goes again.
+        if self.was_forgotten(device.session_id) {
+            self.pubsub.hash_delete(&key, &field).await?;
+        }
         self.settle(device.user_id).await
     }
 
@@ -257,6 +281,31 @@ impl Tracker {
             self.pubsub.hash_delete(&key, &field).await?;
         }
         self.record_activity(device).await
+    }
+
+    /// `device` is gone (its session ended): its activity and its word about being
+    /// away are forgotten at once rather than left to expire, and the change is
+    /// announced. A request of the session still in flight here records nothing
+    /// after this.
+    pub async fn forget(&self, device: &Device) -> Result<Status, PubSubError> {
+        // Noted first: activity recorded from now on is taken back (see
+        // `record_activity`), then what was recorded goes.
+        {
+            let now = Instant::now();
+            let mut forgotten = self.forgotten.lock().unwrap_or_else(|p| p.into_inner());
+            if forgotten.len() > 10_000 {
+                forgotten.retain(|_, at| now.duration_since(*at) < ENTRY_TTL);
+            }
+            forgotten.insert(device.session_id, now);
+        }
+        let key = hash_key(device.user_id);
+        for field in [
+            format!("a:{}", device.session_id),
+            format!("d:{}", device.session_id),
+        ] {
+            self.pubsub.hash_delete(&key, &field).await?;
+        }
+        self.settle(device.user_id).await
     }
 
     /// Reads `user`'s presence and announces it if it differs from what was last

@@ -12,6 +12,7 @@ pub mod rate_limits;
 pub mod request_checks;
 pub mod resolver;
 pub mod service;
+pub mod stream;
 pub mod subscriptions;
 pub mod token;
 pub mod trust;

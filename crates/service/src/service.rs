@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use echostream_config::{Config, Profile, Subgraph};
 use echostream_contracts::Channel;
 use echostream_ports::Error;
+use echostream_ports::clock::{Clock, SettableClock, SystemClock};
 use std::future::Future;
 
 use sea_orm_migration::MigratorTrait;
@@ -57,6 +58,10 @@ pub struct Ports {
     pub subscriptions: Arc<SubscriptionSlots>,
     /// Presence of every device, shared by every subgraph of the process.
     pub presence: Arc<Tracker>,
+    /// What time it is for the time rules (see [`echostream_ports::clock`]).
+    pub clock: Arc<dyn Clock>,
+    /// The same clock, when tests may move it (`clock.settable`).
+    pub settable_clock: Option<Arc<SettableClock>>,
     /// Cancelled when the process shuts down; every task watches it.
     pub shutdown: CancellationToken,
 }
@@ -138,9 +143,19 @@ impl Ports {
             Arc::clone(&pubsub),
             Duration::from_secs(config.presence.away_after_secs),
         );
+        let settable_clock = config
+            .clock
+            .settable
+            .then(|| Arc::new(SettableClock::default()));
+        let clock: Arc<dyn Clock> = match &settable_clock {
+            Some(settable) => Arc::clone(settable) as Arc<dyn Clock>,
+            None => Arc::new(SystemClock),
+        };
         Ok(Ports {
             subscriptions,
             presence,
+            clock,
+            settable_clock,
             config: Arc::new(config),
             events,
             pubsub,
@@ -436,6 +451,13 @@ where
             ports.config.gateway.limits.max_request_bytes,
         ))
         .merge(extra);
+    let app = match &ports.settable_clock {
+        Some(clock) => app.merge(clock_route(
+            Arc::clone(clock),
+            GatewayTrust::new(&ports.config.gateway.subgraph_secret, subgraph.name(), true),
+        )),
+        None => app,
+    };
     let addr = format!(
         "{}:{}",
         ports.config.listen.host,
@@ -460,6 +482,32 @@ where
             tracing::error!(subgraph = subgraph.name(), %err, "subgraph server failed");
         }
     }))
+}
+
+/// `POST /clock` (only with `clock.settable`): sets the process's clock to `now` or
+/// moves it by `advanceSecs`, for a request signed as the gateway signs; answers
+/// the clock's time.
+fn clock_route(clock: Arc<SettableClock>, trust: GatewayTrust) -> Router {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Move {
+        now: Option<chrono::DateTime<Utc>>,
+        advance_secs: Option<i64>,
+    }
+    let handler = move |headers: HeaderMap, body: axum::Json<Move>| async move {
+        let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+        if trust.origin(signature, Utc::now().timestamp()) != Ok(crate::trust::Origin::Gateway) {
+            return (StatusCode::FORBIDDEN, "not signed".to_string());
+        }
+        if let Some(at) = body.now {
+            clock.set(at);
+        }
+        if let Some(secs) = body.advance_secs {
+            clock.advance(chrono::TimeDelta::seconds(secs));
+        }
+        (StatusCode::OK, clock.now().to_rfc3339())
+    };
+    Router::new().route("/clock", axum::routing::post(handler))
 }
 
 /// The largest WebSocket message a subgraph accepts (the gateway's own bound).

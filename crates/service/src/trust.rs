@@ -22,8 +22,7 @@
 //! headers come from its own `connection_init`) can pick the address its sign-in
 //! attempts are counted against.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use echostream_config::signing;
 
 pub use echostream_config::parse_proxy;
 
@@ -61,23 +60,14 @@ impl GatewayTrust {
         }
     }
 
-    fn mac(&self, message: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(message.as_bytes());
-        hex(&mac.finalize().into_bytes())
-    }
-
     /// The signature the gateway sends at time `t` (for tests and tools).
     pub fn signature(&self, t: i64) -> String {
-        format!(
-            "t={t},v1={}",
-            self.mac(&format!("v1:{t}:{}", self.subgraph))
-        )
+        signing::request_signature(&self.secret, self.subgraph, t)
     }
 
     /// The MAC the gateway sends beside a client address (as `client_ip.rs` makes it).
     pub fn client_mac(&self, address: &str) -> String {
-        self.mac(&format!("ip:{address}"))
+        signing::client_mac(&self.secret, address)
     }
 
     /// Where a request with this signature header comes from, at time `now`; an
@@ -108,7 +98,7 @@ impl GatewayTrust {
             return false;
         }
         constant_time_eq(
-            self.mac(&format!("v1:{t}:{}", self.subgraph)).as_bytes(),
+            signing::mac(&self.secret, &format!("v1:{t}:{}", self.subgraph)).as_bytes(),
             v1.as_bytes(),
         )
     }
@@ -131,10 +121,6 @@ impl GatewayTrust {
             _ => peer.to_string(),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

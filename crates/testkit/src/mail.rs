@@ -20,7 +20,18 @@ fn six_digits(text: &str) -> Option<String> {
     })
 }
 
-async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
+/// A mail as received: subject, both parts, and headers by lower-case name.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+/// The mails `address` has received so far, oldest first, as stored: the outbox's
+/// lines (embedded), or the catcher's parsed mails (services).
+async fn stored(platform: &Platform, address: &str) -> Vec<Value> {
     match platform.profile {
         Profile::Embedded => {
             let path = platform.data_dir.join("mail/outbox.jsonl");
@@ -29,7 +40,6 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
                 .lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
                 .filter(|m| m["to"] == address)
-                .filter_map(|m| m["text"].as_str().map(str::to_string))
                 .collect()
         }
         Profile::Services => {
@@ -37,18 +47,83 @@ async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
             let Ok(response) = reqwest::get(format!("{api}/api/email")).await else {
                 return Vec::new();
             };
-            let mails: Vec<Value> = response.json().await.unwrap_or_default();
-            mails
-                .into_iter()
+            let all: Vec<Value> = response.json().await.unwrap_or_default();
+            all.into_iter()
                 .filter(|m| {
                     m["to"]
                         .as_array()
                         .is_some_and(|to| to.iter().any(|t| t["address"] == address))
                 })
-                .filter_map(|m| m["text"].as_str().map(str::to_string))
                 .collect()
         }
     }
+}
+
+/// Every mail `address` has received so far, oldest first.
+pub async fn mails(platform: &Platform, address: &str) -> Vec<Received> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut received = Vec::new();
+    for m in stored(platform, address).await {
+        let headers = match platform.profile {
+            Profile::Embedded => m["headers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|pair| (text(&pair[0]).to_lowercase(), text(&pair[1])))
+                .collect(),
+            // The catcher's parsed `headers` leave most headers out: they are read
+            // from the mail's source.
+            Profile::Services => {
+                let api = service_env("TEST_ECHOSTREAM_MAILDEV");
+                let url = format!("{api}/api/email/{}/source", text(&m["id"]));
+                let source = match reqwest::get(url).await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                headers_of(&source)
+            }
+        };
+        received.push(Received {
+            subject: text(&m["subject"]),
+            text: text(&m["text"]),
+            html: m["html"].as_str().map(str::to_string),
+            headers,
+        });
+    }
+    received
+}
+
+/// The headers of a raw mail, by lower-case name (folded lines unfolded).
+pub fn headers_of(source: &str) -> std::collections::HashMap<String, String> {
+    let mut headers = std::collections::HashMap::new();
+    let mut last: Option<String> = None;
+    for line in source.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(name) = &last {
+                headers
+                    .entry(name.clone())
+                    .and_modify(|v: &mut String| v.push_str(line.trim_start()));
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            let name = name.trim().to_lowercase();
+            headers.insert(name.clone(), value.trim().to_string());
+            last = Some(name);
+        }
+    }
+    headers
+}
+
+async fn texts_to(platform: &Platform, address: &str) -> Vec<String> {
+    stored(platform, address)
+        .await
+        .into_iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// How many mails `address` has received so far.
@@ -56,23 +131,24 @@ pub async fn mails_to(platform: &Platform, address: &str) -> usize {
     texts_to(platform, address).await.len()
 }
 
-/// Waits for a mail to `address` beyond the first `seen` and returns its 6-digit code.
+/// Waits for a mail with a code to `address` beyond the first `seen` and returns its
+/// 6-digit code (the newest such).
 pub async fn new_code_sent_to(platform: &Platform, address: &str, seen: usize) -> String {
     eventually(
         &format!("a new code mailed to {address}"),
         Duration::from_secs(15),
         || async {
             let texts = texts_to(platform, address).await;
+            // The newest mail with a code: others (a welcome) may land in between.
             texts
                 .get(seen..)
-                .and_then(|new| new.last())
-                .and_then(|t| six_digits(t))
+                .and_then(|new| new.iter().rev().find_map(|t| six_digits(t)))
         },
     )
     .await
 }
 
-/// Waits for a mail to `address` and returns the newest 6-digit code in it.
+/// Waits for a mail with a code to `address` and returns the newest 6-digit code.
 pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
     eventually(
         &format!("a code mailed to {address}"),
@@ -80,8 +156,9 @@ pub async fn code_sent_to(platform: &Platform, address: &str) -> String {
         || async {
             texts_to(platform, address)
                 .await
-                .last()
-                .and_then(|t| six_digits(t))
+                .iter()
+                .rev()
+                .find_map(|t| six_digits(t))
         },
     )
     .await
@@ -97,6 +174,16 @@ pub async fn clear_mail(platform: &Platform) {
             .send()
             .await;
     }
+}
+
+#[cfg(test)]
+#[test]
+fn headers_are_read_from_a_source_with_folded_lines() {
+    let source = "Subject: hi\r\nList-Unsubscribe: <http://x/u?\r\n token=1>\r\n\r\nBody: no";
+    let headers = headers_of(source);
+    assert_eq!(headers["subject"], "hi");
+    assert_eq!(headers["list-unsubscribe"], "<http://x/u?token=1>");
+    assert!(!headers.contains_key("body"));
 }
 
 #[cfg(test)]

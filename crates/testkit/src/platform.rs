@@ -337,6 +337,31 @@ impl Platform {
             .signature(chrono::Utc::now().timestamp())
     }
 
+    /// Sets the clock the platform's time rules read to `now` (it runs on from
+    /// there); see `clock.settable`.
+    pub async fn set_clock(&self, now: chrono::DateTime<chrono::Utc>) {
+        self.move_clock(json!({ "now": now })).await;
+    }
+
+    /// Moves the clock the platform's time rules read by `secs`.
+    pub async fn advance_clock(&self, secs: i64) {
+        self.move_clock(json!({ "advanceSecs": secs })).await;
+    }
+
+    async fn move_clock(&self, body: Value) {
+        let url = self
+            .subgraph_url("notification")
+            .replace("/graphql", "/clock");
+        let answer = reqwest::Client::new()
+            .post(url)
+            .header(SIGNATURE_HEADER, self.gateway_signature("notification"))
+            .json(&body)
+            .send()
+            .await
+            .expect("the clock answers");
+        assert!(answer.status().is_success(), "moving the clock: {answer:?}");
+    }
+
     /// Posts an operation straight to subgraph `name`, signed as the gateway signs
     /// (what the gateway forwards, without its checks); returns the whole body.
     pub async fn post_as_gateway(
@@ -436,6 +461,9 @@ fn profile_env(command: &mut Command, profile: Profile, secret: &str, extra_env:
         // a setting of the platform, whose configuration refuses unknown keys.
         .env_remove("ECHOSTREAM_BIN")
         .env("ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET", secret)
+        // Time rules (mutes, quiet hours, digests) are tested by moving the clock
+        // (`Platform::set_clock`), never by waiting.
+        .env("ECHOSTREAM_CLOCK__SETTABLE", "true")
         .env("RUST_LOG", "info")
         // Start-up errors as one readable chain, without a backtrace.
         .env("RUST_BACKTRACE", "0")

@@ -81,17 +81,6 @@ fn mail_later(auth: &Auth, mail: Mail) {
     });
 }
 
-fn code_mail(to: &str, subject: &str, intro: &str, code: &str, ttl: Duration) -> Mail {
-    Mail {
-        to: to.to_string(),
-        subject: subject.to_string(),
-        text: format!(
-            "{intro}\n\nYour code is {code}. It expires in {} minutes.\n\nIf this was not you, ignore this mail.\n",
-            ttl.num_minutes()
-        ),
-    }
-}
-
 /// Creates an unverified account and emails its verification code.
 pub async fn register(
     auth: &Auth,
@@ -153,7 +142,7 @@ pub async fn register(
     let intro = format!("Welcome to EchoStream, {}!", saved.username);
     auth.ports
         .mail
-        .send(&code_mail(
+        .send(&crate::mails::code(
             &saved.email,
             "Your EchoStream verification code",
             &intro,
@@ -184,7 +173,7 @@ pub async fn resend_verification(auth: &Auth, email: &str) -> Result<(), Error> 
     let code = codes::issue(&auth.db, account.id, Purpose::VerifyEmail, None, ttl).await?;
     mail_later(
         auth,
-        code_mail(
+        crate::mails::code(
             &account.email,
             "Your EchoStream verification code",
             "Here is a new code.",
@@ -231,6 +220,12 @@ pub async fn verify_email(auth: &Auth, email: &str, code: &str) -> Result<user::
             })
         })
         .await
+        .inspect(|verified| {
+            mail_later(
+                auth,
+                crate::mails::welcome(&verified.email, &verified.username),
+            )
+        })
 }
 
 /// Emails a reset code if the address has an account; answers the same either way.
@@ -246,7 +241,7 @@ pub async fn request_password_reset(auth: &Auth, email: &str, ip: &str) -> Resul
     let code = codes::issue(&auth.db, account.id, Purpose::ResetPassword, None, ttl).await?;
     mail_later(
         auth,
-        code_mail(
+        crate::mails::code(
             &account.email,
             "Reset your EchoStream password",
             "Someone asked to reset your password.",
@@ -357,7 +352,7 @@ pub async fn request_email_change(
     .await?;
     auth.ports
         .mail
-        .send(&code_mail(
+        .send(&crate::mails::code(
             new_email,
             "Confirm your new EchoStream email",
             "Confirm this address for your EchoStream account.",
@@ -411,6 +406,7 @@ pub async fn confirm_email_change(
             to: old_email,
             subject: "Your EchoStream email changed".into(),
             text: "The email address of your EchoStream account was changed. If this was not you, reset your password.\n".into(),
+            ..Mail::default()
         },
     );
     Ok(saved)

@@ -149,3 +149,38 @@ pub mod identity {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// A mail auth sends for another domain (a notification digest), by its id: taken
+/// before sending, so it is never sent twice (`mails.rs`).
+pub mod mail_sent {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mails_sent")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub state: State,
+        /// When it was taken, then when it was sent or skipped.
+        pub at: DateTimeUtc,
+    }
+
+    /// Where a mail stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum State {
+        /// Taken, being sent (or its sender died sending it: it stays unsent).
+        #[sea_orm(string_value = "sending")]
+        Sending,
+        #[sea_orm(string_value = "sent")]
+        Sent,
+        /// Not sent: the account was deleted or its address is not verified.
+        #[sea_orm(string_value = "skipped")]
+        Skipped,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod graphql;
 pub mod keys;
 pub mod limits;
+pub mod mails;
 pub mod oauth;
 pub mod passwords;
 pub mod sessions;
@@ -92,6 +93,14 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
             }
         });
     }
+    // Other domains' mail to a user: auth alone holds the address.
+    ports.consume(
+        "notification",
+        "auth",
+        &db,
+        Arc::clone(&auth),
+        |auth, delivery| async move { mails::send_digest(&auth, delivery).await },
+    );
     let jwks_auth = Arc::clone(&auth);
     let extra = Router::new().route(
         "/.well-known/jwks.json",

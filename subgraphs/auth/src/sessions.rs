@@ -271,6 +271,15 @@ pub async fn revoke(auth: &Auth, session_id: Uuid, reason: &str) -> Result<(), E
     // Remembered as long as any access token of the session can still be valid.
     let ttl = StdDuration::from_secs(auth.ports.config.auth.access_token_ttl_secs + 60);
     end_session(auth.ports.pubsub.as_ref(), session_id, ttl).await?;
+    // The device is gone with its session: it no longer counts as present (its
+    // live subscriptions end with the session, and their entries with them).
+    let device = echostream_presence_tracking::Device {
+        user_id,
+        session_id,
+    };
+    if let Err(err) = auth.ports.presence.forget(&device).await {
+        tracing::warn!(%err, "an ended session's presence stays until it expires");
+    }
     Ok(())
 }
 

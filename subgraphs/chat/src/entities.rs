@@ -64,9 +64,23 @@ pub mod member {
         /// `last_read_seq` (null: none). Their own read position is the item before
         /// it; what others see of their reads stays at `last_read_seq`.
         pub unread_from_seq: Option<i64>,
+        /// Whether the member muted the conversation: until `muted_until`, or, with
+        /// no time, until they unmute it (see `mutes.rs`).
+        pub muted: bool,
+        pub muted_until: Option<DateTimeUtc>,
     }
 
     impl Model {
+        /// The member's mute, as stored (whether it still holds depends on the time).
+        pub fn mute(&self) -> echostream_contracts::chat::Mute {
+            use echostream_contracts::chat::Mute;
+            match (self.muted, self.muted_until) {
+                (false, _) => Mute::Off,
+                (true, Some(until)) => Mute::Until { until },
+                (true, None) => Mute::Always,
+            }
+        }
+
         /// Where the member's own reading stands: their read position, or before
         /// what they marked unread.
         pub fn read_position(&self) -> i64 {

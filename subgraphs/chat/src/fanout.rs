@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use echostream_contracts::chat::{
     ChatFrame, ConversationUpdated, MembersChanged, MessageDeleted, MessageEdited, MessageHidden,
-    MessageReacted, MessageSent, ReceiptUpdated, StatusChanged, ThreadReadUpdated,
+    MessageReacted, MessageSent, MuteChanged, ReceiptUpdated, StatusChanged, ThreadReadUpdated,
 };
 use echostream_ports::events::Delivery;
 use echostream_ports::pubsub::{PubSub, Retention};
@@ -28,18 +28,17 @@ pub struct Fanout {
 impl Fanout {
     /// Appends `frame` to the streams of `users`, once per `dedupe` (a repeated
     /// delivery of the same event appends nothing), in place of the frame it
-    /// supersedes ([`ChatFrame::supersedes`]).
+    /// supersedes ([`StreamFrame::supersedes`](echostream_contracts::StreamFrame::supersedes)).
     async fn append(&self, users: &[Uuid], dedupe: String, frame: &ChatFrame) -> Result<(), Error> {
-        if users.is_empty() {
-            return Ok(());
-        }
         let streams: Vec<String> = users.iter().map(|u| stream::name(*u)).collect();
-        let data = stream::encode(frame);
-        let supersedes = frame.supersedes();
-        self.pubsub
-            .append(&streams, &dedupe, &data, supersedes.as_deref(), self.keep)
-            .await?;
-        Ok(())
+        echostream_service::stream::append(
+            self.pubsub.as_ref(),
+            &streams,
+            &dedupe,
+            frame,
+            self.keep,
+        )
+        .await
     }
 }
 
@@ -70,6 +69,14 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
             .decode::<MessageReacted>()?
             .map(|r| (r.conversation_id, r.message_id, r.seq, r.member_ids))
     };
+    // A mute is the member's own: their other devices hear that the conversation
+    // changed for them.
+    if let Some(mute) = event.decode::<MuteChanged>()? {
+        let frame = ChatFrame::ConversationChanged {
+            conversation_id: mute.conversation_id,
+        };
+        return fanout.append(&[mute.user_id], id.to_string(), &frame).await;
+    }
     if let Some((conversation_id, message_id, seq, members)) = changed {
         let frame = ChatFrame::MessageChanged {
             conversation_id,

@@ -28,6 +28,7 @@ pub mod graphql;
 pub mod history;
 pub mod loaders;
 pub mod messages;
+pub mod mutes;
 pub mod receipts;
 pub mod scheduling;
 pub mod search;

@@ -359,6 +359,8 @@ mod tests {
             delivered_seq: delivered,
             history_from_seq: 0,
             unread_from_seq: None,
+            muted: false,
+            muted_until: None,
         }
     }
 

@@ -53,7 +53,7 @@ pub async fn set(chat: &Chat, user: Uuid, conversation: Uuid, typing: bool) -> R
         user_id: user,
         typing,
     };
-    let frame = ephemeral_frame(&stream::encode(&frame));
+    let frame = ephemeral_frame(&echostream_service::stream::encode(&frame));
     for member in others.into_iter().filter(|m| !blocked.contains(m)) {
         chat.ports
             .pubsub

@@ -70,6 +70,30 @@ pub async fn total(db: &DatabaseConnection, user: Uuid) -> Result<i64, Error> {
     Ok(counts(db, user, None).await?.values().sum())
 }
 
+/// How many of `user`'s conversations have unread messages, leaving out those they
+/// muted as of `now` (what an app icon counts: a muted conversation shows its count
+/// in the app, not on the icon).
+pub async fn conversations_for_badge(
+    db: &DatabaseConnection,
+    user: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<i64, Error> {
+    let unread = counts(db, user, None).await?;
+    if unread.is_empty() {
+        return Ok(0);
+    }
+    let muted: Vec<Uuid> = member::Entity::find()
+        .filter(member::Column::UserId.eq(user))
+        .filter(member::Column::Muted.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.mute().holds(now))
+        .map(|m| m.conversation_id)
+        .collect();
+    Ok(unread.keys().filter(|c| !muted.contains(c)).count() as i64)
+}
+
 /// Marks message `id` and everything after it unread again for `user`. Only what
 /// they read can be unread again: a message they have not read, or one already
 /// inside what they marked, changes nothing.

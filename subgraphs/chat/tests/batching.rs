@@ -66,6 +66,8 @@ async fn ten_conversations(
                 delivered_seq: Set(0),
                 history_from_seq: Set(0),
                 unread_from_seq: Set(None),
+                muted: Set(false),
+                muted_until: Set(None),
             }
             .insert(&db)
             .await

@@ -21,51 +21,70 @@ use redis::Value;
 
 use super::stream::{Entry, History};
 
-/// Appends to several streams at once, unless the dedupe key is already set,
+/// Appends to several streams at once, unless the dedupe key says it was done,
 /// removing the entry each one supersedes, then trimming to the window (oldest
-/// first, remembering the newest offset trimmed as `floor`).
+/// first, remembering the newest offset trimmed as `floor`), then publishing each
+/// entry live.
+///
+/// The dedupe key records how far an append got: once written, it holds each
+/// stream's `epoch:offset` (so a repeat writes nothing again); once published too,
+/// `done`. A repeat of an append whose publishing failed (Redis runs a script's
+/// commands up to the failing one) publishes the same entries again instead of
+/// writing them twice, so a live reader hears them without waiting for the next
+/// entry.
 /// KEYS: dedupe, then (meta, stream) per stream. ARGV: data, epoch candidate,
 /// window, ttl ms, dedupe ttl ms, supersede key ('' for none), then one channel per
 /// stream.
 pub const APPEND: &str = r"
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[5]) == false then return 0 end
+local state = redis.call('GET', KEYS[1])
+if state == 'done' then return 0 end
 local n = (#KEYS - 1) / 2
-local key = ARGV[6]
-local window = tonumber(ARGV[3])
-for k = 1, n do
-  local meta, stream = KEYS[2 * k], KEYS[2 * k + 1]
-  if redis.call('HGET', meta, 'run') ~= run then
-    redis.call('DEL', meta)
-    redis.call('HSET', meta, 'run', run)
-  end
-  if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
-    redis.call('DEL', stream)
-    redis.call('HSET', meta, 'floor', 0)
-  end
-  local epoch = redis.call('HGET', meta, 'epoch')
-  local offset = redis.call('HINCRBY', meta, 'offset', 1)
-  if key == '' then
-    redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1])
-  else
-    local older = redis.call('HGET', meta, 'k:' .. key)
-    if older then redis.call('XDEL', stream, older .. '-0') end
-    redis.call('HSET', meta, 'k:' .. key, offset)
-    redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1], 'k', key)
-  end
-  while redis.call('XLEN', stream) > window do
-    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-    local at = string.match(oldest[1], '^(%d+)')
-    redis.call('XDEL', stream, oldest[1])
-    redis.call('HSET', meta, 'floor', at)
-    local fields = oldest[2]
-    if fields[3] == 'k' and redis.call('HGET', meta, 'k:' .. fields[4]) == at then
-      redis.call('HDEL', meta, 'k:' .. fields[4])
+local written = {}
+if state then
+  for place in string.gmatch(state, '[^,]+') do table.insert(written, place) end
+else
+  local key = ARGV[6]
+  local window = tonumber(ARGV[3])
+  for k = 1, n do
+    local meta, stream = KEYS[2 * k], KEYS[2 * k + 1]
+    if redis.call('HGET', meta, 'run') ~= run then
+      redis.call('DEL', meta)
+      redis.call('HSET', meta, 'run', run)
     end
+    if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
+      redis.call('DEL', stream)
+      redis.call('HSET', meta, 'floor', 0)
+    end
+    local epoch = redis.call('HGET', meta, 'epoch')
+    local offset = redis.call('HINCRBY', meta, 'offset', 1)
+    if key == '' then
+      redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1])
+    else
+      local older = redis.call('HGET', meta, 'k:' .. key)
+      if older then redis.call('XDEL', stream, older .. '-0') end
+      redis.call('HSET', meta, 'k:' .. key, offset)
+      redis.call('XADD', stream, offset .. '-0', 'd', ARGV[1], 'k', key)
+    end
+    while redis.call('XLEN', stream) > window do
+      local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+      local at = string.match(oldest[1], '^(%d+)')
+      redis.call('XDEL', stream, oldest[1])
+      redis.call('HSET', meta, 'floor', at)
+      local fields = oldest[2]
+      if fields[3] == 'k' and redis.call('HGET', meta, 'k:' .. fields[4]) == at then
+        redis.call('HDEL', meta, 'k:' .. fields[4])
+      end
+    end
+    redis.call('PEXPIRE', meta, ARGV[4])
+    redis.call('PEXPIRE', stream, ARGV[4])
+    table.insert(written, epoch .. ':' .. offset)
   end
-  redis.call('PEXPIRE', meta, ARGV[4])
-  redis.call('PEXPIRE', stream, ARGV[4])
-  redis.call('PUBLISH', ARGV[6 + k], epoch .. ':' .. offset .. ' ' .. ARGV[1])
+  redis.call('SET', KEYS[1], table.concat(written, ','), 'PX', ARGV[5])
 end
+for k = 1, n do
+  redis.call('PUBLISH', ARGV[6 + k], written[k] .. ' ' .. ARGV[1])
+end
+redis.call('SET', KEYS[1], 'done', 'PX', ARGV[5])
 return n
 ";
 

@@ -38,6 +38,15 @@ impl Retention {
             ttl: Duration::from_secs(chat.stream_ttl_secs),
         }
     }
+
+    /// How users' live notification feeds keep their changes
+    /// (`notifications.stream_window`, `notifications.stream_ttl_secs`).
+    pub fn of_notifications(n: &echostream_config::NotificationsConfig) -> Retention {
+        Retention {
+            window: n.stream_window,
+            ttl: Duration::from_secs(n.stream_ttl_secs),
+        }
+    }
 }
 
 /// How long an `append` is remembered so that a repeat of it is a no-op.

@@ -85,6 +85,8 @@ pub async fn start_direct(
                         delivered_seq: Set(0),
                         history_from_seq: Set(0),
                         unread_from_seq: Set(None),
+                        muted: Set(false),
+                        muted_until: Set(None),
                     }
                     .insert(txn)
                     .await?;

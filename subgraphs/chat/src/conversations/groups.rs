@@ -492,6 +492,8 @@ async fn join(
         delivered_seq: Set(history_from),
         history_from_seq: Set(history_from),
         unread_from_seq: Set(None),
+        muted: Set(false),
+        muted_until: Set(None),
     }
     .insert(txn)
     .await?;

@@ -3,10 +3,12 @@
 
 mod attachments;
 mod avatar;
+mod badge;
 mod exports;
 mod forwards;
 mod groups;
 mod message;
+mod mutes;
 mod pins;
 mod reactions;
 mod scheduling;
@@ -47,6 +49,7 @@ pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 #[graphql(name = "Query")]
 pub struct Query(
     MessagingQuery,
+    badge::BadgeQuery,
     search::SearchQuery,
     scheduling::SchedulingQuery,
     stream::StreamQuery,
@@ -61,6 +64,7 @@ pub struct Mutation(
     threads::ThreadMutation,
     reactions::ReactionMutation,
     pins::PinMutation,
+    mutes::MuteMutation,
     exports::ExportMutation,
     forwards::ForwardMutation,
     scheduling::SchedulingMutation,

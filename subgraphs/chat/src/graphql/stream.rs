@@ -354,9 +354,10 @@ impl StreamQuery {
         let me = ctx.viewer()?.user_id;
         let chat = app(ctx)?;
         let keep = echostream_ports::pubsub::Retention::of_chat(&chat.ports.config.chat);
-        let head = stream::head(chat.ports.pubsub.as_ref(), me, keep)
-            .await
-            .map_err(echostream_service::Error::from)?;
+        let head =
+            echostream_service::stream::head(chat.ports.pubsub.as_ref(), &stream::name(me), keep)
+                .await
+                .map_err(echostream_service::Error::from)?;
         Ok(head.encode())
     }
 
@@ -380,9 +381,14 @@ impl StreamQuery {
         }
         let chat = app(ctx)?;
         let keep = echostream_ports::pubsub::Retention::of_chat(&chat.ports.config.chat);
-        let (events, next, has_more) =
-            stream::changes_since(chat.ports.pubsub.as_ref(), me, &since, first as usize, keep)
-                .await?;
+        let (events, next, has_more) = echostream_service::stream::changes_since(
+            chat.ports.pubsub.as_ref(),
+            &stream::name(me),
+            &since,
+            first as usize,
+            keep,
+        )
+        .await?;
         let events = stream::Readable::new(chat.db.clone(), me)
             .filter(events)
             .await;
@@ -430,9 +436,15 @@ pub async fn events(
         .await?;
     let keep = echostream_ports::pubsub::Retention::of_chat(&ports.config.chat);
     let ttl = Duration::from_secs(ports.config.chat.typing_ttl_secs);
-    let followed = stream::follow(Arc::clone(&ports.pubsub), viewer.user_id, since, keep, ttl)
-        .await
-        .map_err(echostream_service::Error::from)?;
+    let followed = echostream_service::stream::follow(
+        Arc::clone(&ports.pubsub),
+        stream::name(viewer.user_id),
+        since,
+        keep,
+        ttl,
+    )
+    .await
+    .map_err(echostream_service::Error::from)?;
     // Each event is handed out only while the viewer is a member of its
     // conversation (see `stream::Readable`).
     let gate = Arc::new(tokio::sync::Mutex::new(stream::Readable::new(

@@ -3,6 +3,7 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use echostream_contracts::chat::Mute;
 use echostream_contracts::profile::PrivacySettings;
 use echostream_service::pages::FromEdges;
 use echostream_service::resolver::{RequestExt, parse_id};
@@ -273,6 +274,26 @@ impl Conversation {
             .await?
             .map(|m| m.read_position())
             .unwrap_or(0))
+    }
+
+    /// Whether the viewer has muted it now (see `muteConversation`).
+    async fn muted(&self, ctx: &Context<'_>) -> Result<bool> {
+        match self.mine(ctx).await? {
+            Some(mine) => super::mutes::holds(ctx, mine.mute()),
+            None => Ok(false),
+        }
+    }
+
+    /// When the viewer's mute ends by itself (null when not muted, or muted until
+    /// unmuted).
+    async fn muted_until(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let Some(mine) = self.mine(ctx).await? else {
+            return Ok(None);
+        };
+        Ok(match mine.mute() {
+            Mute::Until { until } if super::mutes::holds(ctx, mine.mute())? => Some(until),
+            _ => None,
+        })
     }
 
     /// Messages from others after the viewer's read position.

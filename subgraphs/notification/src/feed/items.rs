@@ -12,6 +12,8 @@ use echostream_contracts::profile::{FriendRequestSent, FriendshipCreated};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::preferences::rules::{Channels, defaults};
+
 /// The longest preview kept, in characters.
 pub const PREVIEW_CHARS: usize = 140;
 
@@ -31,6 +33,9 @@ pub struct Item {
     /// Made once only: never again once an item of its key exists, read or not (a
     /// friend request answered before its notification was stored stays answered).
     pub once: bool,
+    /// Where it goes (the kind's defaults until the recipient's preferences and
+    /// mute are read: `preferences::reach`).
+    pub reach: Channels,
 }
 
 impl Item {
@@ -46,6 +51,7 @@ impl Item {
             seq: None,
             payload: json!({}),
             once: false,
+            reach: defaults(kind),
         }
     }
 }

@@ -1,28 +1,28 @@
 //! The notification feed: items made from other domains' events (`items.rs`),
 //! collapsed while unread (`store.rs`), resolved with their causes (`resolve.rs`),
-//! written when read (`render.rs`), pushed live, and kept within a bound per user
-//! (`retention.rs`).
+//! written when read (`render.rs`), told live and replayable (`live.rs`), and kept
+//! within a bound per user (`retention.rs`).
 
 pub mod items;
+pub mod live;
 pub mod render;
 pub mod resolve;
 pub mod retention;
 pub mod store;
 
 use chrono::Utc;
-use echostream_contracts::auth::UserDeleted;
+use echostream_contracts::auth::{SessionRevoked, UserDeleted};
 use echostream_contracts::chat::{
-    MessageDeleted, MessageEdited, MessageReacted, MessageSent, ReceiptUpdated,
+    MembersChanged, MessageDeleted, MessageEdited, MessageReacted, MessageSent, MuteChanged,
+    ReceiptUpdated,
 };
-use echostream_contracts::notification::{NotificationFrame, channel};
 use echostream_contracts::profile::{
     FriendRequestCancelled, FriendRequestDeclined, FriendRequestSent, FriendshipCreated,
 };
+use echostream_ports::clock::Clock;
 use echostream_ports::events::{Delivery, consumer::first_delivery};
-use echostream_ports::pubsub::PubSub;
 use echostream_service::Error;
 use echostream_service::pages::{Page, fetch_newest};
-use echostream_service::service::publish;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -31,7 +31,19 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entities::notification;
+use crate::entities::push_job::Action;
+use crate::{preferences, push};
 use items::Item;
+use live::Streams;
+
+/// What applying events and marks needs beside the database: the users' live feeds,
+/// the clock, and the push sender to wake when pushes were written.
+#[derive(Clone)]
+pub struct Feed {
+    pub streams: Streams,
+    pub clock: std::sync::Arc<dyn Clock>,
+    pub pushes: std::sync::Arc<tokio::sync::Notify>,
+}
 use resolve::Resolved;
 
 /// The items an event makes.
@@ -87,29 +99,53 @@ async fn resolve(db: &impl ConnectionTrait, delivery: &Delivery) -> Result<Vec<R
     Ok(Vec::new())
 }
 
-/// Applies one event of chat's or profile's: the people it names, what it resolves,
-/// the items it makes, in one transaction that also records the event as applied;
+/// Applies one event of chat's or profile's: the people it names, the mutes it
+/// changes, what it resolves, the items it makes (where the recipients' preferences
+/// and mutes send them, at the `clock`'s time), in one transaction that also
+/// records the event as applied;
 /// then tells the users' live feeds. A push that fails fails the delivery, which is
-/// retried: the retry finds the event applied and pushes what it made again (live
-/// notifications are at least once, told apart by id).
-pub async fn apply(
-    db: &DatabaseConnection,
-    pubsub: &dyn PubSub,
-    delivery: Delivery,
-) -> Result<(), Error> {
+/// retried: the retry finds the event applied and tells what it made again (each
+/// item's change is appended once per event; see `live.rs`).
+pub async fn apply(db: &DatabaseConnection, feed: &Feed, delivery: Delivery) -> Result<(), Error> {
+    let streams = &feed.streams;
     if crate::people::follow(db, &delivery).await? {
         return Ok(());
+    }
+    // Mutes are state that applying twice leaves the same.
+    if let Some(change) = delivery.event.decode::<MuteChanged>()? {
+        return preferences::mutes::apply(db, &change).await;
+    }
+    if let Some(members) = delivery.event.decode::<MembersChanged>()? {
+        return preferences::mutes::left(db, members.conversation_id, &members.removed).await;
     }
     // A receipt reads items by a rule that holds however often it is applied: no
     // transaction, no record (a member's every delivery and read is one).
     if let Some(receipt) = delivery.event.decode::<ReceiptUpdated>()? {
-        let read = resolve::read(db, &receipt).await?;
-        return tell(pubsub, read.into_iter().map(Resolved::into_row)).await;
+        let read: Vec<notification::Model> = resolve::read(db, &receipt)
+            .await?
+            .into_iter()
+            .map(Resolved::into_row)
+            .collect();
+        withdraw(db, feed, &read).await?;
+        let cause = delivery.event.id.to_string();
+        return streams.tell(&cause, read).await;
     }
     let made = items_of(&delivery)?;
     if made.is_empty() && !RESOLVING.contains(&delivery.event.kind.as_str()) {
         return Ok(());
     }
+    let made = if made.is_empty() {
+        made
+    } else {
+        preferences::reach(db, made, feed.clock.now()).await?
+    };
+    // Who wants the items made by push, by (user, key).
+    let by_push: std::collections::HashSet<(Uuid, String)> = made
+        .iter()
+        .filter(|item| item.reach.push)
+        .map(|item| (item.user, item.group_key.clone()))
+        .collect();
+    let now = feed.clock.now();
     let (event_id, at) = (delivery.event.id, delivery.event.occurred_at);
     let topic_consumer = format!("notification:{}", delivery.topic);
     let changed = db
@@ -127,36 +163,52 @@ pub async fn apply(
                     .map(Resolved::into_row)
                     .collect();
                 if !made.is_empty() {
-                    changed.extend(store::store(txn, event_id, at, made).await?);
+                    let stored = store::store(txn, event_id, at, made).await?;
+                    let pushes: Vec<(Uuid, Uuid)> = stored
+                        .iter()
+                        .filter(|row| by_push.contains(&(row.user_id, row.group_key.clone())))
+                        .map(|row| (row.user_id, row.id))
+                        .collect();
+                    // Written with the items, so each is pushed once per event.
+                    push::enqueue(txn, &pushes, Action::Show, now).await?;
+                    changed.extend(stored);
                 }
                 Ok(changed)
             })
         })
         .await?;
-    tell(pubsub, changed).await
+    feed.pushes.notify_one();
+    streams.tell(&event_id.to_string(), changed).await
 }
 
-/// Tells the users' live feeds that these items changed.
-async fn tell(
-    pubsub: &dyn PubSub,
-    rows: impl IntoIterator<Item = notification::Model>,
+/// Withdraws the pushes of `rows` that were pushed (read or dismissed since).
+async fn withdraw(
+    db: &DatabaseConnection,
+    feed: &Feed,
+    rows: &[notification::Model],
 ) -> Result<(), Error> {
-    for row in rows {
-        let frame = NotificationFrame {
-            id: row.id,
-            kind: row.kind,
-            payload: row.payload,
-            created_at: row.created_at,
-        };
-        publish(pubsub, &channel(row.user_id), &frame).await?;
+    let pushed: Vec<(Uuid, Uuid)> = rows
+        .iter()
+        .filter(|row| row.pushed_at.is_some())
+        .map(|row| (row.user_id, row.id))
+        .collect();
+    if pushed.is_empty() {
+        return Ok(());
     }
+    push::enqueue(db, &pushed, Action::Withdraw, feed.clock.now()).await?;
+    feed.pushes.notify_one();
     Ok(())
 }
 
-/// Erases a deleted account's notifications, the previews of the messages it sent in
-/// everyone else's (the item stays: that messages came, when), and its name.
+/// Ends the push subscriptions of a session that ended; erases a deleted account's
+/// notifications, preferences and subscriptions, the previews of the messages it
+/// sent in everyone else's (the item stays: that messages came, when), and its name.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
     if crate::people::follow(db, &delivery).await? {
+        return Ok(());
+    }
+    if let Some(SessionRevoked { session_id, .. }) = delivery.event.decode()? {
+        push::end_session(db, session_id).await?;
         return Ok(());
     }
     let Some(UserDeleted { user_id: user }) = delivery.event.decode()? else {
@@ -166,6 +218,8 @@ pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Re
         .filter(notification::Column::UserId.eq(user))
         .exec(db)
         .await?;
+    preferences::forget(db, user).await?;
+    push::forget(db, user).await?;
     let backend = db.get_database_backend();
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {
@@ -193,8 +247,8 @@ pub struct Filter {
     pub unread_only: bool,
 }
 
-/// One page of a user's feed, the most recently changed first; dismissed items are
-/// never shown. One more row than asked when there are more.
+/// One page of a user's feed, the most recently changed first; dismissed items, and
+/// items for other channels only, are never shown. One more row than asked when there are more.
 pub async fn page(
     db: &DatabaseConnection,
     user: Uuid,
@@ -203,6 +257,7 @@ pub async fn page(
 ) -> Result<Vec<notification::Model>, Error> {
     let mut query = notification::Entity::find()
         .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::InApp.eq(true))
         .filter(notification::Column::DismissedAt.is_null());
     if filter.unread_only {
         query = query.filter(notification::Column::ReadAt.is_null());
@@ -231,12 +286,28 @@ pub async fn latest(
         .await?)
 }
 
-/// How many of a user's items are unread (and not dismissed).
+/// How many of a user's items in their feed are unread (and not dismissed).
 pub async fn unread_count(db: &DatabaseConnection, user: Uuid) -> Result<u64, Error> {
     Ok(notification::Entity::find()
         .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::InApp.eq(true))
         .filter(notification::Column::ReadAt.is_null())
         .filter(notification::Column::DismissedAt.is_null())
+        .count(db)
+        .await?)
+}
+
+/// How many of a user's unread items are about something chat's unread counts do
+/// not count already (everything but new messages, mentions and replies): the
+/// feed's part of an app icon's badge.
+pub async fn unread_beyond_messages(db: &DatabaseConnection, user: Uuid) -> Result<u64, Error> {
+    use echostream_contracts::notification::NotificationKind as Kind;
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::InApp.eq(true))
+        .filter(notification::Column::ReadAt.is_null())
+        .filter(notification::Column::DismissedAt.is_null())
+        .filter(notification::Column::Kind.is_not_in([Kind::Message, Kind::Mention, Kind::Reply]))
         .count(db)
         .await?)
 }
@@ -251,26 +322,26 @@ pub enum Which<'a> {
 /// changed. The user's live feeds hear of each.
 pub async fn mark_read(
     db: &DatabaseConnection,
-    pubsub: &dyn PubSub,
+    feed: &Feed,
     user: Uuid,
     which: Which<'_>,
 ) -> Result<u64, Error> {
-    set_now(db, pubsub, user, which, notification::Column::ReadAt).await
+    set_now(db, feed, user, which, notification::Column::ReadAt).await
 }
 
 /// Dismisses a user's items: gone from their feed and counts, read or not.
 pub async fn dismiss(
     db: &DatabaseConnection,
-    pubsub: &dyn PubSub,
+    feed: &Feed,
     user: Uuid,
     which: Which<'_>,
 ) -> Result<u64, Error> {
-    set_now(db, pubsub, user, which, notification::Column::DismissedAt).await
+    set_now(db, feed, user, which, notification::Column::DismissedAt).await
 }
 
 async fn set_now(
     db: &DatabaseConnection,
-    pubsub: &dyn PubSub,
+    feed: &Feed,
     user: Uuid,
     which: Which<'_>,
     column: notification::Column,
@@ -293,7 +364,8 @@ async fn set_now(
         .exec(db)
         .await?
         .rows_affected;
-    tell(pubsub, rows).await?;
+    withdraw(db, feed, &rows).await?;
+    feed.streams.tell(&Uuid::now_v7().to_string(), rows).await?;
     Ok(changed)
 }
 

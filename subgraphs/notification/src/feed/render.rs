@@ -75,6 +75,44 @@ pub fn text(item: &notification::Model) -> String {
     }
 }
 
+/// `rows` written as the feed writes them, with the names of their actors read in
+/// one query, for `reader`.
+pub struct Written {
+    /// Each row's title and text.
+    pub lines: Vec<(String, String)>,
+    /// The reader's name, when known.
+    pub reader: Option<String>,
+    /// Whether every actor's name was known (else a title says "Someone").
+    pub all_named: bool,
+}
+
+/// Writes `rows` for `reader` (see [`Written`]).
+pub async fn written(
+    db: &impl sea_orm::ConnectionTrait,
+    rows: &[notification::Model],
+    reader: uuid::Uuid,
+) -> Result<Written, echostream_service::Error> {
+    let mut ids: Vec<uuid::Uuid> = rows.iter().flat_map(|r| r.actors()).collect();
+    ids.push(reader);
+    let named = crate::people::named(db, &ids).await?;
+    let name_of = |id: uuid::Uuid| named.iter().find(|p| p.user_id == id).map(|p| p.name());
+    let mut all_named = true;
+    let lines = rows
+        .iter()
+        .map(|row| {
+            let actors = row.actors();
+            let names: Vec<&str> = actors.iter().take(2).filter_map(|a| name_of(*a)).collect();
+            all_named &= names.len() == actors.len().min(2);
+            (title(&names, actors.len()), text(row))
+        })
+        .collect();
+    Ok(Written {
+        lines,
+        reader: name_of(reader).map(str::to_string),
+        all_named,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,6 +215,11 @@ pub async fn request_answered(
             // Taken back: nothing to show (the row only keeps the request's own
             // event from making an item).
             dismissed_at: answer.is_none().then_some(now),
+            in_app: true,
+            // Answered already: nothing to mail.
+            email: false,
+            digest_id: None,
+            pushed_at: None,
         };
         notification::Entity::insert(notification::ActiveModel::from(row))
             .exec(db)

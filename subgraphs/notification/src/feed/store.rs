@@ -66,7 +66,8 @@ async fn store_key(
         .collect();
 
     let mut fresh = Vec::new();
-    let mut same_actor = Vec::new();
+    // Items that already name the event's actor, by where they go now.
+    let mut same_actor: HashMap<(bool, bool), Vec<Uuid>> = HashMap::new();
     let mut touched = Vec::new();
     for item in &items {
         let Some(open) = existing.get(&item.user) else {
@@ -80,7 +81,10 @@ async fn store_key(
         collapse(&mut row, event, at, item);
         let mut actors = open.actors();
         if actors.contains(&item.actor) {
-            same_actor.push(row.id);
+            same_actor
+                .entry((item.reach.in_app, item.reach.email))
+                .or_default()
+                .push(row.id);
         } else {
             actors.push(item.actor);
             actors.truncate(MAX_ACTORS);
@@ -92,28 +96,33 @@ async fn store_key(
         touched.push(row);
     }
     // Everything an item collapsing one more event takes from it is the same for
-    // every recipient of the key, so those that already name its actor change in one
-    // statement.
-    if let Some(item) = items.first().filter(|_| !same_actor.is_empty()) {
-        notification::Entity::update_many()
-            .col_expr(
-                notification::Column::Count,
-                Expr::col(notification::Column::Count).add(1),
-            )
-            .col_expr(notification::Column::SourceEvent, Expr::value(event))
-            .col_expr(notification::Column::UpdatedAt, Expr::value(at))
-            .col_expr(
-                notification::Column::MessageId,
-                Expr::value(item.message_id),
-            )
-            .col_expr(notification::Column::LastSeq, Expr::value(item.seq))
-            .col_expr(
-                notification::Column::Payload,
-                Expr::value(item.payload.clone()),
-            )
-            .filter(notification::Column::Id.is_in(same_actor))
-            .exec(txn)
-            .await?;
+    // every recipient of the key but where it goes, so those that already name its
+    // actor change in one statement per destination (one, unless recipients chose
+    // differently).
+    if let Some(item) = items.first() {
+        for ((in_app, email), ids) in same_actor {
+            notification::Entity::update_many()
+                .col_expr(
+                    notification::Column::Count,
+                    Expr::col(notification::Column::Count).add(1),
+                )
+                .col_expr(notification::Column::SourceEvent, Expr::value(event))
+                .col_expr(notification::Column::UpdatedAt, Expr::value(at))
+                .col_expr(
+                    notification::Column::MessageId,
+                    Expr::value(item.message_id),
+                )
+                .col_expr(notification::Column::LastSeq, Expr::value(item.seq))
+                .col_expr(
+                    notification::Column::Payload,
+                    Expr::value(item.payload.clone()),
+                )
+                .col_expr(notification::Column::InApp, Expr::value(in_app))
+                .col_expr(notification::Column::Email, Expr::value(email))
+                .filter(notification::Column::Id.is_in(ids))
+                .exec(txn)
+                .await?;
+        }
     }
     if !fresh.is_empty() {
         notification::Entity::insert_many(
@@ -145,12 +154,19 @@ fn new_row(event: Uuid, at: DateTime<Utc>, item: &Item) -> notification::Model {
         last_seq: item.seq,
         updated_at: at,
         dismissed_at: None,
+        in_app: item.reach.in_app,
+        email: item.reach.email,
+        digest_id: None,
+        pushed_at: None,
     }
 }
 
-/// `row` with one more event of `item` in it (the newest message, preview and seq).
+/// `row` with one more event of `item` in it (the newest message, preview and seq,
+/// and where it goes now: the recipient may have changed their preferences since).
 fn collapse(row: &mut notification::Model, event: Uuid, at: DateTime<Utc>, item: &Item) {
     row.count += 1;
+    row.in_app = item.reach.in_app;
+    row.email = item.reach.email;
     row.source_event = event;
     row.updated_at = at;
     row.message_id = item.message_id;

@@ -1,13 +1,20 @@
 //! The notification subgraph's GraphQL edge: the feed as a connection, its items
-//! written when read, marks and dismissals, the unread count, the live feed.
+//! written when read, marks and dismissals, the unread count, the live feed; the
+//! preferences in `preferences.rs`, push registrations in `push.rs`.
+
+mod badge;
+mod preferences;
+mod push;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, Enum, ID, Json, Object, Result, Schema, Subscription};
+use async_graphql::{
+    Context, Enum, ID, Interface, Json, MergedObject, MergedSubscription, Object, Result, Schema,
+    SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
-use echostream_contracts::notification::{NotificationFrame, channel};
 use echostream_service::Error;
 use echostream_service::pages::{FromEdges, Page, cursor};
 use echostream_service::resolver::{RequestExt, parse_id};
@@ -16,8 +23,10 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::entities::{notification, person};
+use crate::feed::live::Change;
 use crate::feed::{self, Filter, Which, render};
 use crate::{Notifications, people};
+use echostream_service::stream::Position;
 
 /// The notification subgraph's schema type.
 pub type NotificationSchema = Schema<Query, Mutation, Subscription>;
@@ -27,9 +36,13 @@ const MAX_IDS: usize = 100;
 
 /// Builds the schema with its context.
 pub fn schema(app: Option<Arc<Notifications>>) -> NotificationSchema {
-    let mut builder = Schema::build(Query, Mutation, Subscription)
-        .enable_federation()
-        .enable_subscription_in_federation();
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .enable_federation()
+    .enable_subscription_in_federation();
     if let Some(app) = app {
         let items = DataLoader::new(NotificationLoader(app.db.clone()), tokio::spawn);
         let names = DataLoader::new(PeopleLoader(app.db.clone()), tokio::spawn);
@@ -71,7 +84,7 @@ impl Loader<Uuid> for PeopleLoader {
     }
 }
 
-fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
+pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Notifications>, Error> {
     ctx.state()
 }
 
@@ -226,11 +239,29 @@ fn ids(ids: &[ID]) -> Result<Vec<Uuid>, Error> {
     ids.iter().map(|id| parse_id(id, "ids")).collect()
 }
 
-/// Reads.
-pub struct Query;
+/// Every read of the subgraph.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    FeedQuery,
+    preferences::PreferencesQuery,
+    push::PushQuery,
+    badge::BadgeQuery,
+);
+
+/// Every write of the subgraph.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    FeedMutation,
+    preferences::PreferencesMutation,
+    push::PushMutation,
+);
+
+/// Reads of the feed.
+#[derive(Default)]
+pub struct FeedQuery;
 
 #[Object]
-impl Query {
+impl FeedQuery {
     /// The viewer's feed, the most recently changed first (dismissed items never
     /// show); `unreadOnly` for unread items only.
     async fn notifications(
@@ -275,8 +306,16 @@ impl Query {
         let loader = ctx.loader::<NotificationLoader>()?;
         let found = loader.load_one(id).await?;
         Ok(found
-            .filter(|n| n.user_id == me && n.dismissed_at.is_none())
+            .filter(|n| n.user_id == me && n.in_app && n.dismissed_at.is_none())
             .map(Notification))
+    }
+
+    /// The viewer's notification stream position now: take it before fetching
+    /// `notifications`, then subscribe to `notificationEvents(since:)` with it to
+    /// miss nothing.
+    async fn notification_position(&self, ctx: &Context<'_>) -> Result<String> {
+        let me = ctx.viewer()?.user_id;
+        Ok(app(ctx)?.feed.streams.head(me).await?.encode())
     }
 
     /// How many of the viewer's notifications are unread.
@@ -286,25 +325,26 @@ impl Query {
     }
 }
 
-/// Writes.
-pub struct Mutation;
+/// Writes to the feed.
+#[derive(Default)]
+pub struct FeedMutation;
 
 #[Object]
-impl Mutation {
+impl FeedMutation {
     /// Marks the viewer's notifications of `ids` read (others' ids and unknown ones
     /// are passed over); returns how many changed. At most 100 ids.
     async fn mark_notifications_read(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<u64> {
         let me = ctx.viewer()?.user_id;
         let ids = self::ids(&ids)?;
         let app = app(ctx)?;
-        Ok(feed::mark_read(&app.db, app.ports.pubsub.as_ref(), me, Which::These(&ids)).await?)
+        Ok(feed::mark_read(&app.db, &app.feed, me, Which::These(&ids)).await?)
     }
 
     /// Marks every notification read; returns how many changed.
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> Result<u64> {
         let me = ctx.viewer()?.user_id;
         let app = app(ctx)?;
-        Ok(feed::mark_read(&app.db, app.ports.pubsub.as_ref(), me, Which::All).await?)
+        Ok(feed::mark_read(&app.db, &app.feed, me, Which::All).await?)
     }
 
     /// Takes the viewer's notifications of `ids` out of their feed and counts, read
@@ -313,48 +353,136 @@ impl Mutation {
         let me = ctx.viewer()?.user_id;
         let ids = self::ids(&ids)?;
         let app = app(ctx)?;
-        Ok(feed::dismiss(&app.db, app.ports.pubsub.as_ref(), me, Which::These(&ids)).await?)
+        Ok(feed::dismiss(&app.db, &app.feed, me, Which::These(&ids)).await?)
     }
 }
 
-/// Live updates.
-pub struct Subscription;
+/// An item of the viewer's feed changed: made, collapsed into, resolved, read.
+/// `notification` is the item as it is now.
+#[derive(SimpleObject)]
+pub struct NotificationChanged {
+    pub position: String,
+    /// Boxed: the other events are an id or two.
+    pub notification: Box<Notification>,
+}
+
+/// An item left the viewer's feed (dismissed here or on another device, or
+/// removed): drop it.
+#[derive(SimpleObject)]
+pub struct NotificationRemoved {
+    pub position: String,
+    pub notification_id: ID,
+}
+
+/// What came before `position` cannot be replayed (it is older than the window, or
+/// the stream was lost): refetch `notifications`, then go on from `position`.
+#[derive(SimpleObject)]
+pub struct NotificationsResyncRequired {
+    pub position: String,
+    pub reason: String,
+}
+
+/// A change of the viewer's feed, at a position of their notification stream.
+#[derive(Interface)]
+#[graphql(field(name = "position", ty = "String"))]
+pub enum NotificationEvent {
+    NotificationChanged(NotificationChanged),
+    NotificationRemoved(NotificationRemoved),
+    NotificationsResyncRequired(NotificationsResyncRequired),
+}
+
+impl From<Change> for NotificationEvent {
+    fn from(change: Change) -> Self {
+        match change {
+            Change::Changed { position, item } => {
+                NotificationEvent::NotificationChanged(NotificationChanged {
+                    position: position.encode(),
+                    notification: Box::new(Notification(*item)),
+                })
+            }
+            Change::Removed { position, id } => {
+                NotificationEvent::NotificationRemoved(NotificationRemoved {
+                    position: position.encode(),
+                    notification_id: ID(id.to_string()),
+                })
+            }
+            Change::ResyncRequired { position, reason } => {
+                NotificationEvent::NotificationsResyncRequired(NotificationsResyncRequired {
+                    position: position.encode(),
+                    reason: reason.into(),
+                })
+            }
+        }
+    }
+}
+
+/// The viewer's feed changes from `since` (or from now), then live, for as long as
+/// the viewer's session lasts.
+async fn events(
+    ctx: &Context<'_>,
+    since: Option<String>,
+) -> Result<impl Stream<Item = Result<NotificationEvent, async_graphql::Error>> + use<>> {
+    let viewer = ctx.viewer()?;
+    let since = since.map(|s| Position::decode(&s, "since")).transpose()?;
+    let app = app(ctx)?;
+    let ports = &app.ports;
+    let slot = ports
+        .subscriptions
+        .open(viewer, ports.pubsub.as_ref())
+        .await?;
+    let changes = app
+        .feed
+        .streams
+        .follow(app.db.clone(), viewer.user_id, since)
+        .await?;
+    Ok(echostream_service::subscriptions::serve(
+        slot,
+        Arc::clone(&ports.presence),
+        viewer.clone(),
+        changes.map(NotificationEvent::from),
+    ))
+}
+
+/// Every live stream of the subgraph.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(FeedSubscription, badge::BadgeSubscription);
+
+/// The live feed.
+#[derive(Default)]
+pub struct FeedSubscription;
 
 #[Subscription]
-impl Subscription {
-    /// The viewer's notifications as they are made and as they change (collapsed
-    /// into, read, resolved), each as it is now; a dismissed or removed one is not
-    /// sent. Without positions: a client that falls behind sees the stream end and
-    /// refetches `notifications`.
+impl FeedSubscription {
+    /// Every change of the viewer's feed: items made or changed (collapsed into,
+    /// read, resolved) as they are now, and items removed. Each event carries an
+    /// opaque `position`; after a disconnect, subscribe again with `since: <the last
+    /// position seen>` to receive exactly what was missed (each item once, as it is
+    /// now), then live changes. If that cannot be done, the first event is
+    /// `NotificationsResyncRequired`: refetch `notifications`, then go on from its
+    /// position. Take `notificationPosition` before a first fetch to miss nothing.
+    async fn notification_events(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<String>,
+    ) -> Result<impl Stream<Item = Result<NotificationEvent, async_graphql::Error>> + use<>> {
+        events(ctx, since).await
+    }
+
+    /// The viewer's notifications as they are made and as they change, from now on:
+    /// `notificationEvents` narrowed to items that are in the feed, without resume.
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<Notification, async_graphql::Error>> + use<>> {
-        let viewer = ctx.viewer()?;
-        let me = viewer.user_id;
-        let app = app(ctx)?;
-        let db = app.db.clone();
-        let heard = app
-            .ports
-            .live(viewer, vec![channel(me)], |frame: NotificationFrame| {
-                Some(frame.id)
-            })
-            .await?;
-        Ok(heard.filter_map(move |item| {
-            let db = db.clone();
-            async move {
-                let id = match item {
-                    Ok(id) => id,
-                    Err(ended) => return Some(Err(ended)),
-                };
-                match feed::by_ids(&db, &[id]).await {
-                    Ok(found) => found
-                        .into_iter()
-                        .find(|n| n.user_id == me && n.dismissed_at.is_none())
-                        .map(|n| Ok(Notification(n))),
-                    Err(err) => Some(Err(err.into())),
+        let events = events(ctx, None).await?;
+        Ok(events.filter_map(|event| {
+            futures::future::ready(match event {
+                Ok(NotificationEvent::NotificationChanged(changed)) => {
+                    Some(Ok(*changed.notification))
                 }
-            }
+                Ok(_) => None,
+                Err(ended) => Some(Err(ended)),
+            })
         }))
     }
 }
