@@ -73,6 +73,7 @@ pub async fn start(ports: &Ports) -> Result<tokio::task::JoinHandle<()>, StartEr
         config: ports.config.notifications.clone(),
         key: key.clone(),
         public_url: ports.config.gateway.public_url(),
+        after: Arc::default(),
     }
     .spawn(ports.shutdown.clone());
     let unsubscribe = digests::route(

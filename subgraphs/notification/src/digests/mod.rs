@@ -61,6 +61,9 @@ pub struct Digests {
     pub key: LinkKey,
     /// Where people reach the gateway (`gateway.public_url`).
     pub public_url: String,
+    /// The last user looked at: each round goes on after it (and wraps around), so
+    /// users who stay online with due notifications cannot keep the others waiting.
+    pub after: Arc<std::sync::Mutex<Option<Uuid>>>,
 }
 
 /// The due notifications of `user` (or of everyone, with `None`) at `now`: meant for
@@ -99,15 +102,23 @@ impl Digests {
     /// One look: the digests claimed (and told to auth) now.
     pub async fn round(&self) -> Result<usize, Error> {
         let now = self.clock.now();
-        let users: Vec<Uuid> = notification::Entity::find()
+        let after = *self.after.lock().unwrap_or_else(|p| p.into_inner());
+        let mut query = notification::Entity::find()
             .select_only()
             .column(notification::Column::UserId)
             .distinct()
             .filter(due(&self.config, now))
-            .limit(USERS_PER_ROUND)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+            .order_by_asc(notification::Column::UserId)
+            .limit(USERS_PER_ROUND);
+        if let Some(after) = after {
+            query = query.filter(notification::Column::UserId.gt(after));
+        }
+        let users: Vec<Uuid> = query.into_tuple().all(&self.db).await?;
+        // A short round has reached the end: the next starts from the beginning.
+        *self.after.lock().unwrap_or_else(|p| p.into_inner()) = users
+            .last()
+            .copied()
+            .filter(|_| users.len() as u64 == USERS_PER_ROUND);
         let mut claimed = 0;
         for user in users {
             let prefs = preferences::of(&self.db, user).await?;
