@@ -69,6 +69,26 @@ start_postgres() {
     runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null 2>&1 || true
   fi
   psql "postgres://postgres:postgres@127.0.0.1:$PG_PORT/postgres" -qtAc 'select 1' >/dev/null
+  ensure_postgres_connections
+}
+
+# The suite runs several platforms at once, and the two-of-everything tests twelve
+# processes each with their own pools: Debian's default of 100 connections runs out.
+# A local cluster below $PG_MIN_CONNECTIONS is raised to it and restarted.
+PG_MIN_CONNECTIONS=400
+ensure_postgres_connections() {
+  local url="postgres://postgres:postgres@127.0.0.1:$PG_PORT/postgres" now version
+  now=$(psql "$url" -qtAc 'show max_connections')
+  [ "$now" -ge "$PG_MIN_CONNECTIONS" ] && return
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -z "$version" ] || ! command -v pg_ctlcluster >/dev/null; then
+    log "PostgreSQL: max_connections is $now (not a local cluster this script can raise); tests may run out"
+    return
+  fi
+  log "PostgreSQL: raising max_connections from $now to $PG_MIN_CONNECTIONS (restart)"
+  psql "$url" -qtAc "ALTER SYSTEM SET max_connections = $PG_MIN_CONNECTIONS" >/dev/null
+  pg_ctlcluster --skip-systemctl-redirect "$version" main restart 2>/dev/null || pg_ctlcluster "$version" main restart
+  for _ in $(seq 60); do pg_isready -q -h 127.0.0.1 -p $PG_PORT && break; sleep 0.5; done
 }
 
 start_redis() {

@@ -43,6 +43,18 @@ pub fn return_freed_memory_at_once() {
 }
 use hive_router::{PluginRegistry, init_rustls_crypto_provider, ntex, router_entrypoint};
 
+/// The HTTP client a plugin calls a subgraph with: every call ends within
+/// `timeout`, so a stuck subgraph cannot hold a client's request.
+pub(crate) fn subgraph_client(
+    plugin: &str,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("{plugin} client: {e}"))
+}
+
 /// Every plugin EchoStream adds to the router.
 pub fn plugins() -> PluginRegistry {
     PluginRegistry::new()

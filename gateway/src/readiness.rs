@@ -95,13 +95,9 @@ impl RouterPlugin for Readiness {
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
-        let client = reqwest::Client::builder()
-            .timeout(ASK_WITHIN)
-            .build()
-            .map_err(|e| format!("readiness client: {e}"))?;
         payload.initialize_plugin(Readiness {
             subgraphs: config.subgraphs,
-            client,
+            client: crate::subgraph_client("readiness", ASK_WITHIN)?,
         })
     }
 

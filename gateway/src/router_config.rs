@@ -36,13 +36,23 @@ pub struct Telemetry<'a> {
     pub service_name: &'a str,
 }
 
-/// The VRL expression that signs one subgraph request: `t=<unix seconds>,v1=<hex
-/// HMAC-SHA256 of "v1:<t>:<subgraph>">` (the format `echostream_service::trust` checks).
+/// The VRL expression that signs one subgraph request for the client the gateway
+/// has verified: `t=<unix seconds>,v1=<hex HMAC-SHA256 of
+/// "v1:<t>:<subgraph>:<identity>">,id=<identity>` (`echostream_config::signing`
+/// makes the same string; `echostream_service::trust` checks it). The identity is
+/// the verified token's `<sub>.<sid>.<exp>.<base64url(did)>`, or empty when the
+/// request carries no valid token: a subgraph then trusts the signed identity
+/// instead of verifying the token again.
 fn signature_expression(secret: &str) -> String {
     let key = serde_json::to_string(secret).expect("a string serializes");
     format!(
         r#"t = to_string(to_unix_timestamp(now()))
-"t=" + t + ",v1=" + encode_base16(hmac("v1:" + t + ":" + string!(.subgraph.name), {key}, "SHA-256"))"#
+id = ""
+if .request.jwt.authenticated == true {{
+  c = .request.jwt.claims
+  id = string!(c.sub) + "." + string!(c.sid) + "." + to_string(to_int!(c.exp)) + "." + encode_base64(string!(c.did), padding: false, charset: "url_safe")
+}}
+"t=" + t + ",v1=" + encode_base16(hmac("v1:" + t + ":" + string!(.subgraph.name) + ":" + id, {key}, "SHA-256")) + ",id=" + id"#
     )
 }
 

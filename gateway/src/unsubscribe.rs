@@ -66,7 +66,7 @@ impl Unsubscribe {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let signature =
-            echostream_config::signing::request_signature(&self.secret, "notification", t);
+            echostream_config::signing::request_signature(&self.secret, "notification", t, "");
         let answer = self
             .client
             .post(format!("{}{PATH}", self.notification))
@@ -104,14 +104,10 @@ impl RouterPlugin for Unsubscribe {
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| e.to_string())?;
         payload.initialize_plugin(Unsubscribe {
             notification: config.notification.trim_end_matches('/').to_string(),
             secret: config.secret.into_bytes(),
-            client,
+            client: crate::subgraph_client("unsubscribe", Duration::from_secs(5))?,
         })
     }
 

@@ -86,14 +86,7 @@ async fn the_badge_counts_what_chat_and_the_feed_count_and_follows_them_live(pro
 
     // A friend request: one more notification.
     let cat = signed_up(&p, "cat").await;
-    echostream_testkit::scenario::find(&p, &cat, &bob).await;
-    data(
-        &p.gateway,
-        "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
-        json!({ "u": bob.username }),
-        Some(&cat.token),
-    )
-    .await;
+    echostream_testkit::scenario::ask_friendship(&p, &cat, &bob).await;
     let now = live_badge(&mut live, |b| b["unreadNotifications"] == 3).await;
     assert_eq!(now["total"], 5, "{now}");
 
@@ -128,13 +121,7 @@ async fn the_badge_counts_what_chat_and_the_feed_count_and_follows_them_live(pro
     assert_eq!(now["total"], 3, "{now}");
 
     // Notifications read: nothing left.
-    data(
-        &p.gateway,
-        "mutation { markAllNotificationsRead }",
-        json!({}),
-        Some(&bob.token),
-    )
-    .await;
+    echostream_testkit::scenario::read_all_notifications(&p, &bob).await;
     live_badge(&mut live, |b| b["total"] == 0).await;
     assert_eq!(
         badge(&p, &bob).await,

@@ -139,14 +139,7 @@ async fn an_offline_user_gets_one_digest_and_can_unsubscribe_in_one_click(profil
     // A new notification, after the delay and the interval: a second digest, of it
     // alone.
     let cat = signed_up(&p, "cat").await;
-    echostream_testkit::scenario::find(&p, &cat, &bob).await;
-    data(
-        &p.gateway,
-        "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
-        json!({ "u": bob.username }),
-        Some(&cat.token),
-    )
-    .await;
+    echostream_testkit::scenario::ask_friendship(&p, &cat, &bob).await;
     p.advance_clock(2 * 3600).await;
     let got = digests_at_least(&p, &bob, 2).await;
     assert_eq!(

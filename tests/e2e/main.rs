@@ -14,6 +14,7 @@ mod faults;
 mod flow;
 mod groups;
 mod hostile;
+mod instances;
 mod media;
 mod mentions;
 mod notification_preferences;

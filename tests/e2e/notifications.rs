@@ -287,14 +287,7 @@ async fn friend_requests_resolve_with_their_answer(profile: Profile) {
     let dan = signed_up(&p, "dan").await;
     let eve = signed_up(&p, "eve").await;
     for (asker, asked) in [(&dan, &ann), (&eve, &ann)] {
-        echostream_testkit::scenario::find(&p, asker, asked).await;
-        data(
-            &p.gateway,
-            "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
-            json!({ "u": asked.username }),
-            Some(&asker.token),
-        )
-        .await;
+        echostream_testkit::scenario::ask_friendship(&p, asker, asked).await;
     }
     // Names come from auth's events, which may still be on their way.
     let from_dan = item(&p, &ann, "FRIEND_REQUEST", |n| {
@@ -443,14 +436,8 @@ async fn items_are_marked_dismissed_and_paged(profile: Profile) {
     assert!(left.iter().all(|n| n["id"] != items[1]["id"]));
 
     // All the rest.
-    let all = data(
-        &p.gateway,
-        "mutation { markAllNotificationsRead }",
-        json!({}),
-        Some(&bob.token),
-    )
-    .await;
-    assert!(all["markAllNotificationsRead"].as_u64().unwrap() >= 2);
+    let all = echostream_testkit::scenario::read_all_notifications(&p, &bob).await;
+    assert!(all >= 2);
     assert_eq!(unread(&p, &bob).await, 0);
 
     // Bad input: coded errors.
@@ -518,14 +505,7 @@ async fn the_live_feed_resumes_from_a_position_with_nothing_missed(profile: Prof
     // While bob is away: two messages (one item), a friend request he then dismisses.
     send(&p, &ann, &direct, "one", "r1").await;
     send(&p, &ann, &direct, "two", "r2").await;
-    echostream_testkit::scenario::find(&p, &cat, &bob).await;
-    data(
-        &p.gateway,
-        "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
-        json!({ "u": bob.username }),
-        Some(&cat.token),
-    )
-    .await;
+    echostream_testkit::scenario::ask_friendship(&p, &cat, &bob).await;
     let messages = item(&p, &bob, "MESSAGE", |n| n["count"] == 2).await;
     let request = item(&p, &bob, "FRIEND_REQUEST", |n| {
         n["user"]["id"] == cat.id.as_str()
@@ -582,13 +562,7 @@ async fn the_live_feed_resumes_from_a_position_with_nothing_missed(profile: Prof
     live.close().await;
 
     // Read on another device while this one is away: the resume tells it.
-    data(
-        &p.gateway,
-        "mutation { markAllNotificationsRead }",
-        json!({}),
-        Some(&bob.token),
-    )
-    .await;
+    echostream_testkit::scenario::read_all_notifications(&p, &bob).await;
     let mut again =
         Subscription::start(&p.gateway, EVENTS, json!({ "since": last }), &bob.token).await;
     let resumed = events_until(&mut again, |seen| {

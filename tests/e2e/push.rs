@@ -296,13 +296,7 @@ async fn a_notification_is_pushed_encrypted_withdrawn_when_read_and_ends_with_th
     }
 
     // Read on another device: withdrawn, under the same topic.
-    data(
-        &p.gateway,
-        "mutation { markAllNotificationsRead }",
-        json!({}),
-        Some(&bob.token),
-    )
-    .await;
+    echostream_testkit::scenario::read_all_notifications(&p, &bob).await;
     let withdrawn = pushes
         .wait_for("withdraw", |n| n["id"] == id.as_str())
         .await;

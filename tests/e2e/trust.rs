@@ -1,9 +1,10 @@
 //! Only the gateway may call a subgraph, and only the gateway says who the client is
 //! (`echostream_service::trust`).
 
-use echostream_testkit::client::{error_code, post};
+use echostream_service::token::Viewer;
+use echostream_testkit::client::{data, error_code, post};
 use echostream_testkit::platform::{Platform, Profile};
-use echostream_testkit::scenario::unique;
+use echostream_testkit::scenario::{signed_up, unique};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -110,6 +111,44 @@ async fn a_direct_unsigned_call_is_refused_in_the_services_profile(profile: Prof
     // Through the gateway, everything works as before.
     let body = post(&p.gateway, "{ __typename }", json!({}), None).await;
     assert_eq!(body["data"]["__typename"], "Query", "{body}");
+}
+
+/// The gateway verifies a token once and vouches for its viewer in its signature; a
+/// subgraph takes that viewer without a token, but not once the session has ended or
+/// the token has expired (a forged identity fails the MAC: `trust.rs`'s unit tests).
+async fn a_subgraph_takes_the_viewer_the_gateway_vouches_for(profile: Profile) {
+    let p = crate::start(profile).await;
+    let ann = signed_up(&p, "ann").await;
+    let bob = signed_up(&p, "bob").await;
+    let me = "{ me { id } }";
+    let vouched = p.post_vouched("auth", &ann.viewer(), me).await;
+    assert_eq!(vouched["data"]["me"]["id"], ann.id.as_str(), "{vouched}");
+
+    // Past the token's expiry (and its leeway): refused.
+    let expired = Viewer {
+        expires_at: chrono::Utc::now().timestamp() - 60,
+        ..ann.viewer()
+    };
+    let late = p.post_vouched("auth", &expired, me).await;
+    assert_eq!(error_code(&late), "UNAUTHENTICATED", "{late}");
+
+    // Signed out: the vouched identity stops working at once.
+    data(
+        &p.gateway,
+        "mutation { logout }",
+        json!({}),
+        Some(&bob.token),
+    )
+    .await;
+    let ended = p.post_vouched("auth", &bob.viewer(), me).await;
+    assert_eq!(error_code(&ended), "UNAUTHENTICATED", "{ended}");
+    assert!(
+        ended["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ended"),
+        "{ended}"
+    );
 }
 
 async fn a_forged_forwarded_address_is_not_believed(profile: Profile) {
@@ -234,6 +273,7 @@ async fn register_over_ws(p: &Platform, forwarded: &str, claimed: &str) -> Value
 
 crate::on_both_profiles!(
     a_direct_unsigned_call_is_refused_in_the_services_profile,
+    a_subgraph_takes_the_viewer_the_gateway_vouches_for,
     a_forged_forwarded_address_is_not_believed,
     clients_behind_a_trusted_proxy_are_told_apart,
 );

@@ -47,7 +47,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use super::cpu::Snapshot;
-use super::{Summary, print_row, rss_mib, summarise};
+use super::{Summary, print_row, summarise};
 
 /// Options of the load mode.
 #[derive(Args, Clone)]
@@ -106,7 +106,7 @@ const PAGE_AROUND: &str = "query H($id: ID!, $around: ID) { conversation(id: $id
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Runs the load mode on a platform of its own.
-pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
+pub async fn run(args: LoadArgs, profile: Profile, split: bool) -> Result<()> {
     let idle = args.idle.min(40_000);
     let per_socket = args.per_socket.clamp(1, 50);
     let sockets = idle.div_ceil(per_socket);
@@ -122,11 +122,10 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     let rate = args.rate.clamp(1, 5_000);
     let total = rate * args.seconds.clamp(1, 120);
 
-    let binary = super::platform_binary()?;
     let max_sockets = (sockets + groups * group + 100).to_string();
-    let platform = Platform::start_with(
-        &binary,
+    let platform = super::start_platform(
         profile,
+        split,
         &[
             ("ECHOSTREAM_AUTH__LOGIN_ATTEMPTS_PER_IP", "100000000"),
             ("ECHOSTREAM_AUTH__REGISTRATIONS_PER_IP", "100000000"),
@@ -137,7 +136,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
             ("ECHOSTREAM_CHAT__MAX_GROUP_MEMBERS", "256"),
         ],
     )
-    .await;
+    .await?;
     let started = Instant::now();
     println!("EchoStream load bench ({profile:?} profile)");
 
@@ -217,7 +216,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         )));
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let rss_base = rss_mib(platform.pid());
+    let rss_base = Some(platform.rss_mib());
 
     // Idle sockets.
     let opened = Instant::now();
@@ -239,8 +238,12 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         .map(|socket| tokio::spawn(idle_reader(socket, fan_out.clone(), stop.clone())))
         .collect();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let rss_idle = rss_mib(platform.pid());
-    let files = open_files(platform.pid());
+    let rss_idle = Some(platform.rss_mib());
+    let files: usize = platform
+        .processes()
+        .iter()
+        .map(|(_, pid)| open_files(*pid))
+        .sum();
 
     let notifications_before = notification_rows(&platform, profile).await?;
     // Messages on schedule into the active groups.
@@ -248,7 +251,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let failures = Arc::new(AtomicUsize::new(0));
     let sending = Instant::now();
-    let cpu = Snapshot::take(platform.pid());
+    let cpu = Snapshot::take(&platform.processes());
     let mut slipped = 0usize;
     for n in 0..total {
         let due = sending + Duration::from_secs_f64(n as f64 / rate as f64);
@@ -299,7 +302,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drain_seconds = sending.elapsed().as_secs_f64() - send_seconds;
-    let cpu_sending = cpu.report_since(platform.pid());
+    let cpu_sending = cpu.usage();
 
     // One message to each fan-out group: every idle subscription hears it once.
     let fanned = Instant::now();
@@ -336,7 +339,7 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         Duration::from_secs_f64(fan_out_seconds),
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let rss_closed = rss_mib(platform.pid());
+    let rss_closed = Some(platform.rss_mib());
 
     // What the notification consumer stored for the messages, once it is done.
     let notifications_stored = match notifications_before {
@@ -368,7 +371,12 @@ pub async fn run(args: LoadArgs, profile: Profile) -> Result<()> {
         total as f64 / send_seconds,
         failures.load(Ordering::Relaxed),
     );
-    println!("CPU while sending and draining: {cpu_sending}");
+    println!("CPU while sending and draining: {}", cpu_sending.line());
+    println!(
+        "{}; {}",
+        cpu_sending.per(total, "message"),
+        cpu_sending.per(tally.received as usize, "delivered event")
+    );
     if let Some(rows) = notifications_stored {
         println!(
             "notification rows stored for them: {rows} ({:.2} per message, groups of {group})",
@@ -471,7 +479,7 @@ fn open_files(pid: u32) -> usize {
 ///
 /// Done in batches, the mail catcher emptied after each: reading a code fetches
 /// every mail it holds.
-async fn sign_up_many(platform: &Platform, name: &str, count: usize) -> Vec<Person> {
+pub(crate) async fn sign_up_many(platform: &Platform, name: &str, count: usize) -> Vec<Person> {
     let mut people = Vec::with_capacity(count);
     while people.len() < count {
         let batch = (count - people.len()).min(200);

@@ -1,7 +1,8 @@
 //! `echostream-bench` (also run as `echostream bench`): figures, printed, never
 //! asserted. A binary of its own, so the server binary carries none of it.
 //!
-//! Two modes. `--mode load` (`load.rs`) holds thousands of idle subscriptions while
+//! Three modes. `--mode throughput` (`throughput.rs`) loads `me` from concurrent
+//! clients straight to a subgraph and through the gateway. `--mode load` (`load.rs`) holds thousands of idle subscriptions while
 //! groups message at a fixed rate, and pages a long history. The default,
 //! `--mode latency`, starts its own platform (the `echostream` binary beside this one, on a temporary
 //! data directory and free loopback ports), signs up two friends, then measures:
@@ -19,6 +20,7 @@
 
 mod cpu;
 mod load;
+mod throughput;
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +41,9 @@ pub enum Mode {
     Latency,
     /// Idle subscriptions, groups messaging at a rate, fan-out, a long history.
     Load,
+    /// Requests a second from concurrent clients with distinct tokens, straight to
+    /// a subgraph and through the gateway.
+    Throughput,
 }
 
 /// Options of `echostream bench`.
@@ -71,8 +76,15 @@ pub struct BenchArgs {
     /// that scripts/services.sh writes).
     #[arg(long)]
     services: bool,
+    /// Run each service (the gateway, every subgraph) as its own process, as a
+    /// deployment does, so CPU is reported by process (implies `--services`; load and
+    /// throughput modes).
+    #[arg(long)]
+    split: bool,
     #[command(flatten)]
     load: load::LoadArgs,
+    #[command(flatten)]
+    throughput: throughput::ThroughputArgs,
 }
 
 /// Latency percentiles of a sample, in microseconds, and its rate.
@@ -175,15 +187,31 @@ pub fn platform_binary() -> Result<String> {
 
 /// Runs the benchmark on a platform of its own.
 async fn run(args: BenchArgs) -> Result<()> {
-    let profile = if args.services {
+    let profile = if args.services || args.split {
         Profile::Services
     } else {
         Profile::Embedded
     };
     match args.mode {
         Mode::Latency => latency(args, profile).await,
-        Mode::Load => load::run(args.load, profile).await,
+        Mode::Load => load::run(args.load, profile, args.split).await,
+        Mode::Throughput => throughput::run(args.throughput, profile, args.split).await,
     }
+}
+
+/// Starts the platform the bench measures: one process, or (`split`, services
+/// profile) one per service.
+pub async fn start_platform(
+    profile: Profile,
+    split: bool,
+    env: &[(&str, &str)],
+) -> Result<Platform> {
+    let binary = platform_binary()?;
+    Ok(if split {
+        Platform::start_split(&binary, env).await
+    } else {
+        Platform::start_with(&binary, profile, env).await
+    })
 }
 
 /// The latency mode: one request or message at a time.

@@ -1157,10 +1157,13 @@ pub mod signing {
             .collect()
     }
 
-    /// The signature of a request to `subgraph` at unix time `t`: `t=<t>,v1=<hex MAC
-    /// of "v1:<t>:<subgraph>">`.
-    pub fn request_signature(secret: &[u8], subgraph: &str, t: i64) -> String {
-        format!("t={t},v1={}", mac(secret, &format!("v1:{t}:{subgraph}")))
+    /// The signature of a request to `subgraph` at unix time `t`, made for the client
+    /// the gateway vouches for (`identity`, empty for none): `t=<t>,v1=<hex MAC of
+    /// "v1:<t>:<subgraph>:<identity>">,id=<identity>`. The gateway's header rule makes
+    /// the same string (`gateway/src/router_config.rs`).
+    pub fn request_signature(secret: &[u8], subgraph: &str, t: i64, identity: &str) -> String {
+        let v1 = mac(secret, &format!("v1:{t}:{subgraph}:{identity}"));
+        format!("t={t},v1={v1},id={identity}")
     }
 
     /// The MAC that vouches for a client's address.

@@ -96,13 +96,16 @@ async fn ensure_database(url: &str) -> Result<(), DbErr> {
         .await?
         .is_some();
     if !exists {
-        // Two processes may race here; the loser's "already exists" is fine.
+        // Processes starting together race here; the losers' "already exists" (or,
+        // when both insert at once, the catalog's unique index) is fine.
         if let Err(err) = maintenance
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
-            && !err.to_string().contains("already exists")
         {
-            return Err(err);
+            let text = err.to_string();
+            if !text.contains("already exists") && !text.contains("pg_database_datname_index") {
+                return Err(err);
+            }
         }
     }
     maintenance.close().await

@@ -134,9 +134,11 @@ impl Ports {
             config.auth.audience.clone(),
             Arc::clone(&pubsub),
         );
-        let subscriptions = SubscriptionSlots::new(
+        let subscriptions = SubscriptionSlots::shared(
             config.gateway.limits.max_subscriptions_per_session,
             config.gateway.limits.max_subscriptions_per_user,
+            Arc::clone(&pubsub),
+            shutdown.clone(),
         );
         subscriptions.watch_ended_sessions(Arc::clone(&pubsub), shutdown.clone());
         let presence = Tracker::new(
@@ -533,11 +535,11 @@ where
     S: SubscriptionType + 'static,
 {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = match state
+    let crate::trust::Signed { origin, vouched } = match state
         .trust
-        .origin(header(SIGNATURE_HEADER), Utc::now().timestamp())
+        .check(header(SIGNATURE_HEADER), Utc::now().timestamp())
     {
-        Ok(origin) => origin,
+        Ok(signed) => signed,
         Err(refused) => return graphql_error(StatusCode::FORBIDDEN, &Error::forbidden(refused)),
     };
     let forwarded = header("x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim));
@@ -553,7 +555,7 @@ where
     };
     let mut request = request.into_inner().data(ip);
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = match state.tokens.viewer_from_authorization(authorization).await {
+    let viewer = match state.tokens.viewer_for(vouched, authorization).await {
         Ok(viewer) => viewer,
         Err(err) => return graphql_error(StatusCode::OK, &err),
     };
@@ -665,8 +667,8 @@ where
                         })
                     };
                     // A refused handshake closes the socket.
-                    trust
-                        .origin(field(SIGNATURE_HEADER).as_deref(), Utc::now().timestamp())
+                    let signed = trust
+                        .check(field(SIGNATURE_HEADER).as_deref(), Utc::now().timestamp())
                         .map_err(async_graphql::Error::new)?;
                     let authorization = field("authorization");
                     // A bad token does not fail the handshake (the gateway would
@@ -675,7 +677,7 @@ where
                     // with UNAUTHENTICATED and the reason.
                     let mut data = Data::default();
                     match tokens
-                        .viewer_from_authorization(authorization.as_deref())
+                        .viewer_for(signed.vouched, authorization.as_deref())
                         .await
                     {
                         Ok(Some(viewer)) => data.insert(viewer),

@@ -2,9 +2,12 @@
 //! viewer's caps, presence kept while it is open, and an end when its session ends.
 //!
 //! Caps are per signed-in session (each client socket carries its own session's
-//! token, so this is the cap per socket) and per user (over all sessions and
-//! sockets), counted in this process. The gateway runs every subscription as its own
-//! upstream stream (no de-duplication), so each one is counted here exactly once.
+//! token, so this is the cap per socket; a socket lives in one process, so this is
+//! counted here) and per user (over all sessions and sockets, on every instance:
+//! each subscription holds a leased place in the pub/sub store,
+//! [`PubSub::hold`], renewed while it lives, so the places of an instance that died
+//! free themselves within [`PLACE_LEASE`]). The gateway runs every subscription as
+//! its own upstream stream (no de-duplication), so each one is counted exactly once.
 //!
 //! Authority is checked for as long as it is used, not only when the socket opened:
 //! a subscription ends with `UNAUTHENTICATED` when its access token expires, and
@@ -28,17 +31,31 @@ use echostream_ports::Error;
 use echostream_ports::pubsub::{Heard, PubSub};
 use echostream_presence_tracking::Tracker;
 
+/// How long a subscription's place under its user's cap lasts unless renewed;
+/// renewed every third of it while the subscription lives.
+pub const PLACE_LEASE: Duration = Duration::from_secs(60);
+
 /// Live subscriptions by session and by user, with their caps.
 pub struct SubscriptionSlots {
     per_session: usize,
     per_user: usize,
     counts: Mutex<Counts>,
+    /// Where the user cap is counted over every instance; `None` counts it in this
+    /// process alone (unit tests).
+    shared: Option<Arc<dyn PubSub>>,
 }
 
 #[derive(Default)]
 struct Counts {
     sessions: HashMap<Uuid, Session>,
     users: HashMap<Uuid, usize>,
+    /// The places this process holds in the shared count: holder id → user.
+    places: HashMap<Uuid, Uuid>,
+}
+
+/// The key of a user's places in the shared count.
+fn places_key(user: Uuid) -> String {
+    format!("subscriptions:{user}")
 }
 
 /// A session with live subscriptions in this process.
@@ -55,6 +72,8 @@ pub struct Slot {
     user: Uuid,
     session: Uuid,
     ended: CancellationToken,
+    /// This slot's place in the shared count, once taken.
+    place: Option<Uuid>,
 }
 
 impl SubscriptionSlots {
@@ -64,7 +83,58 @@ impl SubscriptionSlots {
             per_session,
             per_user,
             counts: Mutex::new(Counts::default()),
+            shared: None,
         })
+    }
+
+    /// Caps as [`SubscriptionSlots::new`], the user cap counted in `pubsub` over every
+    /// instance; the places this process holds are renewed until `shutdown`.
+    pub fn shared(
+        per_session: usize,
+        per_user: usize,
+        pubsub: Arc<dyn PubSub>,
+        shutdown: CancellationToken,
+    ) -> Arc<SubscriptionSlots> {
+        let slots = Arc::new(SubscriptionSlots {
+            per_session,
+            per_user,
+            counts: Mutex::new(Counts::default()),
+            shared: Some(Arc::clone(&pubsub)),
+        });
+        let weak = Arc::downgrade(&slots);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PLACE_LEASE / 3);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                let Some(slots) = weak.upgrade() else { return };
+                let places: Vec<(String, String)> = {
+                    let counts = slots.counts.lock().unwrap_or_else(|p| p.into_inner());
+                    counts
+                        .places
+                        .iter()
+                        .map(|(holder, user)| (places_key(*user), holder.to_string()))
+                        .collect()
+                };
+                drop(slots);
+                for chunk in places.chunks(500) {
+                    if let Err(err) = pubsub.renew(chunk, PLACE_LEASE).await {
+                        tracing::warn!(%err, "cannot renew subscription places; retrying");
+                    }
+                }
+            }
+        });
+        slots
+    }
+
+    fn user_cap_reached(&self, held: usize) -> Error {
+        Error::TooMany(format!(
+            "you already have {held} live subscriptions over all your devices \
+             (gateway.limits.max_subscriptions_per_user); complete one first"
+        ))
     }
 
     /// Takes a slot for `viewer`, or refuses with `RATE_LIMITED` naming the cap.
@@ -82,10 +152,7 @@ impl SubscriptionSlots {
         }
         let user = counts.users.get(&viewer.user_id).copied().unwrap_or(0);
         if user >= self.per_user {
-            return Err(Error::TooMany(format!(
-                "you already have {user} live subscriptions over all your devices \
-                 (gateway.limits.max_subscriptions_per_user); complete one first"
-            )));
+            return Err(self.user_cap_reached(user));
         }
         let entry = counts
             .sessions
@@ -102,6 +169,7 @@ impl SubscriptionSlots {
             user: viewer.user_id,
             session: viewer.session_id,
             ended,
+            place: None,
         })
     }
 
@@ -117,7 +185,20 @@ impl SubscriptionSlots {
         if viewer.authority_ends_at() <= chrono::Utc::now().timestamp() {
             return Err(expired());
         }
-        let slot = self.acquire(viewer)?;
+        let mut slot = self.acquire(viewer)?;
+        if let Some(shared) = &self.shared {
+            let holder = Uuid::now_v7();
+            let key = places_key(viewer.user_id);
+            if !shared
+                .hold(&key, &holder.to_string(), self.per_user, PLACE_LEASE)
+                .await?
+            {
+                return Err(self.user_cap_reached(self.per_user));
+            }
+            slot.place = Some(holder);
+            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            counts.places.insert(holder, viewer.user_id);
+        }
         if session_ended(pubsub, viewer.session_id).await? {
             return Err(ended());
         }
@@ -219,6 +300,22 @@ impl Drop for Slot {
             }
         }
         release(&mut counts.users, self.user);
+        if let Some(holder) = self.place {
+            counts.places.remove(&holder);
+            drop(counts);
+            // Given up in the background; should that fail, the lease runs out.
+            if let (Some(shared), Ok(runtime)) = (
+                self.slots.shared.clone(),
+                tokio::runtime::Handle::try_current(),
+            ) {
+                let key = places_key(self.user);
+                runtime.spawn(async move {
+                    if let Err(err) = shared.release(&key, &holder.to_string()).await {
+                        tracing::warn!(%err, "cannot give up a subscription place");
+                    }
+                });
+            }
+        }
     }
 }
 
@@ -323,5 +420,39 @@ mod tests {
         );
         drop(held);
         assert!(slots.acquire(&viewer(user, Uuid::now_v7())).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_user_cap_spans_instances_sharing_a_store() {
+        let store: Arc<dyn PubSub> =
+            Arc::new(echostream_ports::pubsub::memory::MemoryPubSub::new());
+        let stop = CancellationToken::new();
+        let a = SubscriptionSlots::shared(5, 3, Arc::clone(&store), stop.clone());
+        let b = SubscriptionSlots::shared(5, 3, Arc::clone(&store), stop.clone());
+        let user = Uuid::now_v7();
+        let on_a = viewer(user, Uuid::now_v7());
+        let on_b = viewer(user, Uuid::now_v7());
+        let first = a.open(&on_a, store.as_ref()).await.unwrap();
+        let _second = a.open(&on_a, store.as_ref()).await.unwrap();
+        let _third = b.open(&on_b, store.as_ref()).await.unwrap();
+        // B holds one itself, yet the fourth is refused: the user holds three.
+        let refused = b.open(&on_b, store.as_ref()).await.err().unwrap();
+        assert_eq!(refused.code(), "RATE_LIMITED");
+        assert!(refused.to_string().contains("max_subscriptions_per_user"));
+        // One ended on A: B may open one (once A has given its place up).
+        drop(first);
+        let mut reopened = None;
+        for _ in 0..100 {
+            if let Ok(slot) = b.open(&on_b, store.as_ref()).await {
+                reopened = Some(slot);
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            reopened.is_some(),
+            "a freed place is free on every instance"
+        );
+        stop.cancel();
     }
 }

@@ -1,7 +1,9 @@
 //! Access-token claims and their verification against the auth subgraph's JWKS.
 //!
-//! The gateway verifies every token, and each subgraph verifies it again: a subgraph
-//! trusts no header alone, so reaching its port directly grants nothing.
+//! The gateway verifies every token; a subgraph takes the identity the gateway
+//! vouches for in its signed header (`crate::trust`), or verifies the token itself
+//! when none is vouched for: it trusts no unsigned header, so reaching its port
+//! directly grants nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -212,13 +214,44 @@ impl TokenVerifier {
             .map(|data| data.claims)
             .map_err(|_| bad())?;
         drop(keys);
-        // A signed-out session's tokens stop working at once, not at expiry.
-        if session_ended(self.revocations.as_ref(), claims.sid).await? {
+        self.still_open(claims.sid).await?;
+        Ok(claims)
+    }
+
+    /// The viewer of a request: the one the gateway vouches for in its signature
+    /// (`vouched`: the gateway verified the token; no second signature check here),
+    /// else the one the `Authorization` header's token names, verified here.
+    pub async fn viewer_for(
+        &self,
+        vouched: Option<Viewer>,
+        authorization: Option<&str>,
+    ) -> Result<Option<Viewer>, Error> {
+        match vouched {
+            Some(viewer) => self.vouched(viewer).await.map(Some),
+            None => self.viewer_from_authorization(authorization).await,
+        }
+    }
+
+    /// A viewer the gateway vouches for, while their token has not expired and their
+    /// session has not ended.
+    pub async fn vouched(&self, viewer: Viewer) -> Result<Viewer, Error> {
+        if viewer.expires_at + LEEWAY_SECS < chrono::Utc::now().timestamp() {
+            return Err(Error::Unauthenticated(
+                "invalid or expired access token".into(),
+            ));
+        }
+        self.still_open(viewer.session_id).await?;
+        Ok(viewer)
+    }
+
+    /// A signed-out session's tokens stop working at once, not at expiry.
+    async fn still_open(&self, session: Uuid) -> Result<(), Error> {
+        if session_ended(self.revocations.as_ref(), session).await? {
             return Err(Error::Unauthenticated(
                 "this session has ended; sign in again".into(),
             ));
         }
-        Ok(claims)
+        Ok(())
     }
 
     /// Verifies an `Authorization` header value. No header is an anonymous caller

@@ -32,7 +32,10 @@ pub struct Platform {
     config_env: Vec<(String, String)>,
     /// Every variable the platform was started with, to start it again.
     start_env: Vec<(String, String)>,
-    child: Child,
+    /// One process for everything, or one per service (see [`Platform::start_split`]).
+    split: bool,
+    /// The running processes: `run` alone, or `serve <service>` for each service.
+    children: Vec<Child>,
     _dir: tempfile::TempDir,
     log: PathBuf,
 }
@@ -82,7 +85,7 @@ impl Platform {
     ) -> Platform {
         let mut last = String::new();
         for attempt in 0..3 {
-            match Platform::try_start(binary, profile, extra_env, attempt, None).await {
+            match Platform::try_start(binary, profile, extra_env, attempt, None, false).await {
                 Ok(platform) => return platform,
                 Err(log) if log.contains("Address already in use") => last = log,
                 Err(log) => panic!("platform exited before becoming ready:\n{log}"),
@@ -91,13 +94,40 @@ impl Platform {
         panic!("platform could not find free ports:\n{last}");
     }
 
-    /// Another instance of this platform: a second process on its own ports and data
-    /// directory, sharing this one's database, broker, store, secrets and prefixes
-    /// (services profile: how a deployment runs two of every process).
+    /// The platform on the services profile as a deployment runs it: each service
+    /// (the gateway and every subgraph) its own process. [`Platform::another_instance`]
+    /// then starts a second of every process.
+    pub async fn start_split(binary: &str, extra_env: &[(&str, &str)]) -> Platform {
+        let mut last = String::new();
+        for attempt in 0..3 {
+            match Platform::try_start(binary, Profile::Services, extra_env, attempt, None, true)
+                .await
+            {
+                Ok(platform) => return platform,
+                Err(log) if log.contains("Address already in use") => last = log,
+                Err(log) => panic!("a process exited before the platform became ready:\n{log}"),
+            }
+        }
+        panic!("platform could not find free ports:\n{last}");
+    }
+
+    /// Another instance of this platform: a second process (or set of processes, when
+    /// split) on its own ports and data directory, sharing this one's database,
+    /// broker, store, secrets and prefixes (services profile: how a deployment runs
+    /// two of every process).
     pub async fn another_instance(&self) -> Platform {
         let mut last = String::new();
         for attempt in 1..4 {
-            match Platform::try_start(&self.binary, self.profile, &[], attempt, Some(self)).await {
+            match Platform::try_start(
+                &self.binary,
+                self.profile,
+                &[],
+                attempt,
+                Some(self),
+                self.split,
+            )
+            .await
+            {
                 Ok(platform) => return platform,
                 Err(log) if log.contains("Address already in use") => last = log,
                 Err(log) => panic!("the second instance exited before becoming ready:\n{log}"),
@@ -112,6 +142,7 @@ impl Platform {
         extra_env: &[(&str, &str)],
         attempt: u32,
         like: Option<&Platform>,
+        split: bool,
     ) -> Result<Platform, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
@@ -123,18 +154,8 @@ impl Platform {
             .zip(&ports[1..])
             .map(|(s, p)| (s.name(), *p))
             .collect();
-        let root = env!("CARGO_MANIFEST_DIR");
+        std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(binary);
-        command
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(std::fs::File::create(&log).expect("log file")))
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&log)
-                    .expect("log file"),
-            ));
         let subgraph_secret = match like {
             Some(first) => {
                 command.envs(
@@ -170,7 +191,7 @@ impl Platform {
             .filter(|(k, _)| k.starts_with("ECHOSTREAM_"))
             .cloned()
             .collect();
-        let child = command.spawn().expect("start the echostream binary");
+        let children = spawn(binary, &start_env, &log, split).await;
         let mut platform = Platform {
             subgraph_secret,
             binary: binary.to_string(),
@@ -180,7 +201,8 @@ impl Platform {
             gateway: format!("http://127.0.0.1:{gateway_port}/graphql"),
             subgraph_ports,
             data_dir,
-            child,
+            split,
+            children,
             _dir: dir,
             log,
         };
@@ -192,20 +214,8 @@ impl Platform {
     /// finishes), then starts it again on the same ports, data and services, and
     /// waits until it is ready.
     pub async fn crash_and_restart(&mut self) {
-        self.child.kill().expect("kill the platform");
-        self.child.wait().expect("reap the platform");
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let mut command = Command::new(&self.binary);
-        command
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .envs(self.start_env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().expect("log file")))
-            .stderr(Stdio::from(log));
-        self.child = command.spawn().expect("start the echostream binary again");
+        self.kill();
+        self.children = spawn(&self.binary, &self.start_env, &self.log, self.split).await;
         if let Err(log) = self.wait_until_ready().await {
             panic!("the platform did not start again:\n{log}");
         }
@@ -226,15 +236,15 @@ impl Platform {
             if let Some(response) = ok {
                 let body: Value = response.json().await.unwrap_or_default();
                 // Answered, and by this platform: it is still running.
-                if body["data"]["__typename"] == "Query"
-                    && matches!(self.child.try_wait(), Ok(None))
-                {
+                if body["data"]["__typename"] == "Query" && self.is_running() {
                     return Ok(());
                 }
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-                return Err(format!("exit {status}:\n{text}"));
+            for child in &mut self.children {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                    return Err(format!("exit {status}:\n{text}"));
+                }
             }
             if Instant::now() > deadline {
                 panic!("platform did not become ready:\n{}", self.log_tail());
@@ -304,25 +314,50 @@ impl Platform {
         lines[lines.len().saturating_sub(60)..].join("\n")
     }
 
-    /// The platform's process id.
+    /// The platform's process id (when split, the gateway's).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.children[0].id()
     }
 
-    /// Whether the platform process is still running.
+    /// Every process of the platform, by the service it runs (`all` when one process
+    /// runs everything).
+    pub fn processes(&self) -> Vec<(&'static str, u32)> {
+        if !self.split {
+            return vec![("all", self.pid())];
+        }
+        std::iter::once("gateway")
+            .chain(Subgraph::ALL.iter().map(|s| s.name()))
+            .zip(self.children.iter().map(Child::id))
+            .collect()
+    }
+
+    /// Whether every process of the platform is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.children
+            .iter_mut()
+            .all(|child| matches!(child.try_wait(), Ok(None)))
     }
 
-    /// The platform process's resident memory in MiB (from `/proc`).
+    /// Kills every process of the platform as a crash does (`SIGKILL`: nothing is
+    /// flushed, no task finishes) and reaps them.
+    pub fn kill(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The platform's resident memory in MiB (from `/proc`), all its processes.
     pub fn rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
+        let rss = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .map_or(0.0, |kib| kib / 1024.0)
+        };
+        self.processes().into_iter().map(|(_, pid)| rss(pid)).sum()
     }
 
     /// The gateway's base URL (no path).
@@ -378,6 +413,27 @@ impl Platform {
         answer(request).await
     }
 
+    /// Posts an operation straight to subgraph `name` with the gateway's signature
+    /// vouching for `viewer` (and no token): what the gateway sends for a client whose
+    /// token it verified.
+    pub async fn post_vouched(
+        &self,
+        name: &str,
+        viewer: &echostream_service::token::Viewer,
+        query: &str,
+    ) -> Value {
+        let subgraph = Subgraph::from_name(name).expect("subgraph").name();
+        let trust = GatewayTrust::new(&self.subgraph_secret, subgraph, true);
+        let request = reqwest::Client::new()
+            .post(self.subgraph_url(name))
+            .header(
+                SIGNATURE_HEADER,
+                trust.signature_for(viewer, chrono::Utc::now().timestamp()),
+            )
+            .json(&json!({ "query": query }));
+        answer(request).await
+    }
+
     /// A request to subgraph `name` signed as the gateway signs it.
     fn signed_request(&self, name: &str, query: &str, variables: Value) -> reqwest::RequestBuilder {
         reqwest::Client::new()
@@ -429,9 +485,66 @@ impl Drop for Platform {
                 self.log_tail()
             );
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+/// Starts the platform's processes with `env`, their output appended to `log`: the
+/// binary's `run` alone, or (`split`) `serve <service>` for each subgraph and then,
+/// once they all answer (it reads auth's keys as it starts), the gateway. The gateway
+/// is listed first.
+async fn spawn(binary: &str, env: &[(String, String)], log: &PathBuf, split: bool) -> Vec<Child> {
+    let start = |args: &[&str]| {
+        let output = || {
+            Stdio::from(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(log)
+                    .expect("log file"),
+            )
+        };
+        Command::new(binary)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            // How `echostream bench` names the platform binary to its bench process;
+            // not a setting of the platform, whose configuration refuses unknown keys.
+            .env_remove("ECHOSTREAM_BIN")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(output())
+            .stderr(output())
+            .spawn()
+            .expect("start the echostream binary")
+    };
+    if !split {
+        return vec![start(&[])];
+    }
+    let mut subgraphs: Vec<Child> = Subgraph::ALL
+        .iter()
+        .map(|s| start(&["serve", s.name()]))
+        .collect();
+    let ports: Vec<u16> = Subgraph::ALL
+        .iter()
+        .filter_map(|s| {
+            let key = format!("ECHOSTREAM_LISTEN__{}_PORT", s.name().to_uppercase());
+            env.iter().find(|(k, _)| *k == key)?.1.parse().ok()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for port in ports {
+        let health = format!("http://127.0.0.1:{port}/health");
+        while reqwest::get(&health).await.is_err()
+            && Instant::now() < deadline
+            && subgraphs
+                .iter_mut()
+                .all(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut children = vec![start(&["serve", "gateway"])];
+    children.append(&mut subgraphs);
+    children
 }
 
 /// Sends `request` to a subgraph and reads its JSON answer.
@@ -457,9 +570,6 @@ fn instance_specific(key: &str) -> bool {
 /// limits, and (services) a database, topic prefix, key prefix and bucket of its own.
 fn profile_env(command: &mut Command, profile: Profile, secret: &str, extra_env: &[(&str, &str)]) {
     command
-        // How `echostream bench` names the platform binary to its bench process; not
-        // a setting of the platform, whose configuration refuses unknown keys.
-        .env_remove("ECHOSTREAM_BIN")
         .env("ECHOSTREAM_GATEWAY__SUBGRAPH_SECRET", secret)
         // Time rules (mutes, quiet hours, digests) are tested by moving the clock
         // (`Platform::set_clock`), never by waiting.

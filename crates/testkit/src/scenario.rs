@@ -20,6 +20,21 @@ pub struct Person {
     pub token: String,
 }
 
+impl Person {
+    /// Who this person's access token says they are (read, not verified).
+    pub fn viewer(&self) -> echostream_service::token::Viewer {
+        use base64::Engine;
+        let payload = self.token.split('.').nth(1).expect("a JWT");
+        let claims: echostream_service::token::Claims = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .expect("base64url"),
+        )
+        .expect("our claims");
+        claims.into()
+    }
+}
+
 /// A username no other test uses: `name_` and eight characters.
 pub fn unique(name: &str) -> String {
     let tail = uuid::Uuid::now_v7().simple().to_string();
@@ -106,6 +121,19 @@ pub async fn find(p: &Platform, finder: &Person, target: &Person) -> Value {
     .await
 }
 
+/// `who` marks every notification read (as from any device); how many it read.
+pub async fn read_all_notifications(p: &Platform, who: &Person) -> u64 {
+    data(
+        &p.gateway,
+        "mutation { markAllNotificationsRead }",
+        json!({}),
+        Some(&who.token),
+    )
+    .await["markAllNotificationsRead"]
+        .as_u64()
+        .expect("a count")
+}
+
 /// Two users who became friends: B asked, A accepted.
 pub async fn friends(p: &Platform) -> (Person, Person) {
     let ann = signed_up(p, "ann").await;
@@ -114,20 +142,26 @@ pub async fn friends(p: &Platform) -> (Person, Person) {
     (ann, bob)
 }
 
+/// `from` finds `to` and asks to be friends; the request's id.
+pub async fn ask_friendship(p: &Platform, from: &Person, to: &Person) -> Value {
+    find(p, from, to).await;
+    data(
+        &p.gateway,
+        "mutation F($u: String!) { sendFriendRequest(username: $u) { id } }",
+        json!({ "u": to.username }),
+        Some(&from.token),
+    )
+    .await["sendFriendRequest"]["id"]
+        .clone()
+}
+
 /// Makes `a` and `b` friends: B asks, A accepts.
 pub async fn befriend(p: &Platform, a: &Person, b: &Person) {
-    find(p, b, a).await;
-    let sent = data(
-        &p.gateway,
-        "mutation F($u: String!) { sendFriendRequest(username: $u) { id status } }",
-        json!({ "u": a.username }),
-        Some(&b.token),
-    )
-    .await;
+    let request = ask_friendship(p, b, a).await;
     let accepted = data(
         &p.gateway,
         "mutation A($id: ID!) { acceptFriendRequest(id: $id) { status } }",
-        json!({ "id": sent["sendFriendRequest"]["id"] }),
+        json!({ "id": request }),
         Some(&a.token),
     )
     .await;

@@ -130,6 +130,24 @@ impl PubSub for Counted {
         self.count();
         self.inner.hash_get_all_many(keys).await
     }
+    async fn hold(
+        &self,
+        key: &str,
+        holder: &str,
+        cap: usize,
+        lease: Duration,
+    ) -> Result<bool, PubSubError> {
+        self.count();
+        self.inner.hold(key, holder, cap, lease).await
+    }
+    async fn renew(&self, places: &[(String, String)], lease: Duration) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.renew(places, lease).await
+    }
+    async fn release(&self, key: &str, holder: &str) -> Result<(), PubSubError> {
+        self.count();
+        self.inner.release(key, holder).await
+    }
 }
 
 fn device(user: Uuid) -> Viewer {

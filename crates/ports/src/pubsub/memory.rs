@@ -34,6 +34,8 @@ pub struct MemoryPubSub {
     channels: Arc<Registry>,
     keys: Mutex<HashMap<String, Entry>>,
     streams: Mutex<MemoryStreams>,
+    /// Leased places by key, then holder: when each lease ends.
+    places: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 impl Default for MemoryPubSub {
@@ -42,6 +44,7 @@ impl Default for MemoryPubSub {
             channels: Registry::new(|_| {}),
             keys: Mutex::new(HashMap::new()),
             streams: Mutex::new(MemoryStreams::default()),
+            places: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -244,5 +247,45 @@ impl PubSub for MemoryPubSub {
         let now = Instant::now();
         let all = self.keys();
         Ok(keys.iter().map(|key| hash_of(&all, key, now)).collect())
+    }
+
+    async fn hold(
+        &self,
+        key: &str,
+        holder: &str,
+        cap: usize,
+        lease: Duration,
+    ) -> Result<bool, PubSubError> {
+        let now = Instant::now();
+        let mut places = self.places.lock().expect("pubsub lock poisoned");
+        let held = places.entry(key.to_string()).or_default();
+        held.retain(|_, until| *until > now);
+        if held.contains_key(holder) || held.len() < cap {
+            held.insert(holder.to_string(), now + lease);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn renew(&self, places: &[(String, String)], lease: Duration) -> Result<(), PubSubError> {
+        let until = Instant::now() + lease;
+        let mut all = self.places.lock().expect("pubsub lock poisoned");
+        for (key, holder) in places {
+            all.entry(key.clone())
+                .or_default()
+                .insert(holder.clone(), until);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, holder: &str) -> Result<(), PubSubError> {
+        let mut places = self.places.lock().expect("pubsub lock poisoned");
+        if let Some(held) = places.get_mut(key) {
+            held.remove(holder);
+            if held.is_empty() {
+                places.remove(key);
+            }
+        }
+        Ok(())
     }
 }

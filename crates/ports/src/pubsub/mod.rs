@@ -113,4 +113,21 @@ pub trait PubSub: Send + Sync + 'static {
         &self,
         keys: &[String],
     ) -> Result<Vec<HashMap<String, String>>, PubSubError>;
+
+    /// Takes a place for `holder` among at most `cap` under `key`, leased for
+    /// `lease` (holding it again renews it); `false` when `cap` other live places are
+    /// held. A cap counted this way holds over every instance, and the places of an
+    /// instance that died free themselves when their leases run out.
+    async fn hold(
+        &self,
+        key: &str,
+        holder: &str,
+        cap: usize,
+        lease: Duration,
+    ) -> Result<bool, PubSubError>;
+    /// Extends the leases of places held (`(key, holder)`), in one round trip; a
+    /// place that has lapsed meanwhile is taken again regardless of its cap.
+    async fn renew(&self, places: &[(String, String)], lease: Duration) -> Result<(), PubSubError>;
+    /// Gives up `holder`'s place under `key`.
+    async fn release(&self, key: &str, holder: &str) -> Result<(), PubSubError>;
 }

@@ -26,7 +26,33 @@ pub struct RedisPubSub {
     append: redis::Script,
     history: redis::Script,
     restart: redis::Script,
+    hold: redis::Script,
 }
+
+/// Takes a place in a sorted set of holders scored by lease end (Redis's own clock,
+/// so instances' clocks need not agree): lapsed places leave first.
+const HOLD: &str = r"
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+";
+
+/// Extends leases: each pair of arguments is a holder and its lease in ms.
+const RENEW: &str = r"
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+for k = 1, #KEYS do
+  redis.call('ZADD', KEYS[k], ms + tonumber(ARGV[2 * k]), ARGV[2 * k - 1])
+  redis.call('PEXPIRE', KEYS[k], ARGV[2 * k])
+end
+return #KEYS
+";
 
 fn fail(err: redis::RedisError) -> PubSubError {
     PubSubError(err.to_string())
@@ -44,6 +70,7 @@ impl RedisPubSub {
             append: redis_streams::script(redis_streams::APPEND),
             history: redis_streams::script(redis_streams::HISTORY),
             restart: redis_streams::script(redis_streams::RESTART),
+            hold: redis::Script::new(HOLD),
         })
     }
 
@@ -275,5 +302,45 @@ impl PubSub for RedisPubSub {
             pipe.hgetall(self.key(key));
         }
         pipe.query_async(&mut conn).await.map_err(fail)
+    }
+
+    async fn hold(
+        &self,
+        key: &str,
+        holder: &str,
+        cap: usize,
+        lease: Duration,
+    ) -> Result<bool, PubSubError> {
+        let mut conn = self.commands.clone();
+        let held: i64 = self
+            .hold
+            .key(self.key(key))
+            .arg(holder)
+            .arg(cap)
+            .arg(millis(lease))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(fail)?;
+        Ok(held == 1)
+    }
+
+    async fn renew(&self, places: &[(String, String)], lease: Duration) -> Result<(), PubSubError> {
+        if places.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.commands.clone();
+        let script = redis::Script::new(RENEW);
+        let mut call = script.prepare_invoke();
+        for (key, holder) in places {
+            call.key(self.key(key)).arg(holder).arg(millis(lease));
+        }
+        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, holder: &str) -> Result<(), PubSubError> {
+        let mut conn = self.commands.clone();
+        let _: i64 = conn.zrem(self.key(key), holder).await.map_err(fail)?;
+        Ok(())
     }
 }

@@ -134,10 +134,11 @@ pub async fn apply(db: &DatabaseConnection, feed: &Feed, delivery: Delivery) -> 
     if made.is_empty() && !RESOLVING.contains(&delivery.event.kind.as_str()) {
         return Ok(());
     }
+    let now = feed.clock.now();
     let made = if made.is_empty() {
         made
     } else {
-        preferences::reach(db, made, feed.clock.now()).await?
+        preferences::reach(db, made, now).await?
     };
     // Who wants the items made by push, by (user, key).
     let by_push: std::collections::HashSet<(Uuid, String)> = made
@@ -145,7 +146,6 @@ pub async fn apply(db: &DatabaseConnection, feed: &Feed, delivery: Delivery) -> 
         .filter(|item| item.reach.push)
         .map(|item| (item.user, item.group_key.clone()))
         .collect();
-    let now = feed.clock.now();
     let (event_id, at) = (delivery.event.id, delivery.event.occurred_at);
     let topic_consumer = format!("notification:{}", delivery.topic);
     let changed = db

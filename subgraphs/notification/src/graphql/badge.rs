@@ -27,6 +27,28 @@ pub struct Badge {
     user_id: Uuid,
     /// Chat's part, as the gateway hands it over (`@requires`).
     unread_conversations: Option<i64>,
+    /// The feed's part, read once however many fields need it.
+    unread_notifications: tokio::sync::OnceCell<u64>,
+}
+
+impl Badge {
+    fn of(user_id: Uuid, unread_conversations: Option<i64>) -> Self {
+        Self {
+            user_id,
+            unread_conversations,
+            unread_notifications: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The viewer's unread notifications beyond messages, counted once per badge.
+    async fn notifications(&self, ctx: &Context<'_>) -> Result<u64> {
+        ctx.viewer()?.must_be(self.user_id)?;
+        let db = &app(ctx)?.db;
+        Ok(*self
+            .unread_notifications
+            .get_or_try_init(|| feed::unread_beyond_messages(db, self.user_id))
+            .await?)
+    }
 }
 
 #[Object]
@@ -44,15 +66,13 @@ impl Badge {
     /// Unread notifications about anything but messages chat already counts
     /// (friend requests, reactions, group changes): what the feed adds to the icon.
     async fn unread_notifications(&self, ctx: &Context<'_>) -> Result<u64> {
-        ctx.viewer()?.must_be(self.user_id)?;
-        Ok(feed::unread_beyond_messages(&app(ctx)?.db, self.user_id).await?)
+        self.notifications(ctx).await
     }
 
     /// The number on the icon: `unreadConversations` plus `unreadNotifications`.
     #[graphql(requires = "unreadConversations")]
     async fn total(&self, ctx: &Context<'_>) -> Result<i64> {
-        ctx.viewer()?.must_be(self.user_id)?;
-        let notifications = feed::unread_beyond_messages(&app(ctx)?.db, self.user_id).await?;
+        let notifications = self.notifications(ctx).await?;
         Ok(self.unread_conversations.unwrap_or(0) + notifications as i64)
     }
 }
@@ -65,10 +85,7 @@ pub struct BadgeQuery;
 impl BadgeQuery {
     /// What the viewer's app icon shows now.
     async fn badge(&self, ctx: &Context<'_>) -> Result<Badge> {
-        Ok(Badge {
-            user_id: ctx.viewer()?.user_id,
-            unread_conversations: None,
-        })
+        Ok(Badge::of(ctx.viewer()?.user_id, None))
     }
 
     /// Resolves a `Badge` reference for the gateway, with chat's part when the
@@ -79,10 +96,9 @@ impl BadgeQuery {
         #[graphql(key)] user_id: ID,
         unread_conversations: Option<i64>,
     ) -> Option<Badge> {
-        Uuid::parse_str(&user_id).ok().map(|user_id| Badge {
-            user_id,
-            unread_conversations,
-        })
+        Uuid::parse_str(&user_id)
+            .ok()
+            .map(|user_id| Badge::of(user_id, unread_conversations))
     }
 }
 
@@ -103,16 +119,8 @@ impl BadgeSubscription {
         let me = viewer.user_id;
         let app = app(ctx)?;
         let ports = &app.ports;
-        let slot = ports
-            .subscriptions
-            .open(viewer, ports.pubsub.as_ref())
-            .await?;
-        let feed_changes = app
-            .feed
-            .streams
-            .follow(app.db.clone(), me, None)
-            .await?
-            .map(|_| ());
+        let (slot, feed_changes) = super::open_feed(ctx, None).await?;
+        let feed_changes = feed_changes.map(|_| ());
         let chat_changes = echostream_service::stream::follow::<ChatFrame>(
             Arc::clone(&ports.pubsub),
             user_channel(me).name().to_string(),
@@ -132,10 +140,7 @@ impl BadgeSubscription {
                 tokio::time::sleep(COALESCE).await;
                 while let Some(Some(())) = ticks.next().now_or_never() {}
             }
-            let badge = Badge {
-                user_id: me,
-                unread_conversations: None,
-            };
+            let badge = Badge::of(me, None);
             Some((badge, (ticks, false)))
         });
         Ok(echostream_service::subscriptions::serve(

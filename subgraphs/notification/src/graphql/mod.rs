@@ -422,8 +422,26 @@ async fn events(
     ctx: &Context<'_>,
     since: Option<String>,
 ) -> Result<impl Stream<Item = Result<NotificationEvent, async_graphql::Error>> + use<>> {
-    let viewer = ctx.viewer()?;
     let since = since.map(|s| Position::decode(&s, "since")).transpose()?;
+    let (slot, changes) = open_feed(ctx, since).await?;
+    Ok(echostream_service::subscriptions::serve(
+        slot,
+        Arc::clone(&app(ctx)?.ports.presence),
+        ctx.viewer()?.clone(),
+        changes.map(NotificationEvent::from),
+    ))
+}
+
+/// Takes one of the viewer's subscription slots and follows their feed from
+/// `since` (or from now): what every live stream of the feed starts with.
+pub(crate) async fn open_feed(
+    ctx: &Context<'_>,
+    since: Option<Position>,
+) -> Result<(
+    echostream_service::subscriptions::Slot,
+    impl Stream<Item = Change> + Send + 'static + use<>,
+)> {
+    let viewer = ctx.viewer()?;
     let app = app(ctx)?;
     let ports = &app.ports;
     let slot = ports
@@ -435,12 +453,7 @@ async fn events(
         .streams
         .follow(app.db.clone(), viewer.user_id, since)
         .await?;
-    Ok(echostream_service::subscriptions::serve(
-        slot,
-        Arc::clone(&ports.presence),
-        viewer.clone(),
-        changes.map(NotificationEvent::from),
-    ))
+    Ok((slot, changes))
 }
 
 /// Every live stream of the subgraph.
