@@ -694,3 +694,13 @@ async fn attachments(
         voice_bytes: voice.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_option_of_every_mode_has_a_name_of_its_own() {
+        super::BenchArgs::command().debug_assert();
+    }
+}

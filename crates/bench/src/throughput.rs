@@ -28,8 +28,8 @@ pub struct ThroughputArgs {
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// Seconds each target is loaded (1 to 120).
-    #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    #[arg(long = "duration", default_value_t = 10)]
+    duration: u64,
 }
 
 /// `me` as the auth subgraph alone answers it.
@@ -41,7 +41,7 @@ const ME_THREE: &str = "query MeThree { me { id username displayName presence { 
 pub async fn run(args: ThroughputArgs, profile: Profile, split: bool) -> Result<()> {
     let tokens = args.tokens.clamp(1, 1000);
     let connections = args.connections.clamp(1, 512);
-    let seconds = Duration::from_secs(args.seconds.clamp(1, 120));
+    let seconds = Duration::from_secs(args.duration.clamp(1, 120));
     let platform = crate::start_platform(
         profile,
         split,
