@@ -275,6 +275,33 @@ async fn pubsub_conformance(pubsub: Arc<dyn PubSub>) {
             .is_err(),
         "not a channel it asked for"
     );
+
+    // Leased places: at most `cap` holders; holding again renews; a lapsed or
+    // released place is free for another.
+    let lease = Duration::from_millis(300);
+    assert!(pubsub.hold("places", "a", 2, lease).await.unwrap());
+    assert!(pubsub.hold("places", "b", 2, lease).await.unwrap());
+    assert!(!pubsub.hold("places", "c", 2, lease).await.unwrap(), "full");
+    assert!(
+        pubsub.hold("places", "a", 2, lease).await.unwrap(),
+        "a holder renews"
+    );
+    pubsub.release("places", "b").await.unwrap();
+    assert!(
+        pubsub.hold("places", "c", 2, lease).await.unwrap(),
+        "b's place freed"
+    );
+    pubsub
+        .renew(&[("places".into(), "a".into())], Duration::from_secs(30))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // c's lease lapsed, a's was renewed: one place is free, not two.
+    assert!(pubsub.hold("places", "d", 2, lease).await.unwrap());
+    assert!(
+        !pubsub.hold("places", "e", 2, lease).await.unwrap(),
+        "a still holds one"
+    );
 }
 
 #[tokio::test]

@@ -27,6 +27,7 @@ pub struct RedisPubSub {
     history: redis::Script,
     restart: redis::Script,
     hold: redis::Script,
+    renew: redis::Script,
 }
 
 /// Takes a place in a sorted set of holders scored by lease end (Redis's own clock,
@@ -71,6 +72,7 @@ impl RedisPubSub {
             history: redis_streams::script(redis_streams::HISTORY),
             restart: redis_streams::script(redis_streams::RESTART),
             hold: redis::Script::new(HOLD),
+            renew: redis::Script::new(RENEW),
         })
     }
 
@@ -329,8 +331,7 @@ impl PubSub for RedisPubSub {
             return Ok(());
         }
         let mut conn = self.commands.clone();
-        let script = redis::Script::new(RENEW);
-        let mut call = script.prepare_invoke();
+        let mut call = self.renew.prepare_invoke();
         for (key, holder) in places {
             call.key(self.key(key)).arg(holder).arg(millis(lease));
         }
