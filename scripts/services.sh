@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real services the test suite talks to:
-# PostgreSQL, Redis, a Kafka-protocol broker (tansu), an S3 store (SeaweedFS) and an
+# PostgreSQL, Redis (and a three-node Redis Cluster), a Kafka-protocol broker (tansu), an S3 store (SeaweedFS) and an
 # SMTP catcher with an HTTP API (maildev) and an OpenID Connect provider
 # (oidc-provider, scripts/oidc-provider.mjs). Services already running are reused and
 # left alone; what this script starts, `stop` stops.
@@ -20,6 +20,7 @@ mkdir -p "$CACHE" "$STATE"
 
 PG_PORT=5432
 REDIS_PORT=6379
+REDIS_CLUSTER_PORTS="7101 7102 7103"
 KAFKA_PORT=9092
 S3_PORT=8333
 SMTP_PORT=1025
@@ -102,6 +103,35 @@ start_redis() {
     --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log"
   wait_port $REDIS_PORT Redis
   remember pidfile "$STATE/redis.pid"
+}
+
+# Three primaries, no replicas, on ports of their own: enough to prove that keys,
+# scripts and sharded channels land on the node of their slot.
+start_redis_cluster() {
+  local first=${REDIS_CLUSTER_PORTS%% *} nodes="" port
+  if redis-cli -h 127.0.0.1 -p "$first" cluster info 2>/dev/null | grep -q cluster_state:ok; then
+    log "Redis Cluster: reusing 127.0.0.1:$first"
+    return 0
+  fi
+  log "Redis Cluster: starting three nodes"
+  for port in $REDIS_CLUSTER_PORTS; do
+    mkdir -p "$STATE/redis-cluster/$port"
+    rm -f "$STATE/redis-cluster/$port/nodes.conf"
+    (cd "$STATE/redis-cluster/$port" && redis-server --port "$port" --bind 127.0.0.1 \
+      --cluster-enabled yes --cluster-config-file nodes.conf --save '' --appendonly no \
+      --daemonize yes --pidfile "$STATE/redis-cluster/$port/pid" --logfile "$STATE/redis-cluster/$port/log")
+    wait_port "$port" "Redis Cluster node"
+    remember pidfile "$STATE/redis-cluster/$port/pid"
+    nodes="$nodes 127.0.0.1:$port"
+  done
+  # shellcheck disable=SC2086
+  echo yes | redis-cli --cluster create $nodes --cluster-replicas 0 >/dev/null
+  for _ in $(seq 60); do
+    redis-cli -h 127.0.0.1 -p "$first" cluster info | grep -q cluster_state:ok && return 0
+    sleep 0.5
+  done
+  log "Redis Cluster did not become ready"
+  return 1
 }
 
 start_kafka() {
@@ -190,6 +220,7 @@ write_env() {
   cat >"$STATE/env" <<EOF
 export TEST_ECHOSTREAM_POSTGRES=postgres://postgres:postgres@127.0.0.1:$PG_PORT
 export TEST_ECHOSTREAM_REDIS=redis://127.0.0.1:$REDIS_PORT
+export TEST_ECHOSTREAM_REDIS_CLUSTER=$(for p in $REDIS_CLUSTER_PORTS; do printf 'redis://127.0.0.1:%s,' "$p"; done | sed 's/,$//')
 export TEST_ECHOSTREAM_KAFKA=127.0.0.1:$KAFKA_PORT
 export TEST_ECHOSTREAM_S3=http://127.0.0.1:$S3_PORT
 export TEST_ECHOSTREAM_S3_ACCESS_KEY=$S3_ACCESS_KEY
@@ -234,6 +265,7 @@ case "${1:-start}" in
     start_postgres
     clean_databases
     start_redis
+    start_redis_cluster
     start_kafka
     start_s3
     start_smtp

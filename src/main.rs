@@ -185,6 +185,7 @@ fn prepare_gateway(config: &Config) -> Result<()> {
         subgraph_secret: &config.gateway.subgraph_secret,
         trusted_proxies: &trusted_proxies,
         limits: &config.gateway.limits,
+        redis: (config.profile == echostream_config::Profile::Services).then_some(&config.redis),
         telemetry: echostream_gateway::router_config::Telemetry {
             json_logs: config.telemetry.log_format == echostream_config::LogFormat::Json,
             otlp_endpoint: config

@@ -23,6 +23,9 @@ pub struct GatewaySettings<'a> {
     pub trusted_proxies: &'a [String],
     /// `gateway.limits`: the router's own limits and the plugins' come from it.
     pub limits: &'a echostream_config::GatewayLimits,
+    /// Where each user's sockets are counted over every gateway (services); `None`
+    /// counts them in this gateway alone.
+    pub redis: Option<&'a echostream_config::RedisConfig>,
     pub telemetry: Telemetry<'a>,
 }
 
@@ -152,7 +155,7 @@ pub fn build(s: &GatewaySettings<'_>) -> Value {
             },
             "echostream_sockets": {
                 "enabled": true,
-                "config": l,
+                "config": { "limits": l, "redis": s.redis },
             },
             "echostream_limits": { "enabled": true, "config": l },
             "echostream_readiness": {
@@ -196,6 +199,10 @@ mod tests {
         };
         let supergraph =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/supergraph.graphql");
+        let redis = echostream_config::RedisConfig {
+            url: "redis://127.0.0.1:6390".into(),
+            ..Default::default()
+        };
         let settings = GatewaySettings {
             host: "127.0.0.1",
             port: 4000,
@@ -207,6 +214,7 @@ mod tests {
             subgraph_secret: "s",
             trusted_proxies: &[],
             limits: &limits,
+            redis: Some(&redis),
             telemetry: Telemetry {
                 json_logs: false,
                 otlp_endpoint: None,
@@ -222,10 +230,22 @@ mod tests {
         let read = read.expect("the router accepts the document");
         assert_eq!(read.limits.max_depth.as_ref().map(|d| d.n), Some(7));
         assert_eq!(read.traffic_shaping.router.max_long_lived_clients, 123);
-        for plugin in ["echostream_limits", "echostream_sockets"] {
-            let config: echostream_config::GatewayLimits =
-                serde_json::from_value(read.plugins[plugin].config.clone()).unwrap();
-            assert_eq!(config, limits, "{plugin} gets gateway.limits whole");
-        }
+        let config: echostream_config::GatewayLimits =
+            serde_json::from_value(read.plugins["echostream_limits"].config.clone()).unwrap();
+        assert_eq!(
+            config, limits,
+            "echostream_limits gets gateway.limits whole"
+        );
+        let config: crate::sockets::SocketsConfig =
+            serde_json::from_value(read.plugins["echostream_sockets"].config.clone()).unwrap();
+        assert_eq!(
+            config.limits, limits,
+            "echostream_sockets gets gateway.limits whole"
+        );
+        assert_eq!(
+            config.redis.map(|r| r.url),
+            Some("redis://127.0.0.1:6390".to_string()),
+            "and where to count sockets"
+        );
     }
 }

@@ -6,11 +6,20 @@
 //! after verification), and released when the connection ends (the per-connection
 //! plugin context, which holds the lease, is dropped). An operation on a socket
 //! beyond the cap is refused with `RATE_LIMITED` naming the limit.
+//!
+//! With a pub/sub store configured (services), the cap holds over every gateway:
+//! each socket also holds a leased place under `sockets:{user}`
+//! ([`echostream_ports::pubsub::places`]), so the places of a gateway that died free
+//! themselves when their leases run out. Should the store not answer, the socket is
+//! counted in this gateway alone (the operations it carries need the store anyway).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use echostream_ports::pubsub::PubSubError;
+use echostream_ports::pubsub::places::{Place, Places};
+use echostream_ports::pubsub::redis::RedisPubSub;
 use hive_router::GraphQLError;
 use hive_router::http::StatusCode;
 use hive_router::plugins::hooks::on_http_request::{
@@ -22,10 +31,16 @@ use hive_router::plugins::hooks::on_query_plan::{
 };
 use hive_router::plugins::plugin_trait::{RouterPlugin, StartHookPayload};
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 
-/// The plugin's configuration: `gateway.limits` (it reads
-/// `max_websockets_per_user`).
-pub type SocketsConfig = echostream_config::GatewayLimits;
+/// The plugin's configuration.
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct SocketsConfig {
+    /// `gateway.limits` (it reads `max_websockets_per_user`).
+    pub limits: echostream_config::GatewayLimits,
+    /// Where sockets are counted over every gateway; `None` counts them here alone.
+    pub redis: Option<echostream_config::RedisConfig>,
+}
 
 /// Open sockets per user id.
 type Registry = Arc<Mutex<HashMap<String, usize>>>;
@@ -34,6 +49,27 @@ type Registry = Arc<Mutex<HashMap<String, usize>>>;
 pub struct Sockets {
     max_per_user: usize,
     open: Registry,
+    shared: Option<Shared>,
+}
+
+/// The places of this gateway's sockets in the store, connected at first use.
+struct Shared {
+    redis: echostream_config::RedisConfig,
+    places: tokio::sync::OnceCell<Arc<Places>>,
+}
+
+impl Shared {
+    async fn take(&self, user: &str, cap: usize) -> Result<Option<Place>, PubSubError> {
+        let places = self
+            .places
+            .get_or_try_init(|| async {
+                let pubsub = RedisPubSub::connect(&self.redis).await?;
+                // Renewed for as long as the gateway runs.
+                Ok::<_, PubSubError>(Places::new(Arc::new(pubsub), CancellationToken::new()))
+            })
+            .await?;
+        places.take(&format!("sockets:{user}"), cap).await
+    }
 }
 
 /// Marks a connection's plugin context as a WebSocket's.
@@ -44,6 +80,8 @@ struct WebSocket;
 struct Lease {
     user: String,
     open: Registry,
+    /// Its place in the count over every gateway (given back when dropped).
+    _place: Option<Place>,
 }
 
 impl Drop for Lease {
@@ -69,8 +107,12 @@ impl RouterPlugin for Sockets {
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
         payload.initialize_plugin(Sockets {
-            max_per_user: config.max_websockets_per_user,
+            max_per_user: config.limits.max_websockets_per_user,
             open: Registry::default(),
+            shared: config.redis.map(|redis| Shared {
+                redis,
+                places: tokio::sync::OnceCell::new(),
+            }),
         })
     }
 
@@ -113,27 +155,46 @@ impl RouterPlugin for Sockets {
         let Some(user) = user else {
             return payload.proceed();
         };
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let held = open.get(&user).copied().unwrap_or(0);
-        if held >= self.max_per_user {
-            drop(open);
-            return payload.end_with_graphql_error(
-                GraphQLError::from_message_and_code(
-                    format!(
-                        "You already have {held} open connections \
-                         (gateway.limits.max_websockets_per_user); close one first."
-                    ),
-                    "RATE_LIMITED",
+        let refused = |held: usize| {
+            GraphQLError::from_message_and_code(
+                format!(
+                    "You already have {held} open connections \
+                     (gateway.limits.max_websockets_per_user); close one first."
                 ),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
+                "RATE_LIMITED",
+            )
+        };
+        let mut lease = {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            let held = open.get(&user).copied().unwrap_or(0);
+            if held >= self.max_per_user {
+                drop(open);
+                return payload
+                    .end_with_graphql_error(refused(held), StatusCode::TOO_MANY_REQUESTS);
+            }
+            *open.entry(user.clone()).or_default() += 1;
+            Lease {
+                user,
+                open: Arc::clone(&self.open),
+                _place: None,
+            }
+        };
+        if let Some(shared) = &self.shared {
+            match shared.take(&lease.user, self.max_per_user).await {
+                Ok(Some(place)) => lease._place = Some(place),
+                Ok(None) => {
+                    drop(lease);
+                    return payload.end_with_graphql_error(
+                        refused(self.max_per_user),
+                        StatusCode::TOO_MANY_REQUESTS,
+                    );
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "sockets counted in this gateway alone for now");
+                }
+            }
         }
-        *open.entry(user.clone()).or_default() += 1;
-        drop(open);
-        payload.context.insert(Lease {
-            user,
-            open: Arc::clone(&self.open),
-        });
+        payload.context.insert(lease);
         payload.proceed()
     }
 }
@@ -175,11 +236,13 @@ mod tests {
         drop(Lease {
             user: "u".into(),
             open: Arc::clone(&open),
+            _place: None,
         });
         assert_eq!(open.lock().unwrap().get("u"), Some(&1));
         drop(Lease {
             user: "u".into(),
             open: Arc::clone(&open),
+            _place: None,
         });
         assert!(open.lock().unwrap().is_empty());
     }

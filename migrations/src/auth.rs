@@ -3,7 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::common::{DeadLetterKeys, DeadLetters, create_event_tables, index, n};
+use crate::common::{DeadLetterKeys, DeadLetters, PartitionLeases, create_event_tables, index, n};
 
 /// Runs the auth migrations.
 pub struct Migrator;
@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetters),
             Box::new(DeadLetterKeys),
             Box::new(MailsSent),
+            Box::new(PartitionLeases),
         ]
     }
 }

@@ -6,8 +6,8 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, add_column, create_event_tables,
-    create_friendships_table, create_media_table, index, n,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, PartitionLeases, Privacy, add_column,
+    create_event_tables, create_friendships_table, create_media_table, index, n,
 };
 
 /// Runs the chat migrations.
@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(MediaFiles),
             Box::new(Threads),
             Box::new(Mutes),
+            Box::new(PartitionLeases),
         ]
     }
 }

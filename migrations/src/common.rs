@@ -318,3 +318,46 @@ impl MigrationTrait for DeadLetterKeys {
             .await
     }
 }
+
+/// Adds the tables where the instances of a subgraph agree who reads which
+/// partition of a topic (`echostream_ports::events::shares`): `consumer_members`,
+/// one row per live consumer of a group and topic, and `partition_leases`, one row
+/// per partition, with its holder and until when the lease runs.
+pub struct PartitionLeases;
+
+impl MigrationName for PartitionLeases {
+    fn name(&self) -> &str {
+        "m20261207_000001_partition_leases"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PartitionLeases {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("consumer_members"))
+                    .if_not_exists()
+                    .col(string(n("consumer")))
+                    .col(string(n("holder")))
+                    .col(timestamp_with_time_zone(n("until")))
+                    .primary_key(Index::create().col(n("consumer")).col(n("holder")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("partition_leases"))
+                    .if_not_exists()
+                    .col(string(n("consumer")))
+                    .col(integer(n("part")))
+                    .col(string(n("holder")))
+                    .col(timestamp_with_time_zone(n("until")))
+                    .primary_key(Index::create().col(n("consumer")).col(n("part")))
+                    .to_owned(),
+            )
+            .await
+    }
+}

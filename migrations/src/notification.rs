@@ -4,7 +4,9 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::common::{DeadLetterKeys, DeadLetters, add_column, create_event_tables, index, n};
+use crate::common::{
+    DeadLetterKeys, DeadLetters, PartitionLeases, add_column, create_event_tables, index, n,
+};
 
 /// Runs the notification migrations.
 pub struct Migrator;
@@ -19,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(Preferences),
             Box::new(Digests),
             Box::new(Push),
+            Box::new(PartitionLeases),
         ]
     }
 }

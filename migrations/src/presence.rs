@@ -5,7 +5,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, Privacy, create_event_tables, create_friendships_table,
+    Blocks, DeadLetterKeys, DeadLetters, PartitionLeases, Privacy, create_event_tables,
+    create_friendships_table,
 };
 
 /// Runs the presence migrations.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(Blocks),
             Box::new(Privacy),
             Box::new(DeadLetterKeys),
+            Box::new(PartitionLeases),
         ]
     }
 }

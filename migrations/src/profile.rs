@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, Privacy, create_event_tables,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, PartitionLeases, Privacy, create_event_tables,
     create_media_table, index, n,
 };
 
@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(Media),
             Box::new(DeadLetterKeys),
             Box::new(MediaFiles),
+            Box::new(PartitionLeases),
         ]
     }
 }

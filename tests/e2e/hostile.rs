@@ -109,7 +109,7 @@ async fn acknowledged_socket(url: &str, token: Option<&str>) -> Socket {
 
 /// The `extensions.code` of a refusal over WebSocket (an `error` message, or a
 /// `next` carrying errors).
-fn ws_error_code(message: &Value) -> Option<String> {
+pub fn ws_error_code(message: &Value) -> Option<String> {
     message["payload"][0]["extensions"]["code"]
         .as_str()
         .or(message["payload"]["errors"][0]["extensions"]["code"].as_str())

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use echostream_testkit::client::{Subscription, data, error_code, eventually, post};
+use echostream_testkit::client::{Subscription, data, error_code, eventually, post, try_post};
 use echostream_testkit::platform::Platform;
 use echostream_testkit::scenario::{
     PASSWORD, Person, WAIT, befriend, group, send_to, signed_up, wait_for_presence,
@@ -23,9 +23,12 @@ async fn first_instance() -> Platform {
                 "3",
             ),
             ("ECHOSTREAM_RATE_LIMITS__EMAIL_CHANGES_PER_HOUR", "2"),
+            ("ECHOSTREAM_GATEWAY__LIMITS__MAX_WEBSOCKETS_PER_USER", "5"),
             // A process serves one subgraph: a small pool each keeps twelve processes
             // within the database's connections.
             ("ECHOSTREAM_DATABASE__MAX_CONNECTIONS", "4"),
+            // A killed instance's partitions move to the other within three seconds.
+            ("ECHOSTREAM_KAFKA__PARTITION_LEASE_MS", "3000"),
         ],
     )
     .await
@@ -188,4 +191,190 @@ async fn two_of_every_process_deliver_each_message_once_in_order_and_count_caps_
         });
     }
     assert_eq!(codes, ["OK", "OK", "RATE_LIMITED"], "{codes:?}");
+
+    // So does the sockets cap (5): dan holds one on B; four more over A and B fill
+    // it, and a sixth on A is refused until one on B closes.
+    let mut sockets = Vec::new();
+    for via in [&a, &b, &a, &b] {
+        let (socket, answer) = me_over_socket(via, &dan).await;
+        assert_eq!(
+            answer["payload"]["data"]["me"]["id"],
+            dan.id.as_str(),
+            "{answer}"
+        );
+        sockets.push(socket);
+    }
+    let (_refused, answer) = me_over_socket(&a, &dan).await;
+    assert_eq!(
+        crate::hostile::ws_error_code(&answer).as_deref(),
+        Some("RATE_LIMITED"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_string().contains("max_websockets_per_user"),
+        "{answer}"
+    );
+    drop(_refused);
+    sockets.pop().expect("one on B").close().await;
+    eventually("a socket freed on the other gateway", WAIT, || async {
+        let (socket, answer) = me_over_socket(&a, &dan).await;
+        (answer["payload"]["data"]["me"]["id"] == dan.id.as_str()).then_some(socket)
+    })
+    .await;
+}
+
+/// Opens a socket to `via`'s gateway signed in as `who` and asks `me { id }` on it:
+/// the socket and its first answer (`next` or `error`).
+async fn me_over_socket(via: &Platform, who: &Person) -> (Subscription, serde_json::Value) {
+    let mut socket =
+        Subscription::start(&via.gateway, "{ me { id } }", json!({}), &who.token).await;
+    let answer = socket.message(WAIT).await.expect("an answer");
+    (socket, answer)
+}
+
+/// What a listener heard of the test's messages: their seqs in the order they came,
+/// and the position of the last event.
+#[derive(Default)]
+struct Heard {
+    seqs: Vec<i64>,
+    position: Option<String>,
+}
+
+impl Heard {
+    /// Listens on `sub` until `count` messages whose bodies start with `sent` are
+    /// heard in all, or the subscription ends or stays silent for `quiet`.
+    async fn listen(&mut self, sub: &mut Subscription, count: usize, sent: &str, quiet: Duration) {
+        while self.seqs.len() < count {
+            let Some(payload) = sub.next(quiet).await else {
+                return;
+            };
+            let event = &payload["data"]["chatEvents"];
+            if event.is_null() {
+                return;
+            }
+            assert_ne!(event["__typename"], "ResyncRequired", "{payload}");
+            if let Some(position) = event["position"].as_str() {
+                self.position = Some(position.to_string());
+            }
+            let body = event["message"]["body"].as_str().unwrap_or_default();
+            if event["__typename"] == "MessageAdded" && body.starts_with(sent) {
+                self.seqs
+                    .push(event["message"]["seq"].as_i64().expect("a seq"));
+            }
+        }
+    }
+}
+
+const SEND: &str =
+    "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { id seq body } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_one_instance_of_each_is_killed_its_clients_resume_on_the_other_with_nothing_lost() {
+    let mut a = first_instance().await;
+    let b = a.another_instance().await;
+    let ann = signed_up(&b, "ann").await;
+    let bob = signed_up(&b, "bob").await;
+    let cat = signed_up(&b, "cat").await;
+    for other in [&bob, &cat] {
+        befriend(&b, &ann, other).await;
+    }
+    let team = group(&b, &ann, "survivors", &[&bob, &cat]).await;
+    // bob listens through A, the instance to be killed; cat through B.
+    let mut bob_live = events(&a, &bob).await;
+    let mut cat_live = events(&b, &cat).await;
+
+    // ann sends through A and B in turn; once A is gone, a send that got no answer
+    // is sent again through B with its idempotency key (stored once either way).
+    const TOTAL: usize = 60;
+    let gateways = [a.gateway.clone(), b.gateway.clone()];
+    let (token, conversation) = (ann.token.clone(), team.clone());
+    let sender = tokio::spawn(async move {
+        let mut seqs = Vec::with_capacity(TOTAL);
+        for i in 0..TOTAL {
+            let input = json!({ "input": { "conversationId": conversation,
+                "body": format!("kill.{i}"), "idempotencyKey": format!("kill-{i}") } });
+            let mut seq = None;
+            for via in [&gateways[i % 2], &gateways[1]] {
+                if let Ok(body) = try_post(via, SEND, input.clone(), Some(&token)).await
+                    && body["errors"].is_null()
+                {
+                    seq = body["data"]["sendMessage"]["seq"].as_i64();
+                    break;
+                }
+            }
+            seqs.push(seq.unwrap_or_else(|| panic!("kill.{i} sent through neither gateway")));
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        seqs
+    });
+
+    // A third of the way in, every process of A is killed (SIGKILL).
+    let mut bob_heard = Heard::default();
+    bob_heard
+        .listen(&mut bob_live, TOTAL / 3, "kill.", WAIT)
+        .await;
+    assert_eq!(
+        bob_heard.seqs.len(),
+        TOTAL / 3,
+        "bob heard a third through A"
+    );
+    a.kill();
+    // Whatever was on its way before the socket closed.
+    bob_heard
+        .listen(&mut bob_live, TOTAL, "kill.", Duration::from_secs(1))
+        .await;
+
+    // bob resumes through B from the last position he heard.
+    let since = bob_heard.position.clone().expect("a position");
+    let mut bob_resumed =
+        Subscription::start(&b.gateway, EVENTS, json!({ "since": since }), &bob.token).await;
+    let sent = sender.await.expect("every message sent");
+    bob_heard
+        .listen(&mut bob_resumed, TOTAL, "kill.", WAIT)
+        .await;
+    let mut cat_heard = Heard::default();
+    cat_heard.listen(&mut cat_live, TOTAL, "kill.", WAIT).await;
+
+    let mut expected = sent.clone();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(expected.len(), TOTAL, "one seq per message: {sent:?}");
+    assert_eq!(
+        bob_heard.seqs, expected,
+        "bob: every message once, in order"
+    );
+    assert_eq!(
+        cat_heard.seqs, expected,
+        "cat: every message once, in order"
+    );
+    for (name, sub) in [("bob", &mut bob_resumed), ("cat", &mut cat_live)] {
+        let mut late = Heard::default();
+        late.listen(sub, 1, "kill.", Duration::from_millis(500))
+            .await;
+        assert!(
+            late.seqs.is_empty(),
+            "{name}: a message arrived twice: {:?}",
+            late.seqs
+        );
+    }
+    // History holds each once.
+    let history = data(
+        &b.gateway,
+        "query H($id: ID!) { conversation(id: $id) { messages(last: 100) { nodes { body } } } }",
+        json!({ "id": team }),
+        Some(&bob.token),
+    )
+    .await;
+    let mut bodies: Vec<String> = history["conversation"]["messages"]["nodes"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|node| node["body"].as_str())
+        .filter(|body| body.starts_with("kill."))
+        .map(str::to_string)
+        .collect();
+    bodies.sort();
+    let mut wanted: Vec<String> = (0..TOTAL).map(|i| format!("kill.{i}")).collect();
+    wanted.sort();
+    assert_eq!(bodies, wanted, "each message stored once");
 }

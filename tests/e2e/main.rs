@@ -29,6 +29,7 @@ mod push;
 mod rate_limits;
 mod reactions;
 mod receipts;
+mod redis_cluster;
 mod replies;
 mod scheduling;
 mod schema;

@@ -656,6 +656,9 @@ pub struct KafkaConfig {
     /// Seconds a published event stays in its subgraph's outbox before the relay
     /// deletes it (the log holds it from then on).
     pub outbox_retention_secs: u64,
+    /// How long an instance's lease on a partition runs unless renewed (renewed five
+    /// times as often): the longest a dead instance's partitions wait for another.
+    pub partition_lease_ms: u64,
 }
 
 impl Default for KafkaConfig {
@@ -667,6 +670,7 @@ impl Default for KafkaConfig {
             consumer_attempts: 5,
             consumer_backoff_ms: 100,
             outbox_retention_secs: 24 * 3600,
+            partition_lease_ms: 10_000,
         }
     }
 }
@@ -675,9 +679,13 @@ impl Default for KafkaConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
+    /// One Redis; with `cluster`, seed nodes of a Redis Cluster, comma-separated.
     pub url: String,
     /// Prepended to every key and channel.
     pub key_prefix: String,
+    /// `url` names a Redis Cluster: keys are routed by slot, each stream's keys and
+    /// channel share one slot, and channels are sharded (`SPUBLISH`/`SSUBSCRIBE`).
+    pub cluster: bool,
 }
 
 impl Default for RedisConfig {
@@ -685,6 +693,7 @@ impl Default for RedisConfig {
         Self {
             url: "redis://127.0.0.1:6379".into(),
             key_prefix: "echostream:".into(),
+            cluster: false,
         }
     }
 }
@@ -1069,6 +1078,12 @@ impl Config {
         }
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");
+        }
+        if !(1_000..=600_000).contains(&self.kafka.partition_lease_ms) {
+            return fail(
+                "kafka.partition_lease_ms",
+                "must be between 1000 and 600000",
+            );
         }
         for (key, value) in [
             ("gateway.limits.max_depth", self.gateway.limits.max_depth),

@@ -355,6 +355,7 @@ async fn services_stream_positions_are_never_reused_after_redis_goes_back_in_tim
     let config = RedisConfig {
         url: format!("redis://127.0.0.1:{port}"),
         key_prefix: "t:".into(),
+        ..RedisConfig::default()
     };
     let pubsub = RedisPubSub::connect(&config).await.unwrap();
     let keep = Retention {
@@ -420,6 +421,17 @@ async fn services_pubsub_conforms_on_redis() {
     let config = RedisConfig {
         url: env("TEST_ECHOSTREAM_REDIS"),
         key_prefix: format!("{}:", isolation()),
+        ..RedisConfig::default()
+    };
+    pubsub_conformance(Arc::new(RedisPubSub::connect(&config).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn services_pubsub_conforms_on_a_redis_cluster() {
+    let config = RedisConfig {
+        url: env("TEST_ECHOSTREAM_REDIS_CLUSTER"),
+        key_prefix: format!("{}:", isolation()),
+        cluster: true,
     };
     pubsub_conformance(Arc::new(RedisPubSub::connect(&config).await.unwrap())).await;
 }
@@ -908,9 +920,9 @@ async fn embedded_consumers_park_poison_events() {
     poison_event_conformance(log, migrated(&config).await).await;
 }
 
-#[tokio::test]
-async fn services_consumers_park_poison_events_on_kafka_and_postgres() {
-    let config = Config {
+/// A services configuration with a database and topics of its own.
+fn isolated_services(kafka: KafkaConfig) -> Config {
+    Config {
         profile: Profile::Services,
         database: DatabaseConfig {
             url: format!("{}/{}", env("TEST_ECHOSTREAM_POSTGRES"), isolation()),
@@ -919,12 +931,139 @@ async fn services_consumers_park_poison_events_on_kafka_and_postgres() {
         kafka: KafkaConfig {
             brokers: env("TEST_ECHOSTREAM_KAFKA"),
             topic_prefix: format!("{}.", isolation()),
-            ..KafkaConfig::default()
+            ..kafka
         },
         ..Config::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn services_consumers_park_poison_events_on_kafka_and_postgres() {
+    let config = isolated_services(KafkaConfig::default());
     let log: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(&config.kafka).await.unwrap());
     poison_event_conformance(log, migrated(&config).await).await;
+}
+
+/// Two consumers of one group on Kafka share the partitions (none read by both, all
+/// read), and when one dies without a word (its runtime dropped: no leave, no commit
+/// of what it stored last) the other takes its partitions once their leases run out
+/// and reads on from the last commit: nothing is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_consumers_of_one_group_share_partitions_and_take_over_a_dead_ones() {
+    use echostream_ports::events::shares::Shares;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let config = isolated_services(KafkaConfig {
+        partitions: 4,
+        partition_lease_ms: 1_000,
+        ..KafkaConfig::default()
+    });
+    let log: Arc<dyn EventLog> = Arc::new(KafkaLog::connect(&config.kafka).await.unwrap());
+    let db = migrated(&config).await;
+    // What each consumer read: n → partition, by consumer.
+    type Reads = Arc<std::sync::Mutex<Vec<(&'static str, i32, i64)>>>;
+    let reads: Reads = Arc::default();
+    let read_as = |name: &'static str, runtime: tokio::runtime::Handle| {
+        let (log, db, reads) = (Arc::clone(&log), db.clone(), Arc::clone(&reads));
+        runtime.spawn(async move {
+            let mut consumer = log
+                .subscribe_shared("chat", "shared", Shares::in_db(db))
+                .await
+                .unwrap();
+            loop {
+                let Ok(delivery) = consumer.next().await else {
+                    continue;
+                };
+                let n = delivery.event.payload["n"].as_i64().unwrap();
+                reads.lock().unwrap().push((name, delivery.partition, n));
+                consumer.commit(&delivery).await.unwrap();
+            }
+        })
+    };
+    let publish = |range: std::ops::Range<i64>| {
+        let log = Arc::clone(&log);
+        async move {
+            for n in range {
+                let key = format!("conversation-{}", n % 16);
+                let event = Envelope::new("chat.message.sent", None, &key, json!({ "n": n }));
+                log.publish(&event).await.unwrap();
+            }
+        }
+    };
+    // The one to die runs on a runtime of its own, dropped to kill it.
+    let doomed = std::thread::spawn(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    read_as("doomed", doomed.handle().clone());
+    read_as("survivor", tokio::runtime::Handle::current());
+
+    // Once both hold their share (two partitions each), every event is read by
+    // exactly one of them, and each partition by one only.
+    eventually(|| async {
+        use sea_orm::ConnectionTrait;
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT holder, COUNT(*) AS held FROM partition_leases GROUP BY holder",
+            ))
+            .await
+            .unwrap();
+        let held: Vec<i64> = rows
+            .iter()
+            .map(|row| row.try_get::<i64>("", "held").unwrap())
+            .collect();
+        (held == [2, 2]).then_some(())
+    })
+    .await;
+    publish(1000..1040).await;
+    let readers: BTreeMap<i32, BTreeSet<&str>> = eventually(|| async {
+        let reads = reads.lock().unwrap();
+        let seen: BTreeSet<i64> = reads.iter().map(|r| r.2).filter(|n| *n >= 1000).collect();
+        (seen.len() == 40).then(|| {
+            let mut readers: BTreeMap<i32, BTreeSet<&str>> = BTreeMap::new();
+            for (name, part, n) in reads.iter() {
+                if *n >= 1000 {
+                    readers.entry(*part).or_default().insert(*name);
+                }
+            }
+            readers
+        })
+    })
+    .await;
+    assert_eq!(readers.len(), 4, "every partition read: {readers:?}");
+    for (part, names) in &readers {
+        assert_eq!(names.len(), 1, "partition {part} read by both: {names:?}");
+    }
+    let doomed_parts: BTreeSet<i32> = readers
+        .iter()
+        .filter(|(_, names)| names.contains("doomed"))
+        .map(|(part, _)| *part)
+        .collect();
+    assert_eq!(doomed_parts.len(), 2, "an even share each: {readers:?}");
+    let once = reads.lock().unwrap().iter().filter(|r| r.2 >= 1000).count();
+    assert_eq!(once, 40, "each event read once");
+
+    // The doomed one dies; what is published next is all read by the survivor.
+    doomed.shutdown_background();
+    publish(2000..2040).await;
+    eventually(|| async {
+        let reads = reads.lock().unwrap();
+        let seen: BTreeSet<i64> = reads
+            .iter()
+            .filter(|(name, _, n)| *name == "survivor" && *n >= 2000)
+            .map(|r| r.2)
+            .collect();
+        (seen.len() == 40).then_some(())
+    })
+    .await;
+    // And commits it: the group's lag comes down to nothing.
+    eventually(|| async { (log.lag("chat", "shared").await.ok()? == 0).then_some(()) }).await;
 }
 
 // ---- object storage ------------------------------------------------------------

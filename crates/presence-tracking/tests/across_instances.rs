@@ -94,6 +94,7 @@ async fn services_presence_spans_instances_on_redis() {
     let config = RedisConfig {
         url: env("TEST_ECHOSTREAM_REDIS"),
         key_prefix: format!("t{}:", Uuid::now_v7().simple()),
+        ..RedisConfig::default()
     };
     let one = Arc::new(RedisPubSub::connect(&config).await.unwrap());
     let two = Arc::new(RedisPubSub::connect(&config).await.unwrap());

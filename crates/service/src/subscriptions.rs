@@ -5,8 +5,8 @@
 //! token, so this is the cap per socket; a socket lives in one process, so this is
 //! counted here) and per user (over all sessions and sockets, on every instance:
 //! each subscription holds a leased place in the pub/sub store,
-//! [`PubSub::hold`], renewed while it lives, so the places of an instance that died
-//! free themselves within [`PLACE_LEASE`]). The gateway runs every subscription as
+//! [`echostream_ports::pubsub::places`], renewed while it lives, so the places of an
+//! instance that died free themselves within a minute). The gateway runs every subscription as
 //! its own upstream stream (no de-duplication), so each one is counted exactly once.
 //!
 //! Authority is checked for as long as it is used, not only when the socket opened:
@@ -28,12 +28,9 @@ use uuid::Uuid;
 
 use crate::token::{SESSIONS_ENDED, Viewer, session_ended};
 use echostream_ports::Error;
+use echostream_ports::pubsub::places::{Place, Places};
 use echostream_ports::pubsub::{Heard, PubSub};
 use echostream_presence_tracking::Tracker;
-
-/// How long a subscription's place under its user's cap lasts unless renewed;
-/// renewed every third of it while the subscription lives.
-pub const PLACE_LEASE: Duration = Duration::from_secs(60);
 
 /// Live subscriptions by session and by user, with their caps.
 pub struct SubscriptionSlots {
@@ -42,15 +39,13 @@ pub struct SubscriptionSlots {
     counts: Mutex<Counts>,
     /// Where the user cap is counted over every instance; `None` counts it in this
     /// process alone (unit tests).
-    shared: Option<Arc<dyn PubSub>>,
+    shared: Option<Arc<Places>>,
 }
 
 #[derive(Default)]
 struct Counts {
     sessions: HashMap<Uuid, Session>,
     users: HashMap<Uuid, usize>,
-    /// The places this process holds in the shared count: holder id → user.
-    places: HashMap<Uuid, Uuid>,
 }
 
 /// The key of a user's places in the shared count.
@@ -72,8 +67,8 @@ pub struct Slot {
     user: Uuid,
     session: Uuid,
     ended: CancellationToken,
-    /// This slot's place in the shared count, once taken.
-    place: Option<Uuid>,
+    /// This slot's place in the shared count, once taken (given back when dropped).
+    place: Option<Place>,
 }
 
 impl SubscriptionSlots {
@@ -95,39 +90,12 @@ impl SubscriptionSlots {
         pubsub: Arc<dyn PubSub>,
         shutdown: CancellationToken,
     ) -> Arc<SubscriptionSlots> {
-        let slots = Arc::new(SubscriptionSlots {
+        Arc::new(SubscriptionSlots {
             per_session,
             per_user,
             counts: Mutex::new(Counts::default()),
-            shared: Some(Arc::clone(&pubsub)),
-        });
-        let weak = Arc::downgrade(&slots);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(PLACE_LEASE / 3);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = every.tick() => {}
-                }
-                let Some(slots) = weak.upgrade() else { return };
-                let places: Vec<(String, String)> = {
-                    let counts = slots.counts.lock().unwrap_or_else(|p| p.into_inner());
-                    counts
-                        .places
-                        .iter()
-                        .map(|(holder, user)| (places_key(*user), holder.to_string()))
-                        .collect()
-                };
-                drop(slots);
-                for chunk in places.chunks(500) {
-                    if let Err(err) = pubsub.renew(chunk, PLACE_LEASE).await {
-                        tracing::warn!(%err, "cannot renew subscription places; retrying");
-                    }
-                }
-            }
-        });
-        slots
+            shared: Some(Places::new(pubsub, shutdown)),
+        })
     }
 
     fn user_cap_reached(&self, held: usize) -> Error {
@@ -187,17 +155,11 @@ impl SubscriptionSlots {
         }
         let mut slot = self.acquire(viewer)?;
         if let Some(shared) = &self.shared {
-            let holder = Uuid::now_v7();
             let key = places_key(viewer.user_id);
-            if !shared
-                .hold(&key, &holder.to_string(), self.per_user, PLACE_LEASE)
-                .await?
-            {
-                return Err(self.user_cap_reached(self.per_user));
+            match shared.take(&key, self.per_user).await? {
+                Some(place) => slot.place = Some(place),
+                None => return Err(self.user_cap_reached(self.per_user)),
             }
-            slot.place = Some(holder);
-            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            counts.places.insert(holder, viewer.user_id);
         }
         if session_ended(pubsub, viewer.session_id).await? {
             return Err(ended());
@@ -300,22 +262,6 @@ impl Drop for Slot {
             }
         }
         release(&mut counts.users, self.user);
-        if let Some(holder) = self.place {
-            counts.places.remove(&holder);
-            drop(counts);
-            // Given up in the background; should that fail, the lease runs out.
-            if let (Some(shared), Ok(runtime)) = (
-                self.slots.shared.clone(),
-                tokio::runtime::Handle::try_current(),
-            ) {
-                let key = places_key(self.user);
-                runtime.spawn(async move {
-                    if let Err(err) = shared.release(&key, &holder.to_string()).await {
-                        tracing::warn!(%err, "cannot give up a subscription place");
-                    }
-                });
-            }
-        }
     }
 }
 

@@ -28,6 +28,30 @@ pub async fn post_with_headers(
     token: Option<&str>,
     headers: &[(&str, &str)],
 ) -> Value {
+    match send(url, query, variables, token, headers).await {
+        Ok(body) => body,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// Posts an operation; `Err` when no answer came (the gateway unreachable, or gone
+/// mid-request), for tests that kill processes under traffic.
+pub async fn try_post(
+    url: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Result<Value, String> {
+    send(url, query, variables, token, &[]).await
+}
+
+async fn send(
+    url: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Result<Value, String> {
     let mut request = HTTP
         .with(reqwest::Client::clone)
         .post(url)
@@ -42,10 +66,16 @@ pub async fn post_with_headers(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = request.send().await.expect("gateway reachable");
+    let response = request
+        .send()
+        .await
+        .map_err(|err| format!("gateway unreachable: {err}"))?;
     let status = response.status();
-    let text = response.text().await.expect("response body");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON response ({status}): {text}"))
+    let text = response
+        .text()
+        .await
+        .map_err(|err| format!("no response body: {err}"))?;
+    serde_json::from_str(&text).map_err(|_| format!("non-JSON response ({status}): {text}"))
 }
 
 /// Posts an operation that must succeed; returns `data`.

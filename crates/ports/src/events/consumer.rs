@@ -29,7 +29,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Delivery, EventLog, LogConsumer, LogError, StartAt, dead_letters};
+use super::{Delivery, EventLog, LogConsumer, LogError, dead_letters};
 
 /// How a consumer retries an event.
 #[derive(Debug, Clone, Copy)]
@@ -183,7 +183,8 @@ where
 {
     tokio::spawn(async move {
         let mut consumer = loop {
-            match log.subscribe(topic, &group, StartAt::Committed).await {
+            let shares = super::shares::Shares::in_db(db.clone());
+            match log.subscribe_shared(topic, &group, shares).await {
                 Ok(c) => break c,
                 Err(err) => {
                     tracing::warn!(%topic, %group, %err, "cannot subscribe yet");

@@ -11,18 +11,20 @@
 //! most every few seconds), so the outbox relay (which retries what failed) and the
 //! consumers go on once the broker is back instead of stalling.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+use super::shares::{Holding, Keeping, Shares};
 use super::{Delivery, Envelope, EventLog, LogConsumer, LogError, StartAt, topics};
 use echostream_config::KafkaConfig;
 
@@ -231,29 +233,62 @@ impl EventLog for KafkaLog {
         group: &str,
         start: StartAt,
     ) -> Result<Box<dyn LogConsumer>, LogError> {
-        let group_id = match start {
-            StartAt::Committed => format!("{}{group}", self.topics.config.topic_prefix),
+        let (group_id, from) = match start {
+            StartAt::Committed => (
+                format!("{}{group}", self.topics.config.topic_prefix),
+                Offset::Stored,
+            ),
             // A throwaway group reads from the beginning without disturbing the
             // real group's committed offsets.
-            StartAt::Earliest => format!(
-                "{}{group}-replay-{}",
-                self.topics.config.topic_prefix,
-                uuid::Uuid::now_v7()
+            StartAt::Earliest => (
+                format!(
+                    "{}{group}-replay-{}",
+                    self.topics.config.topic_prefix,
+                    uuid::Uuid::now_v7()
+                ),
+                Offset::Beginning,
             ),
         };
+        let mut consumer = self.consumer(topic, &group_id)?;
+        let every: BTreeSet<i32> = (0..self.partition_count(topic).await).collect();
+        consumer.assign(&every, from)?;
+        Ok(Box::new(consumer))
+    }
+
+    async fn subscribe_shared(
+        &self,
+        topic: &str,
+        group: &str,
+        shares: Shares,
+    ) -> Result<Box<dyn LogConsumer>, LogError> {
+        let prefix = &self.topics.config.topic_prefix;
+        let mut consumer = self.consumer(topic, &format!("{prefix}{group}"))?;
+        let keeping = Keeping::lease(Duration::from_millis(self.topics.config.partition_lease_ms));
+        consumer.holding = Some(shares.keep(
+            format!("{prefix}{group}:{topic}"),
+            self.partition_count(topic).await,
+            keeping,
+        ));
+        Ok(Box::new(consumer))
+    }
+}
+
+impl KafkaLog {
+    /// A consumer of `topic` in group `group_id` (the broker's name) that reads no
+    /// partition until assigned some.
+    fn consumer(&self, topic: &str, group_id: &str) -> Result<KafkaConsumer, LogError> {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.topics.config.brokers)
-            .set("group.id", &group_id)
+            .set("group.id", group_id)
             // `commit` stores the processed offset locally; librdkafka sends what is
-            // stored every second and when the consumer closes. A request per event
-            // would cost the broker as much as the event itself; a crash re-delivers
-            // at most a second's events, which every handler takes as a repeat.
+            // stored every second and when the consumer closes (and a partition given
+            // back is committed at once). A request per event would cost the broker
+            // as much as the event itself; a crash re-delivers at most a second's
+            // events, which every handler takes as a repeat.
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")
             .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "1000")
             // Low fetch wait: chat events are small and latency-bound, not batch-bound.
             .set("fetch.wait.max.ms", "10")
             // A broker that came back without a topic gets it again from the
@@ -265,60 +300,154 @@ impl EventLog for KafkaLog {
             .set("fetch.error.backoff.ms", "50")
             .create()
             .map_err(unavailable)?;
-        let full = self.topics.name(topic);
-        consumer.subscribe(&[&full]).map_err(unavailable)?;
-        Ok(Box::new(KafkaConsumer {
+        Ok(KafkaConsumer {
             consumer,
             topics: Arc::clone(&self.topics),
             topic: topic.to_string(),
-            full_topic: full,
-        }))
+            full_topic: self.topics.name(topic),
+            holding: None,
+            reading: BTreeSet::new(),
+            stored: HashMap::new(),
+            unsettled: false,
+        })
+    }
+
+    /// The partitions `topic` has on the broker (it may have been created with
+    /// another count than configured now), or the configured count when the broker
+    /// does not say.
+    async fn partition_count(&self, topic: &str) -> i32 {
+        let producer = self.producer.clone();
+        let full = self.topics.name(topic);
+        let asked = tokio::task::spawn_blocking(move || {
+            let metadata = producer
+                .client()
+                .fetch_metadata(Some(&full), Duration::from_secs(5))
+                .ok()?;
+            let count = metadata.topics().first()?.partitions().len();
+            i32::try_from(count).ok().filter(|n| *n > 0)
+        })
+        .await;
+        asked
+            .ok()
+            .flatten()
+            .unwrap_or(self.topics.config.partitions)
     }
 }
 
+/// A consumer whose partitions are assigned by EchoStream, not by the broker's group
+/// protocol: every partition for a lone reader, its share for one of a group.
 struct KafkaConsumer {
     consumer: StreamConsumer,
     topics: Arc<Topics>,
     topic: String,
     full_topic: String,
+    /// Its keeper's side, for a consumer that shares its group ([`shares`]).
+    holding: Option<Holding>,
+    /// The partitions assigned now.
+    reading: BTreeSet<i32>,
+    /// Per partition read, the offset stored last (the next one to read).
+    stored: HashMap<i32, i64>,
+    /// Following the keeper failed: try again before the next read.
+    unsettled: bool,
+}
+
+impl KafkaConsumer {
+    /// Starts reading `partitions` at `from`.
+    fn assign(&mut self, partitions: &BTreeSet<i32>, from: Offset) -> Result<(), LogError> {
+        let mut list = TopicPartitionList::new();
+        for part in partitions {
+            list.add_partition_offset(&self.full_topic, *part, from)
+                .map_err(unavailable)?;
+        }
+        self.consumer
+            .incremental_assign(&list)
+            .map_err(unavailable)?;
+        self.reading.extend(partitions);
+        Ok(())
+    }
+
+    /// Reads what the keeper allows now: commits and stops reading the partitions
+    /// taken away, then starts the new ones at their committed offsets, and tells
+    /// the keeper.
+    fn follow(&mut self) -> Result<(), LogError> {
+        let Some(holding) = self.holding.as_mut() else {
+            return Ok(());
+        };
+        let target = holding.allowed.borrow_and_update().clone();
+        let gone: BTreeSet<i32> = self.reading.difference(&target).copied().collect();
+        let new: BTreeSet<i32> = target.difference(&self.reading).copied().collect();
+        if !gone.is_empty() {
+            let mut done = TopicPartitionList::new();
+            let mut stop = TopicPartitionList::new();
+            for part in &gone {
+                stop.add_partition(&self.full_topic, *part);
+                if let Some(at) = self.stored.remove(part) {
+                    done.add_partition_offset(&self.full_topic, *part, Offset::Offset(at))
+                        .map_err(unavailable)?;
+                }
+            }
+            if done.count() > 0
+                && let Err(err) = self.consumer.commit(&done, CommitMode::Sync)
+            {
+                // Whoever takes the partition re-reads from the last commit; every
+                // handler takes a repeat as one.
+                tracing::warn!(topic = %self.topic, %err, "offsets of a partition given back not committed");
+            }
+            self.consumer
+                .incremental_unassign(&stop)
+                .map_err(unavailable)?;
+            self.reading.retain(|part| !gone.contains(part));
+        }
+        if !new.is_empty() {
+            self.assign(&new, Offset::Stored)?;
+        }
+        tracing::info!(topic = %self.topic, partitions = ?self.reading, "reading partitions");
+        if let Some(holding) = self.holding.as_ref() {
+            holding.reading.send_replace(self.reading.clone());
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl LogConsumer for KafkaConsumer {
     async fn next(&mut self) -> Result<Delivery, LogError> {
-        let message = match self.consumer.recv().await {
-            Ok(message) => message,
-            Err(err) => {
-                if err.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
-                    self.topics.repair().await;
+        loop {
+            if self.unsettled {
+                self.unsettled = false;
+                if let Err(err) = self.follow() {
+                    self.unsettled = true;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Err(err);
                 }
-                return Err(unavailable(err));
             }
-        };
-        let payload = message.payload().unwrap_or_default();
-        let place = |event| Delivery {
-            event,
-            topic: self.topic.clone(),
-            partition: message.partition(),
-            offset: message.offset(),
-        };
-        match serde_json::from_slice::<Envelope>(payload) {
-            // The header carries the trace context (W3C, as other Kafka clients
-            // read it); it wins over the copy in the envelope.
-            Ok(mut event) => {
-                if let Some(trace) = traceparent_header(&message) {
-                    event.trace = Some(trace);
+            let received = match self.holding.as_mut() {
+                None => self.consumer.recv().await,
+                Some(holding) => tokio::select! {
+                    changed = holding.allowed.changed() => {
+                        if changed.is_err() {
+                            return Err(LogError::Closed);
+                        }
+                        self.unsettled = true;
+                        continue;
+                    }
+                    received = self.consumer.recv() => received,
+                },
+            };
+            let message = match received {
+                Ok(message) => message,
+                Err(err) => {
+                    if err.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
+                        self.topics.repair().await;
+                    }
+                    return Err(unavailable(err));
                 }
-                Ok(place(event))
+            };
+            // Fetched before its partition was given back: its new reader has it.
+            if !self.reading.contains(&message.partition()) {
+                continue;
             }
-            Err(err) => {
-                let raw = String::from_utf8_lossy(payload).into_owned();
-                let stand_in = Envelope::new("", None, "", serde_json::Value::String(raw));
-                Err(LogError::Undecodable(
-                    Box::new(place(stand_in)),
-                    err.to_string(),
-                ))
-            }
+            return delivery_of(&message, &self.topic);
         }
     }
 
@@ -330,7 +459,38 @@ impl LogConsumer for KafkaConsumer {
             Offset::Offset(delivery.offset + 1),
         )
         .map_err(unavailable)?;
-        self.consumer.store_offsets(&list).map_err(unavailable)
+        self.consumer.store_offsets(&list).map_err(unavailable)?;
+        self.stored.insert(delivery.partition, delivery.offset + 1);
+        Ok(())
+    }
+}
+
+/// The delivery of a message, or the stand-in of one that is not an envelope.
+fn delivery_of(message: &impl Message, topic: &str) -> Result<Delivery, LogError> {
+    let payload = message.payload().unwrap_or_default();
+    let place = |event| Delivery {
+        event,
+        topic: topic.to_string(),
+        partition: message.partition(),
+        offset: message.offset(),
+    };
+    match serde_json::from_slice::<Envelope>(payload) {
+        // The header carries the trace context (W3C, as other Kafka clients read
+        // it); it wins over the copy in the envelope.
+        Ok(mut event) => {
+            if let Some(trace) = traceparent_header(message) {
+                event.trace = Some(trace);
+            }
+            Ok(place(event))
+        }
+        Err(err) => {
+            let raw = String::from_utf8_lossy(payload).into_owned();
+            let stand_in = Envelope::new("", None, "", serde_json::Value::String(raw));
+            Err(LogError::Undecodable(
+                Box::new(place(stand_in)),
+                err.to_string(),
+            ))
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod dead_letters;
 pub mod embedded;
 pub mod kafka;
 pub mod outbox;
+pub mod shares;
 
 use async_trait::async_trait;
 
@@ -76,13 +77,27 @@ impl From<LogError> for crate::Error {
 pub trait EventLog: Send + Sync + 'static {
     /// Appends an event to its topic; returns once the log has accepted it.
     async fn publish(&self, event: &Envelope) -> Result<(), LogError>;
-    /// Opens a consumer in `group` on `topic`.
+    /// Opens a consumer in `group` on `topic` that reads every partition (a lone
+    /// reader: a replay, a tool, a test).
     async fn subscribe(
         &self,
         topic: &str,
         group: &str,
         start: StartAt,
     ) -> Result<Box<dyn LogConsumer>, LogError>;
+    /// Opens a consumer in `group` on `topic`, from the group's committed offsets,
+    /// that shares the partitions with the group's other consumers (every instance
+    /// of the subgraph runs one) through leases in `shares` ([`shares`]). The
+    /// in-process log has one process and splits a group among its consumers itself.
+    async fn subscribe_shared(
+        &self,
+        topic: &str,
+        group: &str,
+        shares: shares::Shares,
+    ) -> Result<Box<dyn LogConsumer>, LogError> {
+        let _ = shares;
+        self.subscribe(topic, group, StartAt::Committed).await
+    }
     /// Whether the log answers now (`/ready`); the in-process log always does.
     async fn check(&self) -> Result<(), String> {
         Ok(())

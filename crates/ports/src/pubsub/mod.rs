@@ -6,6 +6,7 @@
 
 pub mod hub;
 pub mod memory;
+pub mod places;
 pub mod redis;
 pub mod redis_streams;
 pub mod registry;

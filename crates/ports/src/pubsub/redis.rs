@@ -3,6 +3,14 @@
 //! Commands share one multiplexed, self-reconnecting connection; every listener of
 //! the process shares one pub/sub connection ([`Hub`]). Replayable streams are
 //! scripts over a hash and a Redis stream each (`redis_streams.rs`).
+//!
+//! On a Redis Cluster (`redis.cluster`), commands go to the node of their key's
+//! slot. Each stream's keys and its channel carry the stream's name as a hash tag
+//! (`stream-meta:{user:…}`, `stream:{user:…}`, channel `{user:…}`), so one script
+//! writes a stream and publishes its entry on one node; channels are sharded
+//! (`SPUBLISH`, `SSUBSCRIBE`), so a message crosses only its own shard. What spans
+//! several streams (an append to every member's stream, renewing many places) is
+//! one call per stream or key, run together.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,8 +18,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Value};
 
 use super::hub::Hub;
 use super::stream::{DEDUPE_TTL, new_epoch};
@@ -21,8 +30,8 @@ use echostream_config::RedisConfig;
 /// Redis-backed pub/sub; every key and channel carries the configured prefix.
 pub struct RedisPubSub {
     hub: Hub,
-    commands: ConnectionManager,
-    prefix: String,
+    commands: Commands,
+    names: Names,
     append: redis::Script,
     history: redis::Script,
     restart: redis::Script,
@@ -59,25 +68,154 @@ fn fail(err: redis::RedisError) -> PubSubError {
     PubSubError(err.to_string())
 }
 
+/// Where commands go: one Redis, or the nodes of a Redis Cluster by key slot.
+#[derive(Clone)]
+enum Commands {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Commands {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Commands::Single(c) => c.req_packed_command(cmd),
+            Commands::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Commands::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Commands::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Commands::Single(c) => c.get_db(),
+            Commands::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The names of keys and channels: the prefix, and on a cluster the hash tags that
+/// keep a stream's keys and channel on one slot.
+#[derive(Clone)]
+pub(super) struct Names {
+    prefix: String,
+    cluster: bool,
+}
+
+impl Names {
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// A channel's name (a stream's channel is the stream's name).
+    pub(super) fn channel(&self, channel: &str) -> String {
+        if self.cluster {
+            format!("{}{{{channel}}}", self.prefix)
+        } else {
+            self.key(channel)
+        }
+    }
+
+    /// A stream's meta hash and Redis stream.
+    fn stream(&self, stream: &str) -> (String, String) {
+        if self.cluster {
+            (
+                format!("{}stream-meta:{{{stream}}}", self.prefix),
+                format!("{}stream:{{{stream}}}", self.prefix),
+            )
+        } else {
+            (
+                self.key(&format!("stream-meta:{stream}")),
+                self.key(&format!("stream:{stream}")),
+            )
+        }
+    }
+
+    /// The key recording how far an append got (on a cluster, one per stream).
+    fn dedupe(&self, dedupe: &str, stream: &str) -> String {
+        if self.cluster {
+            format!("{}stream-dedupe:{{{stream}}}:{dedupe}", self.prefix)
+        } else {
+            self.key(&format!("stream-dedupe:{dedupe}"))
+        }
+    }
+}
+
+/// A stream script's body for `cluster`: its channels are sharded there.
+fn stream_script(body: &str, cluster: bool) -> redis::Script {
+    if cluster {
+        redis_streams::script(&body.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'"))
+    } else {
+        redis_streams::script(body)
+    }
+}
+
 impl RedisPubSub {
-    /// Connects to the configured Redis.
+    /// Connects to the configured Redis (or Redis Cluster).
     pub async fn connect(config: &RedisConfig) -> Result<RedisPubSub, PubSubError> {
-        let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
-        let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
-        Ok(RedisPubSub {
-            hub: Hub::start(client, config.key_prefix.clone()),
-            commands,
+        let names = Names {
             prefix: config.key_prefix.clone(),
-            append: redis_streams::script(redis_streams::APPEND),
+            cluster: config.cluster,
+        };
+        let (commands, hub) = if config.cluster {
+            let nodes: Vec<String> = config
+                .url
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect();
+            let client = redis::cluster::ClusterClient::new(nodes.clone()).map_err(fail)?;
+            let commands = client.get_async_connection().await.map_err(fail)?;
+            (
+                Commands::Cluster(commands),
+                Hub::start_cluster(nodes, names.clone()),
+            )
+        } else {
+            let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
+            let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
+            (
+                Commands::Single(commands),
+                Hub::start(client, names.clone()),
+            )
+        };
+        Ok(RedisPubSub {
+            hub,
+            commands,
+            names,
+            append: stream_script(redis_streams::APPEND, config.cluster),
             history: redis_streams::script(redis_streams::HISTORY),
-            restart: redis_streams::script(redis_streams::RESTART),
+            restart: stream_script(redis_streams::RESTART, config.cluster),
             hold: redis::Script::new(HOLD),
             renew: redis::Script::new(RENEW),
         })
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        self.names.key(key)
+    }
+
+    /// Whether commands go to a cluster.
+    fn cluster(&self) -> bool {
+        self.names.cluster
+    }
+
+    /// How a script over several streams or keys is called: once over all of them,
+    /// or on a cluster once per stream or key (each on its own slot).
+    fn calls_over<'a, T>(&self, items: &'a [T]) -> Vec<&'a [T]> {
+        if self.cluster() {
+            items.chunks(1).collect()
+        } else {
+            vec![items]
+        }
     }
 }
 
@@ -98,8 +236,15 @@ impl PubSub for RedisPubSub {
 
     async fn publish(&self, channel: &str, message: &str) -> Result<(), PubSubError> {
         let mut conn = self.commands.clone();
-        let _: i64 = conn
-            .publish(self.key(channel), message)
+        let command = if self.cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        };
+        let _: i64 = redis::cmd(command)
+            .arg(self.names.channel(channel))
+            .arg(message)
+            .query_async(&mut conn)
             .await
             .map_err(fail)?;
         Ok(())
@@ -120,23 +265,28 @@ impl PubSub for RedisPubSub {
         if streams.is_empty() {
             return Ok(());
         }
-        let mut conn = self.commands.clone();
-        let mut call = self.append.prepare_invoke();
-        call.key(self.key(&format!("stream-dedupe:{dedupe}")));
-        for stream in streams {
-            call.key(self.key(&format!("stream-meta:{stream}")));
-            call.key(self.key(&format!("stream:{stream}")));
-        }
-        call.arg(data)
-            .arg(new_epoch())
-            .arg(keep.window)
-            .arg(millis(keep.ttl))
-            .arg(millis(DEDUPE_TTL))
-            .arg(supersedes.unwrap_or(""));
-        for stream in streams {
-            call.arg(self.key(stream));
-        }
-        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        let groups = self.calls_over(streams);
+        let calls = groups.into_iter().map(|group| async move {
+            let mut conn = self.commands.clone();
+            let mut call = self.append.prepare_invoke();
+            call.key(self.names.dedupe(dedupe, &group[0]));
+            for stream in group {
+                let (meta, entries) = self.names.stream(stream);
+                call.key(meta);
+                call.key(entries);
+            }
+            call.arg(data)
+                .arg(new_epoch())
+                .arg(keep.window)
+                .arg(millis(keep.ttl))
+                .arg(millis(DEDUPE_TTL))
+                .arg(supersedes.unwrap_or(""));
+            for stream in group {
+                call.arg(self.names.channel(stream));
+            }
+            call.invoke_async::<i64>(&mut conn).await.map_err(fail)
+        });
+        futures::future::try_join_all(calls).await?;
         Ok(())
     }
 
@@ -148,17 +298,22 @@ impl PubSub for RedisPubSub {
         if streams.is_empty() {
             return Ok(());
         }
-        let mut conn = self.commands.clone();
-        let mut call = self.restart.prepare_invoke();
-        for stream in streams {
-            call.key(self.key(&format!("stream-meta:{stream}")));
-            call.key(self.key(&format!("stream:{stream}")));
-        }
-        call.arg(new_epoch()).arg(millis(keep.ttl));
-        for stream in streams {
-            call.arg(self.key(stream));
-        }
-        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
+        let groups = self.calls_over(streams);
+        let calls = groups.into_iter().map(|group| async move {
+            let mut conn = self.commands.clone();
+            let mut call = self.restart.prepare_invoke();
+            for stream in group {
+                let (meta, entries) = self.names.stream(stream);
+                call.key(meta);
+                call.key(entries);
+            }
+            call.arg(new_epoch()).arg(millis(keep.ttl));
+            for stream in group {
+                call.arg(self.names.channel(stream));
+            }
+            call.invoke_async::<i64>(&mut conn).await.map_err(fail)
+        });
+        futures::future::try_join_all(calls).await?;
         Ok(())
     }
 
@@ -170,10 +325,11 @@ impl PubSub for RedisPubSub {
         keep: Retention,
     ) -> Result<History, PubSubError> {
         let mut conn = self.commands.clone();
+        let (meta, entries) = self.names.stream(stream);
         let value: redis::Value = self
             .history
-            .key(self.key(&format!("stream-meta:{stream}")))
-            .key(self.key(&format!("stream:{stream}")))
+            .key(meta)
+            .key(entries)
             .arg(after)
             .arg(limit)
             .arg(new_epoch())
@@ -298,6 +454,16 @@ impl PubSub for RedisPubSub {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        if self.cluster() {
+            // A pipeline may not cross slots there: one read per key, run together.
+            let reads = keys.iter().map(|key| async move {
+                let mut conn = self.commands.clone();
+                conn.hgetall::<_, HashMap<String, String>>(self.key(key))
+                    .await
+                    .map_err(fail)
+            });
+            return futures::future::try_join_all(reads).await;
+        }
         let mut conn = self.commands.clone();
         let mut pipe = redis::pipe();
         for key in keys {
@@ -330,13 +496,26 @@ impl PubSub for RedisPubSub {
         if places.is_empty() {
             return Ok(());
         }
-        let mut conn = self.commands.clone();
-        let mut call = self.renew.prepare_invoke();
-        for (key, holder) in places {
-            call.key(self.key(key)).arg(holder).arg(millis(lease));
-        }
-        let _: i64 = call.invoke_async(&mut conn).await.map_err(fail)?;
-        Ok(())
+        // On a cluster, a few dozen calls at a time.
+        let groups = self.calls_over(places);
+        let calls: Vec<futures::future::BoxFuture<'_, Result<i64, PubSubError>>> = groups
+            .into_iter()
+            .map(|group| -> futures::future::BoxFuture<'_, _> {
+                Box::pin(async move {
+                    let mut conn = self.commands.clone();
+                    let mut call = self.renew.prepare_invoke();
+                    for (key, holder) in group {
+                        call.key(self.key(key)).arg(holder).arg(millis(lease));
+                    }
+                    call.invoke_async::<i64>(&mut conn).await.map_err(fail)
+                })
+            })
+            .collect();
+        let results: Vec<Result<i64, PubSubError>> = futures::stream::iter(calls)
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        results.into_iter().try_for_each(|r| r.map(drop))
     }
 
     async fn release(&self, key: &str, holder: &str) -> Result<(), PubSubError> {
