@@ -42,6 +42,9 @@ struct Topics {
     config: KafkaConfig,
     /// When they were last made sure of after a failure.
     last_repair: tokio::sync::Mutex<Option<Instant>>,
+    /// Partitions per topic as the broker told them (asked once; forgotten when the
+    /// topics are created again).
+    counts: std::sync::Mutex<HashMap<String, i32>>,
 }
 
 /// Least time between two topic checks after failed publishes.
@@ -67,6 +70,7 @@ impl KafkaLog {
         let topics = Arc::new(Topics {
             config: config.clone(),
             last_repair: tokio::sync::Mutex::new(None),
+            counts: Default::default(),
         });
         topics.create().await?;
         Ok(KafkaLog {
@@ -124,8 +128,13 @@ impl Topics {
             return;
         }
         *last = Some(Instant::now());
-        if let Err(err) = self.create().await {
-            tracing::warn!(%err, "event log topics could not be checked yet");
+        match self.create().await {
+            Ok(()) => self
+                .counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear(),
+            Err(err) => tracing::warn!(%err, "event log topics could not be checked yet"),
         }
     }
 }
@@ -171,7 +180,7 @@ impl EventLog for KafkaLog {
             }
         };
         let full = self.topics.name(topic);
-        let partitions = self.topics.config.partitions;
+        let partitions = self.partition_count(topic).await;
         tokio::task::spawn_blocking(move || {
             let within = Duration::from_secs(2);
             let mut asked = TopicPartitionList::new();
@@ -313,24 +322,32 @@ impl KafkaLog {
     }
 
     /// The partitions `topic` has on the broker (it may have been created with
-    /// another count than configured now), or the configured count when the broker
-    /// does not say.
+    /// another count than configured now), asked once and kept; the configured count
+    /// while the broker does not say.
     async fn partition_count(&self, topic: &str) -> i32 {
-        let producer = self.producer.clone();
         let full = self.topics.name(topic);
+        let counts = || self.topics.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts().get(&full) {
+            return *count;
+        }
+        let producer = self.producer.clone();
+        let name = full.clone();
         let asked = tokio::task::spawn_blocking(move || {
             let metadata = producer
                 .client()
-                .fetch_metadata(Some(&full), Duration::from_secs(5))
+                .fetch_metadata(Some(&name), Duration::from_secs(5))
                 .ok()?;
             let count = metadata.topics().first()?.partitions().len();
             i32::try_from(count).ok().filter(|n| *n > 0)
         })
         .await;
-        asked
-            .ok()
-            .flatten()
-            .unwrap_or(self.topics.config.partitions)
+        match asked.ok().flatten() {
+            Some(count) => {
+                counts().insert(full, count);
+                count
+            }
+            None => self.topics.config.partitions,
+        }
     }
 }
 
