@@ -3,7 +3,8 @@
 //! A socket's user is known only once the router has verified the token its
 //! `connection_init` carried, which it does for each operation; so the socket is
 //! counted at its first operation with a verified token (the query-plan hook runs
-//! after verification), and released when the connection ends (the per-connection
+//! after verification; operations sent at once with it wait until it is counted, so
+//! a socket counts once), and released when the connection ends (the per-connection
 //! plugin context, which holds the lease, is dropped). An operation on a socket
 //! beyond the cap is refused with `RATE_LIMITED` naming the limit.
 //!
@@ -72,8 +73,11 @@ impl Shared {
     }
 }
 
-/// Marks a connection's plugin context as a WebSocket's.
-struct WebSocket;
+/// Marks a connection's plugin context as a WebSocket's, and holds its lease once
+/// taken. A client may send several operations at once on a new socket: the first
+/// takes the lease while the others wait for it, so a socket never counts twice.
+#[derive(Default, Clone)]
+struct WebSocket(Arc<tokio::sync::OnceCell<Lease>>);
 
 /// A socket counted against its user; released when the connection's context is
 /// dropped.
@@ -127,7 +131,7 @@ impl RouterPlugin for Sockets {
                 .get("upgrade")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
             if upgrade {
-                payload.context.insert(WebSocket);
+                payload.context.insert(WebSocket::default());
             }
             payload.proceed()
         })
@@ -137,7 +141,14 @@ impl RouterPlugin for Sockets {
         &'exec self,
         payload: OnQueryPlanStartHookPayload<'exec>,
     ) -> OnQueryPlanStartHookResult<'exec> {
-        if !payload.context.contains::<WebSocket>() || payload.context.contains::<Lease>() {
+        let Some(socket) = payload
+            .context
+            .get_ref::<WebSocket>()
+            .map(|s| WebSocket::clone(&s))
+        else {
+            return payload.proceed();
+        };
+        if socket.0.initialized() {
             return payload.proceed();
         }
         let verified = payload
@@ -155,22 +166,30 @@ impl RouterPlugin for Sockets {
         let Some(user) = user else {
             return payload.proceed();
         };
-        let refused = |held: usize| {
-            GraphQLError::from_message_and_code(
-                format!(
-                    "You already have {held} open connections \
-                     (gateway.limits.max_websockets_per_user); close one first."
+        match socket.0.get_or_try_init(|| self.lease(user)).await {
+            Ok(_) => payload.proceed(),
+            Err(held) => payload.end_with_graphql_error(
+                GraphQLError::from_message_and_code(
+                    format!(
+                        "You already have {held} open connections \
+                         (gateway.limits.max_websockets_per_user); close one first."
+                    ),
+                    "RATE_LIMITED",
                 ),
-                "RATE_LIMITED",
-            )
-        };
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+        }
+    }
+}
+
+impl Sockets {
+    /// Counts a socket of `user`, or returns how many it holds when at the cap.
+    async fn lease(&self, user: String) -> Result<Lease, usize> {
         let mut lease = {
             let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
             let held = open.get(&user).copied().unwrap_or(0);
             if held >= self.max_per_user {
-                drop(open);
-                return payload
-                    .end_with_graphql_error(refused(held), StatusCode::TOO_MANY_REQUESTS);
+                return Err(held);
             }
             *open.entry(user.clone()).or_default() += 1;
             Lease {
@@ -182,20 +201,14 @@ impl RouterPlugin for Sockets {
         if let Some(shared) = &self.shared {
             match shared.take(&lease.user, self.max_per_user).await {
                 Ok(Some(place)) => lease._place = Some(place),
-                Ok(None) => {
-                    drop(lease);
-                    return payload.end_with_graphql_error(
-                        refused(self.max_per_user),
-                        StatusCode::TOO_MANY_REQUESTS,
-                    );
-                }
+                // Dropping the lease gives back the local count.
+                Ok(None) => return Err(self.max_per_user),
                 Err(err) => {
                     tracing::warn!(%err, "sockets counted in this gateway alone for now");
                 }
             }
         }
-        payload.context.insert(lease);
-        payload.proceed()
+        Ok(lease)
     }
 }
 

@@ -9,8 +9,12 @@ use std::time::Duration;
 
 use echostream_testkit::client::{data, eventually, post};
 use echostream_testkit::platform::{Platform, Profile, service_env};
-use echostream_testkit::scenario::{Person, direct_conversation, friends, send};
+use echostream_testkit::scenario::{Person, direct_conversation, friends, send, signed_up};
+use futures::SinkExt;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::hostile::{acknowledged_socket, next_message, ws_error_code};
 
 use crate::stream::{next_of, position, subscribe};
 
@@ -223,6 +227,92 @@ async fn friends_talking_on(key: &str, value: &str) -> (Platform, Person, Person
     let (ann, bob) = friends(&p).await;
     let id = direct_conversation(&p, &ann, &bob).await;
     (p, ann, bob, id)
+}
+
+/// Services only: a Redis that does not answer within `redis.response_timeout_ms`
+/// (its clients paused) makes requests answer `UNAVAILABLE` and a subgraph refuse
+/// the gateway's socket handshake (it cannot check the token): never `INTERNAL`, and
+/// never `UNAUTHENTICATED`, which would make a client sign its user out. Once Redis
+/// answers again, the same user's requests and new sockets work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_too_slow_to_answer_is_unavailable_not_a_sign_out_services() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let p = Platform::start_with(
+        env!("CARGO_BIN_EXE_echostream"),
+        Profile::Services,
+        &[
+            ("ECHOSTREAM_REDIS__URL", url.as_str()),
+            ("ECHOSTREAM_REDIS__RESPONSE_TIMEOUT_MS", "300"),
+        ],
+    )
+    .await;
+    let ann = signed_up(&p, "ann").await;
+    const ME: &str = "{ me { id } }";
+    const NOTIFIED: &str = "subscription { notificationAdded { id } }";
+    let subscribe = |id: &str| {
+        Message::Text(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": NOTIFIED } })
+                .to_string()
+                .into(),
+        )
+    };
+    redis_cli(port, &["CLIENT", "PAUSE", "5000", "ALL"]);
+    let body = post(&p.gateway, ME, json!({}), Some(&ann.token)).await;
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        codes,
+        ["UNAVAILABLE"],
+        "a request while Redis is silent: {body}"
+    );
+    let mut ws = acknowledged_socket(&p.gateway, Some(&ann.token)).await;
+    ws.send(subscribe("1")).await.unwrap();
+    // The subgraph cannot check the token, so it refuses the gateway's handshake
+    // (and the gateway says so with its own code), rather than take the
+    // connection as signed out.
+    let answer = next_message(&mut ws).await;
+    assert_eq!(
+        ws_error_code(&answer).as_deref(),
+        Some("SUBGRAPH_WEBSOCKET_HANDSHAKE_FAILURE"),
+        "a subscription while Redis is silent: {answer}"
+    );
+    drop(ws);
+    // Redis answers again: the same token works, over HTTP and on a new socket.
+    eventually("requests work again", Duration::from_secs(30), || async {
+        let body = post(&p.gateway, ME, json!({}), Some(&ann.token)).await;
+        (body["data"]["me"]["id"] == ann.id.as_str()).then_some(())
+    })
+    .await;
+    // The handshake refused earlier left nothing behind: the next socket's
+    // subscription is checked again, and stays open.
+    eventually(
+        "subscriptions work again",
+        Duration::from_secs(30),
+        || async {
+            let mut ws = acknowledged_socket(&p.gateway, Some(&ann.token)).await;
+            ws.send(subscribe("2")).await.unwrap();
+            match tokio::time::timeout(Duration::from_secs(2), next_message(&mut ws)).await {
+                Err(_) => Some(()),
+                Ok(answer) => {
+                    let code = ws_error_code(&answer);
+                    assert_ne!(code.as_deref(), Some("UNAUTHENTICATED"), "{answer}");
+                    None
+                }
+            }
+        },
+    )
+    .await;
+    redis.kill().unwrap();
+    let _ = redis.wait();
 }
 
 /// Services only: Redis refusing every write (out of memory, `noeviction`) for longer

@@ -396,9 +396,10 @@ pub async fn run(args: LoadArgs, profile: Profile, split: bool) -> Result<()> {
     println!(
         "idle: {idle} subscriptions on {sockets} sockets ({per_socket} each), opened in {open_seconds:.1} s \
          ({files} files open in the platform); fan-out to them: {} heard of {idle} in \
-         {fan_out_seconds:.2} s, {} other events",
+         {fan_out_seconds:.2} s, {} other events {:?}",
         fan_out.heard.load(Ordering::Relaxed),
-        fan_out.other.load(Ordering::Relaxed)
+        fan_out.other.load(Ordering::Relaxed),
+        fan_out.kinds.lock().expect("kinds")
     );
     println!(
         "{:<34} {:>9} {:>9} {:>9} {:>9} {:>10}",
@@ -686,6 +687,36 @@ struct FanOut {
     samples: std::sync::Mutex<Vec<Duration>>,
     heard: AtomicUsize,
     other: AtomicUsize,
+    /// What the other events were (message type, typename or error code), counted.
+    kinds: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
+}
+
+/// A short name for what an idle socket heard that was not the fan-out message.
+fn kind_of(message: &Value) -> String {
+    let kind = message["type"].as_str().unwrap_or("?");
+    let payload = &message["payload"];
+    let error = if payload["errors"].is_array() {
+        &payload["errors"][0]
+    } else {
+        &payload[0]
+    };
+    // An error names its code and what it says up to its first parenthesis (which
+    // names the limit, for a refusal).
+    let said = error["message"]
+        .as_str()
+        .map(|m| m.split(')').next().unwrap_or(m));
+    let detail = match (error["extensions"]["code"].as_str(), said) {
+        (Some(code), Some(said)) => format!("{code}: {said})"),
+        _ => payload["data"]["chatEvents"]["__typename"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    };
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} {detail}")
+    }
 }
 
 /// Holds an idle socket open until `stop`, answering pings and counting what comes.
@@ -699,6 +730,12 @@ async fn idle_reader(mut socket: Socket, fan_out: Arc<FanOut>, stop: Cancellatio
             }
         } else {
             fan_out.other.fetch_add(1, Ordering::Relaxed);
+            *fan_out
+                .kinds
+                .lock()
+                .expect("kinds")
+                .entry(kind_of(&message))
+                .or_default() += 1;
         }
     }
     let _ = socket.close(None).await;

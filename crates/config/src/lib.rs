@@ -686,6 +686,10 @@ pub struct RedisConfig {
     /// `url` names a Redis Cluster: keys are routed by slot, each stream's keys and
     /// channel share one slot, and channels are sharded (`SPUBLISH`/`SSUBSCRIBE`).
     pub cluster: bool,
+    /// How long a command may wait for its answer before it fails (`UNAVAILABLE`).
+    /// Commands share one connection, so a burst (thousands of sockets opening at
+    /// once) queues them: this bounds a dead connection, not a busy one.
+    pub response_timeout_ms: u64,
 }
 
 impl Default for RedisConfig {
@@ -694,6 +698,7 @@ impl Default for RedisConfig {
             url: "redis://127.0.0.1:6379".into(),
             key_prefix: "echostream:".into(),
             cluster: false,
+            response_timeout_ms: 5_000,
         }
     }
 }
@@ -1078,6 +1083,9 @@ impl Config {
         }
         if self.kafka.partitions < 1 {
             return fail("kafka.partitions", "must be at least 1");
+        }
+        if !(100..=60_000).contains(&self.redis.response_timeout_ms) {
+            return fail("redis.response_timeout_ms", "must be between 100 and 60000");
         }
         if !(1_000..=600_000).contains(&self.kafka.partition_lease_ms) {
             return fail(

@@ -31,9 +31,9 @@ pub enum Error {
     /// after releasing some.
     #[error("{0}")]
     TooMany(String),
-    /// The database could not be reached (stopped, restarting, every connection
-    /// busy): nothing was changed, and the same request may be retried shortly.
-    /// Logged, never shown.
+    /// The database or the pub/sub store could not be reached (stopped,
+    /// restarting, every connection busy, no answer in time): the same request may
+    /// be retried shortly. Logged, never shown.
     #[error("briefly unavailable: nothing was changed, retry shortly")]
     Unavailable(#[source] anyhow_like::Boxed),
     /// Anything else: logged, never shown.
@@ -149,7 +149,7 @@ impl ErrorExtensions for Error {
         set_code(self, error.extensions.get_or_insert_with(Default::default));
         match self {
             Error::Internal(source) => tracing::error!(error = %source, "internal error"),
-            Error::Unavailable(source) => tracing::warn!(error = %source, "database unreachable"),
+            Error::Unavailable(source) => tracing::warn!(error = %source, "store unreachable"),
             _ => {}
         }
         error
@@ -196,7 +196,7 @@ pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
                         tracing::error!(error = %inner, path = ?error.path, "internal error")
                     }
                     Error::Unavailable(inner) => {
-                        tracing::warn!(error = %inner, path = ?error.path, "database unreachable")
+                        tracing::warn!(error = %inner, path = ?error.path, "store unreachable")
                     }
                     _ => {}
                 }

@@ -432,6 +432,7 @@ async fn services_pubsub_conforms_on_a_redis_cluster() {
         url: env("TEST_ECHOSTREAM_REDIS_CLUSTER"),
         key_prefix: format!("{}:", isolation()),
         cluster: true,
+        ..RedisConfig::default()
     };
     pubsub_conformance(Arc::new(RedisPubSub::connect(&config).await.unwrap())).await;
 }

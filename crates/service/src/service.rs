@@ -682,7 +682,17 @@ where
                     {
                         Ok(Some(viewer)) => data.insert(viewer),
                         Ok(None) => {}
-                        Err(err) => data.insert(TokenRejected(err.to_string())),
+                        Err(Error::Unauthenticated(reason)) => data.insert(TokenRejected(reason)),
+                        // The token could not be checked (the store of ended sessions
+                        // did not answer): the handshake fails and the socket closes,
+                        // so the gateway's next operation opens a new one and checks
+                        // again, rather than the connection staying refused.
+                        Err(err) => {
+                            tracing::warn!(error = %err, "a connection's token could not be checked");
+                            return Err(async_graphql::Error::new(
+                                "the access token could not be checked; try again shortly",
+                            ));
+                        }
                     }
                     Ok(data)
                 })

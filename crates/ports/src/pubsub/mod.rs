@@ -26,9 +26,11 @@ pub use stream::{History, Retention};
 #[error("pub/sub unavailable: {0}")]
 pub struct PubSubError(pub String);
 
+/// The store did not answer (down, restarting, or slower than
+/// `redis.response_timeout_ms`): the request may be retried shortly.
 impl From<PubSubError> for crate::Error {
     fn from(err: PubSubError) -> Self {
-        crate::Error::internal(err)
+        crate::Error::Unavailable(err.into())
     }
 }
 

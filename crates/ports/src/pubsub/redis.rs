@@ -166,6 +166,7 @@ impl RedisPubSub {
             prefix: config.key_prefix.clone(),
             cluster: config.cluster,
         };
+        let timeout = Duration::from_millis(config.response_timeout_ms);
         let (commands, hub) = if config.cluster {
             let nodes: Vec<String> = config
                 .url
@@ -173,7 +174,10 @@ impl RedisPubSub {
                 .map(|n| n.trim().to_string())
                 .filter(|n| !n.is_empty())
                 .collect();
-            let client = redis::cluster::ClusterClient::new(nodes.clone()).map_err(fail)?;
+            let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
+                .response_timeout(timeout)
+                .build()
+                .map_err(fail)?;
             let commands = client.get_async_connection().await.map_err(fail)?;
             (
                 Commands::Cluster(commands),
@@ -181,7 +185,11 @@ impl RedisPubSub {
             )
         } else {
             let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
-            let commands = ConnectionManager::new(client.clone()).await.map_err(fail)?;
+            let settings =
+                redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(timeout));
+            let commands = ConnectionManager::new_with_config(client.clone(), settings)
+                .await
+                .map_err(fail)?;
             (
                 Commands::Single(commands),
                 Hub::start(client, names.clone()),
