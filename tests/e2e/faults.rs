@@ -88,15 +88,7 @@ async fn losing_redis_mid_stream_is_told_then_refetched_cleanly_services() {
 /// once Redis is back. `/health` stays 200 throughout: the process lives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_names_redis_while_it_is_down_then_recovers_services() {
-    let port = free_port();
-    let mut redis = start_redis(port);
-    let url = format!("redis://127.0.0.1:{port}");
-    let p = Platform::start_with(
-        env!("CARGO_BIN_EXE_echostream"),
-        Profile::Services,
-        &[("ECHOSTREAM_REDIS__URL", url.as_str())],
-    )
-    .await;
+    let (mut redis, port, p) = platform_on_own_redis(&[]).await;
     let http = reqwest::Client::new();
     let probe = |path: &'static str| {
         let http = http.clone();
@@ -217,6 +209,18 @@ async fn stored_seqs(p: &Platform, who: &Person, id: &str) -> Vec<i64> {
 
 /// A services platform with `key` set to `value`, two friends and their direct
 /// conversation.
+/// A services platform on a Redis of its own (so a test may stop or pause it), with
+/// `extra` settings: the Redis, its port and the platform.
+async fn platform_on_own_redis(extra: &[(&str, &str)]) -> (Child, u16, Platform) {
+    let port = free_port();
+    let redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut env = vec![("ECHOSTREAM_REDIS__URL", url.as_str())];
+    env.extend_from_slice(extra);
+    let p = Platform::start_with(env!("CARGO_BIN_EXE_echostream"), Profile::Services, &env).await;
+    (redis, port, p)
+}
+
 async fn friends_talking_on(key: &str, value: &str) -> (Platform, Person, Person, String) {
     let p = Platform::start_with(
         env!("CARGO_BIN_EXE_echostream"),
@@ -236,18 +240,8 @@ async fn friends_talking_on(key: &str, value: &str) -> (Platform, Person, Person
 /// answers again, the same user's requests and new sockets work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_too_slow_to_answer_is_unavailable_not_a_sign_out_services() {
-    let port = free_port();
-    let mut redis = start_redis(port);
-    let url = format!("redis://127.0.0.1:{port}");
-    let p = Platform::start_with(
-        env!("CARGO_BIN_EXE_echostream"),
-        Profile::Services,
-        &[
-            ("ECHOSTREAM_REDIS__URL", url.as_str()),
-            ("ECHOSTREAM_REDIS__RESPONSE_TIMEOUT_MS", "300"),
-        ],
-    )
-    .await;
+    let (mut redis, port, p) =
+        platform_on_own_redis(&[("ECHOSTREAM_REDIS__RESPONSE_TIMEOUT_MS", "300")]).await;
     let ann = signed_up(&p, "ann").await;
     const ME: &str = "{ me { id } }";
     const NOTIFIED: &str = "subscription { notificationAdded { id } }";
