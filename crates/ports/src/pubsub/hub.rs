@@ -48,10 +48,11 @@ impl Hub {
         })
     }
 
-    /// Starts the connection task for the Redis Cluster with seed `nodes`.
-    pub(super) fn start_cluster(nodes: Vec<String>, names: Names) -> Hub {
+    /// Starts the connection task for the Redis Cluster with seed `nodes`; a
+    /// subscribe waits up to `timeout` for its answer, as commands do.
+    pub(super) fn start_cluster(nodes: Vec<String>, names: Names, timeout: Duration) -> Hub {
         Hub::with_task(names, |registry, rx| {
-            tokio::spawn(run_cluster(nodes, registry, rx));
+            tokio::spawn(run_cluster(nodes, timeout, registry, rx));
         })
     }
 
@@ -171,6 +172,7 @@ async fn run(
 /// The task of a cluster's sharded channels (see the module's description).
 async fn run_cluster(
     nodes: Vec<String>,
+    timeout: Duration,
     registry: Arc<Registry>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
@@ -178,6 +180,7 @@ async fn run_cluster(
 
     let (pushes_tx, mut pushes) = mpsc::unbounded_channel::<redis::PushInfo>();
     let client = match redis::cluster::ClusterClientBuilder::new(nodes)
+        .response_timeout(timeout)
         .use_protocol(redis::ProtocolVersion::RESP3)
         .push_sender(pushes_tx)
         .build()

@@ -181,7 +181,7 @@ impl RedisPubSub {
             let commands = client.get_async_connection().await.map_err(fail)?;
             (
                 Commands::Cluster(commands),
-                Hub::start_cluster(nodes, names.clone()),
+                Hub::start_cluster(nodes, names.clone(), timeout),
             )
         } else {
             let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
