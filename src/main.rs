@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 mod dead_letters;
 
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: echostream_gateway::Allocator = echostream_gateway::Allocator;
 

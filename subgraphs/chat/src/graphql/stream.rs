@@ -451,10 +451,13 @@ pub async fn events(
         chat.db.clone(),
         viewer.user_id,
     )));
+    // The check runs once per event, but a pending future of `then` is held inline
+    // by the stream for its whole life: boxed, an idle subscription carries a
+    // pointer instead of a database query's state (kilobytes).
     let items = followed
         .then(move |event| {
             let gate = Arc::clone(&gate);
-            async move { gate.lock().await.filter(vec![event]).await }
+            Box::pin(async move { gate.lock().await.filter(vec![event]).await })
         })
         .flat_map(futures::stream::iter)
         .filter_map(|e| futures::future::ready(ChatEvent::of(e)));
@@ -484,7 +487,9 @@ impl StreamSubscription {
         ctx: &Context<'_>,
         since: Option<String>,
     ) -> Result<impl Stream<Item = Result<ChatEvent, async_graphql::Error>> + use<>> {
-        events(ctx, since).await
+        // Boxed: async-graphql keeps the opening future's space inside the stream
+        // for the subscription's whole life (see `events`).
+        Box::pin(events(ctx, since)).await
     }
 
     /// Messages arriving in the viewer's conversations (or in one of them), from now
@@ -500,9 +505,9 @@ impl StreamSubscription {
             .transpose()?;
         // Refused at once, rather than a stream that silently never yields.
         if let Some(id) = only {
-            conversations::for_member(&app(ctx)?.db, id, me).await?;
+            Box::pin(conversations::for_member(&app(ctx)?.db, id, me)).await?;
         }
-        let events = events(ctx, None).await?;
+        let events = Box::pin(events(ctx, None)).await?;
         Ok(events.filter_map(move |event| {
             futures::future::ready(match event {
                 Ok(ChatEvent::MessageAdded(added))

@@ -87,9 +87,11 @@ impl Streams {
             Duration::ZERO,
         )
         .await?;
+        // Boxed: the stream holds a pending `filter_map` future inline for its whole
+        // life, and this one is a database read (kilobytes per idle subscription).
         Ok(events.filter_map(move |event| {
             let db = db.clone();
-            async move { Change::of(&db, user, event).await }
+            Box::pin(async move { Change::of(&db, user, event).await })
         }))
     }
 }

@@ -119,15 +119,17 @@ impl BadgeSubscription {
         let me = viewer.user_id;
         let app = app(ctx)?;
         let ports = &app.ports;
-        let (slot, feed_changes) = super::open_feed(ctx, None).await?;
+        // Each opening step boxed: async-graphql keeps the opening future's space
+        // inside the stream for the subscription's whole life.
+        let (slot, feed_changes) = Box::pin(super::open_feed(ctx, None)).await?;
         let feed_changes = feed_changes.map(|_| ());
-        let chat_changes = echostream_service::stream::follow::<ChatFrame>(
+        let chat_changes = Box::pin(echostream_service::stream::follow::<ChatFrame>(
             Arc::clone(&ports.pubsub),
             user_channel(me).name().to_string(),
             None,
             Retention::of_chat(&ports.config.chat),
             Duration::from_secs(ports.config.chat.typing_ttl_secs),
-        )
+        ))
         .await
         .map_err(echostream_service::Error::from)?
         // Typing moves no count.

@@ -478,7 +478,9 @@ impl FeedSubscription {
         ctx: &Context<'_>,
         since: Option<String>,
     ) -> Result<impl Stream<Item = Result<NotificationEvent, async_graphql::Error>> + use<>> {
-        events(ctx, since).await
+        // Boxed: async-graphql keeps the opening future's space inside the stream
+        // for the subscription's whole life.
+        Box::pin(events(ctx, since)).await
     }
 
     /// The viewer's notifications as they are made and as they change, from now on:
@@ -487,7 +489,7 @@ impl FeedSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<Notification, async_graphql::Error>> + use<>> {
-        let events = events(ctx, None).await?;
+        let events = Box::pin(events(ctx, None)).await?;
         Ok(events.filter_map(|event| {
             futures::future::ready(match event {
                 Ok(NotificationEvent::NotificationChanged(changed)) => {
