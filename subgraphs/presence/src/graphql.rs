@@ -240,9 +240,11 @@ fn seen_by(
     viewer: Uuid,
     stream: impl Stream<Item = Result<PresenceFrame, async_graphql::Error>> + Send + 'static,
 ) -> impl Stream<Item = Result<PresenceChange, async_graphql::Error>> + Send + 'static {
+    // Boxed: the stream holds a pending `filter_map` future inline for its whole
+    // life, and this one is a database read (kilobytes per idle subscription).
     stream.filter_map(move |frame| {
         let db = db.clone();
-        async move {
+        Box::pin(async move {
             // The end of the subscription (its session ended) goes through as is.
             let frame = match frame {
                 Ok(frame) => frame,
@@ -258,7 +260,7 @@ fn seen_by(
                     None
                 }
             }
-        }
+        })
     })
 }
 
@@ -275,10 +277,15 @@ impl Subscription {
         let me = viewer.user_id;
         let watched = parse_id(&user_id, "userId")?;
         let app = app(ctx)?;
-        if !visible(&app.db, me, &[watched]).await?.contains(&watched) {
+        // Each opening step boxed: async-graphql keeps the opening future's space
+        // inside the stream for the subscription's whole life.
+        if !Box::pin(visible(&app.db, me, &[watched]))
+            .await?
+            .contains(&watched)
+        {
             return Err(Error::forbidden("you may not see this user's presence").into());
         }
-        let frames = app.ports.live(viewer, vec![channel(watched)], Some).await?;
+        let frames = Box::pin(app.ports.live(viewer, vec![channel(watched)], Some)).await?;
         Ok(seen_by(app.db.clone(), me, frames))
     }
 
@@ -291,9 +298,10 @@ impl Subscription {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let app = app(ctx)?;
-        let friends = friends_of(&app.db, me).await?;
+        // Each opening step boxed, as above.
+        let friends = Box::pin(friends_of(&app.db, me)).await?;
         let channels = friends.into_iter().map(channel).collect();
-        let frames = app.ports.live(viewer, channels, Some).await?;
+        let frames = Box::pin(app.ports.live(viewer, channels, Some)).await?;
         Ok(seen_by(app.db.clone(), me, frames))
     }
 }
