@@ -246,9 +246,8 @@ pub async fn follow<F: StreamFrame>(
         }
         None => follower.last = head(follower.pubsub.as_ref(), &follower.name, keep).await?,
     }
-    // Boxed: an idle stream waits inside this future for its whole life, and its
-    // state (the live listener's wait, a timer, a history read) would otherwise sit
-    // inline in every subscription's stream.
+    // Boxed: an idle stream waits inside this future for its whole life (see
+    // `crate::subscriptions`, memory of an idle subscription).
     Ok(futures::stream::unfold(follower, |mut f| {
         Box::pin(async move {
             let event = f.next().await?;

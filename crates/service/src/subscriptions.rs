@@ -17,6 +17,15 @@
 //! ([`SubscriptionSlots::watch_ended_sessions`]) and ends that session's streams. If
 //! the listener may have missed an announcement (its connection was lost), it asks
 //! the store about every session it holds.
+//!
+//! **Memory of an idle subscription.** async-graphql keeps each subscription's
+//! stream in one box for its whole life, and that box is as large as the largest
+//! future the stream can hold: the resolver's opening future (async-graphql keeps its
+//! space beside the stream), and the pending future of every `then`, `filter_map`
+//! or `unfold` in it. So the futures a stream runs only now and then (its opening,
+//! a membership or visibility check, a history read) are boxed where they are
+//! awaited: an idle subscription then carries pointers, not their state (18.8 KB
+//! less per `chatEvents` in a debug build; `docs/sizing.md`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

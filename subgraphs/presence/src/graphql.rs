@@ -240,8 +240,7 @@ fn seen_by(
     viewer: Uuid,
     stream: impl Stream<Item = Result<PresenceFrame, async_graphql::Error>> + Send + 'static,
 ) -> impl Stream<Item = Result<PresenceChange, async_graphql::Error>> + Send + 'static {
-    // Boxed: the stream holds a pending `filter_map` future inline for its whole
-    // life, and this one is a database read (kilobytes per idle subscription).
+    // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
     stream.filter_map(move |frame| {
         let db = db.clone();
         Box::pin(async move {
@@ -277,8 +276,7 @@ impl Subscription {
         let me = viewer.user_id;
         let watched = parse_id(&user_id, "userId")?;
         let app = app(ctx)?;
-        // Each opening step boxed: async-graphql keeps the opening future's space
-        // inside the stream for the subscription's whole life.
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         if !Box::pin(visible(&app.db, me, &[watched]))
             .await?
             .contains(&watched)
@@ -298,7 +296,7 @@ impl Subscription {
         let viewer = ctx.viewer()?;
         let me = viewer.user_id;
         let app = app(ctx)?;
-        // Each opening step boxed, as above.
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         let friends = Box::pin(friends_of(&app.db, me)).await?;
         let channels = friends.into_iter().map(channel).collect();
         let frames = Box::pin(app.ports.live(viewer, channels, Some)).await?;

@@ -451,9 +451,7 @@ pub async fn events(
         chat.db.clone(),
         viewer.user_id,
     )));
-    // The check runs once per event, but a pending future of `then` is held inline
-    // by the stream for its whole life: boxed, an idle subscription carries a
-    // pointer instead of a database query's state (kilobytes).
+    // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
     let items = followed
         .then(move |event| {
             let gate = Arc::clone(&gate);
@@ -487,8 +485,7 @@ impl StreamSubscription {
         ctx: &Context<'_>,
         since: Option<String>,
     ) -> Result<impl Stream<Item = Result<ChatEvent, async_graphql::Error>> + use<>> {
-        // Boxed: async-graphql keeps the opening future's space inside the stream
-        // for the subscription's whole life (see `events`).
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         Box::pin(events(ctx, since)).await
     }
 

@@ -87,8 +87,7 @@ impl Streams {
             Duration::ZERO,
         )
         .await?;
-        // Boxed: the stream holds a pending `filter_map` future inline for its whole
-        // life, and this one is a database read (kilobytes per idle subscription).
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         Ok(events.filter_map(move |event| {
             let db = db.clone();
             Box::pin(async move { Change::of(&db, user, event).await })

@@ -119,8 +119,7 @@ impl BadgeSubscription {
         let me = viewer.user_id;
         let app = app(ctx)?;
         let ports = &app.ports;
-        // Each opening step boxed: async-graphql keeps the opening future's space
-        // inside the stream for the subscription's whole life.
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         let (slot, feed_changes) = Box::pin(super::open_feed(ctx, None)).await?;
         let feed_changes = feed_changes.map(|_| ());
         let chat_changes = Box::pin(echostream_service::stream::follow::<ChatFrame>(

@@ -478,8 +478,7 @@ impl FeedSubscription {
         ctx: &Context<'_>,
         since: Option<String>,
     ) -> Result<impl Stream<Item = Result<NotificationEvent, async_graphql::Error>> + use<>> {
-        // Boxed: async-graphql keeps the opening future's space inside the stream
-        // for the subscription's whole life.
+        // Boxed: see `echostream_service::subscriptions` (memory of an idle subscription).
         Box::pin(events(ctx, since)).await
     }
 
