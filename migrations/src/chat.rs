@@ -6,7 +6,7 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
-    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, PartitionLeases, Privacy, add_column,
+    Blocks, DeadLetterKeys, DeadLetters, MediaFiles, PartitionLeases, People, Privacy, add_column,
     create_event_tables, create_friendships_table, create_media_table, index, n,
 };
 
@@ -38,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(Threads),
             Box::new(Mutes),
             Box::new(PartitionLeases),
+            Box::new(People),
         ]
     }
 }

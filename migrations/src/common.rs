@@ -361,3 +361,33 @@ impl MigrationTrait for PartitionLeases {
             .await
     }
 }
+
+/// `people`: what a subgraph's projection knows of each person
+/// (`echostream_projections::people`): username, display name and avatar. The
+/// table is made where missing (chat), and the avatar added where it was not kept
+/// (notification's names).
+pub struct People;
+
+impl MigrationName for People {
+    fn name(&self) -> &str {
+        "m20261207_000010_people"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for People {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(n("people"))
+                    .if_not_exists()
+                    .col(pk_uuid(n("user_id")))
+                    .col(string(n("username")).default(""))
+                    .col(string(n("display_name")).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        add_column(manager, "people", text_null(n("avatar_key"))).await
+    }
+}

@@ -5,7 +5,7 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::common::{
-    DeadLetterKeys, DeadLetters, PartitionLeases, add_column, create_event_tables, index, n,
+    DeadLetterKeys, DeadLetters, PartitionLeases, People, add_column, create_event_tables, index, n,
 };
 
 /// Runs the notification migrations.
@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(Digests),
             Box::new(Push),
             Box::new(PartitionLeases),
+            Box::new(People),
         ]
     }
 }

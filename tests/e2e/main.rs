@@ -34,6 +34,7 @@ mod replies;
 mod scheduling;
 mod schema;
 mod search;
+mod senders;
 mod sessions;
 mod stream;
 mod threads;

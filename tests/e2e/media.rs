@@ -28,19 +28,19 @@ const LIMITS: [(&str, &str); 4] = [
     ("ECHOSTREAM_MEDIA__UNCONFIRMED_AFTER_SECS", "6"),
 ];
 
-fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image.write_to(&mut out, format).unwrap();
     out.into_inner()
 }
 
-fn photo(width: u32, height: u32) -> DynamicImage {
+pub(crate) fn photo(width: u32, height: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, 60])
     }))
 }
 
-struct Upload {
+pub(crate) struct Upload {
     id: String,
     url: String,
     content_type: String,
@@ -94,7 +94,7 @@ async fn confirm(p: &Platform, who: &Person, upload: &Upload) -> Value {
 }
 
 /// Uploads `bytes` as `who`'s `kind` image and confirms it; returns the upload.
-async fn upload(
+pub(crate) async fn upload(
     p: &Platform,
     who: &Person,
     kind: &str,
@@ -145,7 +145,7 @@ fn tampered(url: &str) -> String {
 }
 
 /// Loads `url` as a browser would; returns the decoded image.
-async fn load(url: &str) -> DynamicImage {
+pub(crate) async fn load(url: &str) -> DynamicImage {
     let response = reqwest::get(url).await.expect("image URL");
     assert_eq!(response.status(), 200, "{url}");
     let bytes = response.bytes().await.unwrap();

@@ -6,7 +6,9 @@
 //!    resident memory before and after they open gives the memory per idle
 //!    subscription (and per socket).
 //! 2. **Send → receive under load.** `--groups` groups of 10 members, each member
-//!    with one socket and one `chatEvents` subscription; messages are sent at
+//!    with one socket and one `chatEvents` subscription (every subscription, idle
+//!    or not, asks for each message's sender's name and avatar, as a client does,
+//!    and a delivery without the name is counted); messages are sent at
 //!    `--rate` per second in all for `--seconds`, on a fixed schedule (open loop: a
 //!    slow answer does not slow the schedule down). Every delivery to the nine other
 //!    members is timed from the moment its `sendMessage` left the client; every
@@ -93,8 +95,9 @@ const OPENING: usize = 64;
 /// achieved rate, printed, shows it).
 const IN_FLIGHT: usize = 2_000;
 
-const EVENTS: &str =
-    "subscription { chatEvents { __typename ... on MessageAdded { message { seq body } } } }";
+/// As a client asks: each message with its sender's name and avatar.
+const EVENTS: &str = "subscription { chatEvents { __typename ... on MessageAdded { message { seq body \
+    sender { id displayName avatar { small } } } } } }";
 const SEND: &str = "mutation M($input: SendMessageInput!) { sendMessage(input: $input) { seq } }";
 const PAGE_BEFORE: &str = "query H($id: ID!, $before: String) { conversation(id: $id) { \
     messages(last: 50, before: $before) { edges { cursor node { id seq body } } pageInfo { hasPreviousPage startCursor } } } }";
@@ -385,13 +388,14 @@ pub async fn run(args: LoadArgs, profile: Profile, split: bool) -> Result<()> {
     }
     println!(
         "deliveries to members' sockets: {} expected, {} received, {} lost, {} duplicated, \
-         {} out of timeline order, {} resync",
+         {} out of timeline order, {} resync, {} without the sender's name",
         expected,
         tally.received,
         expected.saturating_sub(tally.received as usize),
         tally.duplicates,
         tally.out_of_order,
-        tally.resync
+        tally.resync,
+        tally.unnamed
     );
     println!(
         "idle: {idle} subscriptions on {sockets} sockets ({per_socket} each), opened in {open_seconds:.1} s \
@@ -595,6 +599,8 @@ struct Tally {
     duplicates: u64,
     out_of_order: u64,
     resync: u64,
+    /// Messages heard without their sender's name.
+    unnamed: u64,
 }
 
 impl Tally {
@@ -603,6 +609,7 @@ impl Tally {
         self.duplicates += other.duplicates;
         self.out_of_order += other.out_of_order;
         self.resync += other.resync;
+        self.unnamed += other.unnamed;
     }
 }
 
@@ -666,6 +673,9 @@ async fn receive(
             continue;
         }
         tally.received += 1;
+        if !event["message"]["sender"]["displayName"].is_string() {
+            tally.unnamed += 1;
+        }
         clock.delivered.fetch_add(1, Ordering::Relaxed);
         let seq = event["message"]["seq"].as_i64().unwrap_or_default();
         if seq <= last_seq {

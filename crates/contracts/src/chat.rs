@@ -440,8 +440,14 @@ impl Event for ConversationCreated {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatFrame {
     /// A message or system item in one of the user's conversations (without its
-    /// recipients). Boxed: the other frames are a few ids.
-    Message { message: Box<MessageSent> },
+    /// recipients), with its sender as they were when it was sent out (absent in
+    /// frames written before senders were carried). Boxed: the other frames are a
+    /// few ids.
+    Message {
+        message: Box<MessageSent>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sender: Option<Box<SenderCard>>,
+    },
     /// A member's delivered or read position moved; `read_seq` is absent when the
     /// user may not see it (read-receipt privacy).
     Receipt {
@@ -500,11 +506,25 @@ pub enum ChatFrame {
     },
 }
 
+/// A message's sender as the members see them, read once when the message is sent
+/// out so that no delivery asks anyone: the name shown (display name, else
+/// username), the avatar's key in object storage, and the members the sender has
+/// blocked (who see no avatar, as profile shows them none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SenderCard {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<Uuid>,
+}
+
 impl ChatFrame {
     /// The conversation the frame is about.
     pub fn conversation_id(&self) -> Uuid {
         match self {
-            ChatFrame::Message { message } => message.conversation_id,
+            ChatFrame::Message { message, .. } => message.conversation_id,
             ChatFrame::Receipt {
                 conversation_id, ..
             }
@@ -775,10 +795,21 @@ mod tests {
         assert!(channel.name().starts_with("user:"));
         let frame = ChatFrame::Message {
             message: Box::new(message()),
+            sender: None,
         };
         let text = channel.encode(&frame);
         assert!(text.contains(r#""type":"message""#), "{text}");
+        assert!(!text.contains("sender\""), "{text}");
         assert_eq!(channel.decode(&text), Some(frame));
+        let carded = ChatFrame::Message {
+            message: Box::new(message()),
+            sender: Some(Box::new(SenderCard {
+                name: "Ann".into(),
+                avatar_key: Some("avatars/ann/1".into()),
+                blocked: vec![Uuid::now_v7()],
+            })),
+        };
+        assert_eq!(channel.decode(&channel.encode(&carded)), Some(carded));
         assert_eq!(channel.decode(r#"{"type":"nonsense"}"#), None);
     }
 }

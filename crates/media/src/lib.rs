@@ -465,6 +465,35 @@ pub struct ImageUrls {
     pub large: String,
 }
 
+/// URLs of an image's renditions, each valid for an hour.
+// A user's avatar or cover as clients see it. Shareable: profile serves a user's images, chat a message's sender's avatar.
+#[derive(SimpleObject)]
+#[graphql(shareable)]
+pub struct ProfileImage {
+    /// 64 pixels (avatars: 64×64).
+    small: String,
+    /// 256 pixels (avatars: square).
+    medium: String,
+    /// Up to 1024 pixels, never larger than the upload.
+    large: String,
+}
+
+/// The user's image at `prefix` (none without one), as URLs.
+pub async fn profile_image(
+    objects: &dyn ObjectStore,
+    prefix: Option<&str>,
+) -> Result<Option<ProfileImage>, Error> {
+    let Some(prefix) = prefix else {
+        return Ok(None);
+    };
+    let urls = urls(objects, prefix).await?;
+    Ok(Some(ProfileImage {
+        small: urls.small,
+        medium: urls.medium,
+        large: urls.large,
+    }))
+}
+
 /// How long an image URL handed out stays valid.
 pub const URL_TTL: Duration = Duration::from_secs(3600);
 

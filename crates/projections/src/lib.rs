@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod friendships;
+pub mod people;
 pub mod privacy;
 
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};

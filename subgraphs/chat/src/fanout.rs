@@ -1,6 +1,6 @@
 //! Consumers: chat's own events appended to the streams of the users they concern
-//! (`stream.rs`), and profile's friendships, blocks and privacy settings projected
-//! into chat.
+//! (`stream.rs`; a message with its sender's card, `senders.rs`), and profile's
+//! friendships, blocks, privacy settings, names and avatars projected into chat.
 
 use std::sync::Arc;
 
@@ -10,12 +10,12 @@ use echostream_contracts::chat::{
 };
 use echostream_ports::events::Delivery;
 use echostream_ports::pubsub::{PubSub, Retention};
-use echostream_projections::{blocks, friendships, privacy};
+use echostream_projections::{blocks, friendships, people, privacy};
 use echostream_service::Error;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::stream;
+use crate::{senders, stream};
 
 /// What the fan-out needs: the streams, and chat's privacy projection (receipts).
 #[derive(Clone)]
@@ -50,8 +50,10 @@ pub async fn fan_out(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
     let id = event.id;
     if let Some(mut message) = event.decode::<MessageSent>()? {
         let members = std::mem::take(&mut message.member_ids);
+        let sender = senders::card(&fanout.db, message.sender_id, &members).await?;
         let frame = ChatFrame::Message {
             message: Box::new(message),
+            sender: sender.map(Box::new),
         };
         return fanout.append(&members, id.to_string(), &frame).await;
     }
@@ -190,16 +192,19 @@ pub async fn parked(fanout: &Fanout, delivery: Delivery) -> Result<(), Error> {
     Ok(())
 }
 
-/// Forgets a deleted account's friendships, blocks and privacy settings (its messages stay, from a
-/// sender whose profile is gone).
+/// Forgets a deleted account's friendships, blocks, privacy settings and name (its
+/// messages stay, from a sender whose profile is gone); keeps a new one's username.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    people::follow(db, &delivery).await?;
     blocks::apply_auth_event(db, "chat-blocks", &delivery).await?;
     privacy::apply_auth_event(db, "chat-privacy", &delivery).await?;
     friendships::apply_auth_event(db, "chat", delivery).await
 }
 
-/// Records friendships, blocks and privacy settings from profile's events.
+/// Records friendships, blocks, privacy settings, names and avatars from profile's
+/// events.
 pub async fn apply_profile_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
+    people::follow(db, &delivery).await?;
     blocks::apply_profile_event(db, "chat-blocks", &delivery).await?;
     privacy::apply_profile_event(db, "chat-privacy", &delivery).await?;
     friendships::apply_profile_event(db, "chat", delivery).await

@@ -32,6 +32,7 @@ pub mod mutes;
 pub mod receipts;
 pub mod scheduling;
 pub mod search;
+pub mod senders;
 pub mod stream;
 pub mod threads;
 pub mod timeline;

@@ -258,24 +258,32 @@ impl Loader<(Uuid, Uuid)> for HiddenLoader {
         &self,
         keys: &[(Uuid, Uuid)],
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        use crate::entities::hidden_message;
-        let any = keys.iter().fold(Condition::any(), |any, (user, message)| {
-            any.add(
-                Condition::all()
-                    .add(hidden_message::Column::UserId.eq(*user))
-                    .add(hidden_message::Column::MessageId.eq(*message)),
-            )
-        });
-        let found = hidden_message::Entity::find()
-            .filter(any)
-            .all(&self.0)
-            .await
-            .map_err(|e| Arc::new(Error::from(e)))?;
-        Ok(found
-            .into_iter()
-            .map(|h| ((h.user_id, h.message_id), ()))
-            .collect())
+        use crate::entities::hidden_message::{Column, Entity};
+        pairs_present::<Entity>(&self.0, keys, Column::UserId, Column::MessageId, |h| {
+            (h.user_id, h.message_id)
+        })
+        .await
     }
+}
+
+/// Which of the pairs `keys` are rows of `E`, matched on its columns `a` and `b`, in
+/// one query: present when so (`pair` reads a row's pair).
+pub async fn pairs_present<E: EntityTrait>(
+    db: &DatabaseConnection,
+    keys: &[(Uuid, Uuid)],
+    a: E::Column,
+    b: E::Column,
+    pair: fn(&E::Model) -> (Uuid, Uuid),
+) -> Result<HashMap<(Uuid, Uuid), ()>, Arc<Error>> {
+    let any = keys.iter().fold(Condition::any(), |any, (one, other)| {
+        any.add(Condition::all().add(a.eq(*one)).add(b.eq(*other)))
+    });
+    let found = E::find()
+        .filter(any)
+        .all(db)
+        .await
+        .map_err(|e| Arc::new(Error::from(e)))?;
+    Ok(found.iter().map(|row| (pair(row), ())).collect())
 }
 
 /// The files each message carries, in order (`Message.attachments`).

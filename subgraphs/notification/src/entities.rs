@@ -66,37 +66,6 @@ pub mod notification {
     }
 }
 
-/// The names notifications are written with: usernames from auth's events, display
-/// names from profile's (a projection, so rendering a feed asks no other service).
-pub mod person {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "people")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub user_id: Uuid,
-        pub username: String,
-        pub display_name: String,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl Model {
-        /// What a person is called in a notification: their display name, else their
-        /// username.
-        pub fn name(&self) -> &str {
-            match self.display_name.trim() {
-                "" => &self.username,
-                name => name,
-            }
-        }
-    }
-}
-
 /// A user's notification preferences, where they differ from the defaults (see
 /// `preferences/`).
 pub mod preference {

@@ -8,7 +8,6 @@ pub mod digests;
 pub mod entities;
 pub mod feed;
 pub mod graphql;
-pub mod people;
 pub mod preferences;
 pub mod push;
 

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use echostream_contracts::chat::{MessageSent, SystemAction};
+use echostream_contracts::chat::{MessageSent, SenderCard, SystemAction};
 use echostream_service::pages::FromEdges;
 use echostream_service::resolver::RequestExt;
 use uuid::Uuid;
@@ -29,6 +29,7 @@ use crate::loaders::{
     AttachmentsLoader, MessageLoader, ReadMarksLoader, ThreadReadersLoader, VersionsLoader,
 };
 use crate::receipts::{self, Status};
+use crate::senders::Seen;
 use crate::timeline;
 
 /// A message or a system item.
@@ -70,6 +71,9 @@ pub struct Message {
     /// The item as sent (what never changes: id, seq, sender, time, system).
     pub item: MessageSent,
     known: Known,
+    /// The sender as they were when it was sent out, for a message heard live
+    /// (`senders.rs`); otherwise the sender is read as they are now.
+    sender_card: Option<Box<SenderCard>>,
 }
 
 /// How much of a message's current state is at hand.
@@ -88,12 +92,18 @@ impl Message {
         Message {
             item: timeline::sent(m, Vec::new()),
             known: Known::Stored(Box::new(m.clone())),
+            sender_card: None,
         }
     }
 
-    /// An item from a stream frame: heard live (`replayed` false), or read back from
-    /// the stream's history.
-    pub fn from_frame(item: MessageSent, replayed: bool) -> Message {
+    /// An item from a stream frame, with its sender's card: heard live (`replayed`
+    /// false), or read back from the stream's history (then read again, the sender
+    /// too).
+    pub fn from_frame(
+        item: MessageSent,
+        sender_card: Option<Box<SenderCard>>,
+        replayed: bool,
+    ) -> Message {
         Message {
             item,
             known: if replayed {
@@ -101,6 +111,7 @@ impl Message {
             } else {
                 Known::AsSent
             },
+            sender_card: sender_card.filter(|_| !replayed),
         }
     }
 
@@ -158,9 +169,15 @@ impl Message {
         self.item.seq
     }
 
+    // Name and avatar come from chat's own copy of people (`senders.rs`).
     /// Who wrote it (or, for a system item, who made the change).
-    async fn sender(&self) -> User {
-        user(self.item.sender_id)
+    #[graphql(provides = "displayName avatar { small medium large }")]
+    async fn sender(&self, ctx: &Context<'_>) -> User {
+        let mut sender = user(self.item.sender_id);
+        if let (Some(card), Some(viewer)) = (&self.sender_card, ctx.viewer_opt()) {
+            sender.seen = Some(Seen::of_card(card, viewer.user_id));
+        }
+        sender
     }
 
     async fn kind(&self) -> MessageKind {

@@ -37,7 +37,9 @@ use crate::loaders::{
 };
 use crate::messages::{self, Draft};
 use crate::receipts::{self, Mark};
+use crate::senders::BlockedLoader;
 use crate::{Chat, conversations, unread};
+use echostream_projections::people::PeopleLoader;
 pub use message::Message;
 pub use types::{Conversation, ConversationConnection, User};
 
@@ -114,6 +116,8 @@ pub fn schema(app: Option<Arc<Chat>>) -> ChatSchema {
                 ThreadReadersLoader(db.clone()),
                 tokio::spawn,
             ))
+            .data(DataLoader::new(PeopleLoader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(BlockedLoader(db.clone()), tokio::spawn))
             .data(DataLoader::new(ItemLoader(db), tokio::spawn))
             .data(app);
     }
@@ -266,7 +270,7 @@ impl MessagingQuery {
 
     #[graphql(entity)]
     async fn find_user_by_id(&self, id: ID) -> User {
-        User { id }
+        User { id, seen: None }
     }
 
     /// One message of the viewer's conversations (a link, a search hit, a

@@ -237,9 +237,9 @@ impl ChatEvent {
             Event::Passing { position, frame } => (position.encode(), frame, false),
         };
         Some(match frame {
-            ChatFrame::Message { message } => ChatEvent::MessageAdded(MessageAdded {
+            ChatFrame::Message { message, sender } => ChatEvent::MessageAdded(MessageAdded {
                 position,
-                message: Box::new(Message::from_frame(*message, replayed)),
+                message: Box::new(Message::from_frame(*message, sender, replayed)),
             }),
             ChatFrame::MessageChanged {
                 conversation_id,

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use echostream_contracts::chat::Mute;
 use echostream_contracts::profile::PrivacySettings;
+use echostream_media::ProfileImage;
 use echostream_service::pages::FromEdges;
 use echostream_service::resolver::{RequestExt, parse_id};
 use std::collections::HashMap;
@@ -18,16 +19,61 @@ use crate::exports;
 use crate::history::{self, Arguments, Window};
 use crate::loaders::{HiddenLoader, ItemLoader, PrivacyLoader, UnreadLoader};
 use crate::receipts;
+use crate::senders::{BlockedLoader, Seen};
+use echostream_projections::people::PeopleLoader;
 
-/// A user, as far as chat goes; other subgraphs resolve the rest.
+/// A user, as far as chat goes; other subgraphs resolve the rest, except a
+/// message's sender's name and avatar (`senders.rs`).
 pub struct User {
     pub id: ID,
+    /// The sender as the viewer sees them, when already at hand (a live message).
+    pub seen: Option<Seen>,
+}
+
+impl User {
+    /// Name and avatar as the viewer sees them: at hand, or read from chat's
+    /// projection of people and blocks (batched per response).
+    async fn seen(&self, ctx: &Context<'_>) -> Result<Seen> {
+        if let Some(seen) = &self.seen {
+            return Ok(seen.clone());
+        }
+        let id = parse_id(&self.id, "id")?;
+        let Some(person) = ctx.data::<DataLoader<PeopleLoader>>()?.load_one(id).await? else {
+            return Ok(Seen::default());
+        };
+        let blocked = match (&person.avatar_key, ctx.viewer_opt()) {
+            (Some(_), Some(viewer)) => ctx
+                .data::<DataLoader<BlockedLoader>>()?
+                .load_one((id, viewer.user_id))
+                .await?
+                .is_some(),
+            _ => false,
+        };
+        Ok(Seen::of_person(&person, blocked))
+    }
 }
 
 #[Object]
 impl User {
     async fn id(&self) -> &ID {
         &self.id
+    }
+
+    // Profile's, provided with a message's sender (`senders.rs`); described as
+    // profile describes it.
+    /// The name shown in chats; defaults to the username.
+    #[graphql(external)]
+    async fn display_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.seen(ctx).await?.name)
+    }
+
+    // Profile's, provided with a message's sender.
+    /// The avatar, if any; null for someone the user has blocked.
+    #[graphql(external)]
+    async fn avatar(&self, ctx: &Context<'_>) -> Result<Option<ProfileImage>> {
+        let prefix = self.seen(ctx).await?.avatar_key;
+        let objects = app(ctx)?.ports.objects.as_ref();
+        Ok(echostream_media::profile_image(objects, prefix.as_deref()).await?)
     }
 
     /// Everything chat holds about this user (conversations, messages sent), as one
@@ -61,6 +107,7 @@ pub struct DataExport {
 pub fn user(id: Uuid) -> User {
     User {
         id: ID(id.to_string()),
+        seen: None,
     }
 }
 

@@ -108,7 +108,7 @@ async fn resolve(db: &impl ConnectionTrait, delivery: &Delivery) -> Result<Vec<R
 /// item's change is appended once per event; see `live.rs`).
 pub async fn apply(db: &DatabaseConnection, feed: &Feed, delivery: Delivery) -> Result<(), Error> {
     let streams = &feed.streams;
-    if crate::people::follow(db, &delivery).await? {
+    if echostream_projections::people::follow(db, &delivery).await? {
         return Ok(());
     }
     // Mutes are state that applying twice leaves the same.
@@ -204,7 +204,7 @@ async fn withdraw(
 /// notifications, preferences and subscriptions, the previews of the messages it
 /// sent in everyone else's (the item stays: that messages came, when), and its name.
 pub async fn apply_auth_event(db: &DatabaseConnection, delivery: Delivery) -> Result<(), Error> {
-    if crate::people::follow(db, &delivery).await? {
+    if echostream_projections::people::follow(db, &delivery).await? {
         return Ok(());
     }
     if let Some(SessionRevoked { session_id, .. }) = delivery.event.decode()? {

@@ -94,7 +94,7 @@ pub async fn written(
 ) -> Result<Written, echostream_service::Error> {
     let mut ids: Vec<uuid::Uuid> = rows.iter().flat_map(|r| r.actors()).collect();
     ids.push(reader);
-    let named = crate::people::named(db, &ids).await?;
+    let named = echostream_projections::people::named(db, &ids).await?;
     let name_of = |id: uuid::Uuid| named.iter().find(|p| p.user_id == id).map(|p| p.name());
     let mut all_named = true;
     let lines = rows

@@ -22,10 +22,11 @@ use futures::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::entities::{notification, person};
+use crate::Notifications;
+use crate::entities::notification;
 use crate::feed::live::Change;
 use crate::feed::{self, Filter, Which, render};
-use crate::{Notifications, people};
+use echostream_projections::people::PeopleLoader;
 use echostream_service::stream::Position;
 
 /// The notification subgraph's schema type.
@@ -68,19 +69,6 @@ impl Loader<Uuid> for NotificationLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let found = feed::by_ids(&self.0, keys).await.map_err(Arc::new)?;
         Ok(found.into_iter().map(|n| (n.id, n)).collect())
-    }
-}
-
-/// Names by user id, batched: a page of items asks once for all its actors.
-pub struct PeopleLoader(DatabaseConnection);
-
-impl Loader<Uuid> for PeopleLoader {
-    type Value = person::Model;
-    type Error = Arc<Error>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let found = people::named(&self.0, keys).await.map_err(Arc::new)?;
-        Ok(found.into_iter().map(|p| (p.user_id, p)).collect())
     }
 }
 

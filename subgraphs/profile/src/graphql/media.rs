@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+pub use echostream_media::ProfileImage;
 use echostream_service::resolver::{RequestExt, parse_id};
 
 use super::{User, app};
@@ -39,28 +40,10 @@ pub struct ProfileImageUpload {
     expires_at: DateTime<Utc>,
 }
 
-/// URLs of an image's renditions, each valid for an hour.
-#[derive(SimpleObject)]
-pub struct ProfileImage {
-    /// 64 pixels (avatars: 64×64).
-    small: String,
-    /// 256 pixels (avatars: square).
-    medium: String,
-    /// Up to 1024 pixels, never larger than the upload.
-    large: String,
-}
-
 /// The image at `prefix`, as URLs.
 pub async fn image(ctx: &Context<'_>, prefix: Option<String>) -> Result<Option<ProfileImage>> {
-    let Some(prefix) = prefix else {
-        return Ok(None);
-    };
-    let urls = echostream_media::urls(app(ctx)?.ports.objects.as_ref(), &prefix).await?;
-    Ok(Some(ProfileImage {
-        small: urls.small,
-        medium: urls.medium,
-        large: urls.large,
-    }))
+    let objects = app(ctx)?.ports.objects.as_ref();
+    Ok(echostream_media::profile_image(objects, prefix.as_deref()).await?)
 }
 
 /// Writes.
