@@ -13,6 +13,12 @@ use crate::executor::response::subgraph_response::SubgraphResponse;
 
 type SubscriptionItem = Result<SubgraphResponse<'static>, SubgraphExecutorError>;
 
+/// A subscription item as it waits in a bounded channel. Boxed: a tokio channel
+/// allocates its first block of 32 slots when it is made, so every subscription, idle or
+/// not, held 32 whole items (about 4 KB) in each of its channels; boxed, a slot is a
+/// pointer, and an item costs its allocation only while it waits.
+pub type Queued = Box<SubscriptionItem>;
+
 /// Outcome of `try_send_or_drop`, so callers can decide what to do about a closed receiver
 /// (the full/dropped case needs no follow-up, it's already been recorded).
 pub enum SendOutcome {
@@ -75,7 +81,7 @@ pub fn try_send_or_drop<T>(
 /// which spawns the drainer for you.
 pub async fn drain_into<S>(
     mut source: S,
-    tx: mpsc::Sender<SubscriptionItem>,
+    tx: mpsc::Sender<Queued>,
     telemetry_context: &TelemetryContext,
     transport: SubscriptionTransport,
     subgraph_name: &str,
@@ -91,7 +97,7 @@ pub async fn drain_into<S>(
                 let Some(item) = item else {
                     break;
                 };
-                match tx.try_send(item) {
+                match tx.try_send(Box::new(item)) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         // EchoStream: a subscription whose buffer is full is ended with an
@@ -106,7 +112,9 @@ pub async fn drain_into<S>(
                             .metrics
                             .subscriptions
                             .record_message_dropped(transport);
-                        let _ = tx.send(Err(SubgraphExecutorError::SubscriptionLagged)).await;
+                        let _ = tx
+                            .send(Box::new(Err(SubgraphExecutorError::SubscriptionLagged)))
+                            .await;
                         break;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => break,
@@ -134,7 +142,7 @@ pub fn buffered<S>(
 where
     S: Stream<Item = SubscriptionItem> + Unpin + 'static,
 {
-    let (tx, mut rx) = mpsc::channel::<SubscriptionItem>(buffer_size);
+    let (tx, mut rx) = mpsc::channel::<Queued>(buffer_size);
 
     // ntex::rt::spawn keeps the drainer on the local ntex runtime, matching the rest of the
     // subscription pipeline. the logging context is carried over so logs / access log stay correlated
@@ -154,7 +162,7 @@ where
 
     Box::pin(async_stream::stream! {
         while let Some(item) = rx.recv().await {
-            yield item;
+            yield *item;
         }
     })
 }

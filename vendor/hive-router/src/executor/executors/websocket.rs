@@ -15,7 +15,7 @@ use crate::telemetry::TelemetryContext;
 
 use crate::executor::executors::common::{SubgraphExecutionRequest, SubgraphExecutor};
 use crate::executor::executors::error::SubgraphExecutorError;
-use crate::executor::executors::subscription_buffer::drain_into;
+use crate::executor::executors::subscription_buffer::{drain_into, Queued};
 use crate::executor::executors::websocket_client::{self, WsClient};
 use crate::executor::executors::websocket_pool::{
     WebSocketConnectionId, WebSocketInit, WebSocketPool,
@@ -217,9 +217,7 @@ impl SubgraphExecutor for WsSubgraphExecutor {
 
         // buffer decouples the emitting subgraph from slow downstream consumers, dropping
         // messages under backpressure instead of throttling the subgraph
-        let (tx, mut rx) = mpsc::channel::<Result<SubgraphResponse<'static>, SubgraphExecutorError>>(
-            self.buffer_capacity,
-        );
+        let (tx, mut rx) = mpsc::channel::<Queued>(self.buffer_capacity);
 
         let endpoint = self.endpoint.clone();
         let subgraph_name = self.subgraph_name.clone();
@@ -248,9 +246,11 @@ impl SubgraphExecutor for WsSubgraphExecutor {
             let wsconn = match websocket_client::connect(&endpoint, tls_config).await {
                 Ok(client) => client,
                 Err(e) => {
-                    let _ = tx.try_send(Err(SubgraphExecutorError::WebSocketConnectFailure(
-                        endpoint.to_string(),
-                        e.to_string(),
+                    let _ = tx.try_send(Box::new(Err(
+                        SubgraphExecutorError::WebSocketConnectFailure(
+                            endpoint.to_string(),
+                            e.to_string(),
+                        ),
                     )));
                     return;
                 }
@@ -260,9 +260,11 @@ impl SubgraphExecutor for WsSubgraphExecutor {
             let mut client = match client.init(init_payload).await {
                 Ok(client) => client,
                 Err(e) => {
-                    let _ = tx.try_send(Err(SubgraphExecutorError::WebSocketHandshakeFailure(
-                        endpoint.to_string(),
-                        e.to_string(),
+                    let _ = tx.try_send(Box::new(Err(
+                        SubgraphExecutorError::WebSocketHandshakeFailure(
+                            endpoint.to_string(),
+                            e.to_string(),
+                        ),
                     )));
                     return;
                 }
@@ -288,7 +290,7 @@ impl SubgraphExecutor for WsSubgraphExecutor {
             {
                 Ok(stream) => stream.map(|item| item.map_err(SubgraphExecutorError::from)),
                 Err(error) => {
-                    let _ = tx.try_send(Err(error.into()));
+                    let _ = tx.try_send(Box::new(Err(error.into())));
                     return;
                 }
             };
@@ -315,7 +317,7 @@ impl SubgraphExecutor for WsSubgraphExecutor {
         Ok(Box::pin(async_stream::stream! {
             let _op_guard = op_guard;
             while let Some(item) = rx.recv().await {
-                yield item;
+                yield *item;
             }
         }))
     }

@@ -28,7 +28,7 @@ use crate::executor::{
         common::{ConnectionFingerprint, SubgraphExecutionRequest, SubgraphExecutor},
         error::SubgraphExecutorError,
         graphql_transport_ws::SubscribePayload,
-        subscription_buffer::drain_into,
+        subscription_buffer::{drain_into, Queued},
         websocket_client::{self, WsClient, WsClientError},
     },
     plugin_context::PluginRequestState,
@@ -395,7 +395,7 @@ async fn initialize_connection(
 struct ConnectionCommand {
     payload: SubscribePayload,
     custom_scalar_paths: Option<CustomScalarPaths>,
-    responses: mpsc::Sender<SubscriptionItem>,
+    responses: mpsc::Sender<Queued>,
     ready: oneshot::Sender<Result<(), WsClientError>>,
 }
 
@@ -436,7 +436,7 @@ impl PooledWebSocketExecutor {
         &self,
         execution_request: SubgraphExecutionRequest<'_>,
         response_capacity: usize,
-    ) -> Result<mpsc::Receiver<SubscriptionItem>, SubgraphExecutorError> {
+    ) -> Result<mpsc::Receiver<Queued>, SubgraphExecutorError> {
         // reserve first so canceled callers do not build payloads or occupy response buffers while
         // waiting behind a full shared command queue.
         let permit = self.commands.reserve().await.map_err(|_| {
@@ -510,9 +510,10 @@ impl SubgraphExecutor for PooledWebSocketExecutor {
             .active_operation(&self.id.subgraph_name, WebSocketPoolOperationType::Execute);
         let operation = async {
             let mut responses = self.submit(execution_request, 1).await?;
-            responses.recv().await.ok_or_else(|| {
+            let item = responses.recv().await.ok_or_else(|| {
                 SubgraphExecutorError::WebSocketStreamClosedEmpty(self.endpoint.to_string())
-            })?
+            })?;
+            *item
         };
         match timeout {
             Some(timeout) => tokio::time::timeout(timeout, operation).await?,
@@ -544,7 +545,7 @@ impl SubgraphExecutor for PooledWebSocketExecutor {
             let _pool_operation_guard = pool_operation_guard;
             let _subscription_operation_guard = subscription_operation_guard;
             while let Some(item) = responses.recv().await {
-                yield item;
+                yield *item;
             }
         }))
     }
