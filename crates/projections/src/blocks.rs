@@ -46,6 +46,22 @@ pub async fn between(db: &DatabaseConnection, a: Uuid, b: Uuid) -> Result<bool, 
         .is_some())
 }
 
+/// The ones of `others` whom `blocker` has blocked (one way only), in one query.
+pub async fn blocked_by(
+    db: &DatabaseConnection,
+    blocker: Uuid,
+    others: &[Uuid],
+) -> Result<Vec<Uuid>, Error> {
+    Ok(block::Entity::find()
+        .filter(block::Column::Blocker.eq(blocker))
+        .filter(block::Column::Blocked.is_in(others.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.blocked)
+        .collect())
+}
+
 /// The ones of `others` between whom and `user` there is a block, either way, in
 /// one query.
 pub async fn blocked_among(

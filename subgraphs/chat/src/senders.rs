@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use echostream_contracts::chat::SenderCard;
-use echostream_projections::blocks::block;
+use echostream_projections::blocks::{self, block};
 use echostream_projections::people::{self, person};
 use echostream_service::Error;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::loaders::pairs_present;
@@ -41,14 +41,7 @@ pub async fn card(
         return Ok(None);
     };
     let blocked = if person.avatar_key.is_some() {
-        block::Entity::find()
-            .filter(block::Column::Blocker.eq(sender))
-            .filter(block::Column::Blocked.is_in(members.iter().copied()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|b| b.blocked)
-            .collect()
+        blocks::blocked_by(db, sender, members).await?
     } else {
         // No avatar to hide.
         Vec::new()
